@@ -1,0 +1,154 @@
+//! `kind: ProviderCatalog`: what a provider offers: regions, resource kinds with prices and
+//! typical timings, API rate limits, retry policy. Credentials never live here.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::duration::HumanDuration;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    #[serde(rename = "apiVersion")]
+    #[schemars(with = "String")]
+    pub api_version: Spanned<String>,
+    #[schemars(with = "String")]
+    pub kind: Spanned<String>,
+    #[schemars(with = "String")]
+    pub provider: Spanned<String>,
+    pub regions: BTreeMap<String, RegionEntry>,
+    /// Default API rate limit per region.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    /// Resource kinds this provider creates; each has a template `templates/<provider>/<kind>.tera`.
+    pub kinds: BTreeMap<String, KindEntry>,
+    /// Settings of the simulated cloud (`provider: sim` only).
+    #[serde(default)]
+    pub sim: Option<SimSettings>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionEntry {
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Overrides the catalog's `rate_limit` for this region.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// Multiplies every hourly price in this region (default 1.0).
+    #[serde(default)]
+    pub price_factor: Option<f64>,
+}
+
+/// A token bucket: `requests_per_second` sustained, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub requests_per_second: f64,
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            requests_per_second: 10.0,
+            burst: 20,
+        }
+    }
+}
+
+/// Exponential backoff with full jitter on throttling and transient errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: HumanDuration,
+    pub max_delay: HumanDuration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            base_delay: HumanDuration(std::time::Duration::from_millis(500)),
+            max_delay: HumanDuration(std::time::Duration::from_secs(30)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KindEntry {
+    /// Price per hour while the resource exists, in the catalog's currency (USD).
+    pub hourly_price: f64,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Typical time from the create call to ready.
+    pub provision: Latency,
+    /// Typical time from the delete call to gone.
+    pub destroy: Latency,
+    #[serde(default)]
+    pub update: Option<Latency>,
+    /// Longest a single step on this kind may take before it is abandoned as failed.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    /// Top-level definition fields whose change forces a replacement instead of an update.
+    #[serde(default)]
+    pub replace_on: Vec<String>,
+}
+
+/// A latency distribution given by its median and 95th percentile (log-normal in the sim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Latency {
+    pub median: HumanDuration,
+    pub p95: HumanDuration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimSettings {
+    /// Multiplies every simulated latency and divides every rate: 0.001 makes a 3-minute
+    /// channel start take 180 ms.
+    #[serde(default = "one")]
+    pub time_scale: f64,
+    /// Seed for latency and fault sampling; random when absent.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Probabilities (0..1) per API call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// The call is refused with a throttling error before anything happens.
+    #[serde(default)]
+    pub throttle: f64,
+    /// The call fails with a server error before anything happens.
+    #[serde(default)]
+    pub transient: f64,
+    /// The call takes effect but its response is lost (the caller sees a server error).
+    #[serde(default)]
+    pub lost_response: f64,
+    /// The call never answers.
+    #[serde(default)]
+    pub hang: f64,
+    /// The call fails permanently (e.g. quota exceeded).
+    #[serde(default)]
+    pub permanent: f64,
+}

@@ -1,0 +1,127 @@
+//! Configuration files: parsing with positions (I/O here only), then pure validation into a
+//! [`crate::model::Config`].
+
+pub mod bitrate;
+pub mod catalog;
+pub mod diagnostic;
+pub mod duration;
+pub mod profile;
+pub mod schedule;
+mod validate;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use validate::validate;
+
+use crate::model::Config;
+
+pub const API_VERSION: &str = "orchestrate/v1";
+
+/// Files read from disk and parsed, not yet validated.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub schedules: Vec<(PathBuf, schedule::ScheduleFile)>,
+    /// (file, profile name = file stem, content)
+    pub profiles: Vec<(PathBuf, String, profile::ProfileFile)>,
+    pub catalogs: Vec<(PathBuf, String, catalog::CatalogFile)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no schedule files: {} holds no *.yaml file and no -s/--schedule was given", dir.display())]
+    NoSchedules { dir: PathBuf },
+    #[error("{0}")]
+    Invalid(#[from] Diagnostics),
+}
+
+/// Loads the schedules given (or every `schedules/*.yaml` of the project), every profile and
+/// every provider catalog of the project, and validates them together.
+pub fn load(project: &Path, schedules: &[PathBuf]) -> Result<Config, LoadError> {
+    let parsed = parse_project(project, schedules)?;
+    Ok(validate(&parsed)?)
+}
+
+pub fn parse_project(project: &Path, schedules: &[PathBuf]) -> Result<Parsed, LoadError> {
+    let schedule_files = if schedules.is_empty() {
+        let dir = project.join("schedules");
+        let files = yaml_files(&dir)?;
+        if files.is_empty() {
+            return Err(LoadError::NoSchedules { dir });
+        }
+        files
+    } else {
+        schedules.to_vec()
+    };
+    let mut parsed = Parsed::default();
+    let mut diags = Diagnostics::default();
+    for path in schedule_files {
+        let text = read(&path)?;
+        match yaml::parse(&path, &text) {
+            Ok(s) => parsed.schedules.push((path, s)),
+            Err(d) => diags.push(d),
+        }
+    }
+    for path in yaml_files(&project.join("profiles"))? {
+        let text = read(&path)?;
+        match yaml::parse(&path, &text) {
+            Ok(p) => parsed.profiles.push((path.clone(), stem(&path), p)),
+            Err(d) => diags.push(d),
+        }
+    }
+    for path in yaml_files(&project.join("providers"))? {
+        let text = read(&path)?;
+        match yaml::parse(&path, &text) {
+            Ok(c) => parsed.catalogs.push((path.clone(), stem(&path), c)),
+            Err(d) => diags.push(d),
+        }
+    }
+    diags.into_result()?;
+    Ok(parsed)
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `*.yaml` and `*.yml` directly in `dir`, sorted; a missing directory holds none.
+pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(LoadError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml")
+                )
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,205 @@
+//! `kind: Profile`: how one event's infrastructure is built, per region.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::bitrate::Bitrate;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    #[serde(rename = "apiVersion")]
+    #[schemars(with = "String")]
+    pub api_version: Spanned<String>,
+    #[schemars(with = "String")]
+    pub kind: Spanned<String>,
+    /// `local`, `aws`, `azure`, `kubernetes` or `sim`; a catalog `providers/<provider>.yaml` must exist.
+    #[schemars(with = "String")]
+    pub provider: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Default lead for events using this profile: a duration or `auto`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub lead: Option<Spanned<String>>,
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub grace: Option<Spanned<String>>,
+    pub encoder: EncoderSpec,
+    #[serde(default)]
+    pub origin: OriginSpec,
+    #[serde(default)]
+    pub cdn: CdnSpec,
+    #[serde(default)]
+    pub vod: VodSpec,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderSpec {
+    pub input: InputSpec,
+    #[serde(default)]
+    pub codec: Codec,
+    /// Target segment duration, e.g. `2s`.
+    #[serde(default = "default_segment")]
+    pub segment_duration: String,
+    #[serde(default)]
+    pub redundancy: Redundancy,
+    pub ladder: Vec<Rendition>,
+}
+
+fn default_segment() -> String {
+    "2s".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    #[serde(rename = "type")]
+    pub kind: InputKind,
+    /// File path for `file`; listen address for `srt`/`rtmp` (a free port is chosen when omitted).
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputKind {
+    Testsrc,
+    File,
+    Srt,
+    Rtmp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Codec {
+    #[default]
+    H264,
+    H265,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Redundancy {
+    #[default]
+    Single,
+    Dual,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rendition {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// Bits per second: `3000k`, `4.5M` or a plain number.
+    pub bitrate: Bitrate,
+    #[serde(default = "default_fps")]
+    pub fps: f64,
+}
+
+fn default_fps() -> f64 {
+    30.0
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OriginSpec {
+    #[serde(default = "default_packaging")]
+    pub packaging: Vec<Packaging>,
+    /// How much of the live stream stays seekable, e.g. `2h`.
+    #[serde(default = "default_dvr")]
+    pub dvr_window: String,
+    /// Keep every segment for the VOD hand-off.
+    #[serde(default = "yes")]
+    pub archive: bool,
+}
+
+impl Default for OriginSpec {
+    fn default() -> Self {
+        Self {
+            packaging: default_packaging(),
+            dvr_window: default_dvr(),
+            archive: true,
+        }
+    }
+}
+
+fn default_packaging() -> Vec<Packaging> {
+    vec![Packaging::Hls]
+}
+fn default_dvr() -> String {
+    "0s".into()
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Packaging {
+    Hls,
+    Dash,
+    Cmaf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CdnSpec {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// One distribution shared by every event of the profile instead of one per event.
+    #[serde(default)]
+    pub shared: bool,
+}
+
+impl Default for CdnSpec {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            shared: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VodSpec {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub formats: Vec<Packaging>,
+    #[serde(default)]
+    pub drm: Option<DrmSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrmSpec {
+    pub scheme: DrmScheme,
+    #[serde(default)]
+    pub key_provider: KeyProvider,
+    /// Key server for `speke`.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DrmScheme {
+    None,
+    Cenc,
+    Cbcs,
+    #[serde(rename = "aes-128")]
+    Aes128,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyProvider {
+    #[default]
+    Local,
+    Speke,
+}

@@ -1,0 +1,449 @@
+//! Pure validation: every problem in every file, reported at once, each at its place.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_saphyr::Spanned;
+
+use super::catalog::CatalogFile;
+use super::duration::parse_duration;
+use super::profile::{InputKind, ProfileFile};
+use super::schedule::EventEntry;
+use super::yaml::{nearest, position};
+use super::{API_VERSION, Diagnostic, Diagnostics, Parsed};
+use crate::model::{
+    Catalog, Config, DEFAULT_GRACE, Event, Lead, LeadSource, Profile, blueprint_kinds,
+};
+
+const PROVIDERS: [&str; 5] = ["local", "aws", "azure", "kubernetes", "sim"];
+
+struct Ctx<'a> {
+    file: &'a Path,
+    diags: &'a mut Diagnostics,
+}
+
+impl Ctx<'_> {
+    fn at<T>(&mut self, s: &Spanned<T>, field: impl Into<String>, msg: impl Into<String>) {
+        let (line, col) = position(s.referenced);
+        self.diags
+            .push(Diagnostic::new(self.file, line, col, field, msg));
+    }
+    fn top(&mut self, field: impl Into<String>, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::new(self.file, 1, 1, field, msg));
+    }
+    fn header(&mut self, api: &Spanned<String>, kind: &Spanned<String>, want: &str) {
+        if api.value != API_VERSION {
+            self.at(
+                api,
+                "apiVersion",
+                format!("unsupported apiVersion `{}` (expected `{API_VERSION}`)", api.value),
+            );
+        }
+        if kind.value != want {
+            self.at(kind, "kind", format!("expected `kind: {want}`, found `{}`", kind.value));
+        }
+    }
+    fn duration(&mut self, s: &Spanned<String>, field: &str) -> Option<Duration> {
+        match parse_duration(&s.value) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.at(s, field, e);
+                None
+            }
+        }
+    }
+    fn lead(&mut self, s: &Spanned<String>, field: &str) -> Option<Lead> {
+        if s.value.trim() == "auto" {
+            return Some(Lead::Auto);
+        }
+        match parse_duration(&s.value) {
+            Ok(d) => Some(Lead::Fixed(d)),
+            Err(e) => {
+                self.at(s, field, format!("{e}, or `auto`"));
+                None
+            }
+        }
+    }
+}
+
+pub fn validate(parsed: &Parsed) -> Result<Config, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let mut config = Config::default();
+
+    for (file, name, cat) in &parsed.catalogs {
+        let mut cx = Ctx {
+            file,
+            diags: &mut diags,
+        };
+        if let Some(c) = catalog(&mut cx, name, cat) {
+            config.catalogs.insert(c.provider.clone(), c);
+        }
+    }
+    for (file, name, prof) in &parsed.profiles {
+        let mut cx = Ctx {
+            file,
+            diags: &mut diags,
+        };
+        if let Some(p) = profile(&mut cx, name, prof, &config.catalogs) {
+            config.profiles.insert(p.name.clone(), p);
+        }
+    }
+    let profile_names: Vec<&str> = parsed.profiles.iter().map(|(_, n, _)| n.as_str()).collect();
+    let mut seen: HashMap<String, (std::path::PathBuf, u64)> = HashMap::new();
+    for (file, sched) in &parsed.schedules {
+        let mut cx = Ctx {
+            file,
+            diags: &mut diags,
+        };
+        cx.header(&sched.api_version, &sched.kind, "Schedule");
+        for (i, entry) in sched.events.iter().enumerate() {
+            let field = format!("events[{i}]");
+            if let Some((prev_file, prev_line)) = seen.get(&entry.id.value) {
+                let msg = format!(
+                    "duplicate event id `{}` (first defined at {}:{prev_line})",
+                    entry.id.value,
+                    prev_file.display()
+                );
+                cx.at(&entry.id, format!("{field}.id"), msg);
+            } else {
+                seen.insert(
+                    entry.id.value.clone(),
+                    (file.clone(), position(entry.id.referenced).0),
+                );
+            }
+            if let Some(ev) = event(&mut cx, &field, entry, &config, &profile_names) {
+                config.events.push(ev);
+            }
+        }
+    }
+    diags.into_result().map(|()| config)
+}
+
+fn event(
+    cx: &mut Ctx<'_>,
+    field: &str,
+    e: &EventEntry,
+    config: &Config,
+    profile_names: &[&str],
+) -> Option<Event> {
+    let mut ok = true;
+    if !valid_id(&e.id.value) {
+        cx.at(
+            &e.id,
+            format!("{field}.id"),
+            format!("invalid id `{}`: use 1 to 48 of a-z, 0-9 and -", e.id.value),
+        );
+        ok = false;
+    }
+    let start = time(cx, &e.start, &format!("{field}.start"));
+    let end = time(cx, &e.end, &format!("{field}.end"));
+    if let (Some(s), Some(en)) = (start, end) {
+        if en <= s {
+            cx.at(
+                &e.end,
+                format!("{field}.end"),
+                format!("end {} is not after start {}", e.end.value, e.start.value),
+            );
+            ok = false;
+        }
+    }
+    let profile = config.profiles.get(&e.profile.value);
+    if profile.is_none() {
+        let mut msg = format!("unknown profile `{}`", e.profile.value);
+        if profile_names.contains(&e.profile.value.as_str()) {
+            msg = format!("profile `{}` is invalid (see its errors)", e.profile.value);
+        } else if let Some(n) = nearest(&e.profile.value, profile_names.iter().copied()) {
+            msg.push_str(&format!(", did you mean `{n}`?"));
+        } else {
+            msg.push_str(&format!(" (no profiles/{}.yaml)", e.profile.value));
+        }
+        cx.at(&e.profile, format!("{field}.profile"), msg);
+        ok = false;
+    }
+    if e.regions.value.is_empty() {
+        cx.at(&e.regions, format!("{field}.regions"), "at least one region is required");
+        ok = false;
+    }
+    let catalog = profile.and_then(|p| config.catalogs.get(&p.provider));
+    let mut regions = Vec::new();
+    for (j, r) in e.regions.value.iter().enumerate() {
+        let rf = format!("{field}.regions[{j}]");
+        if regions.contains(&r.value) {
+            cx.at(r, rf, format!("region `{}` is listed twice", r.value));
+            ok = false;
+            continue;
+        }
+        if let Some(cat) = catalog {
+            if !cat.regions.contains_key(&r.value) {
+                let mut msg = format!(
+                    "region `{}` is not in the `{}` provider's catalog",
+                    r.value, cat.provider
+                );
+                if let Some(n) = nearest(&r.value, cat.regions.keys().map(String::as_str)) {
+                    msg.push_str(&format!(", did you mean `{n}`?"));
+                }
+                cx.at(r, rf, msg);
+                ok = false;
+                continue;
+            }
+        }
+        regions.push(r.value.clone());
+    }
+    let lead = match &e.lead {
+        Some(l) => cx.lead(l, &format!("{field}.lead")).map(|l| (l, LeadSource::Event)),
+        None => Some(match profile.and_then(|p| p.lead) {
+            Some(l) => (l, LeadSource::Profile),
+            None => (Lead::Auto, LeadSource::Default),
+        }),
+    };
+    let grace = match &e.grace {
+        Some(g) => cx.duration(g, &format!("{field}.grace")),
+        None => Some(profile.and_then(|p| p.grace).unwrap_or(DEFAULT_GRACE)),
+    };
+    let (start, end, (lead, lead_source), grace, profile) = (start?, end?, lead?, grace?, profile?);
+    if !ok {
+        return None;
+    }
+    let vod_enabled = e
+        .vod
+        .as_ref()
+        .and_then(|v| v.enabled)
+        .unwrap_or(profile.vod.enabled);
+    Some(Event {
+        id: e.id.value.clone(),
+        title: e.title.clone(),
+        start,
+        end,
+        profile: profile.name.clone(),
+        regions,
+        lead,
+        lead_source,
+        grace,
+        vod_enabled,
+    })
+}
+
+fn valid_id(id: &str) -> bool {
+    (1..=48).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn time(cx: &mut Ctx<'_>, s: &Spanned<String>, field: &str) -> Option<Timestamp> {
+    match s.value.trim().parse::<Timestamp>() {
+        Ok(t) => Some(t),
+        Err(_) => {
+            let msg = if s.value.trim().parse::<jiff::civil::DateTime>().is_ok() {
+                format!(
+                    "time `{}` has no UTC offset: add one, e.g. `{}Z` or `{}+01:00`",
+                    s.value, s.value, s.value
+                )
+            } else {
+                format!(
+                    "malformed time `{}` (expected RFC 3339 with an offset, e.g. 2026-12-05T19:45:00Z)",
+                    s.value
+                )
+            };
+            cx.at(s, field, msg);
+            None
+        }
+    }
+}
+
+fn profile(
+    cx: &mut Ctx<'_>,
+    name: &str,
+    p: &ProfileFile,
+    catalogs: &BTreeMap<String, Catalog>,
+) -> Option<Profile> {
+    cx.header(&p.api_version, &p.kind, "Profile");
+    let mut ok = true;
+    let provider = &p.provider.value;
+    if !PROVIDERS.contains(&provider.as_str()) {
+        let mut msg = format!("unknown provider `{provider}`");
+        if let Some(n) = nearest(provider, PROVIDERS) {
+            msg.push_str(&format!(", did you mean `{n}`?"));
+        }
+        msg.push_str(&format!(" (expected one of {})", PROVIDERS.join(", ")));
+        cx.at(&p.provider, "provider", msg);
+        ok = false;
+    } else if !catalogs.contains_key(provider) {
+        cx.at(
+            &p.provider,
+            "provider",
+            format!("no catalog for provider `{provider}`: add providers/{provider}.yaml"),
+        );
+        ok = false;
+    }
+    let lead = match &p.lead {
+        Some(l) => Some(cx.lead(l, "lead")?),
+        None => None,
+    };
+    let grace = match &p.grace {
+        Some(g) => Some(cx.duration(g, "grace")?),
+        None => None,
+    };
+    let segment_duration = match parse_duration(&p.encoder.segment_duration) {
+        Ok(d) if d >= Duration::from_millis(500) => Some(d),
+        Ok(_) => {
+            cx.top("encoder.segment_duration", "must be at least 500ms");
+            None
+        }
+        Err(e) => {
+            cx.top("encoder.segment_duration", e);
+            None
+        }
+    };
+    if parse_duration(&p.origin.dvr_window).is_err() {
+        cx.top(
+            "origin.dvr_window",
+            format!("malformed duration `{}`", p.origin.dvr_window),
+        );
+        ok = false;
+    }
+    if p.encoder.ladder.is_empty() {
+        cx.top("encoder.ladder", "at least one rendition is required");
+        ok = false;
+    }
+    let mut names = Vec::new();
+    for (i, r) in p.encoder.ladder.iter().enumerate() {
+        let f = format!("encoder.ladder[{i}]");
+        if names.contains(&&r.name) {
+            cx.top(format!("{f}.name"), format!("rendition `{}` is listed twice", r.name));
+            ok = false;
+        }
+        names.push(&r.name);
+        if r.width == 0 || r.height == 0 || r.width % 2 == 1 || r.height % 2 == 1 {
+            cx.top(
+                f.clone(),
+                format!("{}x{}: width and height must be even and positive", r.width, r.height),
+            );
+            ok = false;
+        }
+        if !(1.0..=120.0).contains(&r.fps) {
+            cx.top(format!("{f}.fps"), format!("fps {} is outside 1..120", r.fps));
+            ok = false;
+        }
+    }
+    if p.encoder.input.kind == InputKind::File && p.encoder.input.address.is_none() {
+        cx.top("encoder.input.address", "a `file` input needs the file's path in `address`");
+        ok = false;
+    }
+    if let Some(drm) = &p.vod.drm {
+        if drm.key_provider == super::profile::KeyProvider::Speke && drm.url.is_none() {
+            cx.top("vod.drm.url", "the `speke` key provider needs the key server's `url`");
+            ok = false;
+        }
+    }
+    let out = Profile {
+        name: name.to_string(),
+        provider: provider.clone(),
+        lead,
+        grace,
+        encoder: p.encoder.clone(),
+        segment_duration: segment_duration?,
+        origin: p.origin.clone(),
+        cdn: p.cdn.clone(),
+        vod: p.vod.clone(),
+    };
+    if let Some(cat) = catalogs.get(provider) {
+        for kind in blueprint_kinds(&out) {
+            if !cat.kinds.contains_key(kind) {
+                cx.at(
+                    &p.provider,
+                    "provider",
+                    format!("the `{provider}` catalog has no resource kind `{kind}`, which this profile needs"),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
+    cx.header(&c.api_version, &c.kind, "ProviderCatalog");
+    let mut ok = true;
+    let provider = &c.provider.value;
+    if provider != name {
+        cx.at(
+            &c.provider,
+            "provider",
+            format!("the catalog for `{provider}` must be named providers/{provider}.yaml, not {name}"),
+        );
+        ok = false;
+    }
+    if c.regions.is_empty() {
+        cx.top("regions", "at least one region is required");
+        ok = false;
+    }
+    let mut limits = vec![("rate_limit".to_string(), c.rate_limit)];
+    for (r, entry) in &c.regions {
+        if let Some(l) = entry.rate_limit {
+            limits.push((format!("regions.{r}.rate_limit"), l));
+        }
+        if entry.price_factor.is_some_and(|f| !(f.is_finite() && f > 0.0)) {
+            cx.top(format!("regions.{r}.price_factor"), "must be positive");
+            ok = false;
+        }
+    }
+    for (f, l) in limits {
+        if !(l.requests_per_second.is_finite() && l.requests_per_second > 0.0) || l.burst == 0 {
+            cx.top(f, "requests_per_second and burst must be positive");
+            ok = false;
+        }
+    }
+    if c.retry.max_attempts == 0 {
+        cx.top("retry.max_attempts", "must be at least 1");
+        ok = false;
+    }
+    for (k, entry) in &c.kinds {
+        if !(entry.hourly_price.is_finite() && entry.hourly_price >= 0.0) {
+            cx.top(format!("kinds.{k}.hourly_price"), "must be zero or more");
+            ok = false;
+        }
+        for (what, l) in [("provision", entry.provision), ("destroy", entry.destroy)] {
+            if l.p95 < l.median {
+                cx.top(format!("kinds.{k}.{what}"), "p95 must not be below the median");
+                ok = false;
+            }
+        }
+    }
+    match (&c.sim, provider == "sim") {
+        (Some(_), false) => {
+            cx.top("sim", "the `sim` section is only for the sim provider");
+            ok = false;
+        }
+        (Some(s), true) => {
+            if !(s.time_scale.is_finite() && s.time_scale > 0.0) {
+                cx.top("sim.time_scale", "must be positive");
+                ok = false;
+            }
+            let f = s.faults;
+            for (n, p) in [
+                ("throttle", f.throttle),
+                ("transient", f.transient),
+                ("lost_response", f.lost_response),
+                ("hang", f.hang),
+                ("permanent", f.permanent),
+            ] {
+                if !(0.0..=1.0).contains(&p) {
+                    cx.top(format!("sim.faults.{n}"), "a probability between 0 and 1");
+                    ok = false;
+                }
+            }
+        }
+        _ => {}
+    }
+    ok.then(|| Catalog {
+        provider: provider.clone(),
+        regions: c.regions.clone(),
+        rate_limit: c.rate_limit,
+        retry: c.retry,
+        kinds: c.kinds.clone(),
+        sim: c.sim.clone(),
+    })
+}

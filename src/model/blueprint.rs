@@ -1,0 +1,67 @@
+//! Which resources one event needs in one region, and how they depend on each other.
+//!
+//! Order of creation (and the reverse for teardown): the archive the origin writes to, then the
+//! origin; each pipeline's input, then its encoder (which pushes to the origin); the CDN in front
+//! of the origin.
+
+use super::Profile;
+use crate::config::profile::Redundancy;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// Unique within an event and region: `encoder`, or `encoder-a`/`encoder-b` when dual.
+    pub name: String,
+    /// The catalog kind, which also names the template.
+    pub kind: &'static str,
+    /// Pipeline letter for redundant resources.
+    pub pipeline: Option<char>,
+    pub depends_on: Vec<String>,
+}
+
+pub fn blueprint(profile: &Profile) -> Vec<Slot> {
+    let mut slots = Vec::with_capacity(7);
+    let archive = profile.origin.archive || profile.vod.enabled;
+    if archive {
+        slots.push(slot("archive", "archive", None, &[]));
+    }
+    let origin_deps: &[&str] = if archive { &["archive"] } else { &[] };
+    slots.push(slot("origin", "origin", None, origin_deps));
+    let pipelines: &[Option<char>] = match profile.encoder.redundancy {
+        Redundancy::Single => &[None],
+        Redundancy::Dual => &[Some('a'), Some('b')],
+    };
+    for &p in pipelines {
+        let input = suffixed("input", p);
+        let encoder = suffixed("encoder", p);
+        slots.push(slot(&input, "input", p, &[]));
+        slots.push(slot(&encoder, "encoder", p, &[&input, "origin"]));
+    }
+    if profile.cdn.enabled {
+        slots.push(slot("cdn", "cdn", None, &["origin"]));
+    }
+    slots
+}
+
+/// The kinds a profile needs, for checking them against a catalog.
+pub fn kinds(profile: &Profile) -> Vec<&'static str> {
+    let mut k: Vec<_> = blueprint(profile).into_iter().map(|s| s.kind).collect();
+    k.sort_unstable();
+    k.dedup();
+    k
+}
+
+fn suffixed(base: &str, p: Option<char>) -> String {
+    match p {
+        Some(c) => format!("{base}-{c}"),
+        None => base.to_string(),
+    }
+}
+
+fn slot(name: &str, kind: &'static str, pipeline: Option<char>, deps: &[&str]) -> Slot {
+    Slot {
+        name: name.to_string(),
+        kind,
+        pipeline,
+        depends_on: deps.iter().map(|d| d.to_string()).collect(),
+    }
+}

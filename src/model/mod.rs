@@ -1,0 +1,122 @@
+//! Domain types, free of I/O: the compiled configuration and the resources it asks for.
+
+mod blueprint;
+mod resource;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+pub use blueprint::{Slot, blueprint, kinds as blueprint_kinds};
+pub use resource::{
+    RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, TAG_REGION,
+    Window,
+};
+
+pub use crate::config::catalog::{Faults, KindEntry, Latency, RateLimit, RegionEntry, RetryPolicy, SimSettings};
+pub use crate::config::profile::{CdnSpec, EncoderSpec, OriginSpec, Redundancy, VodSpec};
+
+/// Where an event's lead time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "value")]
+pub enum Lead {
+    Fixed(#[serde(with = "crate::model::serde_duration")] Duration),
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadSource {
+    Event,
+    Profile,
+    Default,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: String,
+    pub title: Option<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub profile: String,
+    pub regions: Vec<String>,
+    pub lead: Lead,
+    pub lead_source: LeadSource,
+    #[serde(with = "serde_duration")]
+    pub grace: Duration,
+    pub vod_enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub name: String,
+    pub provider: String,
+    pub lead: Option<Lead>,
+    #[serde(with = "serde_duration_opt")]
+    pub grace: Option<Duration>,
+    pub encoder: EncoderSpec,
+    #[serde(with = "serde_duration")]
+    pub segment_duration: Duration,
+    pub origin: OriginSpec,
+    pub cdn: CdnSpec,
+    pub vod: VodSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Catalog {
+    pub provider: String,
+    pub regions: BTreeMap<String, RegionEntry>,
+    pub rate_limit: RateLimit,
+    pub retry: RetryPolicy,
+    pub kinds: BTreeMap<String, KindEntry>,
+    pub sim: Option<SimSettings>,
+}
+
+impl Catalog {
+    pub fn rate_limit_for(&self, region: &str) -> RateLimit {
+        self.regions
+            .get(region)
+            .and_then(|r| r.rate_limit)
+            .unwrap_or(self.rate_limit)
+    }
+    pub fn hourly_price(&self, region: &str, kind: &str) -> f64 {
+        let factor = self
+            .regions
+            .get(region)
+            .and_then(|r| r.price_factor)
+            .unwrap_or(1.0);
+        self.kinds.get(kind).map_or(0.0, |k| k.hourly_price * factor)
+    }
+}
+
+/// Everything loaded and validated: the input of the pure core.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub events: Vec<Event>,
+    pub profiles: BTreeMap<String, Profile>,
+    pub catalogs: BTreeMap<String, Catalog>,
+}
+
+/// Default grace after `end` when neither the event nor its profile sets one.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5 * 60);
+
+pub mod serde_duration {
+    use serde::Serializer;
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::config::duration::format_duration(*d))
+    }
+}
+
+pub mod serde_duration_opt {
+    use serde::Serializer;
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::serde_duration::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+}

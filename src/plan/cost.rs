@@ -1,0 +1,50 @@
+//! What the desired resources cost over their windows, from the catalogs' hourly prices.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::DesiredState;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventCost {
+    pub event: String,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub resources: usize,
+    /// Sum of hourly price × hours in the window, per resource.
+    pub cost: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CostEstimate {
+    pub currency: String,
+    pub events: Vec<EventCost>,
+    pub total: f64,
+}
+
+pub fn estimate(desired: &DesiredState) -> CostEstimate {
+    let mut by_event: BTreeMap<&str, EventCost> = BTreeMap::new();
+    for spec in desired.resources.values() {
+        let e = by_event.entry(&spec.event).or_insert_with(|| EventCost {
+            event: spec.event.clone(),
+            from: spec.window.from,
+            to: spec.window.to,
+            resources: 0,
+            cost: 0.0,
+        });
+        e.from = e.from.min(spec.window.from);
+        e.to = e.to.max(spec.window.to);
+        e.resources += 1;
+        e.cost += spec.hourly_price * spec.window.hours();
+    }
+    let mut events: Vec<EventCost> = by_event.into_values().collect();
+    events.sort_by(|a, b| (a.from, &a.event).cmp(&(b.from, &b.event)));
+    let total = events.iter().map(|e| e.cost).sum();
+    CostEstimate {
+        currency: "USD".into(),
+        events,
+        total,
+    }
+}

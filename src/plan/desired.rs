@@ -1,0 +1,151 @@
+//! The desired state: every resource every in-scope event needs, with its rendered definition.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tera::Context;
+
+use crate::model::{Config, ResourceId, ResourceSpec, TAG_EVENT, TAG_OWNER, TAG_REGION, blueprint};
+use crate::render::{RenderError, Renderer};
+use crate::schedule::lead::{effective_lead, window};
+
+#[derive(Debug, Clone, Default)]
+pub struct DesiredState {
+    pub resources: BTreeMap<ResourceId, ResourceSpec>,
+}
+
+/// Which events a command acts on.
+#[derive(Debug, Clone, Default)]
+pub enum Scope {
+    #[default]
+    All,
+    Events(Vec<String>),
+}
+
+impl Scope {
+    pub fn from_ids(ids: &[String]) -> Self {
+        if ids.is_empty() {
+            Scope::All
+        } else {
+            Scope::Events(ids.to_vec())
+        }
+    }
+    pub fn contains(&self, event: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Events(ids) => ids.iter().any(|i| i == event),
+        }
+    }
+}
+
+pub fn desired_state(
+    config: &Config,
+    renderer: &Renderer,
+    owner: &str,
+    scope: &Scope,
+) -> Result<DesiredState, RenderError> {
+    let mut out = DesiredState::default();
+    for event in config.events.iter().filter(|e| scope.contains(&e.id)) {
+        // Validation guarantees both exist for every loaded event.
+        let (Some(profile), Some(catalog)) = (
+            config.profiles.get(&event.profile),
+            config
+                .profiles
+                .get(&event.profile)
+                .and_then(|p| config.catalogs.get(&p.provider)),
+        ) else {
+            continue;
+        };
+        let lead = effective_lead(event, profile, catalog);
+        let win = window(event, lead);
+        let slots = blueprint(profile);
+        let mut base = Context::new();
+        base.insert("owner", owner);
+        base.insert(
+            "event",
+            &json!({
+                "id": event.id,
+                "title": event.title.as_deref().unwrap_or(&event.id),
+                "start": event.start.to_string(),
+                "end": event.end.to_string(),
+                "regions": event.regions,
+                "vod_enabled": event.vod_enabled,
+            }),
+        );
+        base.insert("profile", profile);
+        base.insert("provider", &profile.provider);
+        for region in &event.regions {
+            let mut rctx = base.clone();
+            let entry = catalog.regions.get(region).cloned().unwrap_or_default();
+            rctx.insert(
+                "region",
+                &json!({
+                    "name": region,
+                    "endpoint": entry.endpoint,
+                    "display_name": entry.display_name,
+                }),
+            );
+            for slot in &slots {
+                let id = ResourceId::new(&event.id, region, &slot.name);
+                let depends_on: Vec<ResourceId> = slot
+                    .depends_on
+                    .iter()
+                    .map(|d| ResourceId::new(&event.id, region, d))
+                    .collect();
+                let tags = BTreeMap::from([
+                    (TAG_OWNER.to_string(), owner.to_string()),
+                    (TAG_EVENT.to_string(), event.id.clone()),
+                    (TAG_REGION.to_string(), region.clone()),
+                ]);
+                let mut ctx = rctx.clone();
+                ctx.insert(
+                    "resource",
+                    &json!({
+                        "id": id,
+                        "name": slot.name,
+                        "kind": slot.kind,
+                        "pipeline": slot.pipeline.map(String::from),
+                        "tags": tags,
+                        "depends_on": depends_on,
+                    }),
+                );
+                ctx.insert("kind", &catalog.kinds.get(slot.kind));
+                let definition = renderer.render(&profile.provider, slot.kind, &ctx)?;
+                let spec_hash = spec_hash(&profile.provider, slot.kind, &definition, &depends_on);
+                let spec = ResourceSpec {
+                    id: id.clone(),
+                    provider: profile.provider.clone(),
+                    region: region.clone(),
+                    event: event.id.clone(),
+                    kind: slot.kind.to_string(),
+                    name: slot.name.clone(),
+                    depends_on,
+                    definition,
+                    tags,
+                    hourly_price: catalog.hourly_price(region, slot.kind),
+                    window: win,
+                    spec_hash,
+                };
+                out.resources.insert(id, spec);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn spec_hash(provider: &str, kind: &str, definition: &Value, deps: &[ResourceId]) -> String {
+    let mut h = Sha256::new();
+    h.update(provider.as_bytes());
+    h.update([0]);
+    h.update(kind.as_bytes());
+    h.update([0]);
+    // serde_json's map is ordered by key, so this is canonical.
+    h.update(definition.to_string().as_bytes());
+    for d in deps {
+        h.update([0]);
+        h.update(d.as_str().as_bytes());
+    }
+    let digest = h.finalize();
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+}

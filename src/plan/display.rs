@@ -1,0 +1,117 @@
+//! `terraform plan`-style text for people.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::{Action, Op, Plan};
+use crate::config::duration::format_duration;
+
+pub fn render(plan: &Plan) -> String {
+    let mut out = String::new();
+    let c = plan.counts();
+    if plan.is_empty() {
+        out.push_str("No changes. The infrastructure matches the schedule.\n");
+    } else {
+        out.push_str(
+            "Resource actions are shown with these symbols:\n  + create\n  ~ update in place\n-/+ destroy and then create a replacement\n  - destroy\n\norchestrate will perform the following actions:\n",
+        );
+        for a in plan.actions.iter().filter(|a| a.op != Op::NoOp) {
+            out.push('\n');
+            action(&mut out, a);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nPlan: {} to add, {} to change, {} to replace, {} to destroy, {} unchanged.",
+        c.create, c.update, c.replace, c.delete, c.unchanged
+    );
+    cost(&mut out, plan);
+    out
+}
+
+fn action(out: &mut String, a: &Action) {
+    let (sym, verb) = match a.op {
+        Op::Create => ("  +", "will be created"),
+        Op::Update => ("  ~", "will be updated in place"),
+        Op::Replace => ("-/+", "must be replaced"),
+        Op::Delete => ("  -", "will be destroyed"),
+        Op::NoOp => return,
+    };
+    let _ = write!(out, "  # {} {verb}", a.id);
+    if let Some(r) = &a.reason {
+        let _ = write!(out, " ({r})");
+    }
+    out.push('\n');
+    let _ = writeln!(out, "{sym} {} \"{}\" {{", a.kind(), a.id);
+    match a.op {
+        Op::Create => fields(out, "+", a.desired.as_ref().map(|s| &s.definition)),
+        Op::Delete => fields(out, "-", a.recorded.as_ref().map(|r| &r.spec.definition)),
+        _ if a.changes.is_empty() => fields(out, " ", a.desired.as_ref().map(|s| &s.definition)),
+        _ => {
+            for ch in &a.changes {
+                let (s, text) = match (&ch.before, &ch.after) {
+                    (Some(b), Some(n)) => ("~", format!("{} -> {}", scalar(b), scalar(n))),
+                    (None, Some(n)) => ("+", scalar(n)),
+                    (Some(b), None) => ("-", format!("{} -> null", scalar(b))),
+                    (None, None) => continue,
+                };
+                let forces = if ch.forces_replacement {
+                    " # forces replacement"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "      {s} {} = {text}{forces}", ch.field);
+            }
+        }
+    }
+    out.push_str("    }\n");
+}
+
+fn fields(out: &mut String, sym: &str, def: Option<&Value>) {
+    match def {
+        Some(Value::Object(map)) => {
+            let width = map.keys().map(String::len).max().unwrap_or(0);
+            for (k, v) in map {
+                let _ = writeln!(out, "      {sym} {k:<width$} = {}", scalar(v));
+            }
+        }
+        Some(other) => {
+            let _ = writeln!(out, "      {sym} {}", scalar(other));
+        }
+        None => {}
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    v.to_string()
+}
+
+fn cost(out: &mut String, plan: &Plan) {
+    let est = &plan.cost;
+    if est.events.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nEstimated cost of the event windows ({}, from the catalogs' hourly prices):",
+        est.currency
+    );
+    let w = est.events.iter().map(|e| e.event.len()).max().unwrap_or(5).max(5);
+    let _ = writeln!(out, "  {:<w$}  {:<38}  {:>9}  {:>10}", "EVENT", "WINDOW (UTC)", "RESOURCES", "COST");
+    for e in &est.events {
+        let span = std::time::Duration::from_secs((e.to.as_second() - e.from.as_second()).max(0) as u64);
+        let window = format!(
+            "{} → {} ({})",
+            e.from.strftime("%Y-%m-%d %H:%M"),
+            e.to.strftime("%H:%M"),
+            format_duration(span)
+        );
+        let _ = writeln!(out, "  {:<w$}  {:<38}  {:>9}  {:>10}", e.event, window, e.resources, money(e.cost));
+    }
+    let _ = writeln!(out, "  {:<w$}  {:<38}  {:>9}  {:>10}", "total", "", "", money(est.total));
+}
+
+pub fn money(v: f64) -> String {
+    format!("${v:.2}")
+}

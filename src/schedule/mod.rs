@@ -1,0 +1,3 @@
+//! The clock side of the schedule: lead times and windows (pure).
+
+pub mod lead;
