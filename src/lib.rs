@@ -3,8 +3,17 @@
 //! The pure core (`config` validation, `model`, `plan`, `schedule`) does no I/O; `render`,
 //! `state`, `providers` and `apply` are the edges. `cli` holds one file per subcommand.
 
+pub mod apply;
+pub mod bench;
+pub mod cli;
 pub mod config;
+pub mod exit;
 pub mod model;
 pub mod plan;
+pub mod providers;
 pub mod render;
 pub mod schedule;
+pub mod shutdown;
+pub mod sqlite;
+pub mod state;
+pub mod workspace;

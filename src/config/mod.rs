@@ -87,6 +87,23 @@ pub fn parse_project(project: &Path, schedules: &[PathBuf]) -> Result<Parsed, Lo
     Ok(parsed)
 }
 
+/// Only the provider catalogs (for commands that act on recorded state, like `down`).
+pub fn load_catalogs(
+    project: &Path,
+) -> Result<std::collections::BTreeMap<String, crate::model::Catalog>, LoadError> {
+    let mut parsed = Parsed::default();
+    let mut diags = Diagnostics::default();
+    for path in yaml_files(&project.join("providers"))? {
+        let text = read(&path)?;
+        match yaml::parse(&path, &text) {
+            Ok(c) => parsed.catalogs.push((path.clone(), stem(&path), c)),
+            Err(d) => diags.push(d),
+        }
+    }
+    diags.into_result()?;
+    Ok(validate(&parsed)?.catalogs)
+}
+
 fn read(path: &Path) -> Result<String, LoadError> {
     std::fs::read_to_string(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),

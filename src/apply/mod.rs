@@ -1,0 +1,451 @@
+//! The executor: walks the plan's DAG with as much concurrency as the dependencies allow,
+//! bounded by each provider's per-region API rate limit (token buckets), not by a fixed global
+//! parallelism. No resource ever has two steps in flight: each action is one task.
+
+pub mod progress;
+mod ratelimit;
+mod retry;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+pub use progress::{ApplyEvent, Reporter};
+pub use ratelimit::TokenBucket;
+pub use retry::backoff;
+
+use crate::model::{RecordedResource, ResourceId, ResourceSpec, ResourceStatus};
+use crate::plan::{Action, Op, Plan};
+use crate::providers::{OpenError, Provider, ProviderError, Providers};
+use crate::shutdown::Shutdown;
+use crate::state::{Intent, Outcome, StateError, StateStore};
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Caps steps in flight (Terraform's `-parallelism`); none by default.
+    pub parallelism: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Provider(#[from] OpenError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub id: ResourceId,
+    pub op: Op,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyReport {
+    pub done: usize,
+    pub failed: Vec<Failure>,
+    /// Not run because something they depend on failed.
+    pub skipped: usize,
+    /// Not started because of a stop request.
+    pub not_started: usize,
+    /// Abandoned in flight by a forced stop (the next run resumes them).
+    pub abandoned: usize,
+    pub elapsed_ms: u64,
+}
+
+impl ApplyReport {
+    pub fn success(&self) -> bool {
+        self.failed.is_empty() && self.skipped == 0 && self.not_started == 0 && self.abandoned == 0
+    }
+}
+
+enum StepEnd {
+    Done,
+    Failed(String),
+    NotStarted,
+}
+
+struct Step {
+    plan: Arc<Plan>,
+    index: usize,
+    provider: Arc<dyn Provider>,
+    /// The provider of the recorded resource, for the delete half of a replace across providers.
+    old_provider: Arc<dyn Provider>,
+    bucket: Arc<TokenBucket>,
+    state: Arc<dyn StateStore>,
+    reporter: Arc<dyn Reporter>,
+    shutdown: Shutdown,
+}
+
+pub async fn apply(
+    plan: Arc<Plan>,
+    providers: &Providers,
+    state: Arc<dyn StateStore>,
+    reporter: Arc<dyn Reporter>,
+    options: &ApplyOptions,
+    shutdown: &Shutdown,
+) -> Result<ApplyReport, ApplyError> {
+    let started = Instant::now();
+    let n = plan.actions.len();
+    let runnable: Vec<bool> = plan.actions.iter().map(|a| a.op != Op::NoOp).collect();
+
+    // Providers and one token bucket per (provider, region), opened before anything starts.
+    let mut provs: HashMap<String, Arc<dyn Provider>> = HashMap::new();
+    let mut buckets: HashMap<(String, String), Arc<TokenBucket>> = HashMap::new();
+    for a in plan.actions.iter().filter(|a| a.op != Op::NoOp) {
+        for spec in [a.desired.as_ref(), a.recorded.as_ref().map(|r| &r.spec)].into_iter().flatten() {
+            if !provs.contains_key(&spec.provider) {
+                provs.insert(spec.provider.clone(), providers.get(&spec.provider)?);
+            }
+            let key = (spec.provider.clone(), spec.region.clone());
+            if !buckets.contains_key(&key) {
+                let limit = provs[&spec.provider].rate_limit(&spec.region);
+                buckets.insert(key, Arc::new(TokenBucket::new(limit)));
+            }
+        }
+    }
+
+    let mut indegree = vec![0usize; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, a) in plan.actions.iter().enumerate() {
+        for &j in &a.after {
+            indegree[i] += 1;
+            dependents[j as usize].push(i);
+        }
+    }
+    let mut per_region: HashMap<String, usize> = HashMap::new();
+    for a in plan.actions.iter().filter(|a| a.op != Op::NoOp) {
+        *per_region.entry(a.region().to_string()).or_default() += 1;
+    }
+    let mut regions: Vec<(String, usize)> = per_region.into_iter().collect();
+    regions.sort();
+    reporter.event(&ApplyEvent::Started {
+        total: runnable.iter().filter(|r| **r).count(),
+        regions,
+    });
+
+    let mut ready: VecDeque<usize> = (0..n).filter(|&i| runnable[i] && indegree[i] == 0).collect();
+    let mut settled = vec![false; n];
+    let mut report = ApplyReport::default();
+    let mut set: JoinSet<(usize, StepEnd)> = JoinSet::new();
+    let mut in_flight = 0usize;
+    let cap = options.parallelism.unwrap_or(usize::MAX).max(1);
+    let mut stop_announced = false;
+
+    loop {
+        while in_flight < cap && !shutdown.graceful.is_cancelled() {
+            let Some(i) = ready.pop_front() else { break };
+            let a = &plan.actions[i];
+            let spec = a.spec().map(|s| (s.provider.clone(), s.region.clone())).unwrap_or_default();
+            let old = a.recorded.as_ref().map_or(&spec.0, |r| &r.spec.provider);
+            let step = Step {
+                plan: plan.clone(),
+                index: i,
+                provider: provs[&spec.0].clone(),
+                old_provider: provs[old].clone(),
+                bucket: buckets[&spec].clone(),
+                state: state.clone(),
+                reporter: reporter.clone(),
+                shutdown: shutdown.clone(),
+            };
+            set.spawn(async move { (i, step.run().await) });
+            in_flight += 1;
+        }
+        if in_flight == 0 {
+            break;
+        }
+        tokio::select! {
+            biased;
+            () = shutdown.force.cancelled() => {
+                report.abandoned += in_flight;
+                set.abort_all();
+                while set.join_next().await.is_some() {}
+                break;
+            }
+            joined = set.join_next() => {
+                let Some(joined) = joined else { break };
+                in_flight -= 1;
+                let (i, end) = match joined {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // A panic in a step: nothing to attribute it to but the count.
+                        report.failed.push(Failure { id: ResourceId(String::from("?")), op: Op::NoOp, error: e.to_string() });
+                        continue;
+                    }
+                };
+                settled[i] = true;
+                match end {
+                    StepEnd::Done => {
+                        report.done += 1;
+                        for &d in &dependents[i] {
+                            indegree[d] -= 1;
+                            if indegree[d] == 0 && !settled[d] {
+                                ready.push_back(d);
+                            }
+                        }
+                    }
+                    StepEnd::Failed(error) => {
+                        let a = &plan.actions[i];
+                        report.failed.push(Failure { id: a.id.clone(), op: a.op, error });
+                        skip_dependents(i, &dependents, &mut settled, &plan, reporter.as_ref(), &mut report);
+                    }
+                    StepEnd::NotStarted => report.not_started += 1,
+                }
+            }
+            () = shutdown.graceful.cancelled(), if !stop_announced => {
+                stop_announced = true;
+                reporter.event(&ApplyEvent::Stopping { in_flight });
+            }
+        }
+    }
+    // Whatever never became ready or was left in the queue by a stop.
+    let unsettled = (0..n).filter(|&i| runnable[i] && !settled[i]).count();
+    report.not_started += unsettled.saturating_sub(report.abandoned);
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    reporter.event(&ApplyEvent::Finished {
+        report: report.clone(),
+    });
+    Ok(report)
+}
+
+fn skip_dependents(
+    failed: usize,
+    dependents: &[Vec<usize>],
+    settled: &mut [bool],
+    plan: &Plan,
+    reporter: &dyn Reporter,
+    report: &mut ApplyReport,
+) {
+    let mut stack = dependents[failed].clone();
+    while let Some(d) = stack.pop() {
+        if settled[d] {
+            continue;
+        }
+        settled[d] = true;
+        report.skipped += 1;
+        let a = &plan.actions[d];
+        reporter.event(&ApplyEvent::StepSkipped {
+            id: a.id.clone(),
+            region: a.region().to_string(),
+            because: plan.actions[failed].id.clone(),
+        });
+        stack.extend(dependents[d].iter().copied());
+    }
+}
+
+fn new_token() -> String {
+    format!("ct-{:032x}", rand::rng().random::<u128>())
+}
+
+impl Step {
+    fn action(&self) -> &Action {
+        &self.plan.actions[self.index]
+    }
+
+    async fn run(self) -> StepEnd {
+        let a = self.action();
+        let result = match a.op {
+            Op::Create => self.create().await,
+            Op::Update => self.update().await,
+            Op::Delete => self.delete().await,
+            Op::Replace => match self.delete().await {
+                Ok(true) => self.create().await,
+                other => other,
+            },
+            Op::NoOp => Ok(true),
+        };
+        match result {
+            Ok(true) => StepEnd::Done,
+            Ok(false) => StepEnd::NotStarted,
+            Err(e) => StepEnd::Failed(e),
+        }
+    }
+
+    /// Journals, calls the provider with retries inside the kind's timeout, records the outcome.
+    /// `Ok(false)` when a stop request came before the step started.
+    async fn journaled<T, F, Fut>(
+        &self,
+        provider: &Arc<dyn Provider>,
+        intent: Intent,
+        call: F,
+        outcome: impl FnOnce(T) -> Outcome,
+    ) -> Result<bool, String>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        if self.shutdown.graceful.is_cancelled() {
+            return Ok(false);
+        }
+        let a = self.action();
+        let region = intent.spec.region.clone();
+        let seq = self.state.begin(&intent).await.map_err(chain)?;
+        self.reporter.event(&ApplyEvent::StepStarted {
+            id: a.id.clone(),
+            op: intent.op,
+            region: region.clone(),
+        });
+        let started = Instant::now();
+        let timeout = provider.step_timeout(&intent.spec.kind);
+        let policy = provider.retry_policy();
+        let mut attempts = 0u32;
+        let attempt_loop = async {
+            loop {
+                attempts += 1;
+                self.bucket.acquire().await;
+                match call().await {
+                    Ok(v) => return Ok(v),
+                    Err(e) if e.retryable() && attempts < policy.max_attempts => {
+                        let retry_after = match &e {
+                            ProviderError::Throttled { retry_after } => *retry_after,
+                            _ => None,
+                        };
+                        let delay = backoff(&policy, attempts, retry_after);
+                        self.reporter.event(&ApplyEvent::StepRetry {
+                            id: a.id.clone(),
+                            attempt: attempts,
+                            error: e.to_string(),
+                            delay_ms: delay.as_millis() as u64,
+                        });
+                        tokio::time::sleep(delay).await;
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        };
+        let result = match tokio::time::timeout(timeout, attempt_loop).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "timed out after {} ({attempts} attempt{})",
+                crate::config::duration::format_duration(timeout),
+                if attempts == 1 { "" } else { "s" }
+            )),
+        };
+        let elapsed = started.elapsed();
+        let (end, out) = match result {
+            Ok(v) => (Ok(true), outcome(v)),
+            Err(e) => (Err(e.clone()), Outcome::Failed { error: e }),
+        };
+        self.state
+            .finish(seq, &intent, out, attempts, elapsed)
+            .await
+            .map_err(chain)?;
+        match &end {
+            Ok(_) => self.reporter.event(&ApplyEvent::StepDone {
+                id: a.id.clone(),
+                op: intent.op,
+                region,
+                elapsed_ms: elapsed.as_millis() as u64,
+            }),
+            Err(e) => self.reporter.event(&ApplyEvent::StepFailed {
+                id: a.id.clone(),
+                op: intent.op,
+                region,
+                error: e.clone(),
+            }),
+        }
+        end
+    }
+
+    async fn create(&self) -> Result<bool, String> {
+        let a = self.action();
+        let Some(spec) = a.desired.as_ref() else {
+            return Err("create without a desired spec".into());
+        };
+        // Resuming an unfinished or failed create reuses its token, so it cannot duplicate.
+        let resumable = a.recorded.as_ref().filter(|r| {
+            matches!(r.status, ResourceStatus::Creating | ResourceStatus::Failed) && a.op == Op::Create
+        });
+        let token = resumable
+            .and_then(|r| r.client_token.clone())
+            .unwrap_or_else(new_token);
+        let intent = Intent {
+            op: Op::Create,
+            spec: spec.clone(),
+            client_token: Some(token.clone()),
+            provider_id: None,
+        };
+        let p = self.provider.clone();
+        self.journaled(
+            &self.provider,
+            intent,
+            || p.create(spec, &token),
+            |c| Outcome::Created {
+                provider_id: c.provider_id,
+                outputs: c.outputs,
+            },
+        )
+        .await
+    }
+
+    async fn update(&self) -> Result<bool, String> {
+        let a = self.action();
+        let (Some(spec), Some(rec)) = (a.desired.as_ref(), a.recorded.as_ref()) else {
+            return Err("update without desired and recorded specs".into());
+        };
+        let intent = Intent {
+            op: Op::Update,
+            spec: spec.clone(),
+            client_token: rec.client_token.clone(),
+            provider_id: rec.provider_id.clone(),
+        };
+        let p = self.provider.clone();
+        self.journaled(
+            &self.provider,
+            intent,
+            || p.update(rec, spec),
+            |outputs| Outcome::Updated { outputs },
+        )
+        .await
+    }
+
+    async fn delete(&self) -> Result<bool, String> {
+        let a = self.action();
+        let Some(rec) = a.recorded.as_ref() else {
+            return Err("delete without a recorded resource".into());
+        };
+        let intent = deletion_intent(rec, &rec.spec);
+        let p = self.old_provider.clone();
+        self.journaled(&self.old_provider, intent, || p.delete(rec), |()| Outcome::Deleted)
+            .await
+    }
+}
+
+fn deletion_intent(rec: &RecordedResource, spec: &ResourceSpec) -> Intent {
+    Intent {
+        op: Op::Delete,
+        spec: spec.clone(),
+        client_token: rec.client_token.clone(),
+        provider_id: rec.provider_id.clone(),
+    }
+}
+
+/// An error and its causes on one line, for step failures that are reported as data.
+fn chain(e: StateError) -> String {
+    let mut s = e.to_string();
+    let mut cur: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// How long a plan's steps would take one after the other along the longest chain, given each
+/// action's duration: the lower bound on any schedule's makespan.
+pub fn critical_path(plan: &Plan, duration: impl Fn(&Action) -> Duration) -> Duration {
+    let order = crate::plan::topological_order(&plan.actions).unwrap_or_default();
+    let mut finish = vec![Duration::ZERO; plan.actions.len()];
+    for i in order {
+        let a = &plan.actions[i];
+        let after = a.after.iter().map(|&j| finish[j as usize]).max().unwrap_or_default();
+        finish[i] = after + duration(a);
+    }
+    finish.into_iter().max().unwrap_or_default()
+}

@@ -1,0 +1,180 @@
+//! Benchmark scenarios. Each prints one JSON object on one line so scripts can read it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::apply::{ApplyOptions, apply, critical_path, progress::Silent};
+use crate::model::{Config, Event, Lead, LeadSource};
+use crate::plan::{self, Scope};
+use crate::providers::sim::Inventory;
+use crate::providers::{ProviderOptions, Providers};
+use crate::shutdown::Shutdown;
+use crate::state::{SqliteState, StateStore};
+
+#[derive(Debug, Clone)]
+pub struct ProvisionParams {
+    pub events: usize,
+    pub regions: usize,
+    pub parallelism: Option<usize>,
+    pub time_scale: f64,
+    pub profile: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProvisionResult {
+    pub scenario: &'static str,
+    pub events: usize,
+    pub regions: usize,
+    pub resources: usize,
+    pub parallelism: Option<usize>,
+    pub time_scale: f64,
+    /// From the first step started to the last finished.
+    pub makespan_ms: u64,
+    /// Longest dependency chain of the simulated latencies actually drawn: no schedule beats it.
+    pub critical_path_ms: u64,
+    pub makespan_over_critical_path: f64,
+    /// Diff of desired against recorded state and the DAG (pure).
+    pub plan_ms: u64,
+    /// Rendering every resource's template into the desired state.
+    pub render_ms: u64,
+    pub peak_rss_bytes: u64,
+    pub failed: usize,
+}
+
+/// Removes the scratch state dir however the benchmark ends.
+struct Scratch(PathBuf);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<ProvisionResult> {
+    let catalogs = crate::config::load_catalogs(project)?;
+    let full = crate::config::parse_project(project, &[]).ok();
+    let mut config = Config {
+        catalogs,
+        ..Default::default()
+    };
+    let profiles = match full {
+        Some(parsed) => crate::config::validate(&parsed)?.profiles,
+        None => bail!("cannot load the project's profiles in {}", project.display()),
+    };
+    let profile = profiles
+        .get(&p.profile)
+        .with_context(|| format!("no valid profile `{}` in {}/profiles", p.profile, project.display()))?
+        .clone();
+    let catalog = config
+        .catalogs
+        .get(&profile.provider)
+        .with_context(|| format!("no catalog for provider `{}`", profile.provider))?;
+    if profile.provider != "sim" {
+        bail!("the provision benchmark runs on the sim provider; profile `{}` uses `{}`", p.profile, profile.provider);
+    }
+    let regions: Vec<String> = catalog.regions.keys().take(p.regions).cloned().collect();
+    if regions.len() < p.regions {
+        bail!("the sim catalog has {} regions, fewer than the {} asked for", regions.len(), p.regions);
+    }
+    let base = Timestamp::now() + SignedDuration::from_hours(1);
+    config.events = (0..p.events)
+        .map(|i| {
+            let start = base + SignedDuration::from_mins(5 * i as i64);
+            Event {
+                id: format!("bench-{i:05}"),
+                title: None,
+                start,
+                end: start + SignedDuration::from_hours(2),
+                profile: profile.name.clone(),
+                regions: regions.clone(),
+                lead: Lead::Fixed(Duration::from_secs(900)),
+                lead_source: LeadSource::Event,
+                grace: Duration::from_secs(600),
+                vod_enabled: false,
+            }
+        })
+        .collect();
+    config.profiles.insert(profile.name.clone(), profile);
+
+    let dir = std::env::temp_dir().join(format!("orchestrate-bench-{}-{}", std::process::id(), Timestamp::now().as_millisecond()));
+    let _scratch = Scratch(dir.clone());
+    let state = Arc::new(SqliteState::open(&dir)?);
+    let renderer = crate::render::Renderer::load(&project.join("templates"))?;
+
+    let t = Instant::now();
+    let desired = plan::desired_state(&config, &renderer, state.owner(), &Scope::All)?;
+    let render_ms = t.elapsed().as_millis() as u64;
+    let recorded = state.resources().await?;
+    let t = Instant::now();
+    let plan = plan::plan(&desired, &recorded, &config.catalogs, &Scope::All, state.owner(), 0, Timestamp::now())?;
+    let plan_ms = t.elapsed().as_millis() as u64;
+    let resources = plan.actions.len();
+
+    let providers = Providers::new(
+        &dir,
+        config.catalogs.clone(),
+        ProviderOptions {
+            sim_time_scale: Some(p.time_scale),
+        },
+    );
+    let plan = Arc::new(plan);
+    let report = apply(
+        plan.clone(),
+        &providers,
+        state.clone(),
+        Arc::new(Silent),
+        &ApplyOptions {
+            parallelism: p.parallelism,
+        },
+        &Shutdown::new(),
+    )
+    .await?;
+    drop(providers);
+
+    // What the sim actually drew for each resource: requested → ready.
+    let inventory = Inventory::open(&dir.join("sim"))?;
+    let drawn: HashMap<String, Duration> = inventory
+        .all()
+        .into_iter()
+        .map(|i| (i.name, Duration::from_millis((i.ready_at_ms - i.requested_at_ms).max(0) as u64)))
+        .collect();
+    let cp = critical_path(&plan, |a| drawn.get(a.id.as_str()).copied().unwrap_or_default());
+    let cp_ms = cp.as_millis() as u64;
+    Ok(ProvisionResult {
+        scenario: "provision",
+        events: p.events,
+        regions: p.regions,
+        resources,
+        parallelism: p.parallelism,
+        time_scale: p.time_scale,
+        makespan_ms: report.elapsed_ms,
+        critical_path_ms: cp_ms,
+        makespan_over_critical_path: if cp_ms > 0 {
+            (report.elapsed_ms as f64 / cp_ms as f64 * 1000.0).round() / 1000.0
+        } else {
+            0.0
+        },
+        plan_ms,
+        render_ms,
+        peak_rss_bytes: peak_rss(),
+        failed: report.failed.len() + report.skipped,
+    })
+}
+
+/// The process's peak resident set (VmHWM), 0 where /proc is unavailable.
+pub fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}

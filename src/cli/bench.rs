@@ -1,0 +1,52 @@
+use clap::{Args as ClapArgs, Subcommand};
+
+use crate::bench::{ProvisionParams, provision};
+use crate::exit::Exit;
+use crate::workspace::Workspace;
+
+/// Benchmarks; each prints one JSON object on one line of stdout.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan and provision N events × R regions on the time-scaled sim provider.
+    #[command(after_help = "Examples:
+  orchestrate bench provision --events 1000 --regions 6
+  orchestrate bench provision --events 1000 --regions 6 --parallelism 10")]
+    Provision(ProvisionArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ProvisionArgs {
+    #[arg(long, default_value_t = 100)]
+    pub events: usize,
+    #[arg(long, default_value_t = 3)]
+    pub regions: usize,
+    /// Cap on steps in flight [default: none].
+    #[arg(long, value_name = "K")]
+    pub parallelism: Option<usize>,
+    /// Simulated time per real time: 0.001 makes a 5-minute CDN deploy take 300 ms.
+    #[arg(long, default_value_t = 0.001)]
+    pub time_scale: f64,
+    /// Profile (in <project>/profiles) of every benchmark event; must use the sim provider.
+    #[arg(long, default_value = "sim-hd")]
+    pub profile: String,
+}
+
+pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
+    match cmd {
+        Command::Provision(a) => {
+            let r = provision(
+                &ws.project,
+                &ProvisionParams {
+                    events: a.events,
+                    regions: a.regions,
+                    parallelism: a.parallelism,
+                    time_scale: a.time_scale,
+                    profile: a.profile,
+                },
+            )
+            .await?;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(if r.failed == 0 { Exit::Ok } else { Exit::Failure })
+        }
+    }
+}

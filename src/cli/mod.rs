@@ -1,0 +1,163 @@
+//! The command line: one file per subcommand, each a clap struct and a thin `exec`.
+
+mod bench;
+mod down;
+mod plan;
+mod schema;
+mod state;
+mod status;
+mod sweep;
+mod up;
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::apply::progress::{Bars, Lines, Ndjson, Reporter};
+use crate::exit::{Exit, UsageError};
+use crate::workspace::Workspace;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orchestrate",
+    version,
+    about = "Just-in-time live streaming infrastructure: provision per scheduled event, watch it, hand off to VOD, tear it down",
+    after_help = "Examples:
+  orchestrate validate                     check schedules/, profiles/ and providers/
+  orchestrate plan                         show what would change, and what it costs
+  orchestrate up --yes                     provision every scheduled event
+  orchestrate status --output json         what exists now, per event and region
+  orchestrate down --event cup-final       tear one event down (asks first)
+
+Exit codes: 0 ok, 1 failure, 2 configuration error, 3 state locked, 4 partial, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Project directory holding schedules/, profiles/, providers/ and templates/.
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    pub project: PathBuf,
+    /// Where the state lives [default: <project>/.orchestrate].
+    #[arg(long, global = true, value_name = "DIR", env = "ORCHESTRATE_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// How long to wait for another process's state lock before giving up (exit 3).
+    #[arg(long, global = true, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub lock_timeout: Duration,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Validate(validate::Args),
+    Schema(schema::Args),
+    Plan(plan::Args),
+    Up(up::Args),
+    Down(down::Args),
+    Status(status::Args),
+    #[command(subcommand)]
+    State(state::Command),
+    Sweep(sweep::Args),
+    #[command(subcommand)]
+    Bench(bench::Command),
+}
+
+/// Which schedules and events a command reads.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Selection {
+    /// Schedule file (repeatable) [default: every *.yaml in <project>/schedules].
+    #[arg(short = 's', long = "schedule", value_name = "FILE")]
+    pub schedules: Vec<PathBuf>,
+    /// Only these events (repeatable) [default: all].
+    #[arg(short = 'e', long = "event", value_name = "ID")]
+    pub events: Vec<String>,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let g = &cli.global;
+    let ws = Workspace::new(&g.project, g.state_dir.as_deref(), g.lock_timeout);
+    match cli.command {
+        Command::Validate(a) => validate::exec(&ws, g, a),
+        Command::Schema(a) => schema::exec(a),
+        Command::Plan(a) => plan::exec(&ws, g, a).await,
+        Command::Up(a) => up::exec(&ws, g, a).await,
+        Command::Down(a) => down::exec(&ws, g, a).await,
+        Command::Status(a) => status::exec(&ws, g, a).await,
+        Command::State(c) => state::exec(&ws, g, c).await,
+        Command::Sweep(a) => sweep::exec(&ws, g, a).await,
+        Command::Bench(c) => bench::exec(&ws, c).await,
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::config::duration::parse_duration(s)
+}
+
+/// Progress as the output asks: NDJSON, bars on a terminal, plain lines otherwise.
+pub fn reporter(output: Output) -> Arc<dyn Reporter> {
+    match output {
+        Output::Json => Arc::new(Ndjson),
+        Output::Text if std::io::stderr().is_terminal() => Arc::new(Bars::new()),
+        Output::Text => Arc::new(Lines),
+    }
+}
+
+/// Asks before destroying (`what`: "destroy 3 resources"); without a terminal on stdin,
+/// `--yes` is required instead of a prompt.
+pub fn confirm(what: &str, yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(UsageError(format!(
+            "refusing to {what} without confirmation: stdin is not a terminal, so pass --yes"
+        ))
+        .into());
+    }
+    eprint!("Do you want to {what}? Only 'yes' will be accepted: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// The exit code an apply deserves: any failure is 1, or 4 when other events went through.
+pub fn apply_exit(report: &crate::apply::ApplyReport, plan: &crate::plan::Plan, shutdown: &crate::shutdown::Shutdown) -> Exit {
+    if shutdown.graceful.is_cancelled() || shutdown.force.is_cancelled() {
+        return Exit::Interrupted;
+    }
+    if report.success() {
+        return Exit::Ok;
+    }
+    let failed_events: std::collections::BTreeSet<&str> = report
+        .failed
+        .iter()
+        .filter_map(|f| f.id.as_str().split('/').next())
+        .collect();
+    let any_other = plan
+        .actions
+        .iter()
+        .any(|a| a.op != crate::plan::Op::NoOp && !failed_events.contains(a.event()));
+    if any_other { Exit::Partial } else { Exit::Failure }
+}

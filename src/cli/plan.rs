@@ -1,0 +1,45 @@
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args as ClapArgs;
+
+use super::{Global, Output, Selection, print_json};
+use crate::exit::Exit;
+use crate::plan::{Scope, display};
+use crate::workspace::{Workspace, make_plan};
+
+/// Show what `up` would change, in the manner of `terraform plan`, with the cost estimate.
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  orchestrate plan
+  orchestrate plan --event cup-final --out cup.plan.json
+  orchestrate up --plan cup.plan.json      apply exactly that plan later
+  orchestrate plan --output json | jq '.cost.total'")]
+pub struct Args {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Save the plan to FILE, for `orchestrate up --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
+    let config = ws.load_config(&args.select.schedules)?;
+    let renderer = ws.renderer()?;
+    let state = ws.open_state()?;
+    let plan = make_plan(&config, &renderer, state.as_ref(), &Scope::from_ids(&args.select.events)).await?;
+    if let Some(out) = &args.out {
+        let text = serde_json::to_string(&plan)?;
+        std::fs::write(out, text).with_context(|| format!("cannot write the plan to {}", out.display()))?;
+    }
+    match g.output {
+        Output::Json => print_json(&plan)?,
+        Output::Text => {
+            print!("{}", display::render(&plan));
+            if let Some(out) = &args.out {
+                println!("\nSaved the plan to {}. Apply it with:\n  orchestrate up --plan {}", out.display(), out.display());
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,128 @@
+use std::collections::HashSet;
+
+use clap::Args as ClapArgs;
+use serde_json::Value;
+
+use super::{Global, Output, confirm, print_json};
+use crate::exit::Exit;
+use crate::model::{RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, Window};
+use crate::plan::{Action, Op, PLAN_FORMAT, Plan};
+use crate::providers::{InventoryItem, ProviderOptions, Providers};
+use crate::state::StateStore;
+use crate::workspace::Workspace;
+
+/// Find resources our tags mark as ours that the state does not know, and delete them.
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  orchestrate sweep --dry-run              list leaked resources only
+  orchestrate sweep --yes
+  orchestrate sweep --owner 3f2a9c0d1e4b5a67 --yes   a lost state's resources, by its owner id
+
+Resources are found by their `orchestrate:owner` tag, so a sweep works even when the state that
+created them is gone.")]
+pub struct Args {
+    /// Only list what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Sweep resources of this owner id instead of this state's (e.g. of a lost state).
+    #[arg(long, value_name = "ID", conflicts_with = "all_owners")]
+    pub owner: Option<String>,
+    /// Sweep resources of every owner that this state does not record.
+    #[arg(long)]
+    pub all_owners: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
+    let _lock = ws.lock("sweep").await?;
+    let state = ws.open_state()?;
+    let catalogs = crate::config::load_catalogs(&ws.project)?;
+    let providers = Providers::new(&ws.state_dir, catalogs.clone(), ProviderOptions::default());
+    let recorded = state.resources().await?;
+    let known_ids: HashSet<&str> = recorded.iter().filter_map(|r| r.provider_id.as_deref()).collect();
+    let known_tokens: HashSet<&str> = recorded.iter().filter_map(|r| r.client_token.as_deref()).collect();
+    let owner = args.owner.clone().unwrap_or_else(|| state.owner().to_string());
+    let mut leaked: Vec<InventoryItem> = Vec::new();
+    for name in providers.available() {
+        for item in providers.get(&name)?.list().await? {
+            let Some(tag) = item.tags.get(TAG_OWNER) else { continue };
+            let ours = args.all_owners || *tag == owner;
+            let known = known_ids.contains(item.provider_id.as_str())
+                || item.client_token.as_deref().is_some_and(|t| known_tokens.contains(t));
+            if ours && !known && item.status != "deleting" {
+                leaked.push(item);
+            }
+        }
+    }
+    if g.output == Output::Json && args.dry_run {
+        print_json(&serde_json::json!({"leaked": leaked}))?;
+        return Ok(Exit::Ok);
+    }
+    if leaked.is_empty() {
+        if g.output == Output::Text {
+            println!("No leaked resources.");
+        }
+        return Ok(Exit::Ok);
+    }
+    if g.output == Output::Text {
+        println!("Leaked resources (tagged as ours, unknown to the state):");
+        for i in &leaked {
+            println!("  {:<6} {:<16} {:<9} {:<28} {}", i.provider, i.region, i.kind, i.provider_id, i.name);
+        }
+    }
+    if args.dry_run {
+        return Ok(Exit::Ok);
+    }
+    let n = leaked.len();
+    if !confirm(&format!("delete {n} leaked resource{}", if n == 1 { "" } else { "s" }), args.yes)? {
+        eprintln!("Cancelled; nothing was deleted.");
+        return Ok(Exit::Ok);
+    }
+    let plan = Plan {
+        format: PLAN_FORMAT,
+        owner: state.owner().to_string(),
+        state_serial: state.serial().await?,
+        created_at: jiff::Timestamp::now(),
+        actions: leaked.into_iter().map(sweep_action).collect(),
+        cost: Default::default(),
+    };
+    super::up::run(ws, g, plan, catalogs, None, state).await
+}
+
+/// A delete of something the state never recorded; its id is distinct from every recorded one.
+fn sweep_action(item: InventoryItem) -> Action {
+    let now = jiff::Timestamp::now();
+    let spec = ResourceSpec {
+        id: ResourceId(format!("sweep/{}/{}", item.provider, item.provider_id)),
+        provider: item.provider.clone(),
+        region: item.region.clone(),
+        event: item.tags.get(TAG_EVENT).cloned().unwrap_or_default(),
+        kind: item.kind.clone(),
+        name: item.name.clone(),
+        depends_on: Vec::new(),
+        definition: Value::Null,
+        tags: item.tags.clone(),
+        hourly_price: 0.0,
+        window: Window { from: now, to: now },
+        spec_hash: String::new(),
+    };
+    Action {
+        id: spec.id.clone(),
+        op: Op::Delete,
+        reason: Some("leaked: tagged as ours, unknown to the state".into()),
+        changes: Vec::new(),
+        desired: None,
+        recorded: Some(RecordedResource {
+            spec,
+            status: ResourceStatus::Ready,
+            provider_id: Some(item.provider_id),
+            client_token: item.client_token,
+            outputs: Value::Null,
+            created_at: now,
+            updated_at: now,
+        }),
+        after: Vec::new(),
+    }
+}

@@ -1,0 +1,128 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args as ClapArgs;
+
+use super::{Global, Output, Selection, apply_exit, confirm, reporter};
+use crate::apply::{ApplyOptions, apply};
+use crate::exit::{Exit, UsageError};
+use crate::plan::{Plan, Scope, display};
+use crate::providers::ProviderOptions;
+use crate::shutdown::Shutdown;
+use crate::state::StateStore;
+use crate::workspace::{Workspace, make_plan};
+
+/// Provision what the schedule needs: plan, then apply.
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  orchestrate up                          plan and apply; asks first if anything would be destroyed
+  orchestrate up --yes --event cup-final
+  orchestrate up --plan cup.plan.json     apply a saved plan, refused if the state changed since
+  orchestrate up --output json            progress as NDJSON events on stdout
+
+Ctrl-C once: no new steps start, in-flight ones finish. Twice: stop at once (the next run resumes).")]
+pub struct Args {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Apply this saved plan instead of planning anew.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["schedules", "events"])]
+    pub plan: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Cap on steps in flight [default: none; only rate limits and dependencies bound it].
+    #[arg(long, value_name = "K")]
+    pub parallelism: Option<usize>,
+}
+
+pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
+    let _lock = ws.lock("up").await?;
+    let state = ws.open_state()?;
+    let (plan, catalogs) = match &args.plan {
+        Some(file) => {
+            let plan = read_plan(file)?;
+            check_fresh(&plan, state.as_ref(), file).await?;
+            (plan, crate::config::load_catalogs(&ws.project)?)
+        }
+        None => {
+            let config = ws.load_config(&args.select.schedules)?;
+            let renderer = ws.renderer()?;
+            let plan = make_plan(&config, &renderer, state.as_ref(), &Scope::from_ids(&args.select.events)).await?;
+            (plan, config.catalogs)
+        }
+    };
+    if plan.is_empty() {
+        if g.output == Output::Text {
+            println!("No changes. The infrastructure matches the schedule.");
+        }
+        return Ok(Exit::Ok);
+    }
+    if g.output == Output::Text {
+        print!("{}", display::render(&plan));
+    }
+    if plan.destroys() && !confirm("apply a plan that destroys resources", args.yes)? {
+        eprintln!("Cancelled; nothing was changed.");
+        return Ok(Exit::Ok);
+    }
+    run(ws, g, plan, catalogs, args.parallelism, state).await
+}
+
+pub(super) async fn run(
+    ws: &Workspace,
+    g: &Global,
+    plan: Plan,
+    catalogs: std::collections::BTreeMap<String, crate::model::Catalog>,
+    parallelism: Option<usize>,
+    state: Arc<crate::state::SqliteState>,
+) -> anyhow::Result<Exit> {
+    let providers = crate::providers::Providers::new(&ws.state_dir, catalogs, ProviderOptions::default());
+    let shutdown = Shutdown::new();
+    shutdown.on_signals();
+    let plan = Arc::new(plan);
+    let report = apply(
+        plan.clone(),
+        &providers,
+        state,
+        reporter(g.output),
+        &ApplyOptions { parallelism },
+        &shutdown,
+    )
+    .await?;
+    if g.output == Output::Text {
+        for f in &report.failed {
+            eprintln!("error: {} {}: {}", f.op.as_str(), f.id, f.error);
+        }
+    }
+    Ok(apply_exit(&report, &plan, &shutdown))
+}
+
+fn read_plan(file: &std::path::Path) -> anyhow::Result<Plan> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read the plan {}", file.display()))?;
+    let plan: Plan = serde_json::from_str(&text)
+        .map_err(|e| UsageError(format!("{}:{}:{}: not a plan made by `orchestrate plan --out`: {e}", file.display(), e.line(), e.column())))?;
+    plan.check().map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+    Ok(plan)
+}
+
+async fn check_fresh(plan: &Plan, state: &dyn StateStore, file: &std::path::Path) -> anyhow::Result<()> {
+    if plan.owner != state.owner() {
+        return Err(UsageError(format!(
+            "{} was made against another state (owner {}, this state is {}): run `orchestrate plan` again",
+            file.display(),
+            plan.owner,
+            state.owner()
+        ))
+        .into());
+    }
+    let serial = state.serial().await?;
+    if serial != plan.state_serial {
+        return Err(UsageError(format!(
+            "the state changed since {} was made (serial {} then, {serial} now): run `orchestrate plan` again",
+            file.display(),
+            plan.state_serial
+        ))
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Providers behind one trait. Each step is idempotent: a create carries a client token and a
+//! retried create with the same token returns the resource already made; a delete of something
+//! already gone succeeds.
+
+pub mod sim;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{Catalog, RateLimit, RecordedResource, ResourceSpec, RetryPolicy};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    #[error("throttled by the provider's API")]
+    Throttled { retry_after: Option<Duration> },
+    #[error("transient provider error: {0}")]
+    Transient(String),
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl ProviderError {
+    pub fn retryable(&self) -> bool {
+        !matches!(self, ProviderError::Permanent(_))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub provider_id: String,
+    pub outputs: Value,
+}
+
+/// A resource as the provider lists it, found by its tags.
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoryItem {
+    pub provider: String,
+    pub provider_id: String,
+    pub kind: String,
+    pub region: String,
+    /// The resource id it was created as (its `Name`).
+    pub name: String,
+    pub client_token: Option<String>,
+    pub status: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn name(&self) -> &str;
+    /// The API rate limit to respect in a region (a token bucket).
+    fn rate_limit(&self, region: &str) -> RateLimit;
+    fn retry_policy(&self) -> RetryPolicy;
+    /// Longest one step on a resource of this kind may take.
+    fn step_timeout(&self, kind: &str) -> Duration;
+    async fn create(&self, spec: &ResourceSpec, client_token: &str) -> Result<Created, ProviderError>;
+    async fn update(&self, rec: &RecordedResource, spec: &ResourceSpec) -> Result<Value, ProviderError>;
+    /// Deletes by provider id, or by client token when a create never answered.
+    async fn delete(&self, rec: &RecordedResource) -> Result<(), ProviderError>;
+    /// Everything this provider holds that carries an `orchestrate:owner` tag.
+    async fn list(&self) -> Result<Vec<InventoryItem>, ProviderError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("no catalog for provider `{0}` (providers/{0}.yaml)")]
+    NoCatalog(String),
+    #[error("provider `{0}` is not available in this build yet; see docs/providers.md")]
+    NotBuilt(String),
+    #[error("cannot open the `{provider}` provider")]
+    Failed {
+        provider: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Options that shape how providers are opened (tests and benchmarks change them).
+#[derive(Debug, Clone, Default)]
+pub struct ProviderOptions {
+    /// Overrides the sim catalog's `time_scale`.
+    pub sim_time_scale: Option<f64>,
+}
+
+/// Opens providers on first use and keeps them for the command's lifetime.
+pub struct Providers {
+    state_dir: PathBuf,
+    catalogs: BTreeMap<String, Catalog>,
+    options: ProviderOptions,
+    open: Mutex<HashMap<String, Arc<dyn Provider>>>,
+}
+
+impl Providers {
+    pub fn new(state_dir: &Path, catalogs: BTreeMap<String, Catalog>, options: ProviderOptions) -> Self {
+        Self {
+            state_dir: state_dir.to_path_buf(),
+            catalogs,
+            options,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Result<Arc<dyn Provider>, OpenError> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = open.get(name) {
+            return Ok(p.clone());
+        }
+        let catalog = self
+            .catalogs
+            .get(name)
+            .ok_or_else(|| OpenError::NoCatalog(name.into()))?;
+        let p: Arc<dyn Provider> = match name {
+            "sim" => Arc::new(
+                sim::SimProvider::open(&self.state_dir, catalog.clone(), self.options.sim_time_scale)
+                    .map_err(|e| OpenError::Failed {
+                        provider: name.into(),
+                        source: e.into(),
+                    })?,
+            ),
+            other => return Err(OpenError::NotBuilt(other.into())),
+        };
+        open.insert(name.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// The providers that have a catalog and can be opened in this build.
+    pub fn available(&self) -> Vec<String> {
+        self.catalogs
+            .keys()
+            .filter(|n| n.as_str() == "sim")
+            .cloned()
+            .collect()
+    }
+}

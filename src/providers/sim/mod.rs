@@ -1,0 +1,248 @@
+//! The simulated cloud: latencies, rate limits and faults from `providers/sim.yaml`, scaled in
+//! time so that a three-minute channel start can take milliseconds. It keeps its inventory in
+//! the state dir (`sim/inventory.db`) so that leaks survive the process and `sweep` can find
+//! them. It is for scale and fault simulation, never a stand-in for a real provider.
+
+mod inventory;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, LogNormal};
+use serde_json::{Value, json};
+
+pub use inventory::{Inventory, Item};
+
+use super::{Created, InventoryItem, Provider, ProviderError};
+use crate::model::{Catalog, Faults, Latency, RateLimit, RecordedResource, ResourceSpec, RetryPolicy};
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Environment override of the catalog's time scale, for demos and tests.
+pub const TIME_SCALE_ENV: &str = "ORCHESTRATE_SIM_TIME_SCALE";
+
+pub struct SimProvider {
+    catalog: Catalog,
+    scale: f64,
+    faults: Faults,
+    rng: Mutex<StdRng>,
+    inventory: Inventory,
+}
+
+impl SimProvider {
+    pub fn open(
+        state_dir: &std::path::Path,
+        catalog: Catalog,
+        scale_override: Option<f64>,
+    ) -> Result<Self, inventory::InventoryError> {
+        let settings = catalog.sim.clone().unwrap_or(crate::model::SimSettings {
+            time_scale: 1.0,
+            seed: None,
+            faults: Faults::default(),
+        });
+        let env_scale = std::env::var(TIME_SCALE_ENV)
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0);
+        let scale = scale_override.or(env_scale).unwrap_or(settings.time_scale);
+        let rng = match settings.seed {
+            Some(s) => StdRng::seed_from_u64(s),
+            None => StdRng::from_os_rng(),
+        };
+        Ok(Self {
+            inventory: Inventory::open(&state_dir.join("sim"))?,
+            catalog,
+            scale,
+            faults: settings.faults,
+            rng: Mutex::new(rng),
+        })
+    }
+
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.scale)
+    }
+
+    fn sample(&self, l: Latency) -> Duration {
+        let median = l.median.0.as_secs_f64().max(1e-6);
+        let p95 = l.p95.0.as_secs_f64().max(median);
+        // p95 = median · e^(1.645 σ)
+        let sigma = (p95 / median).ln() / 1.644_854;
+        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        let secs = match LogNormal::new(median.ln(), sigma) {
+            Ok(d) => d.sample(&mut *rng),
+            Err(_) => median,
+        };
+        self.scaled(Duration::from_secs_f64(secs.min(86_400.0)))
+    }
+
+    fn roll(&self, p: f64) -> bool {
+        p > 0.0 && self.rng.lock().unwrap_or_else(|p| p.into_inner()).random::<f64>() < p
+    }
+
+    /// The faults that strike before the call takes effect.
+    async fn before_call(&self) -> Result<(), ProviderError> {
+        if self.roll(self.faults.hang) {
+            std::future::pending::<()>().await;
+        }
+        if self.roll(self.faults.throttle) {
+            return Err(ProviderError::Throttled { retry_after: None });
+        }
+        if self.roll(self.faults.transient) {
+            return Err(ProviderError::Transient("simulated 503 Service Unavailable".into()));
+        }
+        if self.roll(self.faults.permanent) {
+            return Err(ProviderError::Permanent("simulated quota exceeded".into()));
+        }
+        Ok(())
+    }
+
+    fn lost_response(&self) -> Result<(), ProviderError> {
+        if self.roll(self.faults.lost_response) {
+            return Err(ProviderError::Transient(
+                "simulated 500 after the call took effect".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn kind(&self, spec_kind: &str, region: &str) -> Result<&crate::model::KindEntry, ProviderError> {
+        if !self.catalog.regions.contains_key(region) {
+            return Err(ProviderError::Permanent(format!("unknown region `{region}`")));
+        }
+        self.catalog
+            .kinds
+            .get(spec_kind)
+            .ok_or_else(|| ProviderError::Permanent(format!("unknown resource kind `{spec_kind}`")))
+    }
+}
+
+fn outputs(item: &Item) -> Value {
+    json!({
+        "id": item.provider_id,
+        "endpoint": format!("sim://{}/{}/{}", item.region, item.kind, item.provider_id),
+    })
+}
+
+#[async_trait]
+impl Provider for SimProvider {
+    fn name(&self) -> &str {
+        "sim"
+    }
+
+    fn rate_limit(&self, region: &str) -> RateLimit {
+        let l = self.catalog.rate_limit_for(region);
+        RateLimit {
+            requests_per_second: l.requests_per_second / self.scale,
+            burst: l.burst,
+        }
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        let mut r = self.catalog.retry;
+        r.base_delay.0 = self.scaled(r.base_delay.0);
+        r.max_delay.0 = self.scaled(r.max_delay.0);
+        r
+    }
+
+    fn step_timeout(&self, kind: &str) -> Duration {
+        let t = self
+            .catalog
+            .kinds
+            .get(kind)
+            .and_then(|k| k.timeout)
+            .map_or(DEFAULT_TIMEOUT, |t| t.0);
+        self.scaled(t)
+    }
+
+    async fn create(&self, spec: &ResourceSpec, token: &str) -> Result<Created, ProviderError> {
+        let entry = self.kind(&spec.kind, &spec.region)?;
+        self.before_call().await?;
+        let item = match self.inventory.by_token(token) {
+            Some(existing) => existing,
+            None => {
+                let latency = self.sample(entry.provision);
+                self.inventory
+                    .insert(spec, token, latency)
+                    .await
+                    .map_err(|e| ProviderError::Transient(e.to_string()))?
+            }
+        };
+        inventory::sleep_until_ms(item.ready_at_ms).await;
+        self.lost_response()?;
+        Ok(Created {
+            provider_id: item.provider_id.clone(),
+            outputs: outputs(&item),
+        })
+    }
+
+    async fn update(&self, rec: &RecordedResource, spec: &ResourceSpec) -> Result<Value, ProviderError> {
+        let entry = self.kind(&spec.kind, &spec.region)?;
+        self.before_call().await?;
+        let id = rec
+            .provider_id
+            .as_deref()
+            .ok_or_else(|| ProviderError::Permanent(format!("{} has no provider id", spec.id)))?;
+        let latency = self.sample(entry.update.unwrap_or(entry.provision));
+        tokio::time::sleep(latency).await;
+        let item = self
+            .inventory
+            .update(id, &spec.definition)
+            .await
+            .map_err(|e| ProviderError::Transient(e.to_string()))?
+            .ok_or_else(|| ProviderError::Permanent(format!("{id} does not exist")))?;
+        self.lost_response()?;
+        Ok(outputs(&item))
+    }
+
+    async fn delete(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
+        self.before_call().await?;
+        let found = match (&rec.provider_id, &rec.client_token) {
+            (Some(id), _) => self.inventory.get(id),
+            (None, Some(token)) => self.inventory.by_token(token),
+            (None, None) => None,
+        };
+        let Some(item) = found else {
+            return Ok(());
+        };
+        let latency = self
+            .catalog
+            .kinds
+            .get(&item.kind)
+            .map_or(Duration::ZERO, |k| self.sample(k.destroy));
+        let gone_at = self
+            .inventory
+            .mark_deleting(&item.provider_id, latency)
+            .await
+            .map_err(|e| ProviderError::Transient(e.to_string()))?;
+        inventory::sleep_until_ms(gone_at).await;
+        self.inventory
+            .remove(&item.provider_id)
+            .await
+            .map_err(|e| ProviderError::Transient(e.to_string()))?;
+        self.lost_response()
+    }
+
+    async fn list(&self) -> Result<Vec<InventoryItem>, ProviderError> {
+        Ok(self
+            .inventory
+            .all()
+            .into_iter()
+            .map(|i| InventoryItem {
+                provider: "sim".into(),
+                status: i.status(inventory::now_ms()).into(),
+                provider_id: i.provider_id,
+                kind: i.kind,
+                region: i.region,
+                name: i.name,
+                client_token: Some(i.client_token),
+                tags: i.tags,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,115 @@
+//! The state store: recorded resources, the intent journal (written before every provider step
+//! and completed after it) and the history of step durations that lead times are learned from.
+
+pub mod lock;
+mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use lock::{Holder, LockError, StateLock};
+pub use sqlite::SqliteState;
+
+use crate::model::{RecordedResource, ResourceId, ResourceSpec};
+use crate::plan::Op;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot open the state in {}", dir.display())]
+    Open {
+        dir: std::path::PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the state in {} has schema version {found}; this orchestrate reads up to {supported}", dir.display())]
+    Schema {
+        dir: std::path::PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("state database error")]
+    Db(#[from] crate::sqlite::WriterError),
+    #[error("state row for {id} is unreadable")]
+    Corrupt {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl From<rusqlite::Error> for StateError {
+    fn from(e: rusqlite::Error) -> Self {
+        StateError::Db(e.into())
+    }
+}
+
+/// What is about to be asked of a provider.
+#[derive(Debug, Clone)]
+pub struct Intent {
+    /// `Create`, `Update` or `Delete` (a replace is a delete then a create).
+    pub op: Op,
+    pub spec: ResourceSpec,
+    pub client_token: Option<String>,
+    pub provider_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Created { provider_id: String, outputs: Value },
+    Updated { outputs: Value },
+    Deleted,
+    Failed { error: String },
+    /// Stopped by cancellation before an answer came.
+    Interrupted,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEntry {
+    pub seq: i64,
+    pub resource: String,
+    pub op: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub outcome: Option<String>,
+    pub attempts: Option<u32>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub provider: String,
+    pub region: String,
+    pub kind: String,
+    pub op: String,
+    pub duration_ms: u64,
+    pub at: Timestamp,
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// The id tagged on every resource this state creates (`orchestrate:owner`).
+    fn owner(&self) -> &str;
+    /// Changes on every committed write; a saved plan records it.
+    async fn serial(&self) -> Result<u64, StateError>;
+    async fn resources(&self) -> Result<Vec<RecordedResource>, StateError>;
+    /// Journals the intent and marks the resource in progress; returns the journal sequence.
+    async fn begin(&self, intent: &Intent) -> Result<i64, StateError>;
+    /// Completes the journal entry, records the result and, on success, the step's duration.
+    async fn finish(
+        &self,
+        seq: i64,
+        intent: &Intent,
+        outcome: Outcome,
+        attempts: u32,
+        elapsed: Duration,
+    ) -> Result<(), StateError>;
+    async fn journal(&self, limit: usize) -> Result<Vec<JournalEntry>, StateError>;
+    async fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, StateError>;
+    async fn resource(&self, id: &ResourceId) -> Result<Option<RecordedResource>, StateError> {
+        Ok(self.resources().await?.into_iter().find(|r| &r.spec.id == id))
+    }
+}

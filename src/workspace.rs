@@ -1,0 +1,85 @@
+//! A project directory and its state dir: the I/O edge the commands share.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+
+use crate::config::{self, LoadError};
+use crate::model::Config;
+use crate::plan::{self, DesiredState, Plan, Scope};
+use crate::providers::{ProviderOptions, Providers};
+use crate::render::Renderer;
+use crate::state::{SqliteState, StateLock, StateStore};
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub project: PathBuf,
+    pub state_dir: PathBuf,
+    pub lock_timeout: Duration,
+}
+
+impl Workspace {
+    pub fn new(project: &Path, state_dir: Option<&Path>, lock_timeout: Duration) -> Self {
+        Self {
+            project: project.to_path_buf(),
+            state_dir: state_dir.map_or_else(|| project.join(".orchestrate"), Path::to_path_buf),
+            lock_timeout,
+        }
+    }
+
+    pub fn load_config(&self, schedules: &[PathBuf]) -> Result<Config, LoadError> {
+        config::load(&self.project, schedules)
+    }
+
+    pub fn renderer(&self) -> anyhow::Result<Renderer> {
+        Ok(Renderer::load(&self.project.join("templates"))?)
+    }
+
+    pub fn open_state(&self) -> anyhow::Result<Arc<SqliteState>> {
+        Ok(Arc::new(SqliteState::open(&self.state_dir)?))
+    }
+
+    /// Takes the state lock for a command that changes state.
+    pub async fn lock(&self, command: &str) -> anyhow::Result<StateLock> {
+        std::fs::create_dir_all(&self.state_dir)
+            .with_context(|| format!("cannot create the state dir {}", self.state_dir.display()))?;
+        Ok(StateLock::acquire(&self.state_dir, self.lock_timeout, command).await?)
+    }
+
+    pub fn providers(&self, config: &Config, options: ProviderOptions) -> Providers {
+        Providers::new(&self.state_dir, config.catalogs.clone(), options)
+    }
+}
+
+/// Desired state for the scope, diffed against what the state records.
+pub async fn make_plan(
+    config: &Config,
+    renderer: &Renderer,
+    state: &dyn StateStore,
+    scope: &Scope,
+) -> anyhow::Result<Plan> {
+    let desired = plan::desired_state(config, renderer, state.owner(), scope)?;
+    plan_against(config, &desired, state, scope).await
+}
+
+pub async fn plan_against(
+    config: &Config,
+    desired: &DesiredState,
+    state: &dyn StateStore,
+    scope: &Scope,
+) -> anyhow::Result<Plan> {
+    let serial = state.serial().await?;
+    let recorded = state.resources().await?;
+    Ok(plan::plan(
+        desired,
+        &recorded,
+        &config.catalogs,
+        scope,
+        state.owner(),
+        serial,
+        Timestamp::now(),
+    )?)
+}
