@@ -25,16 +25,16 @@ pub fn format_duration(d: Duration) -> String {
     if ms == 0 {
         return "0s".into();
     }
-    if ms % 1000 != 0 && ms < 60_000 {
-        return if ms % 1000 == 0 || ms < 1000 {
-            format!("{ms}ms")
-        } else {
-            format!("{:.1}s", ms as f64 / 1000.0)
-        };
+    if ms < 1000 {
+        return format!("{ms}ms");
     }
+    if ms % 1000 != 0 && ms < 60_000 {
+        return format!("{:.1}s", ms as f64 / 1000.0);
+    }
+    // Hours are the largest unit: days are calendar units that the parser rejects.
     let mut secs = d.as_secs();
     let mut out = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+    for (unit, size) in [("h", 3_600), ("m", 60), ("s", 1)] {
         if secs >= size {
             out.push_str(&format!("{}{unit}", secs / size));
             secs %= size;
@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn formats_round_trip() {
-        for s in ["15m", "1h30m", "45s", "250ms", "1d2h"] {
+        for s in ["15m", "1h30m", "45s", "250ms", "26h", "1.5s"] {
             assert_eq!(format_duration(parse_duration(s).unwrap()), s);
         }
     }

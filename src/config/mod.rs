@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod profile;
 pub mod schedule;
+pub mod locate;
 mod validate;
 pub mod yaml;
 
@@ -23,9 +24,10 @@ pub const API_VERSION: &str = "orchestrate/v1";
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub schedules: Vec<(PathBuf, schedule::ScheduleFile)>,
-    /// (file, profile name = file stem, content)
-    pub profiles: Vec<(PathBuf, String, profile::ProfileFile)>,
-    pub catalogs: Vec<(PathBuf, String, catalog::CatalogFile)>,
+    /// (file, profile name = file stem, content, source text)
+    pub profiles: Vec<(PathBuf, String, profile::ProfileFile, String)>,
+    /// (file, provider name = file stem, content, source text)
+    pub catalogs: Vec<(PathBuf, String, catalog::CatalogFile, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +40,7 @@ pub enum LoadError {
     },
     #[error("no schedule files: {} holds no *.yaml file and no -s/--schedule was given", dir.display())]
     NoSchedules { dir: PathBuf },
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] Diagnostics),
 }
 
@@ -72,14 +74,14 @@ pub fn parse_project(project: &Path, schedules: &[PathBuf]) -> Result<Parsed, Lo
     for path in yaml_files(&project.join("profiles"))? {
         let text = read(&path)?;
         match yaml::parse(&path, &text) {
-            Ok(p) => parsed.profiles.push((path.clone(), stem(&path), p)),
+            Ok(p) => parsed.profiles.push((path.clone(), stem(&path), p, text)),
             Err(d) => diags.push(d),
         }
     }
     for path in yaml_files(&project.join("providers"))? {
         let text = read(&path)?;
         match yaml::parse(&path, &text) {
-            Ok(c) => parsed.catalogs.push((path.clone(), stem(&path), c)),
+            Ok(c) => parsed.catalogs.push((path.clone(), stem(&path), c, text)),
             Err(d) => diags.push(d),
         }
     }
@@ -96,7 +98,7 @@ pub fn load_catalogs(
     for path in yaml_files(&project.join("providers"))? {
         let text = read(&path)?;
         match yaml::parse(&path, &text) {
-            Ok(c) => parsed.catalogs.push((path.clone(), stem(&path), c)),
+            Ok(c) => parsed.catalogs.push((path.clone(), stem(&path), c, text)),
             Err(d) => diags.push(d),
         }
     }

@@ -11,6 +11,7 @@ use super::catalog::CatalogFile;
 use super::duration::parse_duration;
 use super::profile::{InputKind, ProfileFile};
 use super::schedule::EventEntry;
+use super::locate::Locator;
 use super::yaml::{nearest, position};
 use super::{API_VERSION, Diagnostic, Diagnostics, Parsed};
 use crate::model::{
@@ -22,6 +23,8 @@ const PROVIDERS: [&str; 5] = ["local", "aws", "azure", "kubernetes", "sim"];
 struct Ctx<'a> {
     file: &'a Path,
     diags: &'a mut Diagnostics,
+    /// Positions for fields the typed structs do not carry spans for.
+    source: Option<Locator>,
 }
 
 impl Ctx<'_> {
@@ -31,7 +34,9 @@ impl Ctx<'_> {
             .push(Diagnostic::new(self.file, line, col, field, msg));
     }
     fn top(&mut self, field: impl Into<String>, msg: impl Into<String>) {
-        self.diags.push(Diagnostic::new(self.file, 1, 1, field, msg));
+        let field = field.into();
+        let (line, col) = self.source.as_ref().map_or((1, 1), |l| l.find(&field));
+        self.diags.push(Diagnostic::new(self.file, line, col, field, msg));
     }
     fn header(&mut self, api: &Spanned<String>, kind: &Spanned<String>, want: &str) {
         if api.value != API_VERSION {
@@ -72,30 +77,33 @@ pub fn validate(parsed: &Parsed) -> Result<Config, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut config = Config::default();
 
-    for (file, name, cat) in &parsed.catalogs {
+    for (file, name, cat, text) in &parsed.catalogs {
         let mut cx = Ctx {
             file,
             diags: &mut diags,
+            source: Some(Locator::new(text)),
         };
         if let Some(c) = catalog(&mut cx, name, cat) {
             config.catalogs.insert(c.provider.clone(), c);
         }
     }
-    for (file, name, prof) in &parsed.profiles {
+    for (file, name, prof, text) in &parsed.profiles {
         let mut cx = Ctx {
             file,
             diags: &mut diags,
+            source: Some(Locator::new(text)),
         };
         if let Some(p) = profile(&mut cx, name, prof, &config.catalogs) {
             config.profiles.insert(p.name.clone(), p);
         }
     }
-    let profile_names: Vec<&str> = parsed.profiles.iter().map(|(_, n, _)| n.as_str()).collect();
+    let profile_names: Vec<&str> = parsed.profiles.iter().map(|(_, n, _, _)| n.as_str()).collect();
     let mut seen: HashMap<String, (std::path::PathBuf, u64)> = HashMap::new();
     for (file, sched) in &parsed.schedules {
         let mut cx = Ctx {
             file,
             diags: &mut diags,
+            source: None,
         };
         cx.header(&sched.api_version, &sched.kind, "Schedule");
         for (i, entry) in sched.events.iter().enumerate() {

@@ -15,7 +15,7 @@ pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnost
 
 fn to_diagnostic(path: &Path, err: &YamlError) -> Diagnostic {
     let (line, column) = err.location().map(position).unwrap_or((1, 1));
-    let message = match err {
+    let message = match innermost(err) {
         YamlError::SerdeUnknownField {
             field, expected, ..
         } => unknown_name("field", field, expected),
@@ -55,16 +55,32 @@ pub fn nearest<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> 
         .map(|(_, c)| c)
 }
 
+/// The error itself, out of the wrappers that add source snippets and alias locations.
+fn innermost(mut err: &YamlError) -> &YamlError {
+    loop {
+        match err {
+            YamlError::WithSnippet { error, .. } | YamlError::AliasError { error, .. } => err = error,
+            other => return other,
+        }
+    }
+}
+
 fn plain_message(err: &YamlError) -> String {
-    // The crate's Display renders a source snippet; the first line is the message.
-    let text = err.to_string();
+    let text = err.without_snippet().to_string();
     text.lines().next().unwrap_or("invalid YAML").trim().to_string()
 }
 
-/// Drops a trailing " at line N column M" that some messages carry: we print our own position.
+/// Drops the "error: line N column M: " and " at line N column M" that messages carry: the
+/// diagnostic prints its own position.
 fn strip_location(msg: &str) -> String {
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
+    let mut m = msg.trim_start_matches("error: ");
+    if let Some(rest) = m.strip_prefix("line ") {
+        if let Some(i) = rest.find(": ") {
+            m = &rest[i + 2..];
+        }
+    }
+    match m.find(" at line ") {
+        Some(i) => m[..i].to_string(),
+        None => m.to_string(),
     }
 }

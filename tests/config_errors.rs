@@ -1,0 +1,152 @@
+//! What users read when their YAML is wrong: every error at once, each at file:line:col.
+
+mod common;
+
+use common::{Project, stderr, stdout};
+
+fn validate_with(schedule: &str) -> (Option<i32>, String) {
+    let p = Project::fast();
+    p.write("schedules/main.yaml", schedule);
+    let out = p.run(&["validate"]);
+    (out.status.code(), stderr(&out))
+}
+
+#[test]
+fn every_schedule_error_is_reported_at_once_with_its_position() {
+    let (code, err) = validate_with(
+        "apiVersion: orchestrate/v1
+kind: Schedule
+events:
+  - id: cup-final
+    start: 2026-12-05T19:45:00
+    end: 2026-12-05T22:00:00Z
+    profile: sim-hdd
+    regions: [eu-west-1, eu-wset-1]
+    lead: -5m
+  - id: cup-final
+    start: 2026-12-05T19:45:00Z
+    end: 2026-12-05T18:00:00Z
+    profile: sim-hd
+    regions: [eu-west-1, eu-west-1]
+    grace: soon
+  - id: Bad_ID
+    start: yesterday
+    end: 2026-12-05T18:00:00Z
+    profile: sim-hd
+    regions: []
+",
+    );
+    assert_eq!(code, Some(2));
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn unknown_field_suggests_the_nearest_name() {
+    let (code, err) = validate_with(
+        "apiVersion: orchestrate/v1
+kind: Schedule
+events:
+  - id: x
+    start: 2026-12-05T19:45:00Z
+    end: 2026-12-05T22:00:00Z
+    profile: sim-hd
+    regions: [eu-west-1]
+    leed: 5m
+",
+    );
+    assert_eq!(code, Some(2));
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn yaml_syntax_errors_and_missing_fields_have_positions() {
+    let (code, err) = validate_with("apiVersion: orchestrate/v1\nkind: Schedule\nevents: [ {id: x\n");
+    assert_eq!(code, Some(2));
+    insta::assert_snapshot!("syntax", err);
+    let (code, err) = validate_with(
+        "apiVersion: orchestrate/v2\nkind: Schedules\nevents:\n  - id: x\n    start: 2026-12-05T19:45:00Z\n",
+    );
+    assert_eq!(code, Some(2));
+    insta::assert_snapshot!("missing_field", err);
+}
+
+#[test]
+fn wrong_header_and_region_outside_the_catalog() {
+    let (code, err) = validate_with(
+        "apiVersion: orchestrate/v2
+kind: Schedules
+events:
+  - id: x
+    start: 2026-12-05T19:45:00+01:00
+    end: 2026-12-05T22:00:00+01:00
+    profile: sim-hd
+    regions: [eu-wset-1, mars-1]
+",
+    );
+    assert_eq!(code, Some(2));
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn profile_and_catalog_errors_name_their_files() {
+    let p = Project::fast();
+    let prof = p.read("profiles/sim-hd.yaml");
+    p.write(
+        "profiles/sim-hd.yaml",
+        &prof.replace("redundancy: single", "redundancy: tripple"),
+    );
+    p.write(
+        "profiles/broken.yaml",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: file }\n  ladder:\n    - { name: a, width: 641, height: 360, bitrate: 800k, fps: 500 }\n    - { name: a, width: 640, height: 360, bitrate: fast }\n",
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&out));
+    p.write(
+        "profiles/broken.yaml",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: file }\n  segment_duration: 100ms\n  ladder:\n    - { name: a, width: 641, height: 360, bitrate: 800k, fps: 500 }\n",
+    );
+    p.write("profiles/sim-hd.yaml", &prof);
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!("profile_semantics", stderr(&out));
+}
+
+#[test]
+fn valid_project_exits_zero_and_json_lists_errors() {
+    let p = Project::fast();
+    assert_eq!(
+        p.ok(&["validate"]).trim(),
+        "Valid: 2 events, 2 profiles, provider catalog: sim."
+    );
+    p.write("schedules/main.yaml", "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: x\n");
+    let out = p.run(&["validate", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["errors"][0]["line"], 4);
+    assert_eq!(v["errors"][0]["file"], "./schedules/main.yaml");
+}
+
+#[test]
+fn schedule_flag_selects_files_and_missing_files_are_config_errors() {
+    let p = Project::fast();
+    p.write(
+        "other/one.yaml",
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents: []\n",
+    );
+    assert!(p.ok(&["validate", "-s", "other/one.yaml"]).contains("Valid: 0 events"));
+    let out = p.run(&["validate", "-s", "nope.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read nope.yaml"), "{}", stderr(&out));
+}
+
+#[test]
+fn schema_describes_the_formats() {
+    let p = Project::fast();
+    for (kind, field) in [("schedule", "events"), ("profile", "encoder"), ("catalog", "kinds")] {
+        let v: serde_json::Value = serde_json::from_str(&p.ok(&["schema", kind])).expect("json");
+        assert!(v["properties"][field].is_object(), "{kind} schema lacks {field}: {v}");
+        assert!(v["required"].as_array().is_some_and(|r| r.contains(&"apiVersion".into())));
+    }
+}
