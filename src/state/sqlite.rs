@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS journal (
     attempts INTEGER,
     error TEXT
 );
-CREATE INDEX IF NOT EXISTS journal_open ON journal(finished_at) WHERE finished_at IS NULL;
+CREATE INDEX IF NOT EXISTS journal_open ON journal(resource) WHERE finished_at IS NULL;
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     provider TEXT NOT NULL,
@@ -210,6 +210,11 @@ impl StateStore for SqliteState {
         let seq_out = seq.clone();
         self.writer
             .run(move |c| {
+                // An intent still open for this resource belongs to a run that died: close it.
+                c.execute(
+                    "UPDATE journal SET finished_at=?2, outcome='abandoned' WHERE resource=?1 AND finished_at IS NULL",
+                    params![id, now],
+                )?;
                 c.execute(
                     "INSERT INTO journal (resource, op, client_token, started_at) VALUES (?1, ?2, ?3, ?4)",
                     params![id, op_name(op), token, now],

@@ -1,0 +1,171 @@
+//! The binary as users and scripts run it: real processes, real signals, real lock contention.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Project, expected_names, stderr, stdout};
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn slow() -> Project {
+    // A CDN takes ~3 s: long enough to catch a run in the middle.
+    Project::new("sim:\n  time_scale: 0.01\n")
+}
+
+#[test]
+fn a_second_writer_waits_then_exits_3_naming_the_holder() {
+    let p = slow();
+    let mut first = p.cmd(&["up", "--yes"]).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let lock = p.state_dir().join("lock");
+    wait_for("the lock holder's record", Duration::from_secs(10), || {
+        std::fs::read_to_string(&lock).is_ok_and(|s| s.contains("\"pid\""))
+    });
+    let started = Instant::now();
+    let second = p.run(&["up", "--yes", "--lock-timeout", "1s"]);
+    assert!(started.elapsed() >= Duration::from_secs(1), "it waited for the lock");
+    assert_eq!(second.status.code(), Some(3), "{}", stderr(&second));
+    let err = stderr(&second);
+    assert!(err.contains(&format!("locked by pid {} on ", first.id())), "{err}");
+    assert!(err.contains("(`up`) since "), "{err}");
+    let unlock = p.run(&["state", "unlock"]);
+    assert_eq!(unlock.status.code(), Some(3), "a live holder's lock is not broken");
+    assert!(stderr(&unlock).contains(&format!("pid {}", first.id())));
+    assert!(first.wait().unwrap().success());
+    assert!(p.ok(&["state", "unlock"]).contains("is not locked"));
+}
+
+#[test]
+fn killed_in_the_middle_of_up_then_up_again_converges_without_duplicates_or_orphans() {
+    let p = slow();
+    let mut child = p.cmd(&["up", "--yes"]).stderr(std::process::Stdio::null()).spawn().unwrap();
+    wait_for("a few resources to exist", Duration::from_secs(20), || p.inventory().len() >= 5);
+    // SIGKILL: no chance to clean up or finish the journal.
+    let rc = unsafe_free_kill(child.id());
+    assert_eq!(rc, 0);
+    let status = child.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+    let mid = p.inventory().len();
+    assert!(mid < 17, "killed before the end ({mid} resources)");
+
+    let again = p.run(&["up", "--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let mut names: Vec<String> = p.inventory().into_iter().map(|i| i.0).collect();
+    names.sort();
+    assert_eq!(names, expected_names(), "each resource exactly once");
+    let journal: serde_json::Value =
+        serde_json::from_str(&p.ok(&["state", "journal", "--limit", "500", "--output", "json"])).unwrap();
+    let entries = journal.as_array().unwrap();
+    assert!(entries.iter().all(|e| !e["finished_at"].is_null()), "the killed run's intents were closed: {journal}");
+    assert!(entries.iter().any(|e| e["outcome"] == "abandoned"), "the killed run left intents open: {journal}");
+    let status = p.status_json();
+    let ready = status["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["regions"].as_array().unwrap())
+        .flat_map(|r| r["resources"].as_array().unwrap())
+        .filter(|r| r["status"] == "ready")
+        .count();
+    assert_eq!(ready, 17);
+    assert!(p.ok(&["sweep", "--dry-run"]).contains("No leaked resources."));
+
+    p.ok(&["down", "--yes"]);
+    assert!(p.inventory().is_empty(), "nothing left in the sim: {:?}", p.inventory());
+    assert!(p.ok(&["status"]).starts_with("No resources recorded"));
+}
+
+/// SIGKILL through the `kill` command, keeping the crate free of unsafe code.
+fn unsafe_free_kill(pid: u32) -> i32 {
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .map(|s| s.code().unwrap_or(-1))
+        .unwrap_or(-1)
+}
+
+#[test]
+fn a_lost_state_leaves_tagged_resources_that_sweep_finds_by_owner() {
+    let p = Project::fast();
+    p.ok(&["up", "--yes", "--event", "cup-final"]);
+    let owner = p.status_json()["owner"].as_str().unwrap().to_string();
+    std::fs::remove_file(p.state_dir().join("state.db")).unwrap();
+    for f in ["state.db-wal", "state.db-shm"] {
+        let _ = std::fs::remove_file(p.state_dir().join(f));
+    }
+    // A new state has a new owner: the old resources are not its own.
+    assert!(p.ok(&["sweep", "--dry-run"]).contains("No leaked resources."));
+    let listed: serde_json::Value =
+        serde_json::from_str(&p.ok(&["sweep", "--dry-run", "--owner", &owner, "--output", "json"])).unwrap();
+    assert_eq!(listed["leaked"].as_array().unwrap().len(), 10);
+    let refused = p.run(&["sweep", "--owner", &owner]);
+    assert_eq!(refused.status.code(), Some(2), "no prompt without a terminal");
+    assert_eq!(p.inventory().len(), 10);
+    p.ok(&["sweep", "--owner", &owner, "--yes"]);
+    assert!(p.inventory().is_empty());
+}
+
+#[test]
+fn down_asks_for_yes_without_a_terminal_and_destroys_nothing_until_given() {
+    let p = Project::fast();
+    p.ok(&["up", "--yes", "--event", "derby-night"]);
+    let out = p.run(&["down"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("refusing to destroy 7 resources without confirmation"), "{}", stderr(&out));
+    assert_eq!(p.inventory().len(), 7);
+    assert!(p.ok(&["down", "--yes", "--event", "cup-final"]).contains("Nothing to tear down."));
+    let out = p.run(&["down", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let events: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("NDJSON line")).collect();
+    assert_eq!(events.first().unwrap()["event"], "started");
+    assert_eq!(events.last().unwrap()["event"], "finished");
+    assert_eq!(events.iter().filter(|e| e["event"] == "step_done").count(), 7);
+    assert!(p.inventory().is_empty());
+}
+
+#[test]
+fn status_json_lists_events_regions_and_resources() {
+    let p = Project::fast();
+    p.ok(&["up", "--yes"]);
+    let s = p.status_json();
+    let events = s["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["id"], "cup-final");
+    let regions: Vec<&str> = events[0]["regions"].as_array().unwrap().iter().map(|r| r["region"].as_str().unwrap()).collect();
+    assert_eq!(regions, ["eu-west-1", "us-east-1"]);
+    let r0 = &events[0]["regions"][0]["resources"];
+    assert_eq!(r0.as_array().unwrap().len(), 5);
+    assert!(r0.as_array().unwrap().iter().all(|r| r["status"] == "ready" && r["provider_id"].is_string()));
+}
+
+#[test]
+fn help_texts_have_examples() {
+    let p = Project::fast();
+    insta::assert_snapshot!("help", p.ok(&["--help"]));
+    for cmd in ["validate", "schema", "plan", "up", "down", "status", "sweep"] {
+        let text = p.ok(&[cmd, "--help"]);
+        assert!(text.contains("Example"), "`{cmd} --help` has no examples:\n{text}");
+    }
+    insta::assert_snapshot!("up_help", p.ok(&["up", "--help"]));
+    for sub in ["list", "show", "journal", "history", "unlock"] {
+        assert!(p.ok(&["state", sub, "--help"]).contains("Example"), "state {sub}");
+    }
+    assert!(p.ok(&["bench", "provision", "--help"]).contains("Example"));
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let p = Project::fast();
+    let out = p.run(&["up", "--parallelism", "many"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid value 'many'"), "{}", stderr(&out));
+    let out = p.run(&["plan", "--lock-timeout", "-1s"]);
+    assert_eq!(out.status.code(), Some(2));
+}
