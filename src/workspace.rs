@@ -62,12 +62,12 @@ pub async fn make_plan(
     scope: &Scope,
 ) -> anyhow::Result<Plan> {
     let desired = plan::desired_state(config, renderer, state.owner(), scope)?;
-    plan_against(config, &desired, state, scope).await
+    plan_against(config, desired, state, scope).await
 }
 
 pub async fn plan_against(
     config: &Config,
-    desired: &DesiredState,
+    desired: DesiredState,
     state: &dyn StateStore,
     scope: &Scope,
 ) -> anyhow::Result<Plan> {

@@ -22,7 +22,7 @@ use crate::model::{RecordedResource, ResourceId, ResourceSpec, ResourceStatus};
 use crate::plan::{Action, Op, Plan};
 use crate::providers::{OpenError, Provider, ProviderError, Providers};
 use crate::shutdown::Shutdown;
-use crate::state::{Intent, Outcome, StateError, StateStore};
+use crate::state::{Commit, Intent, Outcome, StateError, StateStore};
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
@@ -132,7 +132,9 @@ pub async fn apply(
     let mut ready: VecDeque<usize> = (0..n).filter(|&i| runnable[i] && indegree[i] == 0).collect();
     let mut settled = vec![false; n];
     let mut report = ApplyReport::default();
-    let mut set: JoinSet<(usize, StepEnd)> = JoinSet::new();
+    let mut set: JoinSet<(usize, StepEnd, Vec<Commit>)> = JoinSet::new();
+    // Completion records still being committed; dependents do not wait for them.
+    let mut pending: JoinSet<Result<(), StateError>> = JoinSet::new();
     let mut in_flight = 0usize;
     let cap = options.parallelism.unwrap_or(usize::MAX).max(1);
     let mut stop_announced = false;
@@ -153,7 +155,10 @@ pub async fn apply(
                 reporter: reporter.clone(),
                 shutdown: shutdown.clone(),
             };
-            set.spawn(async move { (i, step.run().await) });
+            set.spawn(async move {
+                let (end, commits) = step.run().await;
+                (i, end, commits)
+            });
             in_flight += 1;
         }
         if in_flight == 0 {
@@ -170,7 +175,7 @@ pub async fn apply(
             joined = set.join_next() => {
                 let Some(joined) = joined else { break };
                 in_flight -= 1;
-                let (i, end) = match joined {
+                let (i, end, commits) = match joined {
                     Ok(r) => r,
                     Err(e) => {
                         // A panic in a step: nothing to attribute it to but the count.
@@ -179,6 +184,9 @@ pub async fn apply(
                     }
                 };
                 settled[i] = true;
+                for c in commits {
+                    pending.spawn(c);
+                }
                 match end {
                     StepEnd::Done => {
                         report.done += 1;
@@ -201,6 +209,11 @@ pub async fn apply(
                 stop_announced = true;
                 reporter.event(&ApplyEvent::Stopping { in_flight });
             }
+        }
+    }
+    while let Some(done) = pending.join_next().await {
+        if let Ok(Err(e)) = done {
+            return Err(e.into());
         }
     }
     // Whatever never became ready or was left in the queue by a stop.
@@ -247,33 +260,49 @@ impl Step {
         &self.plan.actions[self.index]
     }
 
-    async fn run(self) -> StepEnd {
+    async fn run(self) -> (StepEnd, Vec<Commit>) {
         let a = self.action();
+        let mut commits = Vec::new();
         let result = match a.op {
-            Op::Create => self.create().await,
-            Op::Update => self.update().await,
-            Op::Delete => self.delete().await,
-            Op::Replace => match self.delete().await {
-                Ok(true) => self.create().await,
+            Op::Create => self.create(&mut commits).await,
+            Op::Update => self.update(&mut commits).await,
+            Op::Delete => self.delete(&mut commits).await,
+            Op::Replace => match self.delete(&mut commits).await {
+                Ok(true) => {
+                    // The new resource's intent must not overtake the old one's removal.
+                    let mut settled = Ok(true);
+                    for c in commits.drain(..) {
+                        if let Err(e) = c.await {
+                            settled = Err(chain(e));
+                        }
+                    }
+                    match settled {
+                        Ok(_) => self.create(&mut commits).await,
+                        Err(e) => Err(e),
+                    }
+                }
                 other => other,
             },
             Op::NoOp => Ok(true),
         };
-        match result {
+        let end = match result {
             Ok(true) => StepEnd::Done,
             Ok(false) => StepEnd::NotStarted,
             Err(e) => StepEnd::Failed(e),
-        }
+        };
+        (end, commits)
     }
 
-    /// Journals, calls the provider with retries inside the kind's timeout, records the outcome.
+    /// Journals, calls the provider with retries inside the kind's timeout, and queues the
+    /// outcome's record into `commits` (awaited by the caller; dependents need not wait for it).
     /// `Ok(false)` when a stop request came before the step started.
     async fn journaled<T, F, Fut>(
         &self,
         provider: &Arc<dyn Provider>,
-        intent: Intent,
+        intent: Intent<'_>,
         call: F,
         outcome: impl FnOnce(T) -> Outcome,
+        commits: &mut Vec<Commit>,
     ) -> Result<bool, String>
     where
         F: Fn() -> Fut,
@@ -331,10 +360,7 @@ impl Step {
             Ok(v) => (Ok(true), outcome(v)),
             Err(e) => (Err(e.clone()), Outcome::Failed { error: e }),
         };
-        self.state
-            .finish(seq, &intent, out, attempts, elapsed)
-            .await
-            .map_err(chain)?;
+        commits.push(self.state.finish(seq, &intent, out, attempts, elapsed));
         match &end {
             Ok(_) => self.reporter.event(&ApplyEvent::StepDone {
                 id: a.id.clone(),
@@ -352,7 +378,7 @@ impl Step {
         end
     }
 
-    async fn create(&self) -> Result<bool, String> {
+    async fn create(&self, commits: &mut Vec<Commit>) -> Result<bool, String> {
         let a = self.action();
         let Some(spec) = a.desired.as_ref() else {
             return Err("create without a desired spec".into());
@@ -366,7 +392,7 @@ impl Step {
             .unwrap_or_else(new_token);
         let intent = Intent {
             op: Op::Create,
-            spec: spec.clone(),
+            spec,
             client_token: Some(token.clone()),
             provider_id: None,
         };
@@ -379,18 +405,19 @@ impl Step {
                 provider_id: c.provider_id,
                 outputs: c.outputs,
             },
+            commits,
         )
         .await
     }
 
-    async fn update(&self) -> Result<bool, String> {
+    async fn update(&self, commits: &mut Vec<Commit>) -> Result<bool, String> {
         let a = self.action();
         let (Some(spec), Some(rec)) = (a.desired.as_ref(), a.recorded.as_ref()) else {
             return Err("update without desired and recorded specs".into());
         };
         let intent = Intent {
             op: Op::Update,
-            spec: spec.clone(),
+            spec,
             client_token: rec.client_token.clone(),
             provider_id: rec.provider_id.clone(),
         };
@@ -400,26 +427,33 @@ impl Step {
             intent,
             || p.update(rec, spec),
             |outputs| Outcome::Updated { outputs },
+            commits,
         )
         .await
     }
 
-    async fn delete(&self) -> Result<bool, String> {
+    async fn delete(&self, commits: &mut Vec<Commit>) -> Result<bool, String> {
         let a = self.action();
         let Some(rec) = a.recorded.as_ref() else {
             return Err("delete without a recorded resource".into());
         };
         let intent = deletion_intent(rec, &rec.spec);
         let p = self.old_provider.clone();
-        self.journaled(&self.old_provider, intent, || p.delete(rec), |()| Outcome::Deleted)
-            .await
+        self.journaled(
+            &self.old_provider,
+            intent,
+            || p.delete(rec),
+            |()| Outcome::Deleted,
+            commits,
+        )
+        .await
     }
 }
 
-fn deletion_intent(rec: &RecordedResource, spec: &ResourceSpec) -> Intent {
+fn deletion_intent<'a>(rec: &'a RecordedResource, spec: &'a ResourceSpec) -> Intent<'a> {
     Intent {
         op: Op::Delete,
-        spec: spec.clone(),
+        spec,
         client_token: rec.client_token.clone(),
         provider_id: rec.provider_id.clone(),
     }

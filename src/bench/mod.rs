@@ -111,7 +111,7 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
     let render_ms = t.elapsed().as_millis() as u64;
     let recorded = state.resources().await?;
     let t = Instant::now();
-    let plan = plan::plan(&desired, &recorded, &config.catalogs, &Scope::All, state.owner(), 0, Timestamp::now())?;
+    let plan = plan::plan(desired, &recorded, &config.catalogs, &Scope::All, state.owner(), 0, Timestamp::now())?;
     let plan_ms = t.elapsed().as_millis() as u64;
     let resources = plan.actions.len();
 

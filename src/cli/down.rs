@@ -34,7 +34,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         ..Default::default()
     };
     let scope = Scope::from_ids(&args.events);
-    let plan = plan_against(&config, &DesiredState::default(), state.as_ref(), &scope).await?;
+    let plan = plan_against(&config, DesiredState::default(), state.as_ref(), &scope).await?;
     if plan.is_empty() {
         if g.output == Output::Text {
             println!("Nothing to tear down.");

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tera::Context;
 
-use crate::model::{Config, ResourceId, ResourceSpec, TAG_EVENT, TAG_OWNER, TAG_REGION, blueprint};
+use crate::model::{Config, Event, ResourceId, ResourceSpec, TAG_EVENT, TAG_OWNER, TAG_REGION, blueprint};
 use crate::render::{RenderError, Renderer};
 use crate::schedule::lead::{effective_lead, window};
 
@@ -45,93 +45,123 @@ pub fn desired_state(
     owner: &str,
     scope: &Scope,
 ) -> Result<DesiredState, RenderError> {
+    let events: Vec<&Event> = config.events.iter().filter(|e| scope.contains(&e.id)).collect();
+    // Rendering is the expensive part of planning: spread the events over the cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(events.len().max(1));
+    let chunk = events.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<ResourceSpec>, RenderError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = events
+            .chunks(chunk)
+            .map(|evs| {
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    for e in evs {
+                        event_resources(config, renderer, owner, e, &mut out)?;
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Ok(Vec::new())))
+            .collect()
+    });
     let mut out = DesiredState::default();
-    for event in config.events.iter().filter(|e| scope.contains(&e.id)) {
-        // Validation guarantees both exist for every loaded event.
-        let (Some(profile), Some(catalog)) = (
-            config.profiles.get(&event.profile),
-            config
-                .profiles
-                .get(&event.profile)
-                .and_then(|p| config.catalogs.get(&p.provider)),
-        ) else {
-            continue;
-        };
-        let lead = effective_lead(event, profile, catalog);
-        let win = window(event, lead);
-        let slots = blueprint(profile);
-        let mut base = Context::new();
-        base.insert("owner", owner);
-        base.insert(
-            "event",
-            &json!({
-                "id": event.id,
-                "title": event.title.as_deref().unwrap_or(&event.id),
-                "start": event.start.to_string(),
-                "end": event.end.to_string(),
-                "regions": event.regions,
-                "vod_enabled": event.vod_enabled,
-            }),
-        );
-        base.insert("profile", profile);
-        base.insert("provider", &profile.provider);
-        for region in &event.regions {
-            let mut rctx = base.clone();
-            let entry = catalog.regions.get(region).cloned().unwrap_or_default();
-            rctx.insert(
-                "region",
-                &json!({
-                    "name": region,
-                    "endpoint": entry.endpoint,
-                    "display_name": entry.display_name,
-                }),
-            );
-            for slot in &slots {
-                let id = ResourceId::new(&event.id, region, &slot.name);
-                let depends_on: Vec<ResourceId> = slot
-                    .depends_on
-                    .iter()
-                    .map(|d| ResourceId::new(&event.id, region, d))
-                    .collect();
-                let tags = BTreeMap::from([
-                    (TAG_OWNER.to_string(), owner.to_string()),
-                    (TAG_EVENT.to_string(), event.id.clone()),
-                    (TAG_REGION.to_string(), region.clone()),
-                ]);
-                let mut ctx = rctx.clone();
-                ctx.insert(
-                    "resource",
-                    &json!({
-                        "id": id,
-                        "name": slot.name,
-                        "kind": slot.kind,
-                        "pipeline": slot.pipeline.map(String::from),
-                        "tags": tags,
-                        "depends_on": depends_on,
-                    }),
-                );
-                ctx.insert("kind", &catalog.kinds.get(slot.kind));
-                let definition = renderer.render(&profile.provider, slot.kind, &ctx)?;
-                let spec_hash = spec_hash(&profile.provider, slot.kind, &definition, &depends_on);
-                let spec = ResourceSpec {
-                    id: id.clone(),
-                    provider: profile.provider.clone(),
-                    region: region.clone(),
-                    event: event.id.clone(),
-                    kind: slot.kind.to_string(),
-                    name: slot.name.clone(),
-                    depends_on,
-                    definition,
-                    tags,
-                    hourly_price: catalog.hourly_price(region, slot.kind),
-                    window: win,
-                    spec_hash,
-                };
-                out.resources.insert(id, spec);
-            }
+    for part in parts {
+        for spec in part? {
+            out.resources.insert(spec.id.clone(), spec);
         }
     }
     Ok(out)
+}
+
+fn event_resources(
+    config: &Config,
+    renderer: &Renderer,
+    owner: &str,
+    event: &Event,
+    out: &mut Vec<ResourceSpec>,
+) -> Result<(), RenderError> {
+    // Validation guarantees both exist for every loaded event.
+    let Some(profile) = config.profiles.get(&event.profile) else {
+        return Ok(());
+    };
+    let Some(catalog) = config.catalogs.get(&profile.provider) else {
+        return Ok(());
+    };
+    let lead = effective_lead(event, profile, catalog);
+    let win = window(event, lead);
+    let slots = blueprint(profile);
+    let mut ctx = Context::new();
+    ctx.insert("owner", owner);
+    ctx.insert(
+        "event",
+        &json!({
+            "id": event.id,
+            "title": event.title.as_deref().unwrap_or(&event.id),
+            "start": event.start.to_string(),
+            "end": event.end.to_string(),
+            "regions": event.regions,
+            "vod_enabled": event.vod_enabled,
+        }),
+    );
+    ctx.insert("profile", profile);
+    ctx.insert("provider", &profile.provider);
+    for region in &event.regions {
+        let entry = catalog.regions.get(region).cloned().unwrap_or_default();
+        ctx.insert(
+            "region",
+            &json!({
+                "name": region,
+                "endpoint": entry.endpoint,
+                "display_name": entry.display_name,
+            }),
+        );
+        for slot in &slots {
+            let id = ResourceId::new(&event.id, region, &slot.name);
+            let depends_on: Vec<ResourceId> = slot
+                .depends_on
+                .iter()
+                .map(|d| ResourceId::new(&event.id, region, d))
+                .collect();
+            let tags = BTreeMap::from([
+                (TAG_OWNER.to_string(), owner.to_string()),
+                (TAG_EVENT.to_string(), event.id.clone()),
+                (TAG_REGION.to_string(), region.clone()),
+            ]);
+            // The same context serves every resource: only these two keys change.
+            ctx.insert(
+                "resource",
+                &json!({
+                    "id": id,
+                    "name": slot.name,
+                    "kind": slot.kind,
+                    "pipeline": slot.pipeline.map(String::from),
+                    "tags": tags,
+                    "depends_on": depends_on,
+                }),
+            );
+            ctx.insert("kind", &catalog.kinds.get(slot.kind));
+            let definition = renderer.render(&profile.provider, slot.kind, &ctx)?;
+            let spec_hash = spec_hash(&profile.provider, slot.kind, &definition, &depends_on);
+            out.push(ResourceSpec {
+                id,
+                provider: profile.provider.clone(),
+                region: region.clone(),
+                event: event.id.clone(),
+                kind: slot.kind.to_string(),
+                name: slot.name.clone(),
+                depends_on,
+                definition,
+                tags,
+                hourly_price: catalog.hourly_price(region, slot.kind),
+                window: win,
+                spec_hash,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn spec_hash(provider: &str, kind: &str, definition: &Value, deps: &[ResourceId]) -> String {

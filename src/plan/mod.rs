@@ -164,7 +164,7 @@ pub enum PlanError {
 /// Diffs desired against recorded state. Recorded resources of events outside `scope` are
 /// left alone. Pure and deterministic: the same inputs give the same plan.
 pub fn plan(
-    desired: &DesiredState,
+    desired: DesiredState,
     recorded: &[RecordedResource],
     catalogs: &BTreeMap<String, Catalog>,
     scope: &Scope,
@@ -174,32 +174,36 @@ pub fn plan(
 ) -> Result<Plan, PlanError> {
     let recorded_by_id: HashMap<&ResourceId, &RecordedResource> =
         recorded.iter().map(|r| (&r.spec.id, r)).collect();
+    let cost = estimate(&desired);
     let mut actions: Vec<Action> = Vec::with_capacity(desired.resources.len());
-
-    for (id, spec) in &desired.resources {
-        let action = match recorded_by_id.get(id) {
-            None => new_action(id, Op::Create, None, Some(spec), None),
+    for (id, spec) in desired.resources {
+        let action = match recorded_by_id.get(&id) {
+            None => Action {
+                desired: Some(spec),
+                ..new_action(&id, Op::Create, None, None, None)
+            },
             Some(rec) => compare(spec, rec, catalogs),
         };
         actions.push(action);
     }
+    let desired_ids: std::collections::HashSet<&ResourceId> = actions.iter().map(|a| &a.id).collect();
     let mut deleted: Vec<&RecordedResource> = recorded
         .iter()
-        .filter(|r| !desired.resources.contains_key(&r.spec.id) && scope.contains(&r.spec.event))
+        .filter(|r| !desired_ids.contains(&r.spec.id) && scope.contains(&r.spec.event))
         .collect();
     deleted.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
     for rec in deleted {
         actions.push(new_action(&rec.spec.id, Op::Delete, None, None, Some(rec)));
     }
 
-    link(&mut actions, desired, &recorded_by_id)?;
+    link(&mut actions, &recorded_by_id)?;
     topological_order(&actions)?;
     Ok(Plan {
         format: PLAN_FORMAT,
         owner: owner.to_string(),
         state_serial,
         created_at: now,
-        cost: estimate(desired),
+        cost,
         actions,
     })
 }
@@ -223,12 +227,12 @@ fn new_action(
 }
 
 fn compare(
-    spec: &ResourceSpec,
+    spec: ResourceSpec,
     rec: &RecordedResource,
     catalogs: &BTreeMap<String, Catalog>,
 ) -> Action {
     let id = &spec.id;
-    let resume = |op, why: &str| new_action(id, op, Some(why.to_string()), Some(spec), Some(rec));
+    let resume = |op, why: &str| new_action(id, op, Some(why.to_string()), Some(&spec), Some(rec));
     match rec.status {
         ResourceStatus::Creating => return resume(Op::Create, "resumes a create that did not finish"),
         ResourceStatus::Failed => return resume(Op::Create, "retries a step that failed"),
@@ -267,8 +271,9 @@ fn compare(
     } else {
         Op::Update
     };
-    let mut a = new_action(id, op, None, Some(spec), Some(rec));
+    let mut a = new_action(&spec.id, op, None, None, Some(rec));
     a.changes = changes;
+    a.desired = Some(spec);
     a
 }
 
@@ -276,7 +281,6 @@ fn compare(
 /// those of their dependents (teardown runs in reverse).
 fn link(
     actions: &mut [Action],
-    desired: &DesiredState,
     recorded_by_id: &HashMap<&ResourceId, &RecordedResource>,
 ) -> Result<(), PlanError> {
     let index: HashMap<ResourceId, usize> = actions
@@ -301,7 +305,6 @@ fn link(
                     match index.get(dep) {
                         Some(&j) if builds(actions[j].op) => edges.push((i, j as u32)),
                         Some(_) => {}
-                        None if desired.resources.contains_key(dep) => {}
                         None => {
                             return Err(PlanError::MissingDependency {
                                 id: a.id.clone(),

@@ -17,6 +17,9 @@ pub use sqlite::SqliteState;
 use crate::model::{RecordedResource, ResourceId, ResourceSpec};
 use crate::plan::Op;
 
+/// A queued write, resolved once committed.
+pub type Commit = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StateError>> + Send>>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("cannot open the state in {}", dir.display())]
@@ -49,10 +52,10 @@ impl From<rusqlite::Error> for StateError {
 
 /// What is about to be asked of a provider.
 #[derive(Debug, Clone)]
-pub struct Intent {
+pub struct Intent<'a> {
     /// `Create`, `Update` or `Delete` (a replace is a delete then a create).
     pub op: Op,
-    pub spec: ResourceSpec,
+    pub spec: &'a ResourceSpec,
     pub client_token: Option<String>,
     pub provider_id: Option<String>,
 }
@@ -97,16 +100,18 @@ pub trait StateStore: Send + Sync {
     async fn serial(&self) -> Result<u64, StateError>;
     async fn resources(&self) -> Result<Vec<RecordedResource>, StateError>;
     /// Journals the intent and marks the resource in progress; returns the journal sequence.
-    async fn begin(&self, intent: &Intent) -> Result<i64, StateError>;
+    async fn begin(&self, intent: &Intent<'_>) -> Result<i64, StateError>;
     /// Completes the journal entry, records the result and, on success, the step's duration.
-    async fn finish(
+    /// The write is queued before this returns (it gates nothing, so it is committed behind
+    /// the intents); the future resolves once it is committed.
+    fn finish(
         &self,
         seq: i64,
-        intent: &Intent,
+        intent: &Intent<'_>,
         outcome: Outcome,
         attempts: u32,
         elapsed: Duration,
-    ) -> Result<(), StateError>;
+    ) -> Commit;
     async fn journal(&self, limit: usize) -> Result<Vec<JournalEntry>, StateError>;
     async fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, StateError>;
     async fn resource(&self, id: &ResourceId) -> Result<Option<RecordedResource>, StateError> {

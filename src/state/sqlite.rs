@@ -9,10 +9,10 @@ use jiff::Timestamp;
 use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{HistoryEntry, Intent, JournalEntry, Outcome, StateError, StateStore};
+use super::{Commit, HistoryEntry, Intent, JournalEntry, Outcome, StateError, StateStore};
 use crate::model::{RecordedResource, ResourceStatus};
 use crate::plan::Op;
-use crate::sqlite::{GroupCommit, open};
+use crate::sqlite::{GroupCommit, Priority, exec, open};
 
 const SCHEMA_VERSION: i64 = 1;
 pub const DB_FILE: &str = "state.db";
@@ -66,7 +66,8 @@ pub struct SqliteState {
 }
 
 fn bump_serial(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'serial'",
         [],
     )
@@ -194,10 +195,10 @@ impl StateStore for SqliteState {
         })
     }
 
-    async fn begin(&self, intent: &Intent) -> Result<i64, StateError> {
+    async fn begin(&self, intent: &Intent<'_>) -> Result<i64, StateError> {
         let now = Timestamp::now().to_string();
-        let spec_json = serde_json::to_string(&intent.spec).unwrap_or_default();
-        let s = &intent.spec;
+        let spec_json = serde_json::to_string(intent.spec).unwrap_or_default();
+        let s = intent.spec;
         let (id, provider, region, event, kind) = (
             s.id.0.clone(),
             s.provider.clone(),
@@ -211,28 +212,28 @@ impl StateStore for SqliteState {
         self.writer
             .run(move |c| {
                 // An intent still open for this resource belongs to a run that died: close it.
-                c.execute(
+                exec(c, 
                     "UPDATE journal SET finished_at=?2, outcome='abandoned' WHERE resource=?1 AND finished_at IS NULL",
                     params![id, now],
                 )?;
-                c.execute(
+                exec(c, 
                     "INSERT INTO journal (resource, op, client_token, started_at) VALUES (?1, ?2, ?3, ?4)",
                     params![id, op_name(op), token, now],
                 )?;
                 seq.store(c.last_insert_rowid(), std::sync::atomic::Ordering::Relaxed);
                 match op {
-                    Op::Create => c.execute(
+                    Op::Create => exec(c, 
                         "INSERT INTO resources (id, provider, region, event, kind, status, provider_id, client_token, spec, created_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, 'creating', ?6, ?7, ?8, ?9, ?9)
                          ON CONFLICT(id) DO UPDATE SET status='creating', client_token=?7,
                            provider=?2, spec=?8, updated_at=?9",
                         params![id, provider, region, event, kind, pid, token, spec_json, now],
                     )?,
-                    Op::Update => c.execute(
+                    Op::Update => exec(c, 
                         "UPDATE resources SET status='updating', updated_at=?2 WHERE id=?1",
                         params![id, now],
                     )?,
-                    _ => c.execute(
+                    _ => exec(c, 
                         "UPDATE resources SET status='deleting', updated_at=?2 WHERE id=?1",
                         params![id, now],
                     )?,
@@ -243,50 +244,55 @@ impl StateStore for SqliteState {
         Ok(seq_out.load(std::sync::atomic::Ordering::Relaxed))
     }
 
-    async fn finish(
+    fn finish(
         &self,
         seq: i64,
-        intent: &Intent,
+        intent: &Intent<'_>,
         outcome: Outcome,
         attempts: u32,
         elapsed: Duration,
-    ) -> Result<(), StateError> {
+    ) -> Commit {
         let now = Timestamp::now().to_string();
-        let s = &intent.spec;
+        let s = intent.spec;
         let id = s.id.0.clone();
-        let spec_json = serde_json::to_string(s).unwrap_or_default();
+        // Only an update changes the recorded spec at the end of its step.
+        let spec_json = if intent.op == Op::Update {
+            serde_json::to_string(s).unwrap_or_default()
+        } else {
+            String::new()
+        };
         let hist = (s.provider.clone(), s.region.clone(), s.kind.clone());
         let op = intent.op;
         let ms = elapsed.as_millis() as i64;
-        self.writer
-            .run(move |c| {
+        let queued = self.writer.submit(Priority::Background, move |c| {
                 let (label, error) = match &outcome {
                     Outcome::Failed { error } => ("failed", Some(error.clone())),
                     Outcome::Interrupted => ("interrupted", None),
                     _ => ("ok", None),
                 };
-                c.execute(
+                exec(c, 
                     "UPDATE journal SET finished_at=?2, outcome=?3, attempts=?4, error=?5 WHERE seq=?1",
                     params![seq, now, label, attempts, error],
                 )?;
-                match outcome {
+                match &outcome {
+                    // The spec was written with the intent; only the answer is new.
                     Outcome::Created { provider_id, outputs } => {
-                        c.execute(
-                            "UPDATE resources SET status='ready', provider_id=?2, outputs=?3, spec=?4, updated_at=?5 WHERE id=?1",
-                            params![id, provider_id, outputs.to_string(), spec_json, now],
+                        exec(c, 
+                            "UPDATE resources SET status='ready', provider_id=?2, outputs=?3, updated_at=?4 WHERE id=?1",
+                            params![id, provider_id, outputs.to_string(), now],
                         )?;
                     }
                     Outcome::Updated { outputs } => {
-                        c.execute(
+                        exec(c, 
                             "UPDATE resources SET status='ready', outputs=?2, spec=?3, updated_at=?4 WHERE id=?1",
                             params![id, outputs.to_string(), spec_json, now],
                         )?;
                     }
                     Outcome::Deleted => {
-                        c.execute("DELETE FROM resources WHERE id=?1", params![id])?;
+                        exec(c, "DELETE FROM resources WHERE id=?1", params![id])?;
                     }
                     Outcome::Failed { .. } => {
-                        c.execute(
+                        exec(c, 
                             "UPDATE resources SET status='failed', updated_at=?2 WHERE id=?1",
                             params![id, now],
                         )?;
@@ -295,15 +301,14 @@ impl StateStore for SqliteState {
                     Outcome::Interrupted => {}
                 }
                 if label == "ok" {
-                    c.execute(
+                    exec(c, 
                         "INSERT INTO history (provider, region, kind, op, duration_ms, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                         params![hist.0, hist.1, hist.2, op_name(op), ms, now],
                     )?;
                 }
                 Ok(())
-            })
-            .await?;
-        Ok(())
+            });
+        Box::pin(async move { queued.await.map_err(StateError::from) })
     }
 
     async fn journal(&self, limit: usize) -> Result<Vec<JournalEntry>, StateError> {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::ResourceSpec;
-use crate::sqlite::{GroupCommit, WriterError, open};
+use crate::sqlite::{GroupCommit, Priority, WriterError, exec, open};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -34,7 +34,6 @@ pub struct Item {
     pub name: String,
     pub client_token: String,
     pub tags: BTreeMap<String, String>,
-    pub definition: Value,
     pub requested_at_ms: i64,
     pub ready_at_ms: i64,
     pub gone_at_ms: Option<i64>,
@@ -93,7 +92,7 @@ impl Inventory {
         let mut maps = Maps::default();
         {
             let mut stmt = conn
-                .prepare("SELECT provider_id, kind, region, name, client_token, tags, definition, requested_at_ms, ready_at_ms, gone_at_ms FROM items")
+                .prepare("SELECT provider_id, kind, region, name, client_token, tags, requested_at_ms, ready_at_ms, gone_at_ms FROM items")
                 .map_err(|e| fail(e.into()))?;
             let rows = stmt
                 .query_map([], |r| {
@@ -104,10 +103,9 @@ impl Inventory {
                         name: r.get(3)?,
                         client_token: r.get(4)?,
                         tags: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
-                        definition: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
-                        requested_at_ms: r.get(7)?,
-                        ready_at_ms: r.get(8)?,
-                        gone_at_ms: r.get(9)?,
+                        requested_at_ms: r.get(6)?,
+                        ready_at_ms: r.get(7)?,
+                        gone_at_ms: r.get(8)?,
                     })
                 })
                 .map_err(|e| fail(e.into()))?;
@@ -157,12 +155,14 @@ impl Inventory {
         self.len() == 0
     }
 
-    pub async fn insert(
+    /// Records a new resource. The write is queued before this returns; the future resolves
+    /// once it is durable (the sim awaits it before reporting the resource created).
+    pub fn insert(
         &self,
         spec: &ResourceSpec,
         token: &str,
         latency: Duration,
-    ) -> Result<Item, InventoryError> {
+    ) -> (Item, impl std::future::Future<Output = Result<(), InventoryError>> + Send + 'static) {
         let now = now_ms();
         let item = Item {
             provider_id: format!("sim-{}-{:012x}", spec.kind, rand::rng().random::<u64>() >> 16),
@@ -171,7 +171,6 @@ impl Inventory {
             name: spec.id.0.clone(),
             client_token: token.to_string(),
             tags: spec.tags.clone(),
-            definition: spec.definition.clone(),
             requested_at_ms: now,
             ready_at_ms: now + latency.as_millis() as i64,
             gone_at_ms: None,
@@ -183,41 +182,42 @@ impl Inventory {
             m.items.insert(item.provider_id.clone(), item.clone());
         }
         let row = item.clone();
-        self.writer
-            .run(move |c| {
-                c.execute(
-                    "INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
-                    params![
-                        row.provider_id,
-                        row.kind,
-                        row.region,
-                        row.name,
-                        row.client_token,
-                        serde_json::to_string(&row.tags).unwrap_or_default(),
-                        row.definition.to_string(),
-                        row.requested_at_ms,
-                        row.ready_at_ms
-                    ],
-                )
-                .map(|_| ())
-            })
-            .await?;
-        Ok(item)
+        // The definition is kept on disk only: nothing reads it back in a run.
+        let definition = spec.definition.to_string();
+        let tags = serde_json::to_string(&row.tags).unwrap_or_default();
+        let queued = self.writer.submit(Priority::Urgent, move |c| {
+            exec(
+                c,
+                "INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
+                params![
+                    row.provider_id,
+                    row.kind,
+                    row.region,
+                    row.name,
+                    row.client_token,
+                    tags,
+                    definition,
+                    row.requested_at_ms,
+                    row.ready_at_ms
+                ],
+            )
+            .map(|_| ())
+        });
+        (item, async move { queued.await.map_err(InventoryError::from) })
     }
 
     pub async fn update(&self, id: &str, definition: &Value) -> Result<Option<Item>, InventoryError> {
         let item = {
-            let mut m = self.maps();
-            let Some(item) = m.items.get_mut(id) else {
+            let m = self.maps();
+            let Some(item) = m.items.get(id) else {
                 return Ok(None);
             };
-            item.definition = definition.clone();
             item.clone()
         };
         let (id, def) = (id.to_string(), definition.to_string());
         self.writer
             .run(move |c| {
-                c.execute("UPDATE items SET definition=?2 WHERE provider_id=?1", params![id, def])
+                exec(c, "UPDATE items SET definition=?2 WHERE provider_id=?1", params![id, def])
                     .map(|_| ())
             })
             .await?;
@@ -242,7 +242,7 @@ impl Inventory {
         let id = id.to_string();
         self.writer
             .run(move |c| {
-                c.execute("UPDATE items SET gone_at_ms=?2 WHERE provider_id=?1", params![id, gone_at])
+                exec(c, "UPDATE items SET gone_at_ms=?2 WHERE provider_id=?1", params![id, gone_at])
                     .map(|_| ())
             })
             .await?;
@@ -258,7 +258,7 @@ impl Inventory {
         }
         let id = id.to_string();
         self.writer
-            .run(move |c| c.execute("DELETE FROM items WHERE provider_id=?1", [id]).map(|_| ()))
+            .run(move |c| exec(c, "DELETE FROM items WHERE provider_id=?1", [&id]).map(|_| ()))
             .await?;
         Ok(())
     }

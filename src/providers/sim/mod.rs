@@ -163,17 +163,18 @@ impl Provider for SimProvider {
     async fn create(&self, spec: &ResourceSpec, token: &str) -> Result<Created, ProviderError> {
         let entry = self.kind(&spec.kind, &spec.region)?;
         self.before_call().await?;
-        let item = match self.inventory.by_token(token) {
-            Some(existing) => existing,
+        let (item, persisted) = match self.inventory.by_token(token) {
+            Some(existing) => (existing, None),
             None => {
-                let latency = self.sample(entry.provision);
-                self.inventory
-                    .insert(spec, token, latency)
-                    .await
-                    .map_err(|e| ProviderError::Transient(e.to_string()))?
+                let (item, persisted) = self.inventory.insert(spec, token, self.sample(entry.provision));
+                (item, Some(persisted))
             }
         };
         inventory::sleep_until_ms(item.ready_at_ms).await;
+        // Created means recorded: the write overlapped the wait and must be done by now.
+        if let Some(p) = persisted {
+            p.await.map_err(|e| ProviderError::Transient(e.to_string()))?;
+        }
         self.lost_response()?;
         Ok(Created {
             provider_id: item.provider_id.clone(),
