@@ -4,9 +4,17 @@ use clap::Parser;
 use orchestrate::cli::Cli;
 use orchestrate::exit::Exit;
 
+// Many threads allocating many small objects: mimalloc keeps both the time and the
+// fragmentation (peak RSS) of that well below glibc's per-thread arenas.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -18,10 +18,11 @@ impl Shutdown {
     pub fn on_signals(&self) {
         let s = self.clone();
         tokio::spawn(async move {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => return,
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => return,
+                };
             let mut count = 0;
             loop {
                 tokio::select! {
@@ -35,7 +36,9 @@ impl Shutdown {
                     );
                     s.graceful.cancel();
                 } else {
-                    eprintln!("\nForcing: in-flight steps are abandoned; the next run resumes them.");
+                    eprintln!(
+                        "\nForcing: in-flight steps are abandoned; the next run resumes them."
+                    );
                     s.force.cancel();
                     return;
                 }

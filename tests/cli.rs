@@ -22,20 +22,34 @@ fn slow() -> Project {
 #[test]
 fn a_second_writer_waits_then_exits_3_naming_the_holder() {
     let p = slow();
-    let mut first = p.cmd(&["up", "--yes"]).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut first = p
+        .cmd(&["up", "--yes"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let lock = p.state_dir().join("lock");
     wait_for("the lock holder's record", Duration::from_secs(10), || {
         std::fs::read_to_string(&lock).is_ok_and(|s| s.contains("\"pid\""))
     });
     let started = Instant::now();
     let second = p.run(&["up", "--yes", "--lock-timeout", "1s"]);
-    assert!(started.elapsed() >= Duration::from_secs(1), "it waited for the lock");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "it waited for the lock"
+    );
     assert_eq!(second.status.code(), Some(3), "{}", stderr(&second));
     let err = stderr(&second);
-    assert!(err.contains(&format!("locked by pid {} on ", first.id())), "{err}");
+    assert!(
+        err.contains(&format!("locked by pid {} on ", first.id())),
+        "{err}"
+    );
     assert!(err.contains("(`up`) since "), "{err}");
     let unlock = p.run(&["state", "unlock"]);
-    assert_eq!(unlock.status.code(), Some(3), "a live holder's lock is not broken");
+    assert_eq!(
+        unlock.status.code(),
+        Some(3),
+        "a live holder's lock is not broken"
+    );
     assert!(stderr(&unlock).contains(&format!("pid {}", first.id())));
     assert!(first.wait().unwrap().success());
     assert!(p.ok(&["state", "unlock"]).contains("is not locked"));
@@ -44,13 +58,22 @@ fn a_second_writer_waits_then_exits_3_naming_the_holder() {
 #[test]
 fn killed_in_the_middle_of_up_then_up_again_converges_without_duplicates_or_orphans() {
     let p = slow();
-    let mut child = p.cmd(&["up", "--yes"]).stderr(std::process::Stdio::null()).spawn().unwrap();
-    wait_for("a few resources to exist", Duration::from_secs(20), || p.inventory().len() >= 5);
+    let mut child = p
+        .cmd(&["up", "--yes"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("a few resources to exist", Duration::from_secs(20), || {
+        p.inventory().len() >= 5
+    });
     // SIGKILL: no chance to clean up or finish the journal.
     let rc = unsafe_free_kill(child.id());
     assert_eq!(rc, 0);
     let status = child.wait().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
     let mid = p.inventory().len();
     assert!(mid < 17, "killed before the end ({mid} resources)");
 
@@ -60,10 +83,17 @@ fn killed_in_the_middle_of_up_then_up_again_converges_without_duplicates_or_orph
     names.sort();
     assert_eq!(names, expected_names(), "each resource exactly once");
     let journal: serde_json::Value =
-        serde_json::from_str(&p.ok(&["state", "journal", "--limit", "500", "--output", "json"])).unwrap();
+        serde_json::from_str(&p.ok(&["state", "journal", "--limit", "500", "--output", "json"]))
+            .unwrap();
     let entries = journal.as_array().unwrap();
-    assert!(entries.iter().all(|e| !e["finished_at"].is_null()), "the killed run's intents were closed: {journal}");
-    assert!(entries.iter().any(|e| e["outcome"] == "abandoned"), "the killed run left intents open: {journal}");
+    assert!(
+        entries.iter().all(|e| !e["finished_at"].is_null()),
+        "the killed run's intents were closed: {journal}"
+    );
+    assert!(
+        entries.iter().any(|e| e["outcome"] == "abandoned"),
+        "the killed run left intents open: {journal}"
+    );
     let status = p.status_json();
     let ready = status["events"]
         .as_array()
@@ -74,10 +104,17 @@ fn killed_in_the_middle_of_up_then_up_again_converges_without_duplicates_or_orph
         .filter(|r| r["status"] == "ready")
         .count();
     assert_eq!(ready, 17);
-    assert!(p.ok(&["sweep", "--dry-run"]).contains("No leaked resources."));
+    assert!(
+        p.ok(&["sweep", "--dry-run"])
+            .contains("No leaked resources.")
+    );
 
     p.ok(&["down", "--yes"]);
-    assert!(p.inventory().is_empty(), "nothing left in the sim: {:?}", p.inventory());
+    assert!(
+        p.inventory().is_empty(),
+        "nothing left in the sim: {:?}",
+        p.inventory()
+    );
     assert!(p.ok(&["status"]).starts_with("No resources recorded"));
 }
 
@@ -100,12 +137,20 @@ fn a_lost_state_leaves_tagged_resources_that_sweep_finds_by_owner() {
         let _ = std::fs::remove_file(p.state_dir().join(f));
     }
     // A new state has a new owner: the old resources are not its own.
-    assert!(p.ok(&["sweep", "--dry-run"]).contains("No leaked resources."));
+    assert!(
+        p.ok(&["sweep", "--dry-run"])
+            .contains("No leaked resources.")
+    );
     let listed: serde_json::Value =
-        serde_json::from_str(&p.ok(&["sweep", "--dry-run", "--owner", &owner, "--output", "json"])).unwrap();
+        serde_json::from_str(&p.ok(&["sweep", "--dry-run", "--owner", &owner, "--output", "json"]))
+            .unwrap();
     assert_eq!(listed["leaked"].as_array().unwrap().len(), 10);
     let refused = p.run(&["sweep", "--owner", &owner]);
-    assert_eq!(refused.status.code(), Some(2), "no prompt without a terminal");
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "no prompt without a terminal"
+    );
     assert_eq!(p.inventory().len(), 10);
     p.ok(&["sweep", "--owner", &owner, "--yes"]);
     assert!(p.inventory().is_empty());
@@ -117,16 +162,28 @@ fn down_asks_for_yes_without_a_terminal_and_destroys_nothing_until_given() {
     p.ok(&["up", "--yes", "--event", "derby-night"]);
     let out = p.run(&["down"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("refusing to destroy 7 resources without confirmation"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to destroy 7 resources without confirmation"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(p.inventory().len(), 7);
-    assert!(p.ok(&["down", "--yes", "--event", "cup-final"]).contains("Nothing to tear down."));
+    assert!(
+        p.ok(&["down", "--yes", "--event", "cup-final"])
+            .contains("Nothing to tear down.")
+    );
     let out = p.run(&["down", "--yes", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0));
-    let events: Vec<serde_json::Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("NDJSON line")).collect();
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON line"))
+        .collect();
     assert_eq!(events.first().unwrap()["event"], "started");
     assert_eq!(events.last().unwrap()["event"], "finished");
-    assert_eq!(events.iter().filter(|e| e["event"] == "step_done").count(), 7);
+    assert_eq!(
+        events.iter().filter(|e| e["event"] == "step_done").count(),
+        7
+    );
     assert!(p.inventory().is_empty());
 }
 
@@ -138,24 +195,42 @@ fn status_json_lists_events_regions_and_resources() {
     let events = s["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["id"], "cup-final");
-    let regions: Vec<&str> = events[0]["regions"].as_array().unwrap().iter().map(|r| r["region"].as_str().unwrap()).collect();
+    let regions: Vec<&str> = events[0]["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["region"].as_str().unwrap())
+        .collect();
     assert_eq!(regions, ["eu-west-1", "us-east-1"]);
     let r0 = &events[0]["regions"][0]["resources"];
     assert_eq!(r0.as_array().unwrap().len(), 5);
-    assert!(r0.as_array().unwrap().iter().all(|r| r["status"] == "ready" && r["provider_id"].is_string()));
+    assert!(
+        r0.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "ready" && r["provider_id"].is_string())
+    );
 }
 
 #[test]
 fn help_texts_have_examples() {
     let p = Project::fast();
     insta::assert_snapshot!("help", p.ok(&["--help"]));
-    for cmd in ["validate", "schema", "plan", "up", "down", "status", "sweep"] {
+    for cmd in [
+        "validate", "schema", "plan", "up", "down", "status", "sweep",
+    ] {
         let text = p.ok(&[cmd, "--help"]);
-        assert!(text.contains("Example"), "`{cmd} --help` has no examples:\n{text}");
+        assert!(
+            text.contains("Example"),
+            "`{cmd} --help` has no examples:\n{text}"
+        );
     }
     insta::assert_snapshot!("up_help", p.ok(&["up", "--help"]));
     for sub in ["list", "show", "journal", "history", "unlock"] {
-        assert!(p.ok(&["state", sub, "--help"]).contains("Example"), "state {sub}");
+        assert!(
+            p.ok(&["state", sub, "--help"]).contains("Example"),
+            "state {sub}"
+        );
     }
     assert!(p.ok(&["bench", "provision", "--help"]).contains("Example"));
 }
@@ -165,7 +240,11 @@ fn bad_flags_are_usage_errors() {
     let p = Project::fast();
     let out = p.run(&["up", "--parallelism", "many"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("invalid value 'many'"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid value 'many'"),
+        "{}",
+        stderr(&out)
+    );
     let out = p.run(&["plan", "--lock-timeout", "-1s"]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -60,7 +60,8 @@ events:
 
 #[test]
 fn yaml_syntax_errors_and_missing_fields_have_positions() {
-    let (code, err) = validate_with("apiVersion: orchestrate/v1\nkind: Schedule\nevents: [ {id: x\n");
+    let (code, err) =
+        validate_with("apiVersion: orchestrate/v1\nkind: Schedule\nevents: [ {id: x\n");
     assert_eq!(code, Some(2));
     insta::assert_snapshot!("syntax", err);
     let (code, err) = validate_with(
@@ -119,7 +120,10 @@ fn valid_project_exits_zero_and_json_lists_errors() {
         p.ok(&["validate"]).trim(),
         "Valid: 2 events, 2 profiles, provider catalog: sim."
     );
-    p.write("schedules/main.yaml", "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: x\n");
+    p.write(
+        "schedules/main.yaml",
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: x\n",
+    );
     let out = p.run(&["validate", "--output", "json"]);
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
@@ -135,18 +139,36 @@ fn schedule_flag_selects_files_and_missing_files_are_config_errors() {
         "other/one.yaml",
         "apiVersion: orchestrate/v1\nkind: Schedule\nevents: []\n",
     );
-    assert!(p.ok(&["validate", "-s", "other/one.yaml"]).contains("Valid: 0 events"));
+    assert!(
+        p.ok(&["validate", "-s", "other/one.yaml"])
+            .contains("Valid: 0 events")
+    );
     let out = p.run(&["validate", "-s", "nope.yaml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("cannot read nope.yaml"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read nope.yaml"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn schema_describes_the_formats() {
     let p = Project::fast();
-    for (kind, field) in [("schedule", "events"), ("profile", "encoder"), ("catalog", "kinds")] {
+    for (kind, field) in [
+        ("schedule", "events"),
+        ("profile", "encoder"),
+        ("catalog", "kinds"),
+    ] {
         let v: serde_json::Value = serde_json::from_str(&p.ok(&["schema", kind])).expect("json");
-        assert!(v["properties"][field].is_object(), "{kind} schema lacks {field}: {v}");
-        assert!(v["required"].as_array().is_some_and(|r| r.contains(&"apiVersion".into())));
+        assert!(
+            v["properties"][field].is_object(),
+            "{kind} schema lacks {field}: {v}"
+        );
+        assert!(
+            v["required"]
+                .as_array()
+                .is_some_and(|r| r.contains(&"apiVersion".into()))
+        );
     }
 }

@@ -27,8 +27,14 @@ async fn up(p: &Project, shutdown: &Shutdown) -> Run {
     let config = ws.load_config(&[]).expect("config");
     let renderer = ws.renderer().expect("templates");
     let state = ws.open_state().expect("state");
-    let plan = make_plan(&config, &renderer, state.as_ref(), &Scope::All).await.expect("plan");
-    let providers = Providers::new(&ws.state_dir, config.catalogs.clone(), ProviderOptions::default());
+    let plan = make_plan(&config, &renderer, state.as_ref(), &Scope::All)
+        .await
+        .expect("plan");
+    let providers = Providers::new(
+        &ws.state_dir,
+        config.catalogs.clone(),
+        ProviderOptions::default(),
+    );
     let report = apply(
         Arc::new(plan),
         &providers,
@@ -59,7 +65,11 @@ async fn assert_consistent(p: &Project, state: &SqliteState) {
         .collect();
     for (name, id, _) in &inv {
         if let Some(rec) = recorded.get(name) {
-            assert_eq!(rec.as_deref(), Some(id.as_str()), "{name}: state and provider disagree");
+            assert_eq!(
+                rec.as_deref(),
+                Some(id.as_str()),
+                "{name}: state and provider disagree"
+            );
         }
     }
 }
@@ -98,9 +108,24 @@ async fn a_hanging_call_times_out_and_its_dependents_are_skipped() {
     // Roots (archives, inputs) time out; everything after them is skipped.
     assert_eq!(r.failed.len(), 7, "{r:?}");
     assert_eq!(r.skipped, 10, "{r:?}");
-    assert!(r.failed.iter().all(|f| f.error.starts_with("timed out after")), "{r:?}");
-    let states: Vec<ResourceStatus> = run.state.resources().await.unwrap().iter().map(|r| r.status).collect();
-    assert!(states.iter().all(|s| *s == ResourceStatus::Failed), "{states:?}");
+    assert!(
+        r.failed
+            .iter()
+            .all(|f| f.error.starts_with("timed out after")),
+        "{r:?}"
+    );
+    let states: Vec<ResourceStatus> = run
+        .state
+        .resources()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert!(
+        states.iter().all(|s| *s == ResourceStatus::Failed),
+        "{states:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +134,10 @@ async fn permanent_errors_fail_at_once_and_the_next_run_retries_them() {
     let run = up(&p, &Shutdown::new()).await;
     assert_eq!(run.report.failed.len(), 7);
     let journal = run.state.journal(100).await.unwrap();
-    assert!(journal.iter().all(|e| e.attempts == Some(1)), "no retries on a permanent error");
+    assert!(
+        journal.iter().all(|e| e.attempts == Some(1)),
+        "no retries on a permanent error"
+    );
     drop(run);
     p.set_sim("sim:\n  time_scale: 0.001\n");
     let run = up(&p, &Shutdown::new()).await;
@@ -132,16 +160,27 @@ async fn graceful_stop_lets_in_flight_steps_finish_and_leaves_state_consistent()
     assert_eq!(r.abandoned, 0);
     assert_eq!(r.done + r.not_started, 17, "{r:?}");
     let journal = run.state.journal(100).await.unwrap();
-    assert!(journal.iter().all(|e| e.finished_at.is_some()), "no step left open: {journal:?}");
+    assert!(
+        journal.iter().all(|e| e.finished_at.is_some()),
+        "no step left open: {journal:?}"
+    );
     let recorded = run.state.resources().await.unwrap();
     assert_eq!(recorded.len(), r.done);
     assert!(recorded.iter().all(|x| x.status == ResourceStatus::Ready));
-    assert_eq!(p.inventory().len(), r.done, "the provider holds exactly what the state records");
+    assert_eq!(
+        p.inventory().len(),
+        r.done,
+        "the provider holds exactly what the state records"
+    );
     assert_consistent(&p, &run.state).await;
     drop(run);
     let run = up(&p, &Shutdown::new()).await;
     assert!(run.report.success());
-    assert_eq!(run.report.done, 17 - r.done, "the second run does only what was left");
+    assert_eq!(
+        run.report.done,
+        17 - r.done,
+        "the second run does only what was left"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,13 +217,20 @@ async fn forced_stop_abandons_in_flight_steps_and_the_next_run_resumes_them() {
         .map(|e| e.resource)
         .collect();
     open.sort();
-    assert_eq!(open, creating, "every resource in progress has an open intent");
+    assert_eq!(
+        open, creating,
+        "every resource in progress has an open intent"
+    );
     drop(run);
     let run = up(&p, &Shutdown::new()).await;
     assert!(run.report.success(), "{:?}", run.report);
     let mut names: Vec<String> = p.inventory().into_iter().map(|i| i.0).collect();
     names.sort();
-    assert_eq!(names, expected_names(), "resumed creates reused their client tokens");
+    assert_eq!(
+        names,
+        expected_names(),
+        "resumed creates reused their client tokens"
+    );
     assert_consistent(&p, &run.state).await;
 }
 
@@ -194,15 +240,28 @@ async fn parallelism_caps_steps_in_flight() {
     let ws = Workspace::new(p.path(), None, Duration::from_secs(5));
     let config = ws.load_config(&[]).unwrap();
     let state = ws.open_state().unwrap();
-    let plan = make_plan(&config, &ws.renderer().unwrap(), state.as_ref(), &Scope::All).await.unwrap();
-    let providers = Providers::new(&ws.state_dir, config.catalogs.clone(), ProviderOptions::default());
+    let plan = make_plan(
+        &config,
+        &ws.renderer().unwrap(),
+        state.as_ref(),
+        &Scope::All,
+    )
+    .await
+    .unwrap();
+    let providers = Providers::new(
+        &ws.state_dir,
+        config.catalogs.clone(),
+        ProviderOptions::default(),
+    );
     let counter = Arc::new(InFlight::default());
     let report = apply(
         Arc::new(plan),
         &providers,
         state.clone(),
         counter.clone(),
-        &ApplyOptions { parallelism: Some(2) },
+        &ApplyOptions {
+            parallelism: Some(2),
+        },
         &Shutdown::new(),
     )
     .await

@@ -24,7 +24,10 @@ fn plan_of_an_empty_state_creates_everything_with_cost() {
 fn plan_shows_updates_replacements_and_deletions() {
     let p = Project::fast();
     p.ok(&["up", "--yes"]);
-    assert_eq!(p.ok(&["plan"]).lines().next(), Some("No changes. The infrastructure matches the schedule."));
+    assert_eq!(
+        p.ok(&["plan"]).lines().next(),
+        Some("No changes. The infrastructure matches the schedule.")
+    );
     // A bitrate change updates the encoder in place; a packaging change replaces the origin
     // (the catalog lists `packaging` in the origin's replace_on); a removed event is destroyed.
     let prof = p.read("profiles/sim-hd.yaml");
@@ -35,7 +38,10 @@ fn plan_shows_updates_replacements_and_deletions() {
             .replace("packaging: [hls, dash]", "packaging: [hls]"),
     );
     let sched = common::SCHEDULE;
-    p.write("schedules/main.yaml", &sched[..sched.find("  - id: derby-night").unwrap()]);
+    p.write(
+        "schedules/main.yaml",
+        &sched[..sched.find("  - id: derby-night").unwrap()],
+    );
     let text = p.ok(&["plan", "--event", "cup-final"]);
     owner_filter().bind(|| insta::assert_snapshot!("changes_to_cup_final", text));
     let all: Value = serde_json::from_str(&p.ok(&["plan", "--output", "json"])).unwrap();
@@ -85,7 +91,11 @@ fn creation_follows_dependencies_and_teardown_reverses_them() {
     let ix = index(&plan);
     let r = "derby-night/eu-central-1";
     for pipe in ["a", "b"] {
-        assert_after(&ix, &format!("{r}/encoder-{pipe}"), &format!("{r}/input-{pipe}"));
+        assert_after(
+            &ix,
+            &format!("{r}/encoder-{pipe}"),
+            &format!("{r}/input-{pipe}"),
+        );
         assert_after(&ix, &format!("{r}/encoder-{pipe}"), &format!("{r}/origin"));
     }
     assert_after(&ix, &format!("{r}/origin"), &format!("{r}/archive"));
@@ -94,7 +104,9 @@ fn creation_follows_dependencies_and_teardown_reverses_them() {
 
     p.ok(&["up", "--yes"]);
     // Nothing in the journal started before what it depends on had finished.
-    let journal: Value = serde_json::from_str(&p.ok(&["state", "journal", "--limit", "1000", "--output", "json"])).unwrap();
+    let journal: Value =
+        serde_json::from_str(&p.ok(&["state", "journal", "--limit", "1000", "--output", "json"]))
+            .unwrap();
     let times: HashMap<String, (String, String)> = journal
         .as_array()
         .unwrap()
@@ -102,7 +114,10 @@ fn creation_follows_dependencies_and_teardown_reverses_them() {
         .map(|e| {
             (
                 e["resource"].as_str().unwrap().to_string(),
-                (e["started_at"].as_str().unwrap().to_string(), e["finished_at"].as_str().unwrap().to_string()),
+                (
+                    e["started_at"].as_str().unwrap().to_string(),
+                    e["finished_at"].as_str().unwrap().to_string(),
+                ),
             )
         })
         .collect();
@@ -110,7 +125,10 @@ fn creation_follows_dependencies_and_teardown_reverses_them() {
     for (id, (i, after)) in &ix {
         for &j in after {
             let dep = plan["actions"][j]["id"].as_str().unwrap();
-            assert!(ts(&times[id].0) >= ts(&times[dep].1), "{id} started before {dep} finished");
+            assert!(
+                ts(&times[id].0) >= ts(&times[dep].1),
+                "{id} started before {dep} finished"
+            );
         }
         let _ = i;
     }
@@ -118,7 +136,9 @@ fn creation_follows_dependencies_and_teardown_reverses_them() {
     let down = p.run(&["down", "--yes", "--output", "json"]);
     assert_eq!(down.status.code(), Some(0), "{}", stderr(&down));
     // The down plan is not printed in JSON mode; check the order through the journal instead.
-    let journal: Value = serde_json::from_str(&p.ok(&["state", "journal", "--limit", "1000", "--output", "json"])).unwrap();
+    let journal: Value =
+        serde_json::from_str(&p.ok(&["state", "journal", "--limit", "1000", "--output", "json"]))
+            .unwrap();
     let deletes: HashMap<String, (jiff::Timestamp, jiff::Timestamp)> = journal
         .as_array()
         .unwrap()
@@ -127,13 +147,24 @@ fn creation_follows_dependencies_and_teardown_reverses_them() {
         .map(|e| {
             (
                 e["resource"].as_str().unwrap().to_string(),
-                (ts(e["started_at"].as_str().unwrap()), ts(e["finished_at"].as_str().unwrap())),
+                (
+                    ts(e["started_at"].as_str().unwrap()),
+                    ts(e["finished_at"].as_str().unwrap()),
+                ),
             )
         })
         .collect();
     assert_eq!(deletes.len(), 17);
-    for (first, then) in [("encoder-a", "origin"), ("encoder-a", "input-a"), ("cdn", "origin"), ("origin", "archive")] {
-        let (a, b) = (&deletes[&format!("{r}/{first}")], &deletes[&format!("{r}/{then}")]);
+    for (first, then) in [
+        ("encoder-a", "origin"),
+        ("encoder-a", "input-a"),
+        ("cdn", "origin"),
+        ("origin", "archive"),
+    ] {
+        let (a, b) = (
+            &deletes[&format!("{r}/{first}")],
+            &deletes[&format!("{r}/{then}")],
+        );
         assert!(b.0 >= a.1, "{then} was deleted before {first} was gone");
     }
     assert!(p.inventory().is_empty(), "{:?}", p.inventory());
@@ -146,13 +177,30 @@ fn a_saved_plan_applies_exactly_and_is_refused_once_the_state_changed() {
     p.ok(&["plan", "--out", "all.plan.json"]);
     p.ok(&["up", "--plan", "cup.plan.json", "--yes"]);
     let status = p.status_json();
-    let events: Vec<&str> = status["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
-    assert_eq!(events, ["cup-final"], "only the saved plan's event was provisioned");
+    let events: Vec<&str> = status["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["cup-final"],
+        "only the saved plan's event was provisioned"
+    );
     let out = p.run(&["up", "--plan", "all.plan.json", "--yes"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("the state changed since all.plan.json was made"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the state changed since all.plan.json was made"),
+        "{}",
+        stderr(&out)
+    );
     p.write("bad.plan.json", "{\"format\": 1, \"actions\": [}");
     let out = p.run(&["up", "--plan", "bad.plan.json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("bad.plan.json:1:"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bad.plan.json:1:"),
+        "{}",
+        stderr(&out)
+    );
 }

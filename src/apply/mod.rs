@@ -98,7 +98,10 @@ pub async fn apply(
     let mut provs: HashMap<String, Arc<dyn Provider>> = HashMap::new();
     let mut buckets: HashMap<(String, String), Arc<TokenBucket>> = HashMap::new();
     for a in plan.actions.iter().filter(|a| a.op != Op::NoOp) {
-        for spec in [a.desired.as_ref(), a.recorded.as_ref().map(|r| &r.spec)].into_iter().flatten() {
+        for spec in [a.desired.as_ref(), a.recorded.as_ref().map(|r| &r.spec)]
+            .into_iter()
+            .flatten()
+        {
             if !provs.contains_key(&spec.provider) {
                 provs.insert(spec.provider.clone(), providers.get(&spec.provider)?);
             }
@@ -129,7 +132,9 @@ pub async fn apply(
         regions,
     });
 
-    let mut ready: VecDeque<usize> = (0..n).filter(|&i| runnable[i] && indegree[i] == 0).collect();
+    let mut ready: VecDeque<usize> = (0..n)
+        .filter(|&i| runnable[i] && indegree[i] == 0)
+        .collect();
     let mut settled = vec![false; n];
     let mut report = ApplyReport::default();
     let mut set: JoinSet<(usize, StepEnd, Vec<Commit>)> = JoinSet::new();
@@ -143,7 +148,10 @@ pub async fn apply(
         while in_flight < cap && !shutdown.graceful.is_cancelled() {
             let Some(i) = ready.pop_front() else { break };
             let a = &plan.actions[i];
-            let spec = a.spec().map(|s| (s.provider.clone(), s.region.clone())).unwrap_or_default();
+            let spec = a
+                .spec()
+                .map(|s| (s.provider.clone(), s.region.clone()))
+                .unwrap_or_default();
             let old = a.recorded.as_ref().map_or(&spec.0, |r| &r.spec.provider);
             let step = Step {
                 plan: plan.clone(),
@@ -385,7 +393,9 @@ impl Step {
         };
         // Resuming an unfinished or failed create reuses its token, so it cannot duplicate.
         let resumable = a.recorded.as_ref().filter(|r| {
-            matches!(r.status, ResourceStatus::Creating | ResourceStatus::Failed) && a.op == Op::Create
+            a.op == Op::Create
+                && (r.status == ResourceStatus::Creating
+                    || (r.status == ResourceStatus::Failed && r.provider_id.is_none()))
         });
         let token = resumable
             .and_then(|r| r.client_token.clone())
@@ -395,6 +405,7 @@ impl Step {
             spec,
             client_token: Some(token.clone()),
             provider_id: None,
+            resuming: left_mid_step(a.recorded.as_ref()),
         };
         let p = self.provider.clone();
         self.journaled(
@@ -420,6 +431,7 @@ impl Step {
             spec,
             client_token: rec.client_token.clone(),
             provider_id: rec.provider_id.clone(),
+            resuming: left_mid_step(Some(rec)),
         };
         let p = self.provider.clone();
         self.journaled(
@@ -456,7 +468,13 @@ fn deletion_intent<'a>(rec: &'a RecordedResource, spec: &'a ResourceSpec) -> Int
         spec,
         client_token: rec.client_token.clone(),
         provider_id: rec.provider_id.clone(),
+        resuming: left_mid_step(Some(rec)),
     }
+}
+
+/// Whether an earlier run may have left a journal entry open on this resource.
+fn left_mid_step(rec: Option<&RecordedResource>) -> bool {
+    rec.is_some_and(|r| r.status != ResourceStatus::Ready)
 }
 
 /// An error and its causes on one line, for step failures that are reported as data.
@@ -478,7 +496,12 @@ pub fn critical_path(plan: &Plan, duration: impl Fn(&Action) -> Duration) -> Dur
     let mut finish = vec![Duration::ZERO; plan.actions.len()];
     for i in order {
         let a = &plan.actions[i];
-        let after = a.after.iter().map(|&j| finish[j as usize]).max().unwrap_or_default();
+        let after = a
+            .after
+            .iter()
+            .map(|&j| finish[j as usize])
+            .max()
+            .unwrap_or_default();
         finish[i] = after + duration(a);
     }
     finish.into_iter().max().unwrap_or_default()

@@ -118,7 +118,10 @@ fn plain(e: &ApplyEvent) -> Option<String> {
             attempt,
             error,
             delay_ms,
-        } => format!("{id}: attempt {attempt} failed ({error}); retrying in {}", secs(*delay_ms)),
+        } => format!(
+            "{id}: attempt {attempt} failed ({error}); retrying in {}",
+            secs(*delay_ms)
+        ),
         ApplyEvent::StepDone {
             id, op, elapsed_ms, ..
         } => format!("{id}: {} in {}", verb(*op, true), secs(*elapsed_ms)),

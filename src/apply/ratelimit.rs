@@ -29,7 +29,8 @@ impl TokenBucket {
             let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
             let (tokens, last) = *s;
-            let refilled = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
+            let refilled =
+                (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
             let left = refilled - 1.0;
             *s = (left, now);
             if left >= 0.0 {
@@ -63,6 +64,9 @@ mod tests {
             b.acquire().await;
         }
         let e = start.elapsed().as_secs_f64();
-        assert!((0.99..1.01).contains(&e), "10 more at 10/s take 1s, took {e}");
+        assert!(
+            (0.99..1.01).contains(&e),
+            "10 more at 10/s take 1s, took {e}"
+        );
     }
 }

@@ -64,22 +64,39 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
     };
     let profiles = match full {
         Some(parsed) => crate::config::validate(&parsed)?.profiles,
-        None => bail!("cannot load the project's profiles in {}", project.display()),
+        None => bail!(
+            "cannot load the project's profiles in {}",
+            project.display()
+        ),
     };
     let profile = profiles
         .get(&p.profile)
-        .with_context(|| format!("no valid profile `{}` in {}/profiles", p.profile, project.display()))?
+        .with_context(|| {
+            format!(
+                "no valid profile `{}` in {}/profiles",
+                p.profile,
+                project.display()
+            )
+        })?
         .clone();
     let catalog = config
         .catalogs
         .get(&profile.provider)
         .with_context(|| format!("no catalog for provider `{}`", profile.provider))?;
     if profile.provider != "sim" {
-        bail!("the provision benchmark runs on the sim provider; profile `{}` uses `{}`", p.profile, profile.provider);
+        bail!(
+            "the provision benchmark runs on the sim provider; profile `{}` uses `{}`",
+            p.profile,
+            profile.provider
+        );
     }
     let regions: Vec<String> = catalog.regions.keys().take(p.regions).cloned().collect();
     if regions.len() < p.regions {
-        bail!("the sim catalog has {} regions, fewer than the {} asked for", regions.len(), p.regions);
+        bail!(
+            "the sim catalog has {} regions, fewer than the {} asked for",
+            regions.len(),
+            p.regions
+        );
     }
     let base = Timestamp::now() + SignedDuration::from_hours(1);
     config.events = (0..p.events)
@@ -101,7 +118,11 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
         .collect();
     config.profiles.insert(profile.name.clone(), profile);
 
-    let dir = std::env::temp_dir().join(format!("orchestrate-bench-{}-{}", std::process::id(), Timestamp::now().as_millisecond()));
+    let dir = std::env::temp_dir().join(format!(
+        "orchestrate-bench-{}-{}",
+        std::process::id(),
+        Timestamp::now().as_millisecond()
+    ));
     let _scratch = Scratch(dir.clone());
     let state = Arc::new(SqliteState::open(&dir)?);
     let renderer = crate::render::Renderer::load(&project.join("templates"))?;
@@ -111,7 +132,15 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
     let render_ms = t.elapsed().as_millis() as u64;
     let recorded = state.resources().await?;
     let t = Instant::now();
-    let plan = plan::plan(desired, &recorded, &config.catalogs, &Scope::All, state.owner(), 0, Timestamp::now())?;
+    let plan = plan::plan(
+        desired,
+        &recorded,
+        &config.catalogs,
+        &Scope::All,
+        state.owner(),
+        0,
+        Timestamp::now(),
+    )?;
     let plan_ms = t.elapsed().as_millis() as u64;
     let resources = plan.actions.len();
 
@@ -141,9 +170,16 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
     let drawn: HashMap<String, Duration> = inventory
         .all()
         .into_iter()
-        .map(|i| (i.name, Duration::from_millis((i.ready_at_ms - i.requested_at_ms).max(0) as u64)))
+        .map(|i| {
+            (
+                i.name,
+                Duration::from_millis((i.ready_at_ms - i.requested_at_ms).max(0) as u64),
+            )
+        })
         .collect();
-    let cp = critical_path(&plan, |a| drawn.get(a.id.as_str()).copied().unwrap_or_default());
+    let cp = critical_path(&plan, |a| {
+        drawn.get(a.id.as_str()).copied().unwrap_or_default()
+    });
     let cp_ms = cp.as_millis() as u64;
     Ok(ProvisionResult {
         scenario: "provision",

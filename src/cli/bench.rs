@@ -46,7 +46,11 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
             )
             .await?;
             println!("{}", serde_json::to_string(&r)?);
-            Ok(if r.failed == 0 { Exit::Ok } else { Exit::Failure })
+            Ok(if r.failed == 0 {
+                Exit::Ok
+            } else {
+                Exit::Failure
+            })
         }
     }
 }

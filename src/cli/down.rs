@@ -45,7 +45,10 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         print!("{}", display::render(&plan));
     }
     let n = plan.counts().delete;
-    if !confirm(&format!("destroy {n} resource{}", if n == 1 { "" } else { "s" }), args.yes)? {
+    if !confirm(
+        &format!("destroy {n} resource{}", if n == 1 { "" } else { "s" }),
+        args.yes,
+    )? {
         eprintln!("Cancelled; nothing was destroyed.");
         return Ok(Exit::Ok);
     }

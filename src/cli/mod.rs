@@ -143,7 +143,11 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 }
 
 /// The exit code an apply deserves: any failure is 1, or 4 when other events went through.
-pub fn apply_exit(report: &crate::apply::ApplyReport, plan: &crate::plan::Plan, shutdown: &crate::shutdown::Shutdown) -> Exit {
+pub fn apply_exit(
+    report: &crate::apply::ApplyReport,
+    plan: &crate::plan::Plan,
+    shutdown: &crate::shutdown::Shutdown,
+) -> Exit {
     if shutdown.graceful.is_cancelled() || shutdown.force.is_cancelled() {
         return Exit::Interrupted;
     }
@@ -159,5 +163,9 @@ pub fn apply_exit(report: &crate::apply::ApplyReport, plan: &crate::plan::Plan, 
         .actions
         .iter()
         .any(|a| a.op != crate::plan::Op::NoOp && !failed_events.contains(a.event()));
-    if any_other { Exit::Partial } else { Exit::Failure }
+    if any_other {
+        Exit::Partial
+    } else {
+        Exit::Failure
+    }
 }

@@ -27,17 +27,28 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let config = ws.load_config(&args.select.schedules)?;
     let renderer = ws.renderer()?;
     let state = ws.open_state()?;
-    let plan = make_plan(&config, &renderer, state.as_ref(), &Scope::from_ids(&args.select.events)).await?;
+    let plan = make_plan(
+        &config,
+        &renderer,
+        state.as_ref(),
+        &Scope::from_ids(&args.select.events),
+    )
+    .await?;
     if let Some(out) = &args.out {
         let text = serde_json::to_string(&plan)?;
-        std::fs::write(out, text).with_context(|| format!("cannot write the plan to {}", out.display()))?;
+        std::fs::write(out, text)
+            .with_context(|| format!("cannot write the plan to {}", out.display()))?;
     }
     match g.output {
         Output::Json => print_json(&plan)?,
         Output::Text => {
             print!("{}", display::render(&plan));
             if let Some(out) = &args.out {
-                println!("\nSaved the plan to {}. Apply it with:\n  orchestrate up --plan {}", out.display(), out.display());
+                println!(
+                    "\nSaved the plan to {}. Apply it with:\n  orchestrate up --plan {}",
+                    out.display(),
+                    out.display()
+                );
             }
         }
     }

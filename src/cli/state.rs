@@ -22,7 +22,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  orchestrate state history --output json")]
     History(LimitArgs),
     /// Show who holds the state lock; clear a lock left by a dead process.
-    #[command(after_help = "Examples:\n  orchestrate state unlock\n  orchestrate state unlock --force   remove the lock file (only when its holder is on another host and gone)")]
+    #[command(
+        after_help = "Examples:\n  orchestrate state unlock\n  orchestrate state unlock --force   remove the lock file (only when its holder is on another host and gone)"
+    )]
     Unlock(UnlockArgs),
 }
 
@@ -58,14 +60,24 @@ pub async fn exec(ws: &Workspace, g: &Global, cmd: Command) -> anyhow::Result<Ex
                 print_json(&rows)?;
             } else {
                 for r in &rs {
-                    println!("{:<48} {:<9} {:<9} {}", r.spec.id, r.spec.kind, r.status, r.provider_id.as_deref().unwrap_or("-"));
+                    println!(
+                        "{:<48} {:<9} {:<9} {}",
+                        r.spec.id,
+                        r.spec.kind,
+                        r.status,
+                        r.provider_id.as_deref().unwrap_or("-")
+                    );
                 }
             }
         }
         Command::Show(a) => {
             let state = ws.open_state()?;
             let Some(r) = state.resource(&ResourceId(a.id.clone())).await? else {
-                return Err(UsageError(format!("no resource `{}` in the state (see `orchestrate state list`)", a.id)).into());
+                return Err(UsageError(format!(
+                    "no resource `{}` in the state (see `orchestrate state list`)",
+                    a.id
+                ))
+                .into());
             };
             print_json(&r)?;
         }
@@ -83,7 +95,10 @@ pub async fn exec(ws: &Workspace, g: &Global, cmd: Command) -> anyhow::Result<Ex
                         e.op,
                         e.resource,
                         e.outcome.as_deref().unwrap_or("OPEN"),
-                        e.error.as_deref().map(|x| format!(": {x}")).unwrap_or_default()
+                        e.error
+                            .as_deref()
+                            .map(|x| format!(": {x}"))
+                            .unwrap_or_default()
                     );
                 }
             }
@@ -95,7 +110,15 @@ pub async fn exec(ws: &Workspace, g: &Global, cmd: Command) -> anyhow::Result<Ex
                 print_json(&h)?;
             } else {
                 for e in &h {
-                    println!("{} {:<6} {:<16} {:<9} {:<7} {} ms", e.at.strftime("%Y-%m-%d %H:%M:%S"), e.provider, e.region, e.kind, e.op, e.duration_ms);
+                    println!(
+                        "{} {:<6} {:<16} {:<9} {:<7} {} ms",
+                        e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                        e.provider,
+                        e.region,
+                        e.kind,
+                        e.op,
+                        e.duration_ms
+                    );
                 }
             }
         }

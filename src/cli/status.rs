@@ -106,7 +106,10 @@ fn print_text(s: &Status) {
         println!("No resources recorded (state owner {}).", s.owner);
         return;
     }
-    println!("{:<24} {:<16} {:<12} {:<9} {:<10} PROVIDER ID", "EVENT", "REGION", "RESOURCE", "KIND", "STATUS");
+    println!(
+        "{:<24} {:<16} {:<12} {:<9} {:<10} PROVIDER ID",
+        "EVENT", "REGION", "RESOURCE", "KIND", "STATUS"
+    );
     for e in &s.events {
         for r in &e.regions {
             for res in &r.resources {

@@ -5,7 +5,9 @@ use serde_json::Value;
 
 use super::{Global, Output, confirm, print_json};
 use crate::exit::Exit;
-use crate::model::{RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, Window};
+use crate::model::{
+    RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, Window,
+};
 use crate::plan::{Action, Op, PLAN_FORMAT, Plan};
 use crate::providers::{InventoryItem, ProviderOptions, Providers};
 use crate::state::StateStore;
@@ -41,16 +43,30 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let catalogs = crate::config::load_catalogs(&ws.project)?;
     let providers = Providers::new(&ws.state_dir, catalogs.clone(), ProviderOptions::default());
     let recorded = state.resources().await?;
-    let known_ids: HashSet<&str> = recorded.iter().filter_map(|r| r.provider_id.as_deref()).collect();
-    let known_tokens: HashSet<&str> = recorded.iter().filter_map(|r| r.client_token.as_deref()).collect();
-    let owner = args.owner.clone().unwrap_or_else(|| state.owner().to_string());
+    let known_ids: HashSet<&str> = recorded
+        .iter()
+        .filter_map(|r| r.provider_id.as_deref())
+        .collect();
+    let known_tokens: HashSet<&str> = recorded
+        .iter()
+        .filter_map(|r| r.client_token.as_deref())
+        .collect();
+    let owner = args
+        .owner
+        .clone()
+        .unwrap_or_else(|| state.owner().to_string());
     let mut leaked: Vec<InventoryItem> = Vec::new();
     for name in providers.available() {
         for item in providers.get(&name)?.list().await? {
-            let Some(tag) = item.tags.get(TAG_OWNER) else { continue };
+            let Some(tag) = item.tags.get(TAG_OWNER) else {
+                continue;
+            };
             let ours = args.all_owners || *tag == owner;
             let known = known_ids.contains(item.provider_id.as_str())
-                || item.client_token.as_deref().is_some_and(|t| known_tokens.contains(t));
+                || item
+                    .client_token
+                    .as_deref()
+                    .is_some_and(|t| known_tokens.contains(t));
             if ours && !known && item.status != "deleting" {
                 leaked.push(item);
             }
@@ -69,14 +85,23 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     if g.output == Output::Text {
         println!("Leaked resources (tagged as ours, unknown to the state):");
         for i in &leaked {
-            println!("  {:<6} {:<16} {:<9} {:<28} {}", i.provider, i.region, i.kind, i.provider_id, i.name);
+            println!(
+                "  {:<6} {:<16} {:<9} {:<28} {}",
+                i.provider, i.region, i.kind, i.provider_id, i.name
+            );
         }
     }
     if args.dry_run {
         return Ok(Exit::Ok);
     }
     let n = leaked.len();
-    if !confirm(&format!("delete {n} leaked resource{}", if n == 1 { "" } else { "s" }), args.yes)? {
+    if !confirm(
+        &format!(
+            "delete {n} leaked resource{}",
+            if n == 1 { "" } else { "s" }
+        ),
+        args.yes,
+    )? {
         eprintln!("Cancelled; nothing was deleted.");
         return Ok(Exit::Ok);
     }
@@ -102,7 +127,7 @@ fn sweep_action(item: InventoryItem) -> Action {
         kind: item.kind.clone(),
         name: item.name.clone(),
         depends_on: Vec::new(),
-        definition: Value::Null,
+        definition: crate::model::Definition::null(),
         tags: item.tags.clone(),
         hourly_price: 0.0,
         window: Window { from: now, to: now },

@@ -48,7 +48,13 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         None => {
             let config = ws.load_config(&args.select.schedules)?;
             let renderer = ws.renderer()?;
-            let plan = make_plan(&config, &renderer, state.as_ref(), &Scope::from_ids(&args.select.events)).await?;
+            let plan = make_plan(
+                &config,
+                &renderer,
+                state.as_ref(),
+                &Scope::from_ids(&args.select.events),
+            )
+            .await?;
             (plan, config.catalogs)
         }
     };
@@ -76,7 +82,8 @@ pub(super) async fn run(
     parallelism: Option<usize>,
     state: Arc<crate::state::SqliteState>,
 ) -> anyhow::Result<Exit> {
-    let providers = crate::providers::Providers::new(&ws.state_dir, catalogs, ProviderOptions::default());
+    let providers =
+        crate::providers::Providers::new(&ws.state_dir, catalogs, ProviderOptions::default());
     let shutdown = Shutdown::new();
     shutdown.on_signals();
     let plan = Arc::new(plan);
@@ -98,14 +105,26 @@ pub(super) async fn run(
 }
 
 fn read_plan(file: &std::path::Path) -> anyhow::Result<Plan> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read the plan {}", file.display()))?;
-    let plan: Plan = serde_json::from_str(&text)
-        .map_err(|e| UsageError(format!("{}:{}:{}: not a plan made by `orchestrate plan --out`: {e}", file.display(), e.line(), e.column())))?;
-    plan.check().map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the plan {}", file.display()))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        UsageError(format!(
+            "{}:{}:{}: not a plan made by `orchestrate plan --out`: {e}",
+            file.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    plan.check()
+        .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
     Ok(plan)
 }
 
-async fn check_fresh(plan: &Plan, state: &dyn StateStore, file: &std::path::Path) -> anyhow::Result<()> {
+async fn check_fresh(
+    plan: &Plan,
+    state: &dyn StateStore,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
     if plan.owner != state.owner() {
         return Err(UsageError(format!(
             "{} was made against another state (owner {}, this state is {}): run `orchestrate plan` again",

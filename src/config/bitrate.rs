@@ -16,10 +16,9 @@ impl Bitrate {
             Some((i, 'm' | 'M')) => (&t[..i], 1_000_000.0),
             _ => (t, 1.0),
         };
-        let v: f64 = num
-            .trim()
-            .parse()
-            .map_err(|_| format!("invalid bitrate `{s}` (expected e.g. `3000k`, `4.5M` or `800000`)"))?;
+        let v: f64 = num.trim().parse().map_err(|_| {
+            format!("invalid bitrate `{s}` (expected e.g. `3000k`, `4.5M` or `800000`)")
+        })?;
         if !v.is_finite() || v <= 0.0 {
             return Err(format!("bitrate `{s}` must be positive"));
         }

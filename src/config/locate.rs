@@ -33,7 +33,9 @@ impl Locator {
         let mut at = (1, 1);
         for step in steps(path) {
             let next = match (&node.value, step) {
-                (Node::Map(entries), Step::Key(k)) => entries.iter().find(|(n, _)| n == k).map(|(_, v)| v),
+                (Node::Map(entries), Step::Key(k)) => {
+                    entries.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+                }
                 (Node::Seq(items), Step::Index(i)) => items.get(i),
                 _ => None,
             };

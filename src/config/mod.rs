@@ -5,9 +5,9 @@ pub mod bitrate;
 pub mod catalog;
 pub mod diagnostic;
 pub mod duration;
+pub mod locate;
 pub mod profile;
 pub mod schedule;
-pub mod locate;
 mod validate;
 pub mod yaml;
 
@@ -134,11 +134,7 @@ pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.is_file()
-                && matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml")
-                )
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
         })
         .collect();
     files.sort();

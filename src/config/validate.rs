@@ -9,9 +9,9 @@ use serde_saphyr::Spanned;
 
 use super::catalog::CatalogFile;
 use super::duration::parse_duration;
+use super::locate::Locator;
 use super::profile::{InputKind, ProfileFile};
 use super::schedule::EventEntry;
-use super::locate::Locator;
 use super::yaml::{nearest, position};
 use super::{API_VERSION, Diagnostic, Diagnostics, Parsed};
 use crate::model::{
@@ -36,18 +36,26 @@ impl Ctx<'_> {
     fn top(&mut self, field: impl Into<String>, msg: impl Into<String>) {
         let field = field.into();
         let (line, col) = self.source.as_ref().map_or((1, 1), |l| l.find(&field));
-        self.diags.push(Diagnostic::new(self.file, line, col, field, msg));
+        self.diags
+            .push(Diagnostic::new(self.file, line, col, field, msg));
     }
     fn header(&mut self, api: &Spanned<String>, kind: &Spanned<String>, want: &str) {
         if api.value != API_VERSION {
             self.at(
                 api,
                 "apiVersion",
-                format!("unsupported apiVersion `{}` (expected `{API_VERSION}`)", api.value),
+                format!(
+                    "unsupported apiVersion `{}` (expected `{API_VERSION}`)",
+                    api.value
+                ),
             );
         }
         if kind.value != want {
-            self.at(kind, "kind", format!("expected `kind: {want}`, found `{}`", kind.value));
+            self.at(
+                kind,
+                "kind",
+                format!("expected `kind: {want}`, found `{}`", kind.value),
+            );
         }
     }
     fn duration(&mut self, s: &Spanned<String>, field: &str) -> Option<Duration> {
@@ -97,7 +105,11 @@ pub fn validate(parsed: &Parsed) -> Result<Config, Diagnostics> {
             config.profiles.insert(p.name.clone(), p);
         }
     }
-    let profile_names: Vec<&str> = parsed.profiles.iter().map(|(_, n, _, _)| n.as_str()).collect();
+    let profile_names: Vec<&str> = parsed
+        .profiles
+        .iter()
+        .map(|(_, n, _, _)| n.as_str())
+        .collect();
     let mut seen: HashMap<String, (std::path::PathBuf, u64)> = HashMap::new();
     for (file, sched) in &parsed.schedules {
         let mut cx = Ctx {
@@ -171,7 +183,11 @@ fn event(
         ok = false;
     }
     if e.regions.value.is_empty() {
-        cx.at(&e.regions, format!("{field}.regions"), "at least one region is required");
+        cx.at(
+            &e.regions,
+            format!("{field}.regions"),
+            "at least one region is required",
+        );
         ok = false;
     }
     let catalog = profile.and_then(|p| config.catalogs.get(&p.provider));
@@ -200,7 +216,9 @@ fn event(
         regions.push(r.value.clone());
     }
     let lead = match &e.lead {
-        Some(l) => cx.lead(l, &format!("{field}.lead")).map(|l| (l, LeadSource::Event)),
+        Some(l) => cx
+            .lead(l, &format!("{field}.lead"))
+            .map(|l| (l, LeadSource::Event)),
         None => Some(match profile.and_then(|p| p.lead) {
             Some(l) => (l, LeadSource::Profile),
             None => (Lead::Auto, LeadSource::Default),
@@ -320,29 +338,44 @@ fn profile(
     for (i, r) in p.encoder.ladder.iter().enumerate() {
         let f = format!("encoder.ladder[{i}]");
         if names.contains(&&r.name) {
-            cx.top(format!("{f}.name"), format!("rendition `{}` is listed twice", r.name));
+            cx.top(
+                format!("{f}.name"),
+                format!("rendition `{}` is listed twice", r.name),
+            );
             ok = false;
         }
         names.push(&r.name);
         if r.width == 0 || r.height == 0 || r.width % 2 == 1 || r.height % 2 == 1 {
             cx.top(
                 f.clone(),
-                format!("{}x{}: width and height must be even and positive", r.width, r.height),
+                format!(
+                    "{}x{}: width and height must be even and positive",
+                    r.width, r.height
+                ),
             );
             ok = false;
         }
         if !(1.0..=120.0).contains(&r.fps) {
-            cx.top(format!("{f}.fps"), format!("fps {} is outside 1..120", r.fps));
+            cx.top(
+                format!("{f}.fps"),
+                format!("fps {} is outside 1..120", r.fps),
+            );
             ok = false;
         }
     }
     if p.encoder.input.kind == InputKind::File && p.encoder.input.address.is_none() {
-        cx.top("encoder.input.address", "a `file` input needs the file's path in `address`");
+        cx.top(
+            "encoder.input.address",
+            "a `file` input needs the file's path in `address`",
+        );
         ok = false;
     }
     if let Some(drm) = &p.vod.drm {
         if drm.key_provider == super::profile::KeyProvider::Speke && drm.url.is_none() {
-            cx.top("vod.drm.url", "the `speke` key provider needs the key server's `url`");
+            cx.top(
+                "vod.drm.url",
+                "the `speke` key provider needs the key server's `url`",
+            );
             ok = false;
         }
     }
@@ -380,7 +413,9 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         cx.at(
             &c.provider,
             "provider",
-            format!("the catalog for `{provider}` must be named providers/{provider}.yaml, not {name}"),
+            format!(
+                "the catalog for `{provider}` must be named providers/{provider}.yaml, not {name}"
+            ),
         );
         ok = false;
     }
@@ -393,7 +428,10 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         if let Some(l) = entry.rate_limit {
             limits.push((format!("regions.{r}.rate_limit"), l));
         }
-        if entry.price_factor.is_some_and(|f| !(f.is_finite() && f > 0.0)) {
+        if entry
+            .price_factor
+            .is_some_and(|f| !(f.is_finite() && f > 0.0))
+        {
             cx.top(format!("regions.{r}.price_factor"), "must be positive");
             ok = false;
         }
@@ -415,7 +453,10 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         }
         for (what, l) in [("provision", entry.provision), ("destroy", entry.destroy)] {
             if l.p95 < l.median {
-                cx.top(format!("kinds.{k}.{what}"), "p95 must not be below the median");
+                cx.top(
+                    format!("kinds.{k}.{what}"),
+                    "p95 must not be below the median",
+                );
                 ok = false;
             }
         }

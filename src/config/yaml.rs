@@ -59,7 +59,9 @@ pub fn nearest<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> 
 fn innermost(mut err: &YamlError) -> &YamlError {
     loop {
         match err {
-            YamlError::WithSnippet { error, .. } | YamlError::AliasError { error, .. } => err = error,
+            YamlError::WithSnippet { error, .. } | YamlError::AliasError { error, .. } => {
+                err = error
+            }
             other => return other,
         }
     }
@@ -67,7 +69,11 @@ fn innermost(mut err: &YamlError) -> &YamlError {
 
 fn plain_message(err: &YamlError) -> String {
     let text = err.without_snippet().to_string();
-    text.lines().next().unwrap_or("invalid YAML").trim().to_string()
+    text.lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string()
 }
 
 /// Drops the "error: line N column M: " and " at line N column M" that messages carry: the

@@ -1,6 +1,7 @@
 //! Domain types, free of I/O: the compiled configuration and the resources it asks for.
 
 mod blueprint;
+mod definition;
 mod resource;
 
 use std::collections::BTreeMap;
@@ -10,12 +11,15 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 pub use blueprint::{Slot, blueprint, kinds as blueprint_kinds};
+pub use definition::Definition;
 pub use resource::{
     RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, TAG_REGION,
     Window,
 };
 
-pub use crate::config::catalog::{Faults, KindEntry, Latency, RateLimit, RegionEntry, RetryPolicy, SimSettings};
+pub use crate::config::catalog::{
+    Faults, KindEntry, Latency, RateLimit, RegionEntry, RetryPolicy, SimSettings,
+};
 pub use crate::config::profile::{CdnSpec, EncoderSpec, OriginSpec, Redundancy, VodSpec};
 
 /// Where an event's lead time comes from.
@@ -87,7 +91,9 @@ impl Catalog {
             .get(region)
             .and_then(|r| r.price_factor)
             .unwrap_or(1.0);
-        self.kinds.get(kind).map_or(0.0, |k| k.hourly_price * factor)
+        self.kinds
+            .get(kind)
+            .map_or(0.0, |k| k.hourly_price * factor)
     }
 }
 

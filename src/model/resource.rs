@@ -55,7 +55,7 @@ pub struct ResourceSpec {
     pub name: String,
     pub depends_on: Vec<ResourceId>,
     /// What the provider is asked to create: the rendered template.
-    pub definition: Value,
+    pub definition: super::Definition,
     pub tags: BTreeMap<String, String>,
     pub hourly_price: f64,
     pub window: Window,

@@ -2,11 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use tera::Context;
 
-use crate::model::{Config, Event, ResourceId, ResourceSpec, TAG_EVENT, TAG_OWNER, TAG_REGION, blueprint};
+use crate::model::{
+    Config, Definition, Event, ResourceId, ResourceSpec, TAG_EVENT, TAG_OWNER, TAG_REGION,
+    blueprint,
+};
 use crate::render::{RenderError, Renderer};
 use crate::schedule::lead::{effective_lead, window};
 
@@ -45,9 +48,15 @@ pub fn desired_state(
     owner: &str,
     scope: &Scope,
 ) -> Result<DesiredState, RenderError> {
-    let events: Vec<&Event> = config.events.iter().filter(|e| scope.contains(&e.id)).collect();
+    let events: Vec<&Event> = config
+        .events
+        .iter()
+        .filter(|e| scope.contains(&e.id))
+        .collect();
     // Rendering is the expensive part of planning: spread the events over the cores.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(events.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(events.len().max(1));
     let chunk = events.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Vec<ResourceSpec>, RenderError>> = std::thread::scope(|s| {
         let handles: Vec<_> = events
@@ -143,7 +152,8 @@ fn event_resources(
                 }),
             );
             ctx.insert("kind", &catalog.kinds.get(slot.kind));
-            let definition = renderer.render(&profile.provider, slot.kind, &ctx)?;
+            let definition =
+                Definition::from_value(&renderer.render(&profile.provider, slot.kind, &ctx)?);
             let spec_hash = spec_hash(&profile.provider, slot.kind, &definition, &depends_on);
             out.push(ResourceSpec {
                 id,
@@ -164,14 +174,13 @@ fn event_resources(
     Ok(())
 }
 
-fn spec_hash(provider: &str, kind: &str, definition: &Value, deps: &[ResourceId]) -> String {
+fn spec_hash(provider: &str, kind: &str, definition: &Definition, deps: &[ResourceId]) -> String {
     let mut h = Sha256::new();
     h.update(provider.as_bytes());
     h.update([0]);
     h.update(kind.as_bytes());
     h.update([0]);
-    // serde_json's map is ordered by key, so this is canonical.
-    h.update(definition.to_string().as_bytes());
+    h.update(definition.as_str().as_bytes());
     for d in deps {
         h.update([0]);
         h.update(d.as_str().as_bytes());

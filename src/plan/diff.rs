@@ -76,10 +76,18 @@ mod tests {
         let a = json!({"codec": "h264", "ladder": [{"b": 1}, {"b": 2}], "gone": 1});
         let b = json!({"codec": "h265", "ladder": [{"b": 1}, {"b": 3}], "new": 2});
         let c = diff_values(&a, &b, &["codec".to_string()]);
-        let fields: Vec<_> = c.iter().map(|c| (c.field.as_str(), c.forces_replacement)).collect();
+        let fields: Vec<_> = c
+            .iter()
+            .map(|c| (c.field.as_str(), c.forces_replacement))
+            .collect();
         assert_eq!(
             fields,
-            vec![("codec", true), ("gone", false), ("ladder[1].b", false), ("new", false)]
+            vec![
+                ("codec", true),
+                ("gone", false),
+                ("ladder[1].b", false),
+                ("new", false)
+            ]
         );
     }
 }

@@ -45,9 +45,15 @@ fn action(out: &mut String, a: &Action) {
     out.push('\n');
     let _ = writeln!(out, "{sym} {} \"{}\" {{", a.kind(), a.id);
     match a.op {
-        Op::Create => fields(out, "+", a.desired.as_ref().map(|s| &s.definition)),
-        Op::Delete => fields(out, "-", a.recorded.as_ref().map(|r| &r.spec.definition)),
-        _ if a.changes.is_empty() => fields(out, " ", a.desired.as_ref().map(|s| &s.definition)),
+        Op::Create => fields(out, "+", a.desired.as_ref().map(|s| s.definition.value())),
+        Op::Delete => fields(
+            out,
+            "-",
+            a.recorded.as_ref().map(|r| r.spec.definition.value()),
+        ),
+        _ if a.changes.is_empty() => {
+            fields(out, " ", a.desired.as_ref().map(|s| s.definition.value()))
+        }
         _ => {
             for ch in &a.changes {
                 let (s, text) = match (&ch.before, &ch.after) {
@@ -68,16 +74,17 @@ fn action(out: &mut String, a: &Action) {
     out.push_str("    }\n");
 }
 
-fn fields(out: &mut String, sym: &str, def: Option<&Value>) {
+fn fields(out: &mut String, sym: &str, def: Option<Value>) {
     match def {
         Some(Value::Object(map)) => {
+            let map = &map;
             let width = map.keys().map(String::len).max().unwrap_or(0);
             for (k, v) in map {
                 let _ = writeln!(out, "      {sym} {k:<width$} = {}", scalar(v));
             }
         }
         Some(other) => {
-            let _ = writeln!(out, "      {sym} {}", scalar(other));
+            let _ = writeln!(out, "      {sym} {}", scalar(&other));
         }
         None => {}
     }
@@ -97,19 +104,44 @@ fn cost(out: &mut String, plan: &Plan) {
         "\nEstimated cost of the event windows ({}, from the catalogs' hourly prices):",
         est.currency
     );
-    let w = est.events.iter().map(|e| e.event.len()).max().unwrap_or(5).max(5);
-    let _ = writeln!(out, "  {:<w$}  {:<38}  {:>9}  {:>10}", "EVENT", "WINDOW (UTC)", "RESOURCES", "COST");
+    let w = est
+        .events
+        .iter()
+        .map(|e| e.event.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "  {:<w$}  {:<38}  {:>9}  {:>10}",
+        "EVENT", "WINDOW (UTC)", "RESOURCES", "COST"
+    );
     for e in &est.events {
-        let span = std::time::Duration::from_secs((e.to.as_second() - e.from.as_second()).max(0) as u64);
+        let span =
+            std::time::Duration::from_secs((e.to.as_second() - e.from.as_second()).max(0) as u64);
         let window = format!(
             "{} → {} ({})",
             e.from.strftime("%Y-%m-%d %H:%M"),
             e.to.strftime("%H:%M"),
             format_duration(span)
         );
-        let _ = writeln!(out, "  {:<w$}  {:<38}  {:>9}  {:>10}", e.event, window, e.resources, money(e.cost));
+        let _ = writeln!(
+            out,
+            "  {:<w$}  {:<38}  {:>9}  {:>10}",
+            e.event,
+            window,
+            e.resources,
+            money(e.cost)
+        );
     }
-    let _ = writeln!(out, "  {:<w$}  {:<38}  {:>9}  {:>10}", "total", "", "", money(est.total));
+    let _ = writeln!(
+        out,
+        "  {:<w$}  {:<38}  {:>9}  {:>10}",
+        "total",
+        "",
+        "",
+        money(est.total)
+    );
 }
 
 pub fn money(v: f64) -> String {

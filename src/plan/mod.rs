@@ -186,7 +186,8 @@ pub fn plan(
         };
         actions.push(action);
     }
-    let desired_ids: std::collections::HashSet<&ResourceId> = actions.iter().map(|a| &a.id).collect();
+    let desired_ids: std::collections::HashSet<&ResourceId> =
+        actions.iter().map(|a| &a.id).collect();
     let mut deleted: Vec<&RecordedResource> = recorded
         .iter()
         .filter(|r| !desired_ids.contains(&r.spec.id) && scope.contains(&r.spec.event))
@@ -234,22 +235,33 @@ fn compare(
     let id = &spec.id;
     let resume = |op, why: &str| new_action(id, op, Some(why.to_string()), Some(&spec), Some(rec));
     match rec.status {
-        ResourceStatus::Creating => return resume(Op::Create, "resumes a create that did not finish"),
-        ResourceStatus::Failed => return resume(Op::Create, "retries a step that failed"),
-        ResourceStatus::Deleting => {
-            return resume(Op::Replace, "a delete did not finish: delete, then create anew");
+        ResourceStatus::Creating => {
+            return resume(Op::Create, "resumes a create that did not finish");
         }
-        ResourceStatus::Ready | ResourceStatus::Updating => {}
+        // A create that failed before the provider answered: retry it with the same token.
+        ResourceStatus::Failed if rec.provider_id.is_none() => {
+            return resume(Op::Create, "retries a create that failed");
+        }
+        ResourceStatus::Deleting => {
+            return resume(
+                Op::Replace,
+                "a delete did not finish: delete, then create anew",
+            );
+        }
+        ResourceStatus::Failed | ResourceStatus::Ready | ResourceStatus::Updating => {}
     }
     if rec.spec.provider != spec.provider {
-        let why = format!("provider changes from {} to {}", rec.spec.provider, spec.provider);
+        let why = format!(
+            "provider changes from {} to {}",
+            rec.spec.provider, spec.provider
+        );
         return resume(Op::Replace, &why);
     }
     if rec.spec.spec_hash == spec.spec_hash {
-        return if rec.status == ResourceStatus::Updating {
-            resume(Op::Update, "resumes an update that did not finish")
-        } else {
-            new_action(id, Op::NoOp, None, None, None)
+        return match rec.status {
+            ResourceStatus::Updating => resume(Op::Update, "resumes an update that did not finish"),
+            ResourceStatus::Failed => resume(Op::Update, "retries a step that failed"),
+            _ => new_action(id, Op::NoOp, None, None, None),
         };
     }
     let replace_on = catalogs
@@ -257,7 +269,11 @@ fn compare(
         .and_then(|c| c.kinds.get(&spec.kind))
         .map(|k| k.replace_on.as_slice())
         .unwrap_or_default();
-    let mut changes = diff_values(&rec.spec.definition, &spec.definition, replace_on);
+    let mut changes = diff_values(
+        &rec.spec.definition.value(),
+        &spec.definition.value(),
+        replace_on,
+    );
     if rec.spec.depends_on != spec.depends_on {
         changes.push(Change {
             field: "(depends_on)".into(),
@@ -300,7 +316,10 @@ fn link(
     for (i, a) in actions.iter().enumerate() {
         match a.op {
             op if builds(op) => {
-                let spec = a.desired.as_ref().map_or(&[][..], |s| s.depends_on.as_slice());
+                let spec = a
+                    .desired
+                    .as_ref()
+                    .map_or(&[][..], |s| s.depends_on.as_slice());
                 for dep in spec {
                     match index.get(dep) {
                         Some(&j) if builds(actions[j].op) => edges.push((i, j as u32)),

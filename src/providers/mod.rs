@@ -59,8 +59,16 @@ pub trait Provider: Send + Sync {
     fn retry_policy(&self) -> RetryPolicy;
     /// Longest one step on a resource of this kind may take.
     fn step_timeout(&self, kind: &str) -> Duration;
-    async fn create(&self, spec: &ResourceSpec, client_token: &str) -> Result<Created, ProviderError>;
-    async fn update(&self, rec: &RecordedResource, spec: &ResourceSpec) -> Result<Value, ProviderError>;
+    async fn create(
+        &self,
+        spec: &ResourceSpec,
+        client_token: &str,
+    ) -> Result<Created, ProviderError>;
+    async fn update(
+        &self,
+        rec: &RecordedResource,
+        spec: &ResourceSpec,
+    ) -> Result<Value, ProviderError>;
     /// Deletes by provider id, or by client token when a create never answered.
     async fn delete(&self, rec: &RecordedResource) -> Result<(), ProviderError>;
     /// Everything this provider holds that carries an `orchestrate:owner` tag.
@@ -97,7 +105,11 @@ pub struct Providers {
 }
 
 impl Providers {
-    pub fn new(state_dir: &Path, catalogs: BTreeMap<String, Catalog>, options: ProviderOptions) -> Self {
+    pub fn new(
+        state_dir: &Path,
+        catalogs: BTreeMap<String, Catalog>,
+        options: ProviderOptions,
+    ) -> Self {
         Self {
             state_dir: state_dir.to_path_buf(),
             catalogs,
@@ -117,11 +129,15 @@ impl Providers {
             .ok_or_else(|| OpenError::NoCatalog(name.into()))?;
         let p: Arc<dyn Provider> = match name {
             "sim" => Arc::new(
-                sim::SimProvider::open(&self.state_dir, catalog.clone(), self.options.sim_time_scale)
-                    .map_err(|e| OpenError::Failed {
-                        provider: name.into(),
-                        source: e.into(),
-                    })?,
+                sim::SimProvider::open(
+                    &self.state_dir,
+                    catalog.clone(),
+                    self.options.sim_time_scale,
+                )
+                .map_err(|e| OpenError::Failed {
+                    provider: name.into(),
+                    source: e.into(),
+                })?,
             ),
             other => return Err(OpenError::NotBuilt(other.into())),
         };

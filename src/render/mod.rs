@@ -63,7 +63,11 @@ impl Renderer {
                 if f.extension().and_then(|e| e.to_str()) != Some("tera") {
                     continue;
                 }
-                let name = f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().into_owned();
+                let name = f
+                    .strip_prefix(dir)
+                    .unwrap_or(&f)
+                    .to_string_lossy()
+                    .into_owned();
                 let text = std::fs::read_to_string(&f).map_err(io)?;
                 sources.push((name, text));
             }
@@ -142,7 +146,11 @@ fn first_line_of_chain(e: &tera::Error) -> String {
     }
     let msg = cur.to_string();
     // Parse errors carry a pest report; its last line says what was expected.
-    let lines: Vec<&str> = msg.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     match lines.as_slice() {
         [] => e.to_string(),
         [one] => one.to_string(),
@@ -160,7 +168,9 @@ fn parse_position(e: &tera::Error) -> Option<(usize, usize)> {
         let text = err.to_string();
         if let Some(i) = text.find("--> ") {
             let rest = &text[i + 4..];
-            let end = rest.find(|c: char| !(c.is_ascii_digit() || c == ':')).unwrap_or(rest.len());
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+                .unwrap_or(rest.len());
             let mut it = rest[..end].split(':');
             if let (Some(l), Some(c)) = (it.next(), it.next()) {
                 return Some((l.parse().ok()?, c.parse().ok()?));
@@ -215,14 +225,20 @@ mod tests {
 
     #[test]
     fn syntax_error_names_template_line_and_column() {
-        let e = renderer("a: 1\nb: {{ event.id + }}\nc: 2\n").err().unwrap().to_string();
+        let e = renderer("a: 1\nb: {{ event.id + }}\nc: 2\n")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.starts_with("templates/sim/encoder.tera:2:"), "{e}");
     }
 
     #[test]
     fn missing_template_is_named() {
         let r = renderer("a: 1").unwrap();
-        let e = r.render("sim", "cdn", &Context::new()).unwrap_err().to_string();
+        let e = r
+            .render("sim", "cdn", &Context::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("templates/sim/cdn.tera"), "{e}");
     }
 }

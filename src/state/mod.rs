@@ -18,7 +18,8 @@ use crate::model::{RecordedResource, ResourceId, ResourceSpec};
 use crate::plan::Op;
 
 /// A queued write, resolved once committed.
-pub type Commit = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StateError>> + Send>>;
+pub type Commit =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StateError>> + Send>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -58,14 +59,23 @@ pub struct Intent<'a> {
     pub spec: &'a ResourceSpec,
     pub client_token: Option<String>,
     pub provider_id: Option<String>,
+    /// The resource was left mid-step by an earlier run, whose journal entry may still be open.
+    pub resuming: bool,
 }
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Created { provider_id: String, outputs: Value },
-    Updated { outputs: Value },
+    Created {
+        provider_id: String,
+        outputs: Value,
+    },
+    Updated {
+        outputs: Value,
+    },
     Deleted,
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// Stopped by cancellation before an answer came.
     Interrupted,
 }
@@ -115,6 +125,10 @@ pub trait StateStore: Send + Sync {
     async fn journal(&self, limit: usize) -> Result<Vec<JournalEntry>, StateError>;
     async fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, StateError>;
     async fn resource(&self, id: &ResourceId) -> Result<Option<RecordedResource>, StateError> {
-        Ok(self.resources().await?.into_iter().find(|r| &r.spec.id == id))
+        Ok(self
+            .resources()
+            .await?
+            .into_iter()
+            .find(|r| &r.spec.id == id))
     }
 }

@@ -10,15 +10,23 @@ use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Commit, HistoryEntry, Intent, JournalEntry, Outcome, StateError, StateStore};
-use crate::model::{RecordedResource, ResourceStatus};
+use std::collections::BTreeMap;
+
+use crate::model::{
+    RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, TAG_REGION,
+    Window,
+};
 use crate::plan::Op;
 use crate::sqlite::{GroupCommit, Priority, exec, open};
 
 const SCHEMA_VERSION: i64 = 1;
 pub const DB_FILE: &str = "state.db";
 
+// The intent row is kept small (it gates the provider call): identity, dependencies and the
+// client token are what a resumed create or a teardown needs. The full spec arrives with the
+// completion. History is the journal's successful steps.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS resources (
     id TEXT PRIMARY KEY,
     provider TEXT NOT NULL,
@@ -28,34 +36,31 @@ CREATE TABLE IF NOT EXISTS resources (
     status TEXT NOT NULL,
     provider_id TEXT,
     client_token TEXT,
-    spec TEXT NOT NULL,
+    depends_on TEXT NOT NULL,
+    spec TEXT,
     outputs TEXT NOT NULL DEFAULT 'null',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS resources_event ON resources(event);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS journal (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     resource TEXT NOT NULL,
     op TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    region TEXT NOT NULL,
+    kind TEXT NOT NULL,
     client_token TEXT,
     started_at TEXT NOT NULL,
     finished_at TEXT,
     outcome TEXT,
     attempts INTEGER,
+    duration_ms INTEGER,
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS journal_open ON journal(resource) WHERE finished_at IS NULL;
-CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    provider TEXT NOT NULL,
-    region TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    op TEXT NOT NULL,
-    duration_ms INTEGER NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS history_key ON history(provider, region, kind, op);
+CREATE VIEW IF NOT EXISTS history AS
+    SELECT seq, provider, region, kind, op, duration_ms, finished_at AS at
+    FROM journal WHERE outcome = 'ok';
 ";
 
 pub struct SqliteState {
@@ -86,7 +91,9 @@ impl SqliteState {
         let conn = open(&path, false).map_err(|e| fail(e.into()))?;
         conn.execute_batch(SCHEMA).map_err(|e| fail(e.into()))?;
         let version: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key='schema'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key='schema'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(|e| fail(e.into()))?;
         match version.and_then(|v| v.parse::<i64>().ok()) {
@@ -150,45 +157,53 @@ impl StateStore for SqliteState {
 
     async fn serial(&self) -> Result<u64, StateError> {
         self.read(|c| {
-            let s: String =
-                c.query_row("SELECT value FROM meta WHERE key='serial'", [], |r| r.get(0))?;
+            let s: String = c.query_row("SELECT value FROM meta WHERE key='serial'", [], |r| {
+                r.get(0)
+            })?;
             Ok(s.parse().unwrap_or(0))
         })
     }
 
     async fn resources(&self) -> Result<Vec<RecordedResource>, StateError> {
+        let owner = self.owner.clone();
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, status, provider_id, client_token, spec, outputs, created_at, updated_at
+                "SELECT id, provider, region, event, kind, status, provider_id, client_token,
+                        depends_on, spec, outputs, created_at, updated_at
                  FROM resources ORDER BY id",
             )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                ))
-            })?;
+            let mut rows = stmt.query([])?;
             let mut out = Vec::new();
-            for row in rows {
-                let (id, status, provider_id, client_token, spec, outputs, created, updated) = row?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
                 let corrupt = |source| StateError::Corrupt {
                     id: id.clone(),
                     source,
                 };
+                let created_at = ts(r.get(11)?);
+                let spec = match r.get::<_, Option<String>>(9)? {
+                    Some(text) => serde_json::from_str(&text).map_err(corrupt)?,
+                    // Only the intent is known: rebuild what a resume or a teardown needs.
+                    None => intent_spec(
+                        &owner,
+                        &id,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        serde_json::from_str(&r.get::<_, String>(8)?).map_err(corrupt)?,
+                        created_at,
+                    ),
+                };
                 out.push(RecordedResource {
-                    spec: serde_json::from_str(&spec).map_err(corrupt)?,
-                    status: ResourceStatus::parse(&status).unwrap_or(ResourceStatus::Failed),
-                    provider_id,
-                    client_token,
-                    outputs: serde_json::from_str(&outputs).map_err(corrupt)?,
-                    created_at: ts(created),
-                    updated_at: ts(updated),
+                    spec,
+                    status: ResourceStatus::parse(&r.get::<_, String>(5)?)
+                        .unwrap_or(ResourceStatus::Failed),
+                    provider_id: r.get(6)?,
+                    client_token: r.get(7)?,
+                    outputs: serde_json::from_str(&r.get::<_, String>(10)?).map_err(corrupt)?,
+                    created_at,
+                    updated_at: ts(r.get(12)?),
                 });
             }
             Ok(out)
@@ -197,8 +212,8 @@ impl StateStore for SqliteState {
 
     async fn begin(&self, intent: &Intent<'_>) -> Result<i64, StateError> {
         let now = Timestamp::now().to_string();
-        let spec_json = serde_json::to_string(intent.spec).unwrap_or_default();
         let s = intent.spec;
+        let deps = serde_json::to_string(&s.depends_on).unwrap_or_else(|_| "[]".into());
         let (id, provider, region, event, kind) = (
             s.id.0.clone(),
             s.provider.clone(),
@@ -206,34 +221,41 @@ impl StateStore for SqliteState {
             s.event.clone(),
             s.kind.clone(),
         );
-        let (op, token, pid) = (intent.op, intent.client_token.clone(), intent.provider_id.clone());
+        let (op, token, resuming) = (intent.op, intent.client_token.clone(), intent.resuming);
         let seq = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
         let seq_out = seq.clone();
         self.writer
             .run(move |c| {
                 // An intent still open for this resource belongs to a run that died: close it.
-                exec(c, 
-                    "UPDATE journal SET finished_at=?2, outcome='abandoned' WHERE resource=?1 AND finished_at IS NULL",
-                    params![id, now],
-                )?;
-                exec(c, 
-                    "INSERT INTO journal (resource, op, client_token, started_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, op_name(op), token, now],
+                if resuming {
+                    exec(
+                        c,
+                        "UPDATE journal SET finished_at=?2, outcome='abandoned' WHERE resource=?1 AND finished_at IS NULL",
+                        params![id, now],
+                    )?;
+                }
+                exec(
+                    c,
+                    "INSERT INTO journal (resource, op, provider, region, kind, client_token, started_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![id, op_name(op), provider, region, kind, token, now],
                 )?;
                 seq.store(c.last_insert_rowid(), std::sync::atomic::Ordering::Relaxed);
                 match op {
-                    Op::Create => exec(c, 
-                        "INSERT INTO resources (id, provider, region, event, kind, status, provider_id, client_token, spec, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, 'creating', ?6, ?7, ?8, ?9, ?9)
-                         ON CONFLICT(id) DO UPDATE SET status='creating', client_token=?7,
-                           provider=?2, spec=?8, updated_at=?9",
-                        params![id, provider, region, event, kind, pid, token, spec_json, now],
+                    Op::Create => exec(
+                        c,
+                        "INSERT INTO resources (id, provider, region, event, kind, status, client_token, depends_on, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'creating', ?6, ?7, ?8, ?8)
+                         ON CONFLICT(id) DO UPDATE SET status='creating', client_token=?6, provider=?2, depends_on=?7, updated_at=?8",
+                        params![id, provider, region, event, kind, token, deps, now],
                     )?,
-                    Op::Update => exec(c, 
+                    Op::Update => exec(
+                        c,
                         "UPDATE resources SET status='updating', updated_at=?2 WHERE id=?1",
                         params![id, now],
                     )?,
-                    _ => exec(c, 
+                    _ => exec(
+                        c,
                         "UPDATE resources SET status='deleting', updated_at=?2 WHERE id=?1",
                         params![id, now],
                     )?,
@@ -255,59 +277,46 @@ impl StateStore for SqliteState {
         let now = Timestamp::now().to_string();
         let s = intent.spec;
         let id = s.id.0.clone();
-        // Only an update changes the recorded spec at the end of its step.
-        let spec_json = if intent.op == Op::Update {
-            serde_json::to_string(s).unwrap_or_default()
-        } else {
-            String::new()
+        let spec_json = match outcome {
+            Outcome::Created { .. } | Outcome::Updated { .. } => {
+                serde_json::to_string(s).unwrap_or_default()
+            }
+            _ => String::new(),
         };
-        let hist = (s.provider.clone(), s.region.clone(), s.kind.clone());
-        let op = intent.op;
         let ms = elapsed.as_millis() as i64;
         let queued = self.writer.submit(Priority::Background, move |c| {
-                let (label, error) = match &outcome {
-                    Outcome::Failed { error } => ("failed", Some(error.clone())),
-                    Outcome::Interrupted => ("interrupted", None),
-                    _ => ("ok", None),
-                };
-                exec(c, 
-                    "UPDATE journal SET finished_at=?2, outcome=?3, attempts=?4, error=?5 WHERE seq=?1",
-                    params![seq, now, label, attempts, error],
-                )?;
-                match &outcome {
-                    // The spec was written with the intent; only the answer is new.
-                    Outcome::Created { provider_id, outputs } => {
-                        exec(c, 
-                            "UPDATE resources SET status='ready', provider_id=?2, outputs=?3, updated_at=?4 WHERE id=?1",
-                            params![id, provider_id, outputs.to_string(), now],
-                        )?;
-                    }
-                    Outcome::Updated { outputs } => {
-                        exec(c, 
-                            "UPDATE resources SET status='ready', outputs=?2, spec=?3, updated_at=?4 WHERE id=?1",
-                            params![id, outputs.to_string(), spec_json, now],
-                        )?;
-                    }
-                    Outcome::Deleted => {
-                        exec(c, "DELETE FROM resources WHERE id=?1", params![id])?;
-                    }
-                    Outcome::Failed { .. } => {
-                        exec(c, 
-                            "UPDATE resources SET status='failed', updated_at=?2 WHERE id=?1",
-                            params![id, now],
-                        )?;
-                    }
-                    // The resource stays marked in progress: the next plan resumes it.
-                    Outcome::Interrupted => {}
-                }
-                if label == "ok" {
-                    exec(c, 
-                        "INSERT INTO history (provider, region, kind, op, duration_ms, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![hist.0, hist.1, hist.2, op_name(op), ms, now],
-                    )?;
-                }
-                Ok(())
-            });
+            let (label, error) = match &outcome {
+                Outcome::Failed { error } => ("failed", Some(error.clone())),
+                Outcome::Interrupted => ("interrupted", None),
+                _ => ("ok", None),
+            };
+            exec(
+                c,
+                "UPDATE journal SET finished_at=?2, outcome=?3, attempts=?4, duration_ms=?5, error=?6 WHERE seq=?1",
+                params![seq, now, label, attempts, ms, error],
+            )?;
+            match &outcome {
+                Outcome::Created { provider_id, outputs } => exec(
+                    c,
+                    "UPDATE resources SET status='ready', provider_id=?2, outputs=?3, spec=?4, updated_at=?5 WHERE id=?1",
+                    params![id, provider_id, outputs.to_string(), spec_json, now],
+                )?,
+                Outcome::Updated { outputs } => exec(
+                    c,
+                    "UPDATE resources SET status='ready', outputs=?2, spec=?3, updated_at=?4 WHERE id=?1",
+                    params![id, outputs.to_string(), spec_json, now],
+                )?,
+                Outcome::Deleted => exec(c, "DELETE FROM resources WHERE id=?1", params![id])?,
+                Outcome::Failed { .. } => exec(
+                    c,
+                    "UPDATE resources SET status='failed', updated_at=?2 WHERE id=?1",
+                    params![id, now],
+                )?,
+                // The resource stays marked in progress: the next plan resumes it.
+                Outcome::Interrupted => 0,
+            };
+            Ok(())
+        });
         Box::pin(async move { queued.await.map_err(StateError::from) })
     }
 
@@ -338,7 +347,7 @@ impl StateStore for SqliteState {
     async fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, StateError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT provider, region, kind, op, duration_ms, at FROM history ORDER BY id DESC LIMIT ?1",
+                "SELECT provider, region, kind, op, duration_ms, at FROM history ORDER BY seq DESC LIMIT ?1",
             )?;
             let rows = stmt.query_map([limit as i64], |r| {
                 Ok(HistoryEntry {
@@ -346,11 +355,44 @@ impl StateStore for SqliteState {
                     region: r.get(1)?,
                     kind: r.get(2)?,
                     op: r.get(3)?,
-                    duration_ms: r.get::<_, i64>(4)?.max(0) as u64,
+                    duration_ms: r.get::<_, Option<i64>>(4)?.unwrap_or(0).max(0) as u64,
                     at: ts(r.get(5)?),
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
+    }
+}
+
+/// The spec of a resource known only from its intent (a create that never answered).
+#[allow(clippy::too_many_arguments)]
+fn intent_spec(
+    owner: &str,
+    id: &str,
+    provider: String,
+    region: String,
+    event: String,
+    kind: String,
+    depends_on: Vec<ResourceId>,
+    at: Timestamp,
+) -> ResourceSpec {
+    let tags = BTreeMap::from([
+        (TAG_OWNER.to_string(), owner.to_string()),
+        (TAG_EVENT.to_string(), event.clone()),
+        (TAG_REGION.to_string(), region.clone()),
+    ]);
+    ResourceSpec {
+        id: ResourceId(id.to_string()),
+        name: id.rsplit('/').next().unwrap_or(id).to_string(),
+        provider,
+        region,
+        event,
+        kind,
+        depends_on,
+        definition: crate::model::Definition::null(),
+        tags,
+        hourly_price: 0.0,
+        window: Window { from: at, to: at },
+        spec_hash: String::new(),
     }
 }

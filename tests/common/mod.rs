@@ -149,7 +149,15 @@ pub fn expected_names() -> Vec<String> {
             v.push(format!("cup-final/{r}/{k}"));
         }
     }
-    for k in ["archive", "cdn", "encoder-a", "encoder-b", "input-a", "input-b", "origin"] {
+    for k in [
+        "archive",
+        "cdn",
+        "encoder-a",
+        "encoder-b",
+        "input-a",
+        "input-b",
+        "origin",
+    ] {
         v.push(format!("derby-night/eu-central-1/{k}"));
     }
     v.sort();

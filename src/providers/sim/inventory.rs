@@ -9,7 +9,6 @@ use std::time::Duration;
 use rand::Rng;
 use rusqlite::params;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::model::ResourceSpec;
 use crate::sqlite::{GroupCommit, Priority, WriterError, exec, open};
@@ -60,10 +59,13 @@ pub struct Inventory {
     writer: GroupCommit,
 }
 
+// Identity, tags and timing: what leak checks and `sweep` need. The sim does not keep the
+// definitions it was given.
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS items (
     provider_id TEXT PRIMARY KEY, kind TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
-    client_token TEXT NOT NULL, tags TEXT NOT NULL, definition TEXT NOT NULL,
-    requested_at_ms INTEGER NOT NULL, ready_at_ms INTEGER NOT NULL, gone_at_ms INTEGER)";
+    client_token TEXT NOT NULL, tags TEXT NOT NULL,
+    requested_at_ms INTEGER NOT NULL, ready_at_ms INTEGER NOT NULL, gone_at_ms INTEGER
+) WITHOUT ROWID";
 
 fn no_op(_: &rusqlite::Connection) -> rusqlite::Result<()> {
     Ok(())
@@ -162,10 +164,17 @@ impl Inventory {
         spec: &ResourceSpec,
         token: &str,
         latency: Duration,
-    ) -> (Item, impl std::future::Future<Output = Result<(), InventoryError>> + Send + 'static) {
+    ) -> (
+        Item,
+        impl std::future::Future<Output = Result<(), InventoryError>> + Send + 'static,
+    ) {
         let now = now_ms();
         let item = Item {
-            provider_id: format!("sim-{}-{:012x}", spec.kind, rand::rng().random::<u64>() >> 16),
+            provider_id: format!(
+                "sim-{}-{:012x}",
+                spec.kind,
+                rand::rng().random::<u64>() >> 16
+            ),
             kind: spec.kind.clone(),
             region: spec.region.clone(),
             name: spec.id.0.clone(),
@@ -182,13 +191,11 @@ impl Inventory {
             m.items.insert(item.provider_id.clone(), item.clone());
         }
         let row = item.clone();
-        // The definition is kept on disk only: nothing reads it back in a run.
-        let definition = spec.definition.to_string();
         let tags = serde_json::to_string(&row.tags).unwrap_or_default();
         let queued = self.writer.submit(Priority::Urgent, move |c| {
             exec(
                 c,
-                "INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
+                "INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
                 params![
                     row.provider_id,
                     row.kind,
@@ -196,32 +203,21 @@ impl Inventory {
                     row.name,
                     row.client_token,
                     tags,
-                    definition,
                     row.requested_at_ms,
                     row.ready_at_ms
                 ],
             )
             .map(|_| ())
         });
-        (item, async move { queued.await.map_err(InventoryError::from) })
+        (
+            item,
+            async move { queued.await.map_err(InventoryError::from) },
+        )
     }
 
-    pub async fn update(&self, id: &str, definition: &Value) -> Result<Option<Item>, InventoryError> {
-        let item = {
-            let m = self.maps();
-            let Some(item) = m.items.get(id) else {
-                return Ok(None);
-            };
-            item.clone()
-        };
-        let (id, def) = (id.to_string(), definition.to_string());
-        self.writer
-            .run(move |c| {
-                exec(c, "UPDATE items SET definition=?2 WHERE provider_id=?1", params![id, def])
-                    .map(|_| ())
-            })
-            .await?;
-        Ok(Some(item))
+    /// The resource an update applies to (the sim keeps no definitions, so nothing changes).
+    pub fn update(&self, id: &str) -> Option<Item> {
+        self.get(id)
     }
 
     /// Starts (or joins) a deletion; returns when the resource will be gone.
@@ -242,8 +238,12 @@ impl Inventory {
         let id = id.to_string();
         self.writer
             .run(move |c| {
-                exec(c, "UPDATE items SET gone_at_ms=?2 WHERE provider_id=?1", params![id, gone_at])
-                    .map(|_| ())
+                exec(
+                    c,
+                    "UPDATE items SET gone_at_ms=?2 WHERE provider_id=?1",
+                    params![id, gone_at],
+                )
+                .map(|_| ())
             })
             .await?;
         Ok(gone_at)

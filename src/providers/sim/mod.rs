@@ -17,8 +17,12 @@ use serde_json::{Value, json};
 pub use inventory::{Inventory, Item};
 
 use super::{Created, InventoryItem, Provider, ProviderError};
-use crate::model::{Catalog, Faults, Latency, RateLimit, RecordedResource, ResourceSpec, RetryPolicy};
+use crate::model::{
+    Catalog, Faults, Latency, RateLimit, RecordedResource, ResourceSpec, RetryPolicy,
+};
 
+/// Latency draws are truncated at this multiple of the p95.
+const TAIL_CAP: f64 = 4.0;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Environment override of the catalog's time scale, for demos and tests.
 pub const TIME_SCALE_ENV: &str = "ORCHESTRATE_SIM_TIME_SCALE";
@@ -68,6 +72,9 @@ impl SimProvider {
         d.mul_f64(self.scale)
     }
 
+    /// A log-normal draw with the given median and p95, truncated at 4 × p95: real
+    /// provisioning times are bounded in practice, and an unbounded tail would now and then
+    /// outlast the step timeout for no reason a real cloud would give.
     fn sample(&self, l: Latency) -> Duration {
         let median = l.median.0.as_secs_f64().max(1e-6);
         let p95 = l.p95.0.as_secs_f64().max(median);
@@ -78,11 +85,17 @@ impl SimProvider {
             Ok(d) => d.sample(&mut *rng),
             Err(_) => median,
         };
-        self.scaled(Duration::from_secs_f64(secs.min(86_400.0)))
+        self.scaled(Duration::from_secs_f64(secs.min(TAIL_CAP * p95)))
     }
 
     fn roll(&self, p: f64) -> bool {
-        p > 0.0 && self.rng.lock().unwrap_or_else(|p| p.into_inner()).random::<f64>() < p
+        p > 0.0
+            && self
+                .rng
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .random::<f64>()
+                < p
     }
 
     /// The faults that strike before the call takes effect.
@@ -94,7 +107,9 @@ impl SimProvider {
             return Err(ProviderError::Throttled { retry_after: None });
         }
         if self.roll(self.faults.transient) {
-            return Err(ProviderError::Transient("simulated 503 Service Unavailable".into()));
+            return Err(ProviderError::Transient(
+                "simulated 503 Service Unavailable".into(),
+            ));
         }
         if self.roll(self.faults.permanent) {
             return Err(ProviderError::Permanent("simulated quota exceeded".into()));
@@ -111,9 +126,15 @@ impl SimProvider {
         Ok(())
     }
 
-    fn kind(&self, spec_kind: &str, region: &str) -> Result<&crate::model::KindEntry, ProviderError> {
+    fn kind(
+        &self,
+        spec_kind: &str,
+        region: &str,
+    ) -> Result<&crate::model::KindEntry, ProviderError> {
         if !self.catalog.regions.contains_key(region) {
-            return Err(ProviderError::Permanent(format!("unknown region `{region}`")));
+            return Err(ProviderError::Permanent(format!(
+                "unknown region `{region}`"
+            )));
         }
         self.catalog
             .kinds
@@ -166,14 +187,17 @@ impl Provider for SimProvider {
         let (item, persisted) = match self.inventory.by_token(token) {
             Some(existing) => (existing, None),
             None => {
-                let (item, persisted) = self.inventory.insert(spec, token, self.sample(entry.provision));
+                let (item, persisted) =
+                    self.inventory
+                        .insert(spec, token, self.sample(entry.provision));
                 (item, Some(persisted))
             }
         };
         inventory::sleep_until_ms(item.ready_at_ms).await;
         // Created means recorded: the write overlapped the wait and must be done by now.
         if let Some(p) = persisted {
-            p.await.map_err(|e| ProviderError::Transient(e.to_string()))?;
+            p.await
+                .map_err(|e| ProviderError::Transient(e.to_string()))?;
         }
         self.lost_response()?;
         Ok(Created {
@@ -182,7 +206,11 @@ impl Provider for SimProvider {
         })
     }
 
-    async fn update(&self, rec: &RecordedResource, spec: &ResourceSpec) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        rec: &RecordedResource,
+        spec: &ResourceSpec,
+    ) -> Result<Value, ProviderError> {
         let entry = self.kind(&spec.kind, &spec.region)?;
         self.before_call().await?;
         let id = rec
@@ -193,9 +221,7 @@ impl Provider for SimProvider {
         tokio::time::sleep(latency).await;
         let item = self
             .inventory
-            .update(id, &spec.definition)
-            .await
-            .map_err(|e| ProviderError::Transient(e.to_string()))?
+            .update(id)
             .ok_or_else(|| ProviderError::Permanent(format!("{id} does not exist")))?;
         self.lost_response()?;
         Ok(outputs(&item))
