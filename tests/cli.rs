@@ -1,5 +1,7 @@
 //! The binary as users and scripts run it: real processes, real signals, real lock contention.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::{Duration, Instant};

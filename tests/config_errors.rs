@@ -1,5 +1,7 @@
 //! What users read when their YAML is wrong: every error at once, each at file:line:col.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{Project, stderr, stdout};

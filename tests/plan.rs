@@ -1,5 +1,7 @@
 //! Plans as users read them, the DAG order, and saved plans.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::HashMap;

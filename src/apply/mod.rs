@@ -106,10 +106,10 @@ pub async fn apply(
                 provs.insert(spec.provider.clone(), providers.get(&spec.provider)?);
             }
             let key = (spec.provider.clone(), spec.region.clone());
-            if !buckets.contains_key(&key) {
+            buckets.entry(key).or_insert_with(|| {
                 let limit = provs[&spec.provider].rate_limit(&spec.region);
-                buckets.insert(key, Arc::new(TokenBucket::new(limit)));
-            }
+                Arc::new(TokenBucket::new(limit))
+            });
         }
     }
 

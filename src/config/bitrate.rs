@@ -31,9 +31,9 @@ impl Bitrate {
 
 impl fmt::Display for Bitrate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 1_000_000 == 0 {
+        if self.0.is_multiple_of(1_000_000) {
             write!(f, "{}M", self.0 / 1_000_000)
-        } else if self.0 % 1000 == 0 {
+        } else if self.0.is_multiple_of(1000) {
             write!(f, "{}k", self.0 / 1000)
         } else {
             write!(f, "{}", self.0)

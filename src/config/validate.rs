@@ -159,15 +159,15 @@ fn event(
     }
     let start = time(cx, &e.start, &format!("{field}.start"));
     let end = time(cx, &e.end, &format!("{field}.end"));
-    if let (Some(s), Some(en)) = (start, end) {
-        if en <= s {
-            cx.at(
-                &e.end,
-                format!("{field}.end"),
-                format!("end {} is not after start {}", e.end.value, e.start.value),
-            );
-            ok = false;
-        }
+    if let (Some(s), Some(en)) = (start, end)
+        && en <= s
+    {
+        cx.at(
+            &e.end,
+            format!("{field}.end"),
+            format!("end {} is not after start {}", e.end.value, e.start.value),
+        );
+        ok = false;
     }
     let profile = config.profiles.get(&e.profile.value);
     if profile.is_none() {
@@ -199,19 +199,19 @@ fn event(
             ok = false;
             continue;
         }
-        if let Some(cat) = catalog {
-            if !cat.regions.contains_key(&r.value) {
-                let mut msg = format!(
-                    "region `{}` is not in the `{}` provider's catalog",
-                    r.value, cat.provider
-                );
-                if let Some(n) = nearest(&r.value, cat.regions.keys().map(String::as_str)) {
-                    msg.push_str(&format!(", did you mean `{n}`?"));
-                }
-                cx.at(r, rf, msg);
-                ok = false;
-                continue;
+        if let Some(cat) = catalog
+            && !cat.regions.contains_key(&r.value)
+        {
+            let mut msg = format!(
+                "region `{}` is not in the `{}` provider's catalog",
+                r.value, cat.provider
+            );
+            if let Some(n) = nearest(&r.value, cat.regions.keys().map(String::as_str)) {
+                msg.push_str(&format!(", did you mean `{n}`?"));
             }
+            cx.at(r, rf, msg);
+            ok = false;
+            continue;
         }
         regions.push(r.value.clone());
     }
@@ -370,14 +370,15 @@ fn profile(
         );
         ok = false;
     }
-    if let Some(drm) = &p.vod.drm {
-        if drm.key_provider == super::profile::KeyProvider::Speke && drm.url.is_none() {
-            cx.top(
-                "vod.drm.url",
-                "the `speke` key provider needs the key server's `url`",
-            );
-            ok = false;
-        }
+    if let Some(drm) = &p.vod.drm
+        && drm.key_provider == super::profile::KeyProvider::Speke
+        && drm.url.is_none()
+    {
+        cx.top(
+            "vod.drm.url",
+            "the `speke` key provider needs the key server's `url`",
+        );
+        ok = false;
     }
     let out = Profile {
         name: name.to_string(),

@@ -80,10 +80,10 @@ fn plain_message(err: &YamlError) -> String {
 /// diagnostic prints its own position.
 fn strip_location(msg: &str) -> String {
     let mut m = msg.trim_start_matches("error: ");
-    if let Some(rest) = m.strip_prefix("line ") {
-        if let Some(i) = rest.find(": ") {
-            m = &rest[i + 2..];
-        }
+    if let Some(rest) = m.strip_prefix("line ")
+        && let Some(i) = rest.find(": ")
+    {
+        m = &rest[i + 2..];
     }
     match m.find(" at line ") {
         Some(i) => m[..i].to_string(),

@@ -335,10 +335,10 @@ fn link(
             }
             Op::Delete => {
                 for child in dependents.get(&a.id).into_iter().flatten() {
-                    if let Some(&j) = index.get(*child) {
-                        if actions[j].op == Op::Delete {
-                            edges.push((i, j as u32));
-                        }
+                    if let Some(&j) = index.get(*child)
+                        && actions[j].op == Op::Delete
+                    {
+                        edges.push((i, j as u32));
                     }
                 }
             }

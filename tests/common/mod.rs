@@ -1,6 +1,6 @@
 //! A throwaway project directory built from the repository's own sim catalog, profiles and
 //! templates, and helpers to run the real binary against it.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
