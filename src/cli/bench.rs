@@ -23,8 +23,8 @@ pub struct ProvisionArgs {
     /// Cap on steps in flight [default: none].
     #[arg(long, value_name = "K")]
     pub parallelism: Option<usize>,
-    /// Simulated time per real time: 0.001 makes a 5-minute CDN deploy take 300 ms.
-    #[arg(long, default_value_t = 0.001)]
+    /// Real time per simulated time: 0.005 makes a 3-minute channel start take 900 ms.
+    #[arg(long, default_value_t = 0.005)]
     pub time_scale: f64,
     /// Profile (in <project>/profiles) of every benchmark event; must use the sim provider.
     #[arg(long, default_value = "sim-hd")]
