@@ -122,11 +122,57 @@ fn killed_in_the_middle_of_up_then_up_again_converges_without_duplicates_or_orph
 
 /// SIGKILL through the `kill` command, keeping the crate free of unsafe code.
 fn unsafe_free_kill(pid: u32) -> i32 {
+    signal(pid, "-KILL")
+}
+
+fn signal(pid: u32, sig: &str) -> i32 {
     std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
+        .args([sig, &pid.to_string()])
         .status()
         .map(|s| s.code().unwrap_or(-1))
         .unwrap_or(-1)
+}
+
+#[test]
+fn ctrl_c_lets_in_flight_steps_finish_exits_130_and_the_next_up_completes() {
+    let p = slow();
+    let child = p
+        .cmd(&["up", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("a few resources to exist", Duration::from_secs(20), || {
+        p.inventory().len() >= 3
+    });
+    assert_eq!(signal(child.id(), "-INT"), 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Stopping: no new steps will start"),
+        "{}",
+        stderr(&out)
+    );
+    // Graceful: every step that started also finished and was recorded.
+    let journal: serde_json::Value =
+        serde_json::from_str(&p.ok(&["state", "journal", "--limit", "500", "--output", "json"]))
+            .unwrap();
+    let entries = journal.as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert!(entries.iter().all(|e| e["outcome"] == "ok"), "{journal}");
+    assert_eq!(
+        p.inventory().len(),
+        entries.len(),
+        "the provider holds what the journal records"
+    );
+    assert!(entries.len() < 17, "stopped before the end");
+
+    p.ok(&["up", "--yes"]);
+    let mut names: Vec<String> = p.inventory().into_iter().map(|i| i.0).collect();
+    names.sort();
+    assert_eq!(names, expected_names());
+    p.ok(&["down", "--yes"]);
+    assert!(p.inventory().is_empty());
 }
 
 #[test]

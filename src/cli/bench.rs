@@ -2,6 +2,7 @@ use clap::{Args as ClapArgs, Subcommand};
 
 use crate::bench::{ProvisionParams, provision};
 use crate::exit::Exit;
+use crate::shutdown::Shutdown;
 use crate::workspace::Workspace;
 
 /// Benchmarks; each prints one JSON object on one line of stdout.
@@ -34,17 +35,20 @@ pub struct ProvisionArgs {
 pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
     match cmd {
         Command::Provision(a) => {
-            let r = provision(
-                &ws.project,
-                &ProvisionParams {
-                    events: a.events,
-                    regions: a.regions,
-                    parallelism: a.parallelism,
-                    time_scale: a.time_scale,
-                    profile: a.profile,
-                },
-            )
-            .await?;
+            let params = ProvisionParams {
+                events: a.events,
+                regions: a.regions,
+                parallelism: a.parallelism,
+                time_scale: a.time_scale,
+                profile: a.profile,
+            };
+            // On Ctrl-C or SIGTERM the benchmark is dropped, which removes its scratch state.
+            let stop = Shutdown::new();
+            stop.on_signals();
+            let r = tokio::select! {
+                r = provision(&ws.project, &params) => r?,
+                () = stop.graceful.cancelled() => return Ok(Exit::Interrupted),
+            };
             println!("{}", serde_json::to_string(&r)?);
             Ok(if r.failed == 0 {
                 Exit::Ok
