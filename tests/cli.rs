@@ -26,6 +26,7 @@ fn a_second_writer_waits_then_exits_3_naming_the_holder() {
     let p = slow();
     let mut first = p
         .cmd(&["up", "--yes"])
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -62,6 +63,7 @@ fn killed_in_the_middle_of_up_then_up_again_converges_without_duplicates_or_orph
     let p = slow();
     let mut child = p
         .cmd(&["up", "--yes"])
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
