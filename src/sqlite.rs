@@ -71,6 +71,18 @@ pub fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Creates `dir` if needed, opens `dir/file` for writing and applies `schema`.
+pub fn open_store(
+    dir: &Path,
+    file: &str,
+    schema: &str,
+) -> Result<Connection, Box<dyn std::error::Error + Send + Sync>> {
+    std::fs::create_dir_all(dir)?;
+    let conn = open(&dir.join(file), false)?;
+    conn.execute_batch(schema)?;
+    Ok(conn)
+}
+
 /// Executes through the connection's statement cache: the writer runs the same few
 /// statements tens of thousands of times.
 pub fn exec(c: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {

@@ -54,6 +54,21 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Loads the schedules, renders what the selected events need and diffs it against the state.
+    pub async fn plan(
+        &self,
+        schedules: &[PathBuf],
+        events: &[String],
+        state: &dyn StateStore,
+    ) -> anyhow::Result<(Config, Plan)> {
+        let config = self.load_config(schedules)?;
+        let renderer = self.renderer()?;
+        let plan = make_plan(&config, &renderer, state, &Scope::from_ids(events)).await?;
+        Ok((config, plan))
+    }
+}
+
 /// Desired state for the scope, diffed against what the state records.
 pub async fn make_plan(
     config: &Config,

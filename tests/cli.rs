@@ -83,9 +83,11 @@ fn killed_in_the_middle_of_up_then_up_again_converges_without_duplicates_or_orph
 
     let again = p.run(&["up", "--yes"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    let mut names: Vec<String> = p.inventory().into_iter().map(|i| i.0).collect();
-    names.sort();
-    assert_eq!(names, expected_names(), "each resource exactly once");
+    assert_eq!(
+        p.inventory_names(),
+        expected_names(),
+        "each resource exactly once"
+    );
     let journal: serde_json::Value =
         serde_json::from_str(&p.ok(&["state", "journal", "--limit", "500", "--output", "json"]))
             .unwrap();
@@ -170,9 +172,7 @@ fn ctrl_c_lets_in_flight_steps_finish_exits_130_and_the_next_up_completes() {
     assert!(entries.len() < 17, "stopped before the end");
 
     p.ok(&["up", "--yes"]);
-    let mut names: Vec<String> = p.inventory().into_iter().map(|i| i.0).collect();
-    names.sort();
-    assert_eq!(names, expected_names());
+    assert_eq!(p.inventory_names(), expected_names());
     p.ok(&["down", "--yes"]);
     assert!(p.inventory().is_empty());
 }

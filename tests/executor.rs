@@ -90,9 +90,11 @@ async fn throttling_and_transient_errors_are_retried_without_duplicates() {
     let run = up(&p, &Shutdown::new()).await;
     assert!(run.report.success(), "{:?}", run.report);
     assert_eq!(run.report.done, 17);
-    let mut names: Vec<String> = p.inventory().into_iter().map(|i| i.0).collect();
-    names.sort();
-    assert_eq!(names, expected_names(), "exactly one of each resource");
+    assert_eq!(
+        p.inventory_names(),
+        expected_names(),
+        "exactly one of each resource"
+    );
     let journal = run.state.journal(100).await.unwrap();
     assert!(
         journal.iter().any(|e| e.attempts.unwrap_or(0) > 1),
@@ -226,10 +228,8 @@ async fn forced_stop_abandons_in_flight_steps_and_the_next_run_resumes_them() {
     drop(run);
     let run = up(&p, &Shutdown::new()).await;
     assert!(run.report.success(), "{:?}", run.report);
-    let mut names: Vec<String> = p.inventory().into_iter().map(|i| i.0).collect();
-    names.sort();
     assert_eq!(
-        names,
+        p.inventory_names(),
         expected_names(),
         "resumed creates reused their client tokens"
     );

@@ -1,6 +1,6 @@
 use clap::Args as ClapArgs;
 
-use super::{Global, Output, confirm};
+use super::{ApplyFlags, Global, Output, confirm};
 use crate::exit::Exit;
 use crate::plan::{DesiredState, Scope, display};
 use crate::workspace::{Workspace, plan_against};
@@ -17,12 +17,8 @@ pub struct Args {
     /// Only these events (repeatable) [default: all].
     #[arg(short = 'e', long = "event", value_name = "ID")]
     pub events: Vec<String>,
-    /// Do not ask for confirmation.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Cap on steps in flight [default: none].
-    #[arg(long, value_name = "K")]
-    pub parallelism: Option<usize>,
+    #[command(flatten)]
+    pub apply: ApplyFlags,
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -47,10 +43,10 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let n = plan.counts().delete;
     if !confirm(
         &format!("destroy {n} resource{}", if n == 1 { "" } else { "s" }),
-        args.yes,
+        args.apply.yes,
     )? {
         eprintln!("Cancelled; nothing was destroyed.");
         return Ok(Exit::Ok);
     }
-    super::up::run(ws, g, plan, catalogs, args.parallelism, state).await
+    super::up::run(ws, g, plan, catalogs, args.apply.parallelism, state).await
 }

@@ -90,6 +90,17 @@ pub struct Selection {
     pub events: Vec<String>,
 }
 
+/// How a command that changes infrastructure goes about it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ApplyFlags {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Cap on steps in flight [default: none; only dependencies and rate limits bound it].
+    #[arg(long, value_name = "K")]
+    pub parallelism: Option<usize>,
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let g = &cli.global;
     let ws = Workspace::new(&g.project, g.state_dir.as_deref(), g.lock_timeout);

@@ -5,8 +5,8 @@ use clap::Args as ClapArgs;
 
 use super::{Global, Output, Selection, print_json};
 use crate::exit::Exit;
-use crate::plan::{Scope, display};
-use crate::workspace::{Workspace, make_plan};
+use crate::plan::display;
+use crate::workspace::Workspace;
 
 /// Show what `up` would change, in the manner of `terraform plan`, with the cost estimate.
 #[derive(Debug, ClapArgs)]
@@ -24,16 +24,10 @@ pub struct Args {
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
-    let config = ws.load_config(&args.select.schedules)?;
-    let renderer = ws.renderer()?;
     let state = ws.open_state()?;
-    let plan = make_plan(
-        &config,
-        &renderer,
-        state.as_ref(),
-        &Scope::from_ids(&args.select.events),
-    )
-    .await?;
+    let (_, plan) = ws
+        .plan(&args.select.schedules, &args.select.events, state.as_ref())
+        .await?;
     if let Some(out) = &args.out {
         let text = serde_json::to_string(&plan)?;
         std::fs::write(out, text)

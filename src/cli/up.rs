@@ -4,14 +4,14 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args as ClapArgs;
 
-use super::{Global, Output, Selection, apply_exit, confirm, reporter};
+use super::{ApplyFlags, Global, Output, Selection, apply_exit, confirm, reporter};
 use crate::apply::{ApplyOptions, apply};
 use crate::exit::{Exit, UsageError};
-use crate::plan::{Plan, Scope, display};
+use crate::plan::{Plan, display};
 use crate::providers::ProviderOptions;
 use crate::shutdown::Shutdown;
 use crate::state::StateStore;
-use crate::workspace::{Workspace, make_plan};
+use crate::workspace::Workspace;
 
 /// Provision what the schedule needs: plan, then apply.
 #[derive(Debug, ClapArgs)]
@@ -28,12 +28,8 @@ pub struct Args {
     /// Apply this saved plan instead of planning anew.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["schedules", "events"])]
     pub plan: Option<PathBuf>,
-    /// Do not ask for confirmation.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Cap on steps in flight [default: none; only rate limits and dependencies bound it].
-    #[arg(long, value_name = "K")]
-    pub parallelism: Option<usize>,
+    #[command(flatten)]
+    pub apply: ApplyFlags,
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -46,15 +42,9 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
             (plan, crate::config::load_catalogs(&ws.project)?)
         }
         None => {
-            let config = ws.load_config(&args.select.schedules)?;
-            let renderer = ws.renderer()?;
-            let plan = make_plan(
-                &config,
-                &renderer,
-                state.as_ref(),
-                &Scope::from_ids(&args.select.events),
-            )
-            .await?;
+            let (config, plan) = ws
+                .plan(&args.select.schedules, &args.select.events, state.as_ref())
+                .await?;
             (plan, config.catalogs)
         }
     };
@@ -67,11 +57,11 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     if g.output == Output::Text {
         print!("{}", display::render(&plan));
     }
-    if plan.destroys() && !confirm("apply a plan that destroys resources", args.yes)? {
+    if plan.destroys() && !confirm("apply a plan that destroys resources", args.apply.yes)? {
         eprintln!("Cancelled; nothing was changed.");
         return Ok(Exit::Ok);
     }
-    run(ws, g, plan, catalogs, args.parallelism, state).await
+    run(ws, g, plan, catalogs, args.apply.parallelism, state).await
 }
 
 pub(super) async fn run(

@@ -62,48 +62,57 @@ pub fn parse_project(project: &Path, schedules: &[PathBuf]) -> Result<Parsed, Lo
     } else {
         schedules.to_vec()
     };
-    let mut parsed = Parsed::default();
     let mut diags = Diagnostics::default();
-    for path in schedule_files {
-        let text = read(&path)?;
-        match yaml::parse(&path, &text) {
-            Ok(s) => parsed.schedules.push((path, s)),
-            Err(d) => diags.push(d),
-        }
-    }
-    for path in yaml_files(&project.join("profiles"))? {
-        let text = read(&path)?;
-        match yaml::parse(&path, &text) {
-            Ok(p) => parsed.profiles.push((path.clone(), stem(&path), p, text)),
-            Err(d) => diags.push(d),
-        }
-    }
-    for path in yaml_files(&project.join("providers"))? {
-        let text = read(&path)?;
-        match yaml::parse(&path, &text) {
-            Ok(c) => parsed.catalogs.push((path.clone(), stem(&path), c, text)),
-            Err(d) => diags.push(d),
-        }
-    }
+    let schedules = parse_all(schedule_files, &mut diags)?;
+    let profiles = parse_all(yaml_files(&project.join("profiles"))?, &mut diags)?;
+    let catalogs = parse_all(yaml_files(&project.join("providers"))?, &mut diags)?;
     diags.into_result()?;
-    Ok(parsed)
+    Ok(Parsed {
+        schedules: schedules.into_iter().map(|(p, s, _)| (p, s)).collect(),
+        profiles: named(profiles),
+        catalogs: named(catalogs),
+    })
 }
 
 /// Only the provider catalogs (for commands that act on recorded state, like `down`).
 pub fn load_catalogs(
     project: &Path,
 ) -> Result<std::collections::BTreeMap<String, crate::model::Catalog>, LoadError> {
-    let mut parsed = Parsed::default();
     let mut diags = Diagnostics::default();
-    for path in yaml_files(&project.join("providers"))? {
+    let catalogs = parse_all(yaml_files(&project.join("providers"))?, &mut diags)?;
+    diags.into_result()?;
+    let parsed = Parsed {
+        catalogs: named(catalogs),
+        ..Parsed::default()
+    };
+    Ok(validate(&parsed)?.catalogs)
+}
+
+/// Reads and parses every file: the parsed ones come back with their text (for positions in
+/// later validation), the others as diagnostics. An unreadable file stops the load.
+fn parse_all<T: serde::de::DeserializeOwned>(
+    paths: Vec<PathBuf>,
+    diags: &mut Diagnostics,
+) -> Result<Vec<(PathBuf, T, String)>, LoadError> {
+    let mut out = Vec::with_capacity(paths.len());
+    for path in paths {
         let text = read(&path)?;
         match yaml::parse(&path, &text) {
-            Ok(c) => parsed.catalogs.push((path.clone(), stem(&path), c, text)),
+            Ok(v) => out.push((path, v, text)),
             Err(d) => diags.push(d),
         }
     }
-    diags.into_result()?;
-    Ok(validate(&parsed)?.catalogs)
+    Ok(out)
+}
+
+/// Names each document after its file (`profiles/hd.yaml` is the profile `hd`).
+fn named<T>(docs: Vec<(PathBuf, T, String)>) -> Vec<(PathBuf, String, T, String)> {
+    docs.into_iter()
+        .map(|(p, v, t)| {
+            let name = stem(&p);
+            (p, name, v, t)
+        })
+        .collect()
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {

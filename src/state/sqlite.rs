@@ -17,7 +17,7 @@ use crate::model::{
     Window,
 };
 use crate::plan::Op;
-use crate::sqlite::{GroupCommit, Priority, exec, open};
+use crate::sqlite::{GroupCommit, Priority, exec, open, open_store};
 
 const SCHEMA_VERSION: i64 = 1;
 pub const DB_FILE: &str = "state.db";
@@ -86,10 +86,8 @@ impl SqliteState {
             dir: dir.to_path_buf(),
             source: e,
         };
-        std::fs::create_dir_all(dir).map_err(|e| fail(e.into()))?;
+        let conn = open_store(dir, DB_FILE, SCHEMA).map_err(fail)?;
         let path = dir.join(DB_FILE);
-        let conn = open(&path, false).map_err(|e| fail(e.into()))?;
-        conn.execute_batch(SCHEMA).map_err(|e| fail(e.into()))?;
         let version: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key='schema'", [], |r| {
                 r.get(0)

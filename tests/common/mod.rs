@@ -119,13 +119,24 @@ impl Project {
             return Vec::new();
         }
         let conn = rusqlite::Connection::open(path).expect("inventory db");
-        let mut stmt = conn
-            .prepare("SELECT name, provider_id, gone_at_ms FROM items ORDER BY name")
-            .expect("query");
+        // Polled while the sim may still be creating its database: no table yet is no items.
+        let mut stmt =
+            match conn.prepare("SELECT name, provider_id, gone_at_ms FROM items ORDER BY name") {
+                Ok(stmt) => stmt,
+                Err(e) if e.to_string().contains("no such table") => return Vec::new(),
+                Err(e) => panic!("cannot read the sim inventory: {e}"),
+            };
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .expect("rows")
             .map(|r| r.expect("row"))
             .collect()
+    }
+
+    /// The names of everything in the sim inventory, sorted (duplicates kept, to be caught).
+    pub fn inventory_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.inventory().into_iter().map(|i| i.0).collect();
+        names.sort();
+        names
     }
 
     pub fn status_json(&self) -> serde_json::Value {

@@ -11,7 +11,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::model::ResourceSpec;
-use crate::sqlite::{GroupCommit, Priority, WriterError, exec, open};
+use crate::sqlite::{GroupCommit, Priority, WriterError, exec, open_store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -88,9 +88,7 @@ impl Inventory {
             dir: dir.to_path_buf(),
             source: e,
         };
-        std::fs::create_dir_all(dir).map_err(|e| fail(e.into()))?;
-        let conn = open(&dir.join("inventory.db"), false).map_err(|e| fail(e.into()))?;
-        conn.execute_batch(SCHEMA).map_err(|e| fail(e.into()))?;
+        let conn = open_store(dir, "inventory.db", SCHEMA).map_err(fail)?;
         let mut maps = Maps::default();
         {
             let mut stmt = conn
