@@ -140,6 +140,8 @@ pub async fn apply(
     let mut set: JoinSet<(usize, StepEnd, Vec<Commit>)> = JoinSet::new();
     // Completion records still being committed; dependents do not wait for them.
     let mut pending: JoinSet<Result<(), StateError>> = JoinSet::new();
+    // Which action each task runs, so that even a panicked task is attributed.
+    let mut task_action: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut in_flight = 0usize;
     let cap = options.parallelism.unwrap_or(usize::MAX).max(1);
     let mut stop_announced = false;
@@ -163,10 +165,11 @@ pub async fn apply(
                 reporter: reporter.clone(),
                 shutdown: shutdown.clone(),
             };
-            set.spawn(async move {
+            let handle = set.spawn(async move {
                 let (end, commits) = step.run().await;
                 (i, end, commits)
             });
+            task_action.insert(handle.id(), i);
             in_flight += 1;
         }
         if in_flight == 0 {
@@ -185,11 +188,10 @@ pub async fn apply(
                 in_flight -= 1;
                 let (i, end, commits) = match joined {
                     Ok(r) => r,
-                    Err(e) => {
-                        // A panic in a step: nothing to attribute it to but the count.
-                        report.failed.push(Failure { id: ResourceId(String::from("?")), op: Op::NoOp, error: e.to_string() });
-                        continue;
-                    }
+                    Err(e) => match task_action.get(&e.id()) {
+                        Some(&i) => (i, StepEnd::Failed(format!("the step crashed: {e}")), Vec::new()),
+                        None => continue,
+                    },
                 };
                 settled[i] = true;
                 for c in commits {
