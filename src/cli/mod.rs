@@ -72,10 +72,16 @@ pub enum Command {
     Up(up::Args),
     Down(down::Args),
     Status(status::Args),
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  orchestrate state list\n  orchestrate state show cup-final/eu-west-1/encoder\n  orchestrate state journal --limit 20\n  orchestrate state unlock"
+    )]
     State(state::Command),
     Sweep(sweep::Args),
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  orchestrate bench provision --events 1000 --regions 6"
+    )]
     Bench(bench::Command),
 }
 
