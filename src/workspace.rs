@@ -42,6 +42,15 @@ impl Workspace {
         Ok(Arc::new(SqliteState::open(&self.state_dir)?))
     }
 
+    /// The state, if one exists: read-only commands do not create one.
+    pub fn existing_state(&self) -> anyhow::Result<Option<Arc<SqliteState>>> {
+        if self.state_dir.join(crate::state::DB_FILE).exists() {
+            self.open_state().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Takes the state lock for a command that changes state.
     pub async fn lock(&self, command: &str) -> anyhow::Result<StateLock> {
         std::fs::create_dir_all(&self.state_dir)
@@ -55,17 +64,18 @@ impl Workspace {
 }
 
 impl Workspace {
-    /// Loads the schedules, renders what the selected events need and diffs it against the state.
+    /// Loads the schedules, renders what the selected events need and diffs it against the
+    /// state, which is opened (or created) only once the configuration has proved valid.
     pub async fn plan(
         &self,
         schedules: &[PathBuf],
         events: &[String],
-        state: &dyn StateStore,
-    ) -> anyhow::Result<(Config, Plan)> {
+    ) -> anyhow::Result<(Config, Plan, Arc<SqliteState>)> {
         let config = self.load_config(schedules)?;
         let renderer = self.renderer()?;
-        let plan = make_plan(&config, &renderer, state, &Scope::from_ids(events)).await?;
-        Ok((config, plan))
+        let state = self.open_state()?;
+        let plan = make_plan(&config, &renderer, state.as_ref(), &Scope::from_ids(events)).await?;
+        Ok((config, plan, state))
     }
 }
 

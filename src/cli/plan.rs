@@ -24,10 +24,7 @@ pub struct Args {
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
-    let state = ws.open_state()?;
-    let (_, plan) = ws
-        .plan(&args.select.schedules, &args.select.events, state.as_ref())
-        .await?;
+    let (_, plan, _) = ws.plan(&args.select.schedules, &args.select.events).await?;
     if let Some(out) = &args.out {
         let text = serde_json::to_string(&plan)?;
         std::fs::write(out, text)

@@ -48,9 +48,18 @@ pub struct UnlockArgs {
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, cmd: Command) -> anyhow::Result<Exit> {
+    if let Command::Unlock(a) = cmd {
+        return unlock(ws, a);
+    }
+    let Some(state) = ws.existing_state()? else {
+        return Err(UsageError(format!(
+            "no state in {}: nothing has been provisioned from here (see --state-dir)",
+            ws.state_dir.display()
+        ))
+        .into());
+    };
     match cmd {
         Command::List => {
-            let state = ws.open_state()?;
             let rs = state.resources().await?;
             if g.output == Output::Json {
                 let rows: Vec<_> = rs
@@ -71,7 +80,6 @@ pub async fn exec(ws: &Workspace, g: &Global, cmd: Command) -> anyhow::Result<Ex
             }
         }
         Command::Show(a) => {
-            let state = ws.open_state()?;
             let Some(r) = state.resource(&ResourceId(a.id.clone())).await? else {
                 return Err(UsageError(format!(
                     "no resource `{}` in the state (see `orchestrate state list`)",
@@ -82,7 +90,6 @@ pub async fn exec(ws: &Workspace, g: &Global, cmd: Command) -> anyhow::Result<Ex
             print_json(&r)?;
         }
         Command::Journal(a) => {
-            let state = ws.open_state()?;
             let j = state.journal(a.limit).await?;
             if g.output == Output::Json {
                 print_json(&j)?;
@@ -104,7 +111,6 @@ pub async fn exec(ws: &Workspace, g: &Global, cmd: Command) -> anyhow::Result<Ex
             }
         }
         Command::History(a) => {
-            let state = ws.open_state()?;
             let h = state.history(a.limit).await?;
             if g.output == Output::Json {
                 print_json(&h)?;
@@ -122,7 +128,7 @@ pub async fn exec(ws: &Workspace, g: &Global, cmd: Command) -> anyhow::Result<Ex
                 }
             }
         }
-        Command::Unlock(a) => return unlock(ws, a),
+        Command::Unlock(_) => {}
     }
     Ok(Exit::Ok)
 }

@@ -52,7 +52,18 @@ struct ResourceStatus {
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
-    let state = ws.open_state()?;
+    let Some(state) = ws.existing_state()? else {
+        match g.output {
+            Output::Json => {
+                print_json(&serde_json::json!({"owner": null, "serial": 0, "events": []}))?
+            }
+            Output::Text => println!(
+                "No state in {}: nothing has been provisioned from here.",
+                ws.state_dir.display()
+            ),
+        }
+        return Ok(Exit::Ok);
+    };
     let resources = state.resources().await?;
     let mut grouped: BTreeMap<String, BTreeMap<String, Vec<RecordedResource>>> = BTreeMap::new();
     for r in resources {

@@ -34,18 +34,17 @@ pub struct Args {
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
     let _lock = ws.lock("up").await?;
-    let state = ws.open_state()?;
-    let (plan, catalogs) = match &args.plan {
+    let (plan, catalogs, state) = match &args.plan {
         Some(file) => {
             let plan = read_plan(file)?;
+            let state = ws.open_state()?;
             check_fresh(&plan, state.as_ref(), file).await?;
-            (plan, crate::config::load_catalogs(&ws.project)?)
+            (plan, crate::config::load_catalogs(&ws.project)?, state)
         }
         None => {
-            let (config, plan) = ws
-                .plan(&args.select.schedules, &args.select.events, state.as_ref())
-                .await?;
-            (plan, config.catalogs)
+            let (config, plan, state) =
+                ws.plan(&args.select.schedules, &args.select.events).await?;
+            (plan, config.catalogs, state)
         }
     };
     if plan.is_empty() {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use lock::{Holder, LockError, StateLock};
-pub use sqlite::SqliteState;
+pub use sqlite::{DB_FILE, SqliteState};
 
 use crate::model::{RecordedResource, ResourceId, ResourceSpec};
 use crate::plan::Op;
