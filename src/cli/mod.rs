@@ -7,6 +7,7 @@ mod schema;
 mod state;
 mod status;
 mod sweep;
+mod tick;
 mod up;
 mod validate;
 
@@ -32,6 +33,7 @@ use crate::workspace::Workspace;
   orchestrate up --yes                     provision every scheduled event
   orchestrate status --output json         what exists now, per event and region
   orchestrate down --event cup-final       tear one event down (asks first)
+  orchestrate tick                         from cron: reconcile every event to the clock
 
 Exit codes: 0 ok, 1 failure, 2 configuration error, 3 state locked, 4 partial, 130 interrupted."
 )]
@@ -78,6 +80,7 @@ pub enum Command {
     )]
     State(state::Command),
     Sweep(sweep::Args),
+    Tick(tick::Args),
     #[command(
         subcommand,
         after_help = "Example:\n  orchestrate bench provision --events 1000 --regions 6"
@@ -119,6 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(a) => status::exec(&ws, g, a).await,
         Command::State(c) => state::exec(&ws, g, c).await,
         Command::Sweep(a) => sweep::exec(&ws, g, a).await,
+        Command::Tick(a) => tick::exec(&ws, g, a).await,
         Command::Bench(c) => bench::exec(&ws, c).await,
     }
 }

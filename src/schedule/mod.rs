@@ -1,3 +1,5 @@
-//! The clock side of the schedule: lead times and windows (pure).
+//! The clock: lead times, windows and phases (pure), and `tick`, which reconciles to them.
 
 pub mod lead;
+pub mod phase;
+pub mod tick;

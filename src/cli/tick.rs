@@ -1,0 +1,110 @@
+use clap::Args as ClapArgs;
+
+use super::{Global, Output, apply_exit, reporter};
+use crate::apply::ApplyOptions;
+use crate::exit::{Exit, UsageError};
+use crate::schedule::tick::{TickReport, tick};
+use crate::shutdown::Shutdown;
+use crate::workspace::Workspace;
+
+/// Reconcile every scheduled event to where the clock says it should be: provision the events
+/// entering their window, keep the live ones, tear down the ended, moved and cancelled ones.
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  orchestrate tick                                   from cron, every minute
+  orchestrate tick --output json                     NDJSON progress, then a `tick` summary line
+  orchestrate tick --now 2026-12-05T19:35:00Z        as if it were that time (rehearsals, tests)
+
+It never asks for confirmation: tearing down what the schedule no longer needs is its job.
+Exit codes: 0 ok, 1 failure, 2 configuration error, 3 another tick holds the lock, 4 partial.")]
+pub struct Args {
+    /// Schedule file (repeatable) [default: every *.yaml in <project>/schedules].
+    #[arg(short = 's', long = "schedule", value_name = "FILE")]
+    pub schedules: Vec<std::path::PathBuf>,
+    /// The time to reconcile to (RFC 3339 with an offset) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Cap on steps in flight [default: none; only dependencies and rate limits bound it].
+    #[arg(long, value_name = "K")]
+    pub parallelism: Option<usize>,
+}
+
+pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
+    let now = match &args.now {
+        Some(s) => s.parse().map_err(|_| {
+            UsageError(format!(
+                "--now `{s}` is not an RFC 3339 time with an offset (e.g. 2026-12-05T19:35:00Z)"
+            ))
+        })?,
+        None => jiff::Timestamp::now(),
+    };
+    let shutdown = Shutdown::new();
+    shutdown.on_signals();
+    let outcome = tick(
+        ws,
+        &args.schedules,
+        now,
+        reporter(g.output),
+        &ApplyOptions {
+            parallelism: args.parallelism,
+        },
+        &shutdown,
+    )
+    .await?;
+    let report = &outcome.report;
+    match g.output {
+        Output::Json => {
+            let mut line = serde_json::to_value(report)?;
+            line["event"] = "tick".into();
+            println!("{line}");
+        }
+        Output::Text => print_text(report),
+    }
+    Ok(match &report.apply {
+        Some(applied) => apply_exit(applied, &outcome.plan, &shutdown),
+        None => Exit::Ok,
+    })
+}
+
+fn print_text(r: &TickReport) {
+    println!("Tick at {}:", r.now.strftime("%Y-%m-%d %H:%M:%S UTC"));
+    if r.events.is_empty() {
+        println!("  no events scheduled");
+    }
+    let w = r
+        .events
+        .iter()
+        .map(|e| e.id.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!(
+        "  {:<w$}  {:<12}  {:<26}  LEAD",
+        "EVENT", "PHASE", "WINDOW (UTC)"
+    );
+    for e in &r.events {
+        println!(
+            "  {:<w$}  {:<12}  {:<26}  {} ({})",
+            e.id,
+            e.phase.as_str(),
+            format!(
+                "{} → {}",
+                e.provision_at.strftime("%m-%d %H:%M"),
+                e.release_at.strftime("%m-%d %H:%M")
+            ),
+            e.lead,
+            match e.lead_source {
+                crate::model::LeadSource::Event => "event",
+                crate::model::LeadSource::Profile => "profile",
+                crate::model::LeadSource::Default => "auto, from the catalog",
+            }
+        );
+    }
+    for id in &r.removed_events {
+        println!("  {id}: no longer scheduled; its resources are torn down");
+    }
+    let c = r.changes;
+    if c.create + c.update + c.replace + c.delete == 0 {
+        println!("Nothing to change.");
+    }
+}

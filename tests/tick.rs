@@ -1,0 +1,197 @@
+//! `tick` as a clock: time travel through a day of overlapping events on the sim provider.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Project, stderr, stdout};
+use jiff::{SignedDuration, Timestamp};
+use orchestrate::apply::ApplyOptions;
+use orchestrate::apply::progress::Silent;
+use orchestrate::model::{Redundancy, blueprint};
+use orchestrate::schedule::phase::{Times, due};
+use orchestrate::schedule::tick::tick;
+use orchestrate::shutdown::Shutdown;
+use orchestrate::workspace::Workspace;
+
+struct Ev {
+    id: String,
+    start: Timestamp,
+    end: Timestamp,
+    lead_min: i64,
+    grace_min: i64,
+    profile: &'static str,
+    regions: Vec<&'static str>,
+}
+
+/// 50 events across a day, overlapping, with their own leads, graces, profiles and regions.
+fn day_of_events() -> Vec<Ev> {
+    let day: Timestamp = "2026-12-05T00:00:00Z".parse().unwrap();
+    let regions = ["eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-1"];
+    let mut seed: u64 = 42;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    (0..50)
+        .map(|i| {
+            let start = day + SignedDuration::from_mins(i * 27 + next(20) as i64);
+            let first = next(4) as usize;
+            let count = 1 + next(2) as usize;
+            Ev {
+                id: format!("ev-{i:02}"),
+                start,
+                end: start + SignedDuration::from_mins(45 + next(135) as i64),
+                lead_min: 5 + next(26) as i64,
+                grace_min: next(16) as i64,
+                profile: if i % 3 == 0 { "sim-dual" } else { "sim-hd" },
+                regions: (0..count)
+                    .map(|k| regions[(first + k) % regions.len()])
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn schedule_yaml(events: &[Ev]) -> String {
+    let mut s = String::from("apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n");
+    for e in events {
+        s.push_str(&format!(
+            "  - id: {}\n    start: {}\n    end: {}\n    profile: {}\n    regions: [{}]\n    lead: {}m\n    grace: {}m\n",
+            e.id,
+            e.start,
+            e.end,
+            e.profile,
+            e.regions.join(", "),
+            e.lead_min,
+            e.grace_min
+        ));
+    }
+    s
+}
+
+/// What must exist at `now`, computed from the schedule alone.
+fn expected(events: &[Ev], now: Timestamp, ws: &Workspace) -> Vec<String> {
+    let config = ws.load_config(&[]).unwrap();
+    let mut names = BTreeSet::new();
+    for e in events {
+        let t = Times {
+            start: e.start,
+            end: e.end,
+            lead: SignedDuration::from_mins(e.lead_min),
+            grace: SignedDuration::from_mins(e.grace_min),
+        };
+        if !due(&t, now).needs_resources() {
+            continue;
+        }
+        let profile = &config.profiles[e.profile];
+        assert_eq!(
+            profile.encoder.redundancy == Redundancy::Dual,
+            e.profile == "sim-dual"
+        );
+        for r in &e.regions {
+            for slot in blueprint(profile) {
+                names.insert(format!("{}/{r}/{}", e.id, slot.name));
+            }
+        }
+    }
+    names.into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_of_fifty_overlapping_events_holds_exactly_what_is_in_its_window() {
+    let p = Project::new("sim:\n  time_scale: 0.0001\n");
+    let events = day_of_events();
+    p.write("schedules/main.yaml", &schedule_yaml(&events));
+    let ws = Workspace::new(p.path(), None, Duration::from_secs(10));
+    let day: Timestamp = "2026-12-05T00:00:00Z".parse().unwrap();
+    let mut most = 0;
+    let mut step = 0;
+    let mut now = day - SignedDuration::from_hours(1);
+    while now < day + SignedDuration::from_hours(27) {
+        let out = tick(
+            &ws,
+            &[],
+            now,
+            Arc::new(Silent),
+            &ApplyOptions::default(),
+            &Shutdown::new(),
+        )
+        .await
+        .unwrap();
+        if let Some(applied) = &out.report.apply {
+            assert!(applied.success(), "at {now}: {applied:?}");
+        }
+        let want = expected(&events, now, &ws);
+        assert_eq!(p.inventory_names(), want, "at {now}");
+        most = most.max(want.len());
+        // Every few ticks, tick again at the same moment: nothing left to do.
+        if step % 5 == 0 {
+            let again = tick(
+                &ws,
+                &[],
+                now,
+                Arc::new(Silent),
+                &ApplyOptions::default(),
+                &Shutdown::new(),
+            )
+            .await
+            .unwrap();
+            assert!(
+                again.report.apply.is_none(),
+                "a second tick at {now} changed something"
+            );
+        }
+        now += SignedDuration::from_mins(15);
+        step += 1;
+    }
+    assert!(
+        most >= 15,
+        "the events overlap (at most {most} resources at once)"
+    );
+    assert!(p.inventory().is_empty(), "the day ends with nothing left");
+}
+
+#[test]
+fn tick_reports_phases_and_rejects_a_bad_time() {
+    let p = Project::fast();
+    let out = p.run(&["tick", "--now", "2026-12-05T19:35:00Z", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let last: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "tick");
+    let phases: Vec<(&str, &str)> = last["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e["phase"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        phases,
+        [("cup-final", "ready"), ("derby-night", "scheduled")]
+    );
+    assert_eq!(p.inventory().len(), 10);
+
+    let out = p.run(&["tick", "--now", "tomorrow"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--now `tomorrow` is not an RFC 3339 time"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Cancelling an event tears it down at the next tick.
+    p.write(
+        "schedules/main.yaml",
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents: []\n",
+    );
+    let text = p.ok(&["tick", "--now", "2026-12-05T19:36:00Z"]);
+    assert!(text.contains("cup-final: no longer scheduled"), "{text}");
+    assert!(p.inventory().is_empty());
+}
