@@ -174,3 +174,16 @@ fn schema_describes_the_formats() {
         );
     }
 }
+
+#[test]
+fn a_catalog_timeout_below_a_p95_is_rejected_and_profiles_say_the_catalog_is_invalid() {
+    let p = Project::fast();
+    let cat = p.read("providers/sim.yaml");
+    p.write(
+        "providers/sim.yaml",
+        &cat.replacen("    timeout: 10m", "    timeout: 4s", 1),
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&out));
+}

@@ -95,13 +95,18 @@ pub fn validate(parsed: &Parsed) -> Result<Config, Diagnostics> {
             config.catalogs.insert(c.provider.clone(), c);
         }
     }
+    let catalog_files: Vec<&str> = parsed
+        .catalogs
+        .iter()
+        .map(|(_, n, _, _)| n.as_str())
+        .collect();
     for (file, name, prof, text) in &parsed.profiles {
         let mut cx = Ctx {
             file,
             diags: &mut diags,
             source: Some(Locator::new(text)),
         };
-        if let Some(p) = profile(&mut cx, name, prof, &config.catalogs) {
+        if let Some(p) = profile(&mut cx, name, prof, &config.catalogs, &catalog_files) {
             config.profiles.insert(p.name.clone(), p);
         }
     }
@@ -284,6 +289,7 @@ fn profile(
     name: &str,
     p: &ProfileFile,
     catalogs: &BTreeMap<String, Catalog>,
+    catalog_files: &[&str],
 ) -> Option<Profile> {
     cx.header(&p.api_version, &p.kind, "Profile");
     let mut ok = true;
@@ -300,7 +306,11 @@ fn profile(
         cx.at(
             &p.provider,
             "provider",
-            format!("no catalog for provider `{provider}`: add providers/{provider}.yaml"),
+            if catalog_files.contains(&provider.as_str()) {
+                format!("the catalog providers/{provider}.yaml is invalid (see its errors)")
+            } else {
+                format!("no catalog for provider `{provider}`: add providers/{provider}.yaml")
+            },
         );
         ok = false;
     }
@@ -452,11 +462,26 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
             cx.top(format!("kinds.{k}.hourly_price"), "must be zero or more");
             ok = false;
         }
-        for (what, l) in [("provision", entry.provision), ("destroy", entry.destroy)] {
+        let timings = [
+            ("provision", Some(entry.provision)),
+            ("destroy", Some(entry.destroy)),
+            ("update", entry.update),
+        ];
+        for (what, l) in timings.iter().filter_map(|(w, l)| l.map(|l| (*w, l))) {
             if l.p95 < l.median {
                 cx.top(
                     format!("kinds.{k}.{what}"),
                     "p95 must not be below the median",
+                );
+                ok = false;
+            }
+            if let Some(t) = entry.timeout.filter(|t| *t < l.p95) {
+                cx.top(
+                    format!("kinds.{k}.timeout"),
+                    format!(
+                        "{t} is below the {what} p95 ({}): one step in twenty would time out",
+                        l.p95
+                    ),
                 );
                 ok = false;
             }

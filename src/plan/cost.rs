@@ -21,7 +21,11 @@ pub struct EventCost {
 pub struct CostEstimate {
     pub currency: String,
     pub events: Vec<EventCost>,
+    /// Just in time: each resource only for its event's window.
     pub total: f64,
+    /// The same resources kept running from the first window's start to the last one's end.
+    #[serde(default)]
+    pub always_on: f64,
 }
 
 pub fn estimate(desired: &DesiredState) -> CostEstimate {
@@ -42,9 +46,22 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
     let mut events: Vec<EventCost> = by_event.into_values().collect();
     events.sort_by(|a, b| (a.from, &a.event).cmp(&(b.from, &b.event)));
     let total = events.iter().map(|e| e.cost).sum();
+    let span = match (
+        events.iter().map(|e| e.from).min(),
+        events.iter().map(|e| e.to).max(),
+    ) {
+        (Some(from), Some(to)) => crate::model::Window { from, to }.hours(),
+        _ => 0.0,
+    };
+    let always_on = desired
+        .resources
+        .values()
+        .map(|s| s.hourly_price * span)
+        .sum();
     CostEstimate {
         currency: "USD".into(),
         events,
         total,
+        always_on,
     }
 }

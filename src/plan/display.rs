@@ -142,6 +142,14 @@ fn cost(out: &mut String, plan: &Plan) {
         "",
         money(est.total)
     );
+    if est.always_on > est.total && est.always_on > 0.0 {
+        let _ = writeln!(
+            out,
+            "Always on from the first window to the last, the same resources would cost {} ({:.0}% more).",
+            money(est.always_on),
+            (est.always_on / est.total.max(f64::MIN_POSITIVE) - 1.0) * 100.0
+        );
+    }
 }
 
 pub fn money(v: f64) -> String {
