@@ -23,6 +23,9 @@ use crate::model::{
 
 /// Latency draws are truncated at this multiple of the p95.
 const TAIL_CAP: f64 = 4.0;
+/// Scaled timeouts never go below this real time: the overhead a step meets on a busy machine
+/// (commits, scheduling) does not shrink with simulated time.
+const MIN_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Environment override of the catalog's time scale, for demos and tests.
 pub const TIME_SCALE_ENV: &str = "ORCHESTRATE_SIM_TIME_SCALE";
@@ -178,7 +181,7 @@ impl Provider for SimProvider {
             .get(kind)
             .and_then(|k| k.timeout)
             .map_or(DEFAULT_TIMEOUT, |t| t.0);
-        self.scaled(t)
+        self.scaled(t).max(MIN_TIMEOUT)
     }
 
     async fn create(&self, spec: &ResourceSpec, token: &str) -> Result<Created, ProviderError> {
