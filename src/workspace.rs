@@ -12,6 +12,7 @@ use crate::model::Config;
 use crate::plan::{self, DesiredState, Plan, Scope};
 use crate::providers::{ProviderOptions, Providers};
 use crate::render::Renderer;
+use crate::schedule::lead::Learned;
 use crate::state::{SqliteState, StateLock, StateStore};
 
 #[derive(Debug, Clone)]
@@ -86,8 +87,17 @@ pub async fn make_plan(
     state: &dyn StateStore,
     scope: &Scope,
 ) -> anyhow::Result<Plan> {
-    let desired = plan::desired_state(config, renderer, state.owner(), scope)?;
+    let learned = learned_leads(state).await?;
+    let desired = plan::desired_state(config, renderer, state.owner(), scope, &learned)?;
     plan_against(config, desired, state, scope).await
+}
+
+/// How many recent steps lead times are learned from.
+const HISTORY_WINDOW: usize = 10_000;
+
+/// Lead times learned from the state's recent history.
+pub async fn learned_leads(state: &dyn StateStore) -> anyhow::Result<Learned> {
+    Ok(Learned::from_history(&state.history(HISTORY_WINDOW).await?))
 }
 
 pub async fn plan_against(

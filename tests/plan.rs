@@ -206,3 +206,32 @@ fn a_saved_plan_applies_exactly_and_is_refused_once_the_state_changed() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_auto_lead_comes_from_the_catalog_until_history_teaches_it() {
+    // Provisioning here really takes well under a second: once five creates of every kind are
+    // recorded, the learned lead is the chain's p95 × 1.25 plus a minute of readiness checks,
+    // rounded up to the minute.
+    let p = Project::new("sim:\n  time_scale: 0.0002\n");
+    p.write(
+        "schedules/main.yaml",
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: auto-show\n    start: 2026-12-05T19:45:00Z\n    end: 2026-12-05T21:00:00Z\n    profile: sim-hd\n    regions: [eu-west-1]\n    lead: auto\n",
+    );
+    let lead = |p: &Project| {
+        let plan: Value = serde_json::from_str(&p.ok(&["plan", "--output", "json"])).unwrap();
+        let e = &plan["cost"]["events"][0];
+        (
+            e["lead"].as_str().unwrap().to_string(),
+            e["lead_from"].as_str().unwrap().to_string(),
+        )
+    };
+    // The catalog: (5 s + 15 s + 15 min) × 1.25 + 1 min → 21 min.
+    assert_eq!(lead(&p), ("21m".to_string(), "catalog".to_string()));
+    for _ in 0..5 {
+        p.ok(&["up", "--yes"]);
+        p.ok(&["down", "--yes"]);
+    }
+    assert_eq!(lead(&p), ("2m".to_string(), "learned".to_string()));
+    let text = p.ok(&["plan"]);
+    assert!(text.contains("2m (learned)"), "{text}");
+}

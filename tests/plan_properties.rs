@@ -27,7 +27,8 @@ fn fixture() -> &'static Fixture {
         let p = common::Project::fast();
         let config = orchestrate::config::load(p.path(), &[]).unwrap();
         let renderer = Renderer::load(&p.path().join("templates")).unwrap();
-        let desired = desired_state(&config, &renderer, OWNER, &Scope::All).unwrap();
+        let desired =
+            desired_state(&config, &renderer, OWNER, &Scope::All, &Default::default()).unwrap();
         Fixture {
             config,
             renderer,
@@ -86,7 +87,7 @@ proptest! {
         let keep: Vec<bool> = drop_events.iter().map(|d| !d).collect();
         let mut i = 0;
         config.events.retain(|_| { let k = keep[i]; i += 1; k });
-        let desired = desired_state(&config, &f.renderer, OWNER, &Scope::All).unwrap();
+        let desired = desired_state(&config, &f.renderer, OWNER, &Scope::All, &Default::default()).unwrap();
         let plan_a = plan(desired.clone(), &recorded, &config.catalogs, &Scope::All, "o", 1, jiff::Timestamp::UNIX_EPOCH).unwrap();
         let plan_b = plan(desired, &recorded, &config.catalogs, &Scope::All, "o", 1, jiff::Timestamp::UNIX_EPOCH).unwrap();
         prop_assert_eq!(&plan_a, &plan_b, "deterministic");

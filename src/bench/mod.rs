@@ -128,7 +128,14 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
     let renderer = crate::render::Renderer::load(&project.join("templates"))?;
 
     let t = Instant::now();
-    let desired = plan::desired_state(&config, &renderer, state.owner(), &Scope::All)?;
+    // A fresh state has no history: leads come from the catalog.
+    let desired = plan::desired_state(
+        &config,
+        &renderer,
+        state.owner(),
+        &Scope::All,
+        &crate::schedule::lead::Learned::default(),
+    )?;
     let render_ms = t.elapsed().as_millis() as u64;
     let recorded = state.resources().await?;
     let t = Instant::now();

@@ -93,11 +93,7 @@ fn print_text(r: &TickReport) {
                 e.release_at.strftime("%m-%d %H:%M")
             ),
             e.lead,
-            match e.lead_source {
-                crate::model::LeadSource::Event => "event",
-                crate::model::LeadSource::Profile => "profile",
-                crate::model::LeadSource::Default => "auto, from the catalog",
-            }
+            e.lead_from.as_str()
         );
     }
     for id in &r.removed_events {

@@ -15,6 +15,11 @@ pub struct EventCost {
     pub resources: usize,
     /// Sum of hourly price × hours in the window, per resource.
     pub cost: f64,
+    /// The lead before start, and where it came from.
+    #[serde(default)]
+    pub lead: String,
+    #[serde(default)]
+    pub lead_from: Option<crate::schedule::lead::LeadOrigin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -37,6 +42,8 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
             to: spec.window.to,
             resources: 0,
             cost: 0.0,
+            lead: String::new(),
+            lead_from: None,
         });
         e.from = e.from.min(spec.window.from);
         e.to = e.to.max(spec.window.to);
@@ -44,6 +51,12 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
         e.cost += spec.hourly_price * spec.window.hours();
     }
     let mut events: Vec<EventCost> = by_event.into_values().collect();
+    for e in &mut events {
+        if let Some((lead, from)) = desired.leads.get(&e.event) {
+            e.lead = crate::config::duration::format_duration(*lead);
+            e.lead_from = Some(*from);
+        }
+    }
     events.sort_by(|a, b| (a.from, &a.event).cmp(&(b.from, &b.event)));
     let total = events.iter().map(|e| e.cost).sum();
     let span = match (

@@ -11,11 +11,13 @@ use crate::model::{
     blueprint,
 };
 use crate::render::{RenderError, Renderer};
-use crate::schedule::lead::{effective_lead, window};
+use crate::schedule::lead::{LeadOrigin, Learned, resolve_lead, window};
 
 #[derive(Debug, Clone, Default)]
 pub struct DesiredState {
     pub resources: BTreeMap<ResourceId, ResourceSpec>,
+    /// Each event's lead and where it came from.
+    pub leads: BTreeMap<String, (std::time::Duration, LeadOrigin)>,
 }
 
 /// Which events a command acts on.
@@ -47,6 +49,7 @@ pub fn desired_state(
     renderer: &Renderer,
     owner: &str,
     scope: &Scope,
+    learned: &Learned,
 ) -> Result<DesiredState, RenderError> {
     let events: Vec<&Event> = config
         .events
@@ -65,7 +68,7 @@ pub fn desired_state(
                 s.spawn(move || {
                     let mut out = Vec::new();
                     for e in evs {
-                        event_resources(config, renderer, owner, e, &mut out)?;
+                        event_resources(config, renderer, owner, learned, e, &mut out)?;
                     }
                     Ok(out)
                 })
@@ -77,6 +80,12 @@ pub fn desired_state(
             .collect()
     });
     let mut out = DesiredState::default();
+    for e in &events {
+        if let Some((p, c)) = profile_and_catalog(config, e) {
+            out.leads
+                .insert(e.id.clone(), resolve_lead(e, p, c, learned));
+        }
+    }
     for part in parts {
         for spec in part? {
             out.resources.insert(spec.id.clone(), spec);
@@ -85,21 +94,27 @@ pub fn desired_state(
     Ok(out)
 }
 
+/// An event's profile and its provider's catalog (validation guarantees both exist).
+pub fn profile_and_catalog<'c>(
+    config: &'c Config,
+    event: &Event,
+) -> Option<(&'c crate::model::Profile, &'c crate::model::Catalog)> {
+    let profile = config.profiles.get(&event.profile)?;
+    Some((profile, config.catalogs.get(&profile.provider)?))
+}
+
 fn event_resources(
     config: &Config,
     renderer: &Renderer,
     owner: &str,
+    learned: &Learned,
     event: &Event,
     out: &mut Vec<ResourceSpec>,
 ) -> Result<(), RenderError> {
-    // Validation guarantees both exist for every loaded event.
-    let Some(profile) = config.profiles.get(&event.profile) else {
+    let Some((profile, catalog)) = profile_and_catalog(config, event) else {
         return Ok(());
     };
-    let Some(catalog) = config.catalogs.get(&profile.provider) else {
-        return Ok(());
-    };
-    let lead = effective_lead(event, profile, catalog);
+    let (lead, _) = resolve_lead(event, profile, catalog, learned);
     let win = window(event, lead);
     let slots = blueprint(profile);
     let mut ctx = Context::new();

@@ -111,11 +111,10 @@ fn cost(out: &mut String, plan: &Plan) {
         .max()
         .unwrap_or(5)
         .max(5);
-    let _ = writeln!(
-        out,
-        "  {:<w$}  {:<38}  {:>9}  {:>10}",
-        "EVENT", "WINDOW (UTC)", "RESOURCES", "COST"
-    );
+    let row = |out: &mut String, a: &str, b: &str, c: &str, d: &str, e: &str| {
+        let _ = writeln!(out, "  {a:<w$}  {b:<34}  {c:<16}  {d:>9}  {e:>10}");
+    };
+    row(out, "EVENT", "WINDOW (UTC)", "LEAD", "RESOURCES", "COST");
     for e in &est.events {
         let span =
             std::time::Duration::from_secs((e.to.as_second() - e.from.as_second()).max(0) as u64);
@@ -125,23 +124,20 @@ fn cost(out: &mut String, plan: &Plan) {
             e.to.strftime("%H:%M"),
             format_duration(span)
         );
-        let _ = writeln!(
+        let lead = match e.lead_from {
+            Some(from) => format!("{} ({})", e.lead, from.as_str()),
+            None => e.lead.clone(),
+        };
+        row(
             out,
-            "  {:<w$}  {:<38}  {:>9}  {:>10}",
-            e.event,
-            window,
-            e.resources,
-            money(e.cost)
+            &e.event,
+            &window,
+            &lead,
+            &e.resources.to_string(),
+            &money(e.cost),
         );
     }
-    let _ = writeln!(
-        out,
-        "  {:<w$}  {:<38}  {:>9}  {:>10}",
-        "total",
-        "",
-        "",
-        money(est.total)
-    );
+    row(out, "total", "", "", "", &money(est.total));
     if est.always_on > est.total && est.always_on > 0.0 {
         let _ = writeln!(
             out,

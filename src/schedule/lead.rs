@@ -1,27 +1,105 @@
 //! How long before `start` an event's resources must be created.
+//!
+//! Explicit leads (the event's, else its profile's) are taken as given. `auto` is learned: for
+//! each region, the p95 of the recorded create durations of each resource kind (the catalog's
+//! p95 where fewer than [`MIN_SAMPLES`] were recorded) along the profile's longest dependency
+//! chain, times a safety factor, plus time for readiness checks, rounded up to the minute; the
+//! event's lead is the largest over its regions.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::model::{Catalog, Event, Lead, Profile, Window, blueprint};
+use serde::{Deserialize, Serialize};
 
-/// Safety factor over the critical path of typical provisioning times.
-const SAFETY: f64 = 1.25;
+use crate::model::{Catalog, Event, Lead, LeadSource, Profile, Window, blueprint};
+use crate::state::HistoryEntry;
+
+/// Safety factor over the critical path of provisioning times.
+pub const SAFETY: f64 = 1.25;
 /// Time for readiness checks after the last resource reports ready.
-const READINESS: Duration = Duration::from_secs(60);
+pub const READINESS: Duration = Duration::from_secs(60);
+/// Recorded creates needed before a kind's own history replaces the catalog's figure.
+pub const MIN_SAMPLES: usize = 5;
 
-/// The lead used when an event asks for `auto` and no history exists yet: the p95 provisioning
-/// times from the catalog along the profile's longest dependency chain, times a safety factor,
-/// plus readiness checks, rounded up to the minute.
-pub fn catalog_lead(profile: &Profile, catalog: &Catalog) -> Duration {
-    let slots = blueprint(profile);
+/// Where a lead came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadOrigin {
+    Event,
+    Profile,
+    /// `auto`, with recorded durations for at least one kind on the chain.
+    Learned,
+    /// `auto`, from the catalog's typical times only.
+    Catalog,
+}
+
+impl LeadOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadOrigin::Event => "event",
+            LeadOrigin::Profile => "profile",
+            LeadOrigin::Learned => "learned",
+            LeadOrigin::Catalog => "catalog",
+        }
+    }
+}
+
+/// p95 create durations per (provider, region, kind), from the state's history.
+#[derive(Debug, Clone, Default)]
+pub struct Learned {
+    p95: HashMap<(String, String, String), Duration>,
+}
+
+impl Learned {
+    pub fn from_history(history: &[HistoryEntry]) -> Self {
+        let mut samples: HashMap<(String, String, String), Vec<u64>> = HashMap::new();
+        for h in history.iter().filter(|h| h.op == "create") {
+            samples
+                .entry((h.provider.clone(), h.region.clone(), h.kind.clone()))
+                .or_default()
+                .push(h.duration_ms);
+        }
+        let p95 = samples
+            .into_iter()
+            .filter(|(_, v)| v.len() >= MIN_SAMPLES)
+            .map(|(k, mut v)| {
+                v.sort_unstable();
+                let i = ((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1;
+                (k, Duration::from_millis(v[i]))
+            })
+            .collect();
+        Self { p95 }
+    }
+
+    pub fn get(&self, provider: &str, region: &str, kind: &str) -> Option<Duration> {
+        self.p95
+            .get(&(provider.to_string(), region.to_string(), kind.to_string()))
+            .copied()
+    }
+}
+
+/// The learned (or catalog) lead for a profile in one region.
+pub fn region_lead(
+    profile: &Profile,
+    catalog: &Catalog,
+    region: &str,
+    learned: &Learned,
+) -> (Duration, LeadOrigin) {
+    let mut used_history = false;
     let mut done: HashMap<&str, Duration> = HashMap::new();
+    let slots = blueprint(profile);
     // The blueprint lists dependencies before dependents.
     for s in &slots {
-        let own = catalog
-            .kinds
-            .get(s.kind)
-            .map_or(Duration::ZERO, |k| k.provision.p95.0);
+        let own = match learned.get(&profile.provider, region, s.kind) {
+            Some(d) => {
+                used_history = true;
+                d
+            }
+            None => catalog
+                .kinds
+                .get(s.kind)
+                .map_or(Duration::ZERO, |k| k.provision.p95.0),
+        };
         let after = s
             .depends_on
             .iter()
@@ -32,13 +110,30 @@ pub fn catalog_lead(profile: &Profile, catalog: &Catalog) -> Duration {
     }
     let path = done.values().copied().max().unwrap_or(Duration::ZERO);
     let secs = (path.as_secs_f64() * SAFETY).ceil() as u64 + READINESS.as_secs();
-    Duration::from_secs(secs.div_ceil(60) * 60)
+    let origin = if used_history {
+        LeadOrigin::Learned
+    } else {
+        LeadOrigin::Catalog
+    };
+    (Duration::from_secs(secs.div_ceil(60) * 60), origin)
 }
 
-pub fn effective_lead(event: &Event, profile: &Profile, catalog: &Catalog) -> Duration {
-    match event.lead {
-        Lead::Fixed(d) => d,
-        Lead::Auto => catalog_lead(profile, catalog),
+/// The lead an event uses, and where it came from.
+pub fn resolve_lead(
+    event: &Event,
+    profile: &Profile,
+    catalog: &Catalog,
+    learned: &Learned,
+) -> (Duration, LeadOrigin) {
+    match (event.lead, event.lead_source) {
+        (Lead::Fixed(d), LeadSource::Profile) => (d, LeadOrigin::Profile),
+        (Lead::Fixed(d), _) => (d, LeadOrigin::Event),
+        (Lead::Auto, _) => event
+            .regions
+            .iter()
+            .map(|r| region_lead(profile, catalog, r, learned))
+            .max_by_key(|(d, _)| *d)
+            .unwrap_or_else(|| region_lead(profile, catalog, "", learned)),
     }
 }
 
@@ -49,5 +144,39 @@ pub fn window(event: &Event, lead: Duration) -> Window {
     Window {
         from: event.start.checked_sub(sub).unwrap_or(event.start),
         to: event.end.checked_add(add).unwrap_or(event.end),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(kind: &str, ms: u64) -> HistoryEntry {
+        HistoryEntry {
+            provider: "sim".into(),
+            region: "eu-west-1".into(),
+            kind: kind.into(),
+            op: "create".into(),
+            duration_ms: ms,
+            at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn p95_needs_enough_samples() {
+        let few: Vec<_> = (1..MIN_SAMPLES as u64)
+            .map(|i| entry("cdn", i * 1000))
+            .collect();
+        assert_eq!(
+            Learned::from_history(&few).get("sim", "eu-west-1", "cdn"),
+            None
+        );
+        let many: Vec<_> = (1..=20).map(|i| entry("cdn", i * 1000)).collect();
+        let l = Learned::from_history(&many);
+        assert_eq!(
+            l.get("sim", "eu-west-1", "cdn"),
+            Some(Duration::from_secs(19))
+        );
+        assert_eq!(l.get("sim", "us-east-1", "cdn"), None);
     }
 }

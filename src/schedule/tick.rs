@@ -10,10 +10,10 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::lead::effective_lead;
+use super::lead::{LeadOrigin, resolve_lead};
 use super::phase::{Holdings, Phase, Times, due, observed};
 use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
-use crate::model::{LeadSource, ResourceStatus};
+use crate::model::ResourceStatus;
 use crate::plan::{Counts, Plan, Scope, desired_state, plan};
 use crate::providers::ProviderOptions;
 use crate::shutdown::Shutdown;
@@ -28,7 +28,7 @@ pub struct EventTick {
     pub provision_at: Timestamp,
     pub release_at: Timestamp,
     pub lead: String,
-    pub lead_source: LeadSource,
+    pub lead_from: LeadOrigin,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,20 +58,15 @@ pub async fn tick(
     let renderer = ws.renderer()?;
     let _lock = ws.lock("tick").await?;
     let state = ws.open_state()?;
+    let learned = crate::workspace::learned_leads(state.as_ref()).await?;
 
     let mut times = BTreeMap::new();
     let mut active = Vec::new();
     for e in &config.events {
-        let (Some(profile), Some(catalog)) = (
-            config.profiles.get(&e.profile),
-            config
-                .profiles
-                .get(&e.profile)
-                .and_then(|p| config.catalogs.get(&p.provider)),
-        ) else {
+        let Some((profile, catalog)) = crate::plan::profile_and_catalog(&config, e) else {
             continue;
         };
-        let lead = effective_lead(e, profile, catalog);
+        let (lead, origin) = resolve_lead(e, profile, catalog, &learned);
         let t = Times {
             start: e.start,
             end: e.end,
@@ -81,10 +76,16 @@ pub async fn tick(
         if due(&t, now).needs_resources() {
             active.push(e.id.clone());
         }
-        times.insert(e.id.clone(), (t, lead, e.lead_source));
+        times.insert(e.id.clone(), (t, lead, origin));
     }
 
-    let desired = desired_state(&config, &renderer, state.owner(), &Scope::Events(active))?;
+    let desired = desired_state(
+        &config,
+        &renderer,
+        state.owner(),
+        &Scope::Events(active),
+        &learned,
+    )?;
     let mut desired_per_event: BTreeMap<String, usize> = BTreeMap::new();
     for spec in desired.resources.values() {
         *desired_per_event.entry(spec.event.clone()).or_default() += 1;
@@ -130,7 +131,7 @@ pub async fn tick(
     }
     let events = times
         .iter()
-        .map(|(id, (t, lead, source))| {
+        .map(|(id, (t, lead, origin))| {
             let mut h = holdings.get(id.as_str()).copied().unwrap_or_default();
             h.desired = desired_per_event.get(id).copied().unwrap_or(0);
             EventTick {
@@ -139,7 +140,7 @@ pub async fn tick(
                 provision_at: t.provision_at(),
                 release_at: t.release_at(),
                 lead: crate::config::duration::format_duration(*lead),
-                lead_source: *source,
+                lead_from: *origin,
             }
         })
         .collect();
