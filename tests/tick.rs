@@ -195,3 +195,98 @@ fn tick_reports_phases_and_rejects_a_bad_time() {
     assert!(text.contains("cup-final: no longer scheduled"), "{text}");
     assert!(p.inventory().is_empty());
 }
+
+fn show_in_window(regions: &str) -> String {
+    let start = Timestamp::now() + SignedDuration::from_mins(5);
+    format!(
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: now-show\n    start: {start}\n    end: {}\n    profile: sim-hd\n    regions: [{regions}]\n    lead: 10m\n",
+        start + SignedDuration::from_hours(1)
+    )
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_daemon_ticks_on_schedule_edits_survives_bad_ones_and_stops_without_teardown() {
+    use std::io::BufRead;
+    let p = Project::fast();
+    p.write("schedules/main.yaml", &show_in_window("eu-west-1"));
+    let mut child = p
+        .cmd(&["run", "--interval", "1h", "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let lines = lines.clone();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(l);
+            }
+        })
+    };
+    wait_until("the first tick to provision", || p.inventory().len() == 5);
+
+    // A region added to the schedule is provisioned at once, not after the hour-long interval.
+    p.write(
+        "schedules/main.yaml",
+        &show_in_window("eu-west-1, us-east-1"),
+    );
+    wait_until("the edit to be picked up", || p.inventory().len() == 10);
+
+    // A broken edit is reported; the daemon keeps running and touches nothing.
+    p.write(
+        "schedules/main.yaml",
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents: [\n",
+    );
+    wait_until("the bad edit to be reported", || {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("\"tick_failed\""))
+    });
+    assert_eq!(p.inventory().len(), 10);
+
+    assert_eq!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .code(),
+        Some(0)
+    );
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    assert_eq!(status.code(), Some(0), "a stopped daemon exits cleanly");
+    assert_eq!(
+        p.inventory().len(),
+        10,
+        "stopping the daemon tears nothing down"
+    );
+    let ticks = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("\"event\":\"tick\""))
+        .count();
+    assert!(ticks >= 2, "{:?}", lines.lock().unwrap());
+
+    p.write(
+        "schedules/main.yaml",
+        &show_in_window("eu-west-1, us-east-1"),
+    );
+    p.ok(&["down", "--yes"]);
+    assert!(p.inventory().is_empty());
+}

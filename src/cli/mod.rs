@@ -3,6 +3,7 @@
 mod bench;
 mod down;
 mod plan;
+mod run;
 mod schema;
 mod state;
 mod status;
@@ -34,6 +35,7 @@ use crate::workspace::Workspace;
   orchestrate status --output json         what exists now, per event and region
   orchestrate down --event cup-final       tear one event down (asks first)
   orchestrate tick                         from cron: reconcile every event to the clock
+  orchestrate run                          the same as a daemon, on a timer and on schedule edits
 
 Exit codes: 0 ok, 1 failure, 2 configuration error, 3 state locked, 4 partial, 130 interrupted."
 )]
@@ -81,6 +83,7 @@ pub enum Command {
     State(state::Command),
     Sweep(sweep::Args),
     Tick(tick::Args),
+    Run(run::Args),
     #[command(
         subcommand,
         after_help = "Example:\n  orchestrate bench provision --events 1000 --regions 6"
@@ -123,6 +126,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::State(c) => state::exec(&ws, g, c).await,
         Command::Sweep(a) => sweep::exec(&ws, g, a).await,
         Command::Tick(a) => tick::exec(&ws, g, a).await,
+        Command::Run(a) => run::exec(&ws, g, a).await,
         Command::Bench(c) => bench::exec(&ws, c).await,
     }
 }

@@ -1,5 +1,6 @@
 //! The clock: lead times, windows and phases (pure), and `tick`, which reconciles to them.
 
+pub mod daemon;
 pub mod lead;
 pub mod phase;
 pub mod tick;
