@@ -290,3 +290,81 @@ fn the_daemon_ticks_on_schedule_edits_survives_bad_ones_and_stops_without_teardo
     p.ok(&["down", "--yes"]);
     assert!(p.inventory().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_edits_move_extend_and_shrink_what_exists() {
+    let p = Project::fast();
+    let ws = Workspace::new(p.path(), None, Duration::from_secs(10));
+    let show = |start: &str, end: &str| {
+        format!(
+            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: show\n    start: {start}\n    end: {end}\n    profile: sim-hd\n    regions: [eu-west-1]\n    lead: 15m\n    grace: 5m\n"
+        )
+    };
+    let at = |s: &str| s.parse::<Timestamp>().unwrap();
+    let ids = || {
+        let mut v: Vec<String> = p.inventory().into_iter().map(|i| i.1).collect();
+        v.sort();
+        v
+    };
+    let go = |now: &'static str| {
+        let ws = &ws;
+        async move {
+            let out = tick(
+                ws,
+                &[],
+                at(now),
+                Arc::new(Silent),
+                &ApplyOptions::default(),
+                &Shutdown::new(),
+            )
+            .await
+            .unwrap();
+            if let Some(a) = &out.report.apply {
+                assert!(a.success(), "{a:?}");
+            }
+        }
+    };
+
+    p.write(
+        "schedules/main.yaml",
+        &show("2026-12-05T20:00:00Z", "2026-12-05T21:00:00Z"),
+    );
+    go("2026-12-05T19:50:00Z").await;
+    assert_eq!(p.inventory().len(), 5);
+    let first = ids();
+
+    // Moved two hours later: nothing is needed before 21:45 any more.
+    p.write(
+        "schedules/main.yaml",
+        &show("2026-12-05T22:00:00Z", "2026-12-05T23:00:00Z"),
+    );
+    go("2026-12-05T19:52:00Z").await;
+    assert!(
+        p.inventory().is_empty(),
+        "moved later: torn down until its new window"
+    );
+
+    // Back in place, then extended past the old end: the same resources stay.
+    p.write(
+        "schedules/main.yaml",
+        &show("2026-12-05T20:00:00Z", "2026-12-05T21:00:00Z"),
+    );
+    go("2026-12-05T19:53:00Z").await;
+    let again = ids();
+    assert_eq!(again.len(), 5);
+    assert_ne!(again, first, "recreated after the move");
+    p.write(
+        "schedules/main.yaml",
+        &show("2026-12-05T20:00:00Z", "2026-12-05T23:00:00Z"),
+    );
+    go("2026-12-05T21:30:00Z").await;
+    assert_eq!(ids(), again, "extended: kept, not recreated");
+
+    // Cut short: gone once the new end plus grace has passed.
+    p.write(
+        "schedules/main.yaml",
+        &show("2026-12-05T20:00:00Z", "2026-12-05T21:00:00Z"),
+    );
+    go("2026-12-05T21:31:00Z").await;
+    assert!(p.inventory().is_empty());
+}
