@@ -12,6 +12,7 @@ pub mod model;
 pub mod plan;
 pub mod providers;
 pub mod render;
+pub mod report;
 pub mod schedule;
 pub mod shutdown;
 pub mod sqlite;

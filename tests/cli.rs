@@ -301,3 +301,25 @@ fn bad_flags_are_usage_errors() {
     let out = p.run(&["plan", "--lock-timeout", "-1s"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn report_counts_what_was_billed_per_kind_and_region() {
+    let p = Project::fast();
+    p.ok(&["up", "--yes", "--event", "cup-final"]);
+    p.ok(&["down", "--yes"]);
+    let r: serde_json::Value =
+        serde_json::from_str(&p.ok(&["report", "cup-final", "--output", "json"])).unwrap();
+    assert_eq!(r["resources"], 10);
+    assert_eq!(r["still_running"], 0);
+    assert_eq!(r["on_air_minutes"], 135.0);
+    let kinds = r["by_kind"].as_array().unwrap();
+    assert_eq!(kinds.len(), 10, "five kinds in two regions");
+    assert!(
+        kinds
+            .iter()
+            .all(|k| k["billed_minutes"].as_f64().unwrap() > 0.0)
+    );
+    assert!(r["provisioning_minutes"].as_f64().unwrap() > 0.0);
+    let out = p.run(&["report", "no-such-event"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -3,6 +3,7 @@
 mod bench;
 mod down;
 mod plan;
+mod report;
 mod run;
 mod schema;
 mod state;
@@ -84,6 +85,7 @@ pub enum Command {
     Sweep(sweep::Args),
     Tick(tick::Args),
     Run(run::Args),
+    Report(report::Args),
     #[command(
         subcommand,
         after_help = "Example:\n  orchestrate bench provision --events 1000 --regions 6"
@@ -127,6 +129,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sweep(a) => sweep::exec(&ws, g, a).await,
         Command::Tick(a) => tick::exec(&ws, g, a).await,
         Command::Run(a) => run::exec(&ws, g, a).await,
+        Command::Report(a) => report::exec(&ws, g, a).await,
         Command::Bench(c) => bench::exec(&ws, c).await,
     }
 }

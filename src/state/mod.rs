@@ -85,10 +85,14 @@ pub struct JournalEntry {
     pub seq: i64,
     pub resource: String,
     pub op: String,
+    pub provider: String,
+    pub region: String,
+    pub kind: String,
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,
     pub outcome: Option<String>,
     pub attempts: Option<u32>,
+    pub duration_ms: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -123,6 +127,8 @@ pub trait StateStore: Send + Sync {
         elapsed: Duration,
     ) -> Commit;
     async fn journal(&self, limit: usize) -> Result<Vec<JournalEntry>, StateError>;
+    /// Every journal entry of one event's resources, oldest first.
+    async fn event_journal(&self, event: &str) -> Result<Vec<JournalEntry>, StateError>;
     async fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, StateError>;
     async fn resource(&self, id: &ResourceId) -> Result<Option<RecordedResource>, StateError> {
         Ok(self

@@ -319,26 +319,28 @@ impl StateStore for SqliteState {
     }
 
     async fn journal(&self, limit: usize) -> Result<Vec<JournalEntry>, StateError> {
+        let mut v = self.read(|c| {
+            journal_rows(
+                c,
+                &format!("SELECT {JOURNAL_COLUMNS} FROM journal ORDER BY seq DESC LIMIT ?1"),
+                [limit as i64],
+            )
+        })?;
+        v.reverse();
+        Ok(v)
+    }
+
+    async fn event_journal(&self, event: &str) -> Result<Vec<JournalEntry>, StateError> {
+        // Resource ids are `event/region/name`; event ids hold no `%` or `_` to escape.
+        let pattern = format!("{event}/%");
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT seq, resource, op, started_at, finished_at, outcome, attempts, error
-                 FROM journal ORDER BY seq DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit as i64], |r| {
-                Ok(JournalEntry {
-                    seq: r.get(0)?,
-                    resource: r.get(1)?,
-                    op: r.get(2)?,
-                    started_at: ts(r.get(3)?),
-                    finished_at: r.get::<_, Option<String>>(4)?.map(ts),
-                    outcome: r.get(5)?,
-                    attempts: r.get(6)?,
-                    error: r.get(7)?,
-                })
-            })?;
-            let mut v: Vec<_> = rows.collect::<Result<_, _>>()?;
-            v.reverse();
-            Ok(v)
+            journal_rows(
+                c,
+                &format!(
+                    "SELECT {JOURNAL_COLUMNS} FROM journal WHERE resource LIKE ?1 ORDER BY seq"
+                ),
+                [pattern],
+            )
         })
     }
 
@@ -393,4 +395,31 @@ fn intent_spec(
         window: Window { from: at, to: at },
         spec_hash: String::new(),
     }
+}
+
+const JOURNAL_COLUMNS: &str = "seq, resource, op, provider, region, kind, started_at, finished_at, outcome, attempts, duration_ms, error";
+
+fn journal_rows(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<JournalEntry>, StateError> {
+    let mut stmt = c.prepare(sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok(JournalEntry {
+            seq: r.get(0)?,
+            resource: r.get(1)?,
+            op: r.get(2)?,
+            provider: r.get(3)?,
+            region: r.get(4)?,
+            kind: r.get(5)?,
+            started_at: ts(r.get(6)?),
+            finished_at: r.get::<_, Option<String>>(7)?.map(ts),
+            outcome: r.get(8)?,
+            attempts: r.get(9)?,
+            duration_ms: r.get::<_, Option<i64>>(10)?.map(|d| d.max(0) as u64),
+            error: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -1,0 +1,103 @@
+use clap::Args as ClapArgs;
+
+use super::{Global, Output, print_json};
+use crate::exit::{Exit, UsageError};
+use crate::plan::display::money;
+use crate::report::{Report, compute};
+use crate::state::StateStore;
+use crate::workspace::Workspace;
+
+/// What an event really cost: billed resource-minutes per kind and region, on-air minutes, and
+/// the efficiency ratio billed / (on-air + provisioning).
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  orchestrate report cup-final
+  orchestrate report cup-final --output json | jq .efficiency
+
+Billing runs from the start of each resource's create to the end of its delete (or until now).")]
+pub struct Args {
+    /// The event's id.
+    pub event: String,
+    /// Schedule file (repeatable) [default: every *.yaml in <project>/schedules].
+    #[arg(short = 's', long = "schedule", value_name = "FILE")]
+    pub schedules: Vec<std::path::PathBuf>,
+}
+
+pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
+    let config = ws.load_config(&args.schedules)?;
+    let Some(event) = config.events.iter().find(|e| e.id == args.event) else {
+        return Err(UsageError(format!(
+            "event `{}` is not in the schedule: the report needs its start and end",
+            args.event
+        ))
+        .into());
+    };
+    let Some(state) = ws.existing_state()? else {
+        return Err(UsageError(format!("no state in {}", ws.state_dir.display())).into());
+    };
+    let entries = state.event_journal(&event.id).await?;
+    let catalog = crate::plan::profile_and_catalog(&config, event).map(|(_, c)| c);
+    let report = compute(
+        &event.id,
+        (event.start, event.end),
+        &entries,
+        |region, kind| catalog.map_or(0.0, |c| c.hourly_price(region, kind)),
+        jiff::Timestamp::now(),
+    );
+    match g.output {
+        Output::Json => print_json(&report)?,
+        Output::Text => print_text(&report, event.start, event.end),
+    }
+    Ok(Exit::Ok)
+}
+
+fn print_text(r: &Report, start: jiff::Timestamp, end: jiff::Timestamp) {
+    println!(
+        "{}: on air {} → {} ({:.0} min)",
+        r.event,
+        start.strftime("%Y-%m-%d %H:%M"),
+        end.strftime("%H:%M"),
+        r.on_air_minutes
+    );
+    if r.resources == 0 {
+        println!("Nothing has been provisioned for it.");
+        return;
+    }
+    println!(
+        "  {:<9} {:<16} {:>9} {:>12} {:>10}",
+        "KIND", "REGION", "RESOURCES", "BILLED MIN", "COST"
+    );
+    for u in &r.by_kind {
+        println!(
+            "  {:<9} {:<16} {:>9} {:>12.1} {:>10}",
+            u.kind,
+            u.region,
+            u.resources,
+            u.billed_minutes,
+            money(u.cost)
+        );
+    }
+    println!(
+        "  {:<9} {:<16} {:>9} {:>12.1} {:>10}",
+        "total",
+        "",
+        r.resources,
+        r.billed_minutes,
+        money(r.cost)
+    );
+    println!(
+        "Provisioning took {:.1} resource-minutes.",
+        r.provisioning_minutes
+    );
+    if let Some(e) = r.efficiency {
+        println!(
+            "Efficiency, billed / (on-air + provisioning): {e:.2} (1.00 is the minimum possible)."
+        );
+    }
+    if r.still_running > 0 {
+        println!(
+            "{} resource(s) still exist and are billed until now.",
+            r.still_running
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! What an event really cost, from the journal (pure): billed resource-minutes per kind and
+//! region, the on-air minutes, and how close the billing came to the minimum possible.
+//!
+//! A resource is billed from the start of its create to the end of its delete (or until now
+//! while it exists). The minimum for a resource is the show itself plus the time its create
+//! really took: `efficiency = billed / (on-air + provisioning)`, 1.0 being perfect.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::state::JournalEntry;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Usage {
+    pub kind: String,
+    pub region: String,
+    pub resources: usize,
+    pub billed_minutes: f64,
+    pub cost: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub event: String,
+    pub on_air_minutes: f64,
+    /// Resources ever created for the event.
+    pub resources: usize,
+    /// Of those, the ones that still exist (billed until now).
+    pub still_running: usize,
+    pub billed_minutes: f64,
+    /// Sum over resources of the time their last successful create took.
+    pub provisioning_minutes: f64,
+    /// billed / (resources × on-air + provisioning); `None` before anything was billed.
+    pub efficiency: Option<f64>,
+    pub cost: f64,
+    pub by_kind: Vec<Usage>,
+}
+
+fn minutes(from: Timestamp, to: Timestamp) -> f64 {
+    (to.as_millisecond() - from.as_millisecond()).max(0) as f64 / 60_000.0
+}
+
+/// `entries` are the event's journal entries, oldest first; `price` gives the hourly price of a
+/// kind in a region.
+pub fn compute(
+    event: &str,
+    on_air: (Timestamp, Timestamp),
+    entries: &[JournalEntry],
+    price: impl Fn(&str, &str) -> f64,
+    now: Timestamp,
+) -> Report {
+    struct Life<'a> {
+        kind: &'a str,
+        region: &'a str,
+        billing_since: Option<Timestamp>,
+        billed: f64,
+        provisioning: f64,
+    }
+    let mut lives: BTreeMap<&str, Life<'_>> = BTreeMap::new();
+    for e in entries {
+        let life = lives.entry(e.resource.as_str()).or_insert(Life {
+            kind: &e.kind,
+            region: &e.region,
+            billing_since: None,
+            billed: 0.0,
+            provisioning: 0.0,
+        });
+        match e.op.as_str() {
+            // A create may have made something even when its answer was lost: bill from its start.
+            "create" => {
+                if life.billing_since.is_none() {
+                    life.billing_since = Some(e.started_at);
+                }
+                if e.outcome.as_deref() == Some("ok") {
+                    life.provisioning = e.duration_ms.unwrap_or(0) as f64 / 60_000.0;
+                }
+            }
+            "delete" if e.outcome.as_deref() == Some("ok") => {
+                if let (Some(since), Some(end)) = (life.billing_since.take(), e.finished_at) {
+                    life.billed += minutes(since, end);
+                }
+            }
+            _ => {}
+        }
+    }
+    let on_air_minutes = minutes(on_air.0, on_air.1);
+    let mut by_kind: BTreeMap<(&str, &str), Usage> = BTreeMap::new();
+    let (mut billed, mut provisioning, mut still_running) = (0.0, 0.0, 0);
+    for life in lives.values_mut() {
+        if let Some(since) = life.billing_since {
+            life.billed += minutes(since, now);
+            still_running += 1;
+        }
+        billed += life.billed;
+        provisioning += life.provisioning;
+        let u = by_kind
+            .entry((life.kind, life.region))
+            .or_insert_with(|| Usage {
+                kind: life.kind.to_string(),
+                region: life.region.to_string(),
+                resources: 0,
+                billed_minutes: 0.0,
+                cost: 0.0,
+            });
+        u.resources += 1;
+        u.billed_minutes += life.billed;
+        u.cost += life.billed / 60.0 * price(life.region, life.kind);
+    }
+    let minimum = lives.len() as f64 * on_air_minutes + provisioning;
+    let by_kind: Vec<Usage> = by_kind.into_values().collect();
+    Report {
+        event: event.to_string(),
+        on_air_minutes,
+        resources: lives.len(),
+        still_running,
+        billed_minutes: billed,
+        provisioning_minutes: provisioning,
+        efficiency: (billed > 0.0 && minimum > 0.0).then(|| billed / minimum),
+        cost: by_kind.iter().map(|u| u.cost).sum(),
+        by_kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hm: &str) -> Timestamp {
+        format!("2026-12-05T{hm}:00Z").parse().unwrap()
+    }
+
+    fn step(res: &str, op: &str, from: &str, to: &str, outcome: &str) -> JournalEntry {
+        let (s, f) = (at(from), at(to));
+        JournalEntry {
+            seq: 0,
+            resource: res.into(),
+            op: op.into(),
+            provider: "sim".into(),
+            region: "eu-west-1".into(),
+            kind: res.rsplit('/').next().unwrap().into(),
+            started_at: s,
+            finished_at: Some(f),
+            outcome: Some(outcome.into()),
+            attempts: Some(1),
+            duration_ms: Some((f.as_millisecond() - s.as_millisecond()) as u64),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn bills_from_create_start_to_delete_end() {
+        // Show 20:00–21:00. The encoder: created 19:45–19:48, deleted 21:05–21:07 → 82 min
+        // billed; minimum 60 + 3 = 63.
+        let entries = vec![
+            step("show/eu-west-1/encoder", "create", "19:45", "19:48", "ok"),
+            step("show/eu-west-1/encoder", "delete", "21:05", "21:07", "ok"),
+        ];
+        let r = compute(
+            "show",
+            (at("20:00"), at("21:00")),
+            &entries,
+            |_, _| 3.0,
+            at("22:00"),
+        );
+        assert_eq!(r.billed_minutes, 82.0);
+        assert_eq!(r.provisioning_minutes, 3.0);
+        assert_eq!(r.efficiency, Some(82.0 / 63.0));
+        assert_eq!(r.still_running, 0);
+        assert!((r.cost - 82.0 / 60.0 * 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_resource_still_existing_is_billed_until_now_and_a_failed_create_counts() {
+        let entries = vec![
+            step("show/eu-west-1/cdn", "create", "19:40", "19:41", "failed"),
+            step("show/eu-west-1/cdn", "create", "19:42", "19:50", "ok"),
+        ];
+        let r = compute(
+            "show",
+            (at("20:00"), at("21:00")),
+            &entries,
+            |_, _| 0.0,
+            at("20:30"),
+        );
+        assert_eq!(
+            r.billed_minutes, 50.0,
+            "from the first attempt's start until now"
+        );
+        assert_eq!(r.provisioning_minutes, 8.0);
+        assert_eq!(r.still_running, 1);
+    }
+}
