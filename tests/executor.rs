@@ -19,6 +19,20 @@ use orchestrate::shutdown::Shutdown;
 use orchestrate::state::{SqliteState, StateStore};
 use orchestrate::workspace::{Workspace, make_plan};
 
+/// A shutdown that asks to stop (and, with `force`, forces) after `delay`.
+fn stop_after(delay: Duration, force: bool) -> Shutdown {
+    let shutdown = Shutdown::new();
+    let s = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        s.graceful.cancel();
+        if force {
+            s.force.cancel();
+        }
+    });
+    shutdown
+}
+
 struct Run {
     report: ApplyReport,
     state: Arc<SqliteState>,
@@ -152,12 +166,7 @@ async fn permanent_errors_fail_at_once_and_the_next_run_retries_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_stop_lets_in_flight_steps_finish_and_leaves_state_consistent() {
     let p = Project::new("sim:\n  time_scale: 0.01\n");
-    let shutdown = Shutdown::new();
-    let s = shutdown.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        s.graceful.cancel();
-    });
+    let shutdown = stop_after(Duration::from_millis(150), false);
     let run = up(&p, &shutdown).await;
     let r = run.report.clone();
     assert!(r.done > 0 && r.not_started > 0, "{r:?}");
@@ -190,13 +199,7 @@ async fn graceful_stop_lets_in_flight_steps_finish_and_leaves_state_consistent()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_stop_abandons_in_flight_steps_and_the_next_run_resumes_them() {
     let p = Project::new("sim:\n  time_scale: 0.01\n");
-    let shutdown = Shutdown::new();
-    let s = shutdown.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        s.graceful.cancel();
-        s.force.cancel();
-    });
+    let shutdown = stop_after(Duration::from_millis(150), true);
     let run = up(&p, &shutdown).await;
     assert!(run.report.abandoned > 0, "{:?}", run.report);
     let creating: Vec<String> = run
