@@ -24,9 +24,6 @@ impl Bitrate {
         }
         Ok(Bitrate((v * mult).round() as u64))
     }
-    pub fn kbps(self) -> u64 {
-        self.0 / 1000
-    }
 }
 
 impl fmt::Display for Bitrate {

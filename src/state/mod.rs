@@ -65,19 +65,10 @@ pub struct Intent<'a> {
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Created {
-        provider_id: String,
-        outputs: Value,
-    },
-    Updated {
-        outputs: Value,
-    },
+    Created { provider_id: String, outputs: Value },
+    Updated { outputs: Value },
     Deleted,
-    Failed {
-        error: String,
-    },
-    /// Stopped by cancellation before an answer came.
-    Interrupted,
+    Failed { error: String },
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -285,7 +285,6 @@ impl StateStore for SqliteState {
         let queued = self.writer.submit(Priority::Background, move |c| {
             let (label, error) = match &outcome {
                 Outcome::Failed { error } => ("failed", Some(error.clone())),
-                Outcome::Interrupted => ("interrupted", None),
                 _ => ("ok", None),
             };
             exec(
@@ -310,8 +309,6 @@ impl StateStore for SqliteState {
                     "UPDATE resources SET status='failed', updated_at=?2 WHERE id=?1",
                     params![id, now],
                 )?,
-                // The resource stays marked in progress: the next plan resumes it.
-                Outcome::Interrupted => 0,
             };
             Ok(())
         });

@@ -147,14 +147,6 @@ impl Inventory {
         v
     }
 
-    pub fn len(&self) -> usize {
-        self.maps().items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Records a new resource. The write is queued before this returns; the future resolves
     /// once it is durable (the sim awaits it before reporting the resource created).
     pub fn insert(

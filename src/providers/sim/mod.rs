@@ -67,10 +67,6 @@ impl SimProvider {
         })
     }
 
-    pub fn inventory(&self) -> &Inventory {
-        &self.inventory
-    }
-
     fn scaled(&self, d: Duration) -> Duration {
         d.mul_f64(self.scale)
     }
