@@ -1,5 +1,6 @@
 //! A project directory and its state dir: the I/O edge the commands share.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 
 use crate::config::{self, LoadError};
-use crate::model::Config;
+use crate::model::{Catalog, Config};
 use crate::plan::{self, DesiredState, Plan, Scope};
 use crate::providers::{ProviderOptions, Providers};
 use crate::render::Renderer;
@@ -59,8 +60,9 @@ impl Workspace {
         Ok(StateLock::acquire(&self.state_dir, self.lock_timeout, command).await?)
     }
 
-    pub fn providers(&self, config: &Config, options: ProviderOptions) -> Providers {
-        Providers::new(&self.state_dir, config.catalogs.clone(), options)
+    /// The providers of these catalogs, keeping their inventories under this state dir.
+    pub fn providers(&self, catalogs: BTreeMap<String, Catalog>) -> Providers {
+        Providers::new(&self.state_dir, catalogs, ProviderOptions::default())
     }
 }
 
@@ -89,7 +91,7 @@ pub async fn make_plan(
 ) -> anyhow::Result<Plan> {
     let learned = learned_leads(state).await?;
     let desired = plan::desired_state(config, renderer, state.owner(), scope, &learned)?;
-    plan_against(config, desired, state, scope).await
+    plan_against(&config.catalogs, desired, state, scope).await
 }
 
 /// How many recent steps lead times are learned from.
@@ -101,7 +103,7 @@ pub async fn learned_leads(state: &dyn StateStore) -> anyhow::Result<Learned> {
 }
 
 pub async fn plan_against(
-    config: &Config,
+    catalogs: &BTreeMap<String, Catalog>,
     desired: DesiredState,
     state: &dyn StateStore,
     scope: &Scope,
@@ -111,7 +113,7 @@ pub async fn plan_against(
     Ok(plan::plan(
         desired,
         &recorded,
-        &config.catalogs,
+        catalogs,
         scope,
         state.owner(),
         serial,

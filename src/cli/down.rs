@@ -25,12 +25,8 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let _lock = ws.lock("down").await?;
     let state = ws.open_state()?;
     let catalogs = crate::config::load_catalogs(&ws.project)?;
-    let config = crate::model::Config {
-        catalogs: catalogs.clone(),
-        ..Default::default()
-    };
     let scope = Scope::from_ids(&args.events);
-    let plan = plan_against(&config, DesiredState::default(), state.as_ref(), &scope).await?;
+    let plan = plan_against(&catalogs, DesiredState::default(), state.as_ref(), &scope).await?;
     if plan.is_empty() {
         if g.output == Output::Text {
             println!("Nothing to tear down.");

@@ -9,7 +9,7 @@ use crate::model::{
     RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, Window,
 };
 use crate::plan::{Action, Op, PLAN_FORMAT, Plan};
-use crate::providers::{InventoryItem, ProviderOptions, Providers};
+use crate::providers::InventoryItem;
 use crate::state::StateStore;
 use crate::workspace::Workspace;
 
@@ -41,7 +41,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let _lock = ws.lock("sweep").await?;
     let state = ws.open_state()?;
     let catalogs = crate::config::load_catalogs(&ws.project)?;
-    let providers = Providers::new(&ws.state_dir, catalogs.clone(), ProviderOptions::default());
+    let providers = ws.providers(catalogs.clone());
     let recorded = state.resources().await?;
     let known_ids: HashSet<&str> = recorded
         .iter()

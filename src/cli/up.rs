@@ -8,7 +8,6 @@ use super::{ApplyFlags, Global, Output, Selection, apply_exit, confirm, reporter
 use crate::apply::{ApplyOptions, apply};
 use crate::exit::{Exit, UsageError};
 use crate::plan::{Plan, display};
-use crate::providers::ProviderOptions;
 use crate::shutdown::Shutdown;
 use crate::state::StateStore;
 use crate::workspace::Workspace;
@@ -71,8 +70,7 @@ pub(super) async fn run(
     parallelism: Option<usize>,
     state: Arc<crate::state::SqliteState>,
 ) -> anyhow::Result<Exit> {
-    let providers =
-        crate::providers::Providers::new(&ws.state_dir, catalogs, ProviderOptions::default());
+    let providers = ws.providers(catalogs);
     let shutdown = Shutdown::new();
     shutdown.on_signals();
     let plan = Arc::new(plan);

@@ -96,6 +96,9 @@ pub struct ProviderOptions {
     pub sim_time_scale: Option<f64>,
 }
 
+/// The providers this build can open; `Providers::get` has an arm for each.
+pub const BUILT: &[&str] = &["sim"];
+
 /// Opens providers on first use and keeps them for the command's lifetime.
 pub struct Providers {
     state_dir: PathBuf,
@@ -149,7 +152,7 @@ impl Providers {
     pub fn available(&self) -> Vec<String> {
         self.catalogs
             .keys()
-            .filter(|n| n.as_str() == "sim")
+            .filter(|n| BUILT.contains(&n.as_str()))
             .cloned()
             .collect()
     }

@@ -15,7 +15,6 @@ use super::phase::{Holdings, Phase, Times, due, observed};
 use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
 use crate::model::ResourceStatus;
 use crate::plan::{Counts, Plan, Scope, desired_state, plan};
-use crate::providers::ProviderOptions;
 use crate::shutdown::Shutdown;
 use crate::state::StateStore;
 use crate::workspace::Workspace;
@@ -106,7 +105,7 @@ pub async fn tick(
     let apply_report = if plan.is_empty() {
         None
     } else {
-        let providers = ws.providers(&config, ProviderOptions::default());
+        let providers = ws.providers(config.catalogs.clone());
         Some(
             apply(
                 plan.clone(),
