@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod exit;
 pub mod model;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use jiff::Timestamp;
 
 use crate::config::{self, LoadError};
 use crate::model::{Catalog, Config};
@@ -21,6 +20,8 @@ pub struct Workspace {
     pub project: PathBuf,
     pub state_dir: PathBuf,
     pub lock_timeout: Duration,
+    /// How providers are opened (benchmarks set the sim's time scale here).
+    pub provider_options: ProviderOptions,
 }
 
 impl Workspace {
@@ -29,6 +30,7 @@ impl Workspace {
             project: project.to_path_buf(),
             state_dir: state_dir.map_or_else(|| project.join(".orchestrate"), Path::to_path_buf),
             lock_timeout,
+            provider_options: ProviderOptions::default(),
         }
     }
 
@@ -62,7 +64,7 @@ impl Workspace {
 
     /// The providers of these catalogs, keeping their inventories under this state dir.
     pub fn providers(&self, catalogs: BTreeMap<String, Catalog>) -> Providers {
-        Providers::new(&self.state_dir, catalogs, ProviderOptions::default())
+        Providers::new(&self.state_dir, catalogs, self.provider_options.clone())
     }
 }
 
@@ -117,6 +119,6 @@ pub async fn plan_against(
         scope,
         state.owner(),
         serial,
-        Timestamp::now(),
+        crate::clock::now(),
     )?)
 }

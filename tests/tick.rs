@@ -231,6 +231,11 @@ fn the_daemon_ticks_on_schedule_edits_survives_bad_ones_and_stops_without_teardo
     };
     wait_until("the first tick to provision", || p.inventory().len() == 5);
 
+    // The daemon owns the state while it runs: a tick from cron meanwhile names it and exits 3.
+    let out = p.run(&["tick", "--lock-timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("run"), "{}", stderr(&out));
+
     // A region added to the schedule is provisioned at once, not after the hour-long interval.
     p.write(
         "schedules/main.yaml",

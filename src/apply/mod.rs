@@ -8,7 +8,7 @@ mod retry;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::Rng;
 use serde::Serialize;
@@ -90,7 +90,7 @@ pub async fn apply(
     options: &ApplyOptions,
     shutdown: &Shutdown,
 ) -> Result<ApplyReport, ApplyError> {
-    let started = Instant::now();
+    let started = crate::clock::Stopwatch::start();
     let n = plan.actions.len();
     let runnable: Vec<bool> = plan.actions.iter().map(|a| a.op != Op::NoOp).collect();
 
@@ -106,10 +106,9 @@ pub async fn apply(
                 provs.insert(spec.provider.clone(), providers.get(&spec.provider)?);
             }
             let key = (spec.provider.clone(), spec.region.clone());
-            buckets.entry(key).or_insert_with(|| {
-                let limit = provs[&spec.provider].rate_limit(&spec.region);
-                Arc::new(TokenBucket::new(limit))
-            });
+            if let std::collections::hash_map::Entry::Vacant(slot) = buckets.entry(key) {
+                slot.insert(providers.bucket(&spec.provider, &spec.region)?);
+            }
         }
     }
 
@@ -329,7 +328,7 @@ impl Step {
             op: intent.op,
             region: region.clone(),
         });
-        let started = Instant::now();
+        let started = crate::clock::Stopwatch::start();
         let timeout = provider.step_timeout(&intent.spec.kind);
         let policy = provider.retry_policy();
         let mut attempts = 0u32;

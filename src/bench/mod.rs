@@ -47,6 +47,8 @@ pub struct ProvisionResult {
     pub failed: usize,
 }
 
+pub mod season;
+
 /// Removes the scratch state dir however the benchmark ends.
 struct Scratch(PathBuf);
 impl Drop for Scratch {
@@ -113,6 +115,7 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
                 lead_source: LeadSource::Event,
                 grace: Duration::from_secs(600),
                 vod_enabled: false,
+                group: None,
             }
         })
         .collect();

@@ -1,5 +1,6 @@
 use clap::{Args as ClapArgs, Subcommand};
 
+use crate::bench::season::{SeasonParams, season};
 use crate::bench::{ProvisionParams, provision};
 use crate::exit::Exit;
 use crate::shutdown::Shutdown;
@@ -13,6 +14,48 @@ pub enum Command {
   orchestrate bench provision --events 1000 --regions 6
   orchestrate bench provision --events 1000 --regions 6 --parallelism 10")]
     Provision(ProvisionArgs),
+    /// Run a season of events through the daemon on a simulated clock: were they ready before
+    /// their start, and how much was billed beyond the minimum?
+    #[command(after_help = "Examples:
+  orchestrate bench season --events 1000
+  orchestrate bench season --events 1000 --lead 30m
+  orchestrate bench season --events 1000 --lead 2h
+
+The season runs in a scratch copy of the project's providers, profiles and templates; the
+process's clock runs 1/time-scale times faster and skips stretches where nothing is in flight.")]
+    Season(SeasonArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct SeasonArgs {
+    #[arg(long, default_value_t = 1000)]
+    pub events: usize,
+    /// `auto` (learned), or a fixed lead for every event, e.g. 30m or 2h.
+    #[arg(long, default_value = "auto", value_parser = parse_lead, value_name = "auto|DURATION")]
+    pub lead: Lead,
+    /// Time kept after each event's end before teardown.
+    #[arg(long, default_value = "5m", value_parser = super::parse_duration, value_name = "DURATION")]
+    pub grace: std::time::Duration,
+    /// Real time per simulated time.
+    #[arg(long, default_value_t = 0.0005)]
+    pub time_scale: f64,
+    /// Profile (in <project>/profiles) of every event; must use the sim provider.
+    #[arg(long, default_value = "sim-league")]
+    pub profile: String,
+    /// Seed of the generated season (the sim's latencies draw from their own).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Lead(Option<std::time::Duration>);
+
+fn parse_lead(s: &str) -> Result<Lead, String> {
+    if s == "auto" {
+        Ok(Lead(None))
+    } else {
+        super::parse_duration(s).map(|d| Lead(Some(d)))
+    }
 }
 
 #[derive(Debug, ClapArgs)]
@@ -51,6 +94,35 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
             };
             println!("{}", serde_json::to_string(&r)?);
             Ok(if r.failed == 0 {
+                Exit::Ok
+            } else {
+                Exit::Failure
+            })
+        }
+        Command::Season(a) => {
+            if !(a.time_scale > 0.0 && a.time_scale <= 1.0) {
+                return Err(crate::exit::UsageError(format!(
+                    "--time-scale {} must be in (0, 1]",
+                    a.time_scale
+                ))
+                .into());
+            }
+            let params = SeasonParams {
+                events: a.events,
+                lead: a.lead.0,
+                grace: a.grace,
+                time_scale: a.time_scale,
+                profile: a.profile,
+                seed: a.seed,
+            };
+            let stop = Shutdown::new();
+            stop.on_signals();
+            let r = tokio::select! {
+                r = season(&ws.project, &params) => r?,
+                () = stop.graceful.cancelled() => return Ok(Exit::Interrupted),
+            };
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(if r.failed_steps == 0 {
                 Exit::Ok
             } else {
                 Exit::Failure

@@ -42,7 +42,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         (event.start, event.end),
         &entries,
         |region, kind| catalog.map_or(0.0, |c| c.hourly_price(region, kind)),
-        jiff::Timestamp::now(),
+        crate::clock::now(),
     );
     match g.output {
         Output::Json => print_json(&report)?,

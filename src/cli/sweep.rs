@@ -109,7 +109,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         format: PLAN_FORMAT,
         owner: state.owner().to_string(),
         state_serial: state.serial().await?,
-        created_at: jiff::Timestamp::now(),
+        created_at: crate::clock::now(),
         actions: leaked.into_iter().map(sweep_action).collect(),
         cost: Default::default(),
     };
@@ -118,7 +118,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
 
 /// A delete of something the state never recorded; its id is distinct from every recorded one.
 fn sweep_action(item: InventoryItem) -> Action {
-    let now = jiff::Timestamp::now();
+    let now = crate::clock::now();
     let spec = ResourceSpec {
         id: ResourceId(format!("sweep/{}/{}", item.provider, item.provider_id)),
         provider: item.provider.clone(),

@@ -36,7 +36,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
                 "--now `{s}` is not an RFC 3339 time with an offset (e.g. 2026-12-05T19:35:00Z)"
             ))
         })?,
-        None => jiff::Timestamp::now(),
+        None => crate::clock::now(),
     };
     let shutdown = Shutdown::new();
     shutdown.on_signals();

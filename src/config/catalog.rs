@@ -112,6 +112,11 @@ pub struct KindEntry {
 pub struct Latency {
     pub median: HumanDuration,
     pub p95: HumanDuration,
+    /// The longest it is known to take in practice (the sim caps its draws here; 4 × p95
+    /// when absent).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub max: Option<HumanDuration>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -42,6 +42,11 @@ pub struct EventEntry {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub grace: Option<Spanned<String>>,
+    /// Events of one group whose profile shares its CDN (`cdn.shared`) use one distribution
+    /// per region: `[a-z0-9-]{1,48}`. Without a group, the profile's events form one group.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub group: Option<Spanned<String>>,
     #[serde(default)]
     pub vod: Option<VodOverride>,
 }

@@ -242,6 +242,16 @@ fn event(
         .as_ref()
         .and_then(|v| v.enabled)
         .unwrap_or(profile.vod.enabled);
+    if let Some(g) = &e.group
+        && !valid_id(&g.value)
+    {
+        cx.at(
+            g,
+            format!("{field}.group"),
+            format!("invalid group `{}`: use 1 to 48 of a-z, 0-9 and -", g.value),
+        );
+        return None;
+    }
     Some(Event {
         id: e.id.value.clone(),
         title: e.title.clone(),
@@ -253,6 +263,7 @@ fn event(
         lead_source,
         grace,
         vod_enabled,
+        group: e.group.as_ref().map(|g| g.value.clone()),
     })
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Order of creation (and the reverse for teardown): the archive the origin writes to, then the
 //! origin; each pipeline's input, then its encoder (which pushes to the origin); the CDN in front
-//! of the origin.
+//! of the origin. A CDN shared by an event group (`cdn.shared`) routes to each event's origin
+//! by path and so depends on none of them.
 
 use super::Profile;
 use crate::config::profile::Redundancy;
@@ -16,6 +17,9 @@ pub struct Slot {
     /// Pipeline letter for redundant resources.
     pub pipeline: Option<char>,
     pub depends_on: Vec<String>,
+    /// Kept once per event group and region (the profile's `cdn.shared`) rather than per event.
+    /// A shared slot depends on nothing of any one event.
+    pub shared: bool,
 }
 
 pub fn blueprint(profile: &Profile) -> Vec<Slot> {
@@ -37,7 +41,13 @@ pub fn blueprint(profile: &Profile) -> Vec<Slot> {
         slots.push(slot(&encoder, "encoder", p, &[&input, "origin"]));
     }
     if profile.cdn.enabled {
-        slots.push(slot("cdn", "cdn", None, &["origin"]));
+        if profile.cdn.shared {
+            let mut cdn = slot("cdn", "cdn", None, &[]);
+            cdn.shared = true;
+            slots.push(cdn);
+        } else {
+            slots.push(slot("cdn", "cdn", None, &["origin"]));
+        }
     }
     slots
 }
@@ -63,5 +73,6 @@ fn slot(name: &str, kind: &'static str, pipeline: Option<char>, deps: &[&str]) -
         kind,
         pipeline,
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        shared: false,
     }
 }

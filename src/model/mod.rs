@@ -51,6 +51,22 @@ pub struct Event {
     #[serde(with = "serde_duration")]
     pub grace: Duration,
     pub vod_enabled: bool,
+    pub group: Option<String>,
+}
+
+impl Event {
+    /// The key under which this event's shared resources are kept, `@profile` or
+    /// `@profile+group`, when its profile shares any. Event ids cannot contain `@`, so the key
+    /// never names an event.
+    pub fn shared_unit(&self, profile: &Profile) -> Option<String> {
+        if !(profile.cdn.enabled && profile.cdn.shared) {
+            return None;
+        }
+        Some(match &self.group {
+            Some(g) => format!("@{}+{g}", self.profile),
+            None => format!("@{}", self.profile),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -48,11 +48,18 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
         e.from = e.from.min(spec.window.from);
         e.to = e.to.max(spec.window.to);
         e.resources += 1;
-        e.cost += spec.hourly_price * spec.window.hours();
+        // A shared resource is billed over its spans only, not across the gaps between them.
+        let hours = match desired.shared_spans.get(&spec.id) {
+            Some(spans) => spans.iter().map(crate::model::Window::hours).sum(),
+            None => spec.window.hours(),
+        };
+        e.cost += spec.hourly_price * hours;
     }
     let mut events: Vec<EventCost> = by_event.into_values().collect();
     for e in &mut events {
-        if let Some((lead, from)) = desired.leads.get(&e.event) {
+        if e.event.starts_with('@') {
+            e.lead = "shared".into();
+        } else if let Some((lead, from)) = desired.leads.get(&e.event) {
             e.lead = crate::config::duration::format_duration(*lead);
             e.lead_from = Some(*from);
         }

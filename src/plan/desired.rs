@@ -1,31 +1,44 @@
 //! The desired state: every resource every in-scope event needs, with its rendered definition.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tera::Context;
 
 use crate::model::{
-    Config, Definition, Event, ResourceId, ResourceSpec, TAG_EVENT, TAG_OWNER, TAG_REGION,
-    blueprint,
+    Catalog, Config, Definition, Event, Profile, ResourceId, ResourceSpec, Slot, TAG_EVENT,
+    TAG_OWNER, TAG_REGION, Window, blueprint,
 };
 use crate::render::{RenderError, Renderer};
-use crate::schedule::lead::{LeadOrigin, Learned, resolve_lead, window};
+use crate::schedule::lead::{LeadOrigin, Learned};
+use crate::schedule::timeline::{Timeline, timeline};
 
 #[derive(Debug, Clone, Default)]
 pub struct DesiredState {
     pub resources: BTreeMap<ResourceId, ResourceSpec>,
     /// Each event's lead and where it came from.
     pub leads: BTreeMap<String, (std::time::Duration, LeadOrigin)>,
+    /// For each shared resource, the spans it should exist (its window is their hull).
+    pub shared_spans: BTreeMap<ResourceId, Vec<Window>>,
 }
 
 /// Which events a command acts on.
 #[derive(Debug, Clone, Default)]
 pub enum Scope {
+    /// Every event and every group's shared resources.
     #[default]
     All,
+    /// These events and the shared resources of their groups; for deletions, only theirs:
+    /// shared resources outlive any one event.
     Events(Vec<String>),
+    /// What should exist at this instant: the events inside their windows and the shared
+    /// resources some event still needs. `held` (the keys the state holds resources for) keeps
+    /// a provisioned event or group from being torn down because a shorter lead was learned.
+    At {
+        now: jiff::Timestamp,
+        held: BTreeSet<String>,
+    },
 }
 
 impl Scope {
@@ -36,14 +49,16 @@ impl Scope {
             Scope::Events(ids.to_vec())
         }
     }
-    pub fn contains(&self, event: &str) -> bool {
+    /// Whether deletions may touch what is kept under `key` (an event id or a shared unit).
+    pub fn contains(&self, key: &str) -> bool {
         match self {
-            Scope::All => true,
-            Scope::Events(ids) => ids.iter().any(|i| i == event),
+            Scope::All | Scope::At { .. } => true,
+            Scope::Events(ids) => ids.iter().any(|i| i == key),
         }
     }
 }
 
+/// The desired state, with leads learned from `learned`.
 pub fn desired_state(
     config: &Config,
     renderer: &Renderer,
@@ -51,11 +66,48 @@ pub fn desired_state(
     scope: &Scope,
     learned: &Learned,
 ) -> Result<DesiredState, RenderError> {
-    let events: Vec<&Event> = config
-        .events
-        .iter()
-        .filter(|e| scope.contains(&e.id))
-        .collect();
+    desired_state_in(config, renderer, owner, scope, &timeline(config, learned))
+}
+
+/// The desired state on a timeline already computed.
+pub fn desired_state_in(
+    config: &Config,
+    renderer: &Renderer,
+    owner: &str,
+    scope: &Scope,
+    timeline: &Timeline,
+) -> Result<DesiredState, RenderError> {
+    let events: Vec<&Event> = match scope {
+        Scope::All => config.events.iter().collect(),
+        Scope::Events(ids) => config
+            .events
+            .iter()
+            .filter(|e| ids.contains(&e.id))
+            .collect(),
+        Scope::At { now, held } => {
+            let active = timeline.events_at(*now, held);
+            config
+                .events
+                .iter()
+                .filter(|e| active.contains(&e.id))
+                .collect()
+        }
+    };
+    let shared: BTreeSet<(String, String)> = match scope {
+        Scope::At { now, held } => timeline.shared_at(*now, held),
+        _ => events
+            .iter()
+            .filter_map(|e| {
+                timeline
+                    .events
+                    .get(&e.id)?
+                    .shared_unit
+                    .clone()
+                    .map(|u| (u, e))
+            })
+            .flat_map(|(u, e)| e.regions.iter().map(move |r| (u.clone(), r.clone())))
+            .collect(),
+    };
     // Rendering is the expensive part of planning: spread the events over the cores.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -68,7 +120,7 @@ pub fn desired_state(
                 s.spawn(move || {
                     let mut out = Vec::new();
                     for e in evs {
-                        event_resources(config, renderer, owner, learned, e, &mut out)?;
+                        event_resources(config, renderer, owner, timeline, e, &mut out)?;
                     }
                     Ok(out)
                 })
@@ -81,13 +133,23 @@ pub fn desired_state(
     });
     let mut out = DesiredState::default();
     for e in &events {
-        if let Some((p, c)) = profile_and_catalog(config, e) {
-            out.leads
-                .insert(e.id.clone(), resolve_lead(e, p, c, learned));
+        if let Some(w) = timeline.events.get(&e.id) {
+            out.leads.insert(e.id.clone(), (w.lead, w.lead_from));
         }
     }
     for part in parts {
         for spec in part? {
+            out.resources.insert(spec.id.clone(), spec);
+        }
+    }
+    for (unit, region) in &shared {
+        let spans = timeline
+            .shared
+            .get(&(unit.clone(), region.clone()))
+            .map(|s| s.spans.clone())
+            .unwrap_or_default();
+        for spec in shared_resources(config, renderer, owner, unit, region, &spans)? {
+            out.shared_spans.insert(spec.id.clone(), spans.clone());
             out.resources.insert(spec.id.clone(), spec);
         }
     }
@@ -107,16 +169,21 @@ fn event_resources(
     config: &Config,
     renderer: &Renderer,
     owner: &str,
-    learned: &Learned,
+    timeline: &Timeline,
     event: &Event,
     out: &mut Vec<ResourceSpec>,
 ) -> Result<(), RenderError> {
-    let Some((profile, catalog)) = profile_and_catalog(config, event) else {
+    let (Some((profile, catalog)), Some(w)) = (
+        profile_and_catalog(config, event),
+        timeline.events.get(&event.id),
+    ) else {
         return Ok(());
     };
-    let (lead, _) = resolve_lead(event, profile, catalog, learned);
-    let win = window(event, lead);
-    let slots = blueprint(profile);
+    let win = w.window;
+    let slots: Vec<_> = blueprint(profile)
+        .into_iter()
+        .filter(|s| !s.shared)
+        .collect();
     let mut ctx = Context::new();
     ctx.insert("owner", owner);
     ctx.insert(
@@ -130,63 +197,140 @@ fn event_resources(
             "vod_enabled": event.vod_enabled,
         }),
     );
+    ctx.insert("shared", &false);
     ctx.insert("profile", profile);
     ctx.insert("provider", &profile.provider);
     for region in &event.regions {
-        let entry = catalog.regions.get(region).cloned().unwrap_or_default();
-        ctx.insert(
-            "region",
-            &json!({
-                "name": region,
-                "endpoint": entry.endpoint,
-                "display_name": entry.display_name,
-            }),
-        );
+        insert_region(&mut ctx, catalog, region);
         for slot in &slots {
-            let id = ResourceId::new(&event.id, region, &slot.name);
-            let depends_on: Vec<ResourceId> = slot
-                .depends_on
-                .iter()
-                .map(|d| ResourceId::new(&event.id, region, d))
-                .collect();
-            let tags = BTreeMap::from([
-                (TAG_OWNER.to_string(), owner.to_string()),
-                (TAG_EVENT.to_string(), event.id.clone()),
-                (TAG_REGION.to_string(), region.clone()),
-            ]);
-            // The same context serves every resource: only these two keys change.
-            ctx.insert(
-                "resource",
-                &json!({
-                    "id": id,
-                    "name": slot.name,
-                    "kind": slot.kind,
-                    "pipeline": slot.pipeline.map(String::from),
-                    "tags": tags,
-                    "depends_on": depends_on,
-                }),
-            );
-            ctx.insert("kind", &catalog.kinds.get(slot.kind));
-            let definition =
-                Definition::from_value(&renderer.render(&profile.provider, slot.kind, &ctx)?);
-            let spec_hash = spec_hash(&profile.provider, slot.kind, &definition, &depends_on);
-            out.push(ResourceSpec {
-                id,
-                provider: profile.provider.clone(),
-                region: region.clone(),
-                event: event.id.clone(),
-                kind: slot.kind.to_string(),
-                name: slot.name.clone(),
-                depends_on,
-                definition,
-                tags,
-                hourly_price: catalog.hourly_price(region, slot.kind),
-                window: win,
-                spec_hash,
-            });
+            out.push(render_slot(
+                &mut ctx, renderer, profile, catalog, owner, &event.id, region, slot, win,
+            )?);
         }
     }
     Ok(())
+}
+
+/// The resources a group shares in one region, rendered with `shared` set and `event.id`
+/// naming the group's key.
+fn shared_resources(
+    config: &Config,
+    renderer: &Renderer,
+    owner: &str,
+    unit: &str,
+    region: &str,
+    spans: &[Window],
+) -> Result<Vec<ResourceSpec>, RenderError> {
+    // The unit is `@profile` or `@profile+group`.
+    let body = unit.trim_start_matches('@');
+    let (profile_name, group) = body.split_once('+').unwrap_or((body, ""));
+    let (Some(profile), Some(first), Some(last)) = (
+        config.profiles.get(profile_name),
+        spans.first(),
+        spans.last(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let Some(catalog) = config.catalogs.get(&profile.provider) else {
+        return Ok(Vec::new());
+    };
+    let hull = Window {
+        from: first.from,
+        to: last.to,
+    };
+    let mut ctx = Context::new();
+    ctx.insert("owner", owner);
+    ctx.insert(
+        "event",
+        &json!({
+            "id": unit,
+            "title": if group.is_empty() { profile_name } else { group },
+            "start": hull.from.to_string(),
+            "end": hull.to.to_string(),
+            "regions": [region],
+            "vod_enabled": false,
+        }),
+    );
+    ctx.insert("shared", &true);
+    ctx.insert("profile", profile);
+    ctx.insert("provider", &profile.provider);
+    insert_region(&mut ctx, catalog, region);
+    blueprint(profile)
+        .iter()
+        .filter(|s| s.shared)
+        .map(|slot| {
+            render_slot(
+                &mut ctx, renderer, profile, catalog, owner, unit, region, slot, hull,
+            )
+        })
+        .collect()
+}
+
+fn insert_region(ctx: &mut Context, catalog: &Catalog, region: &str) {
+    let entry = catalog.regions.get(region).cloned().unwrap_or_default();
+    ctx.insert(
+        "region",
+        &json!({
+            "name": region,
+            "endpoint": entry.endpoint,
+            "display_name": entry.display_name,
+        }),
+    );
+}
+
+/// One resource of `key` (an event id, or a group's shared unit) in `region`.
+#[allow(clippy::too_many_arguments)]
+fn render_slot(
+    ctx: &mut Context,
+    renderer: &Renderer,
+    profile: &Profile,
+    catalog: &Catalog,
+    owner: &str,
+    key: &str,
+    region: &str,
+    slot: &Slot,
+    window: Window,
+) -> Result<ResourceSpec, RenderError> {
+    let id = ResourceId::new(key, region, &slot.name);
+    let depends_on: Vec<ResourceId> = slot
+        .depends_on
+        .iter()
+        .map(|d| ResourceId::new(key, region, d))
+        .collect();
+    let tags = BTreeMap::from([
+        (TAG_OWNER.to_string(), owner.to_string()),
+        (TAG_EVENT.to_string(), key.to_string()),
+        (TAG_REGION.to_string(), region.to_string()),
+    ]);
+    // The same context serves every resource: only these two keys change.
+    ctx.insert(
+        "resource",
+        &json!({
+            "id": id,
+            "name": slot.name,
+            "kind": slot.kind,
+            "pipeline": slot.pipeline.map(String::from),
+            "tags": tags,
+            "depends_on": depends_on,
+        }),
+    );
+    ctx.insert("kind", &catalog.kinds.get(slot.kind));
+    let definition = Definition::from_value(&renderer.render(&profile.provider, slot.kind, ctx)?);
+    let spec_hash = spec_hash(&profile.provider, slot.kind, &definition, &depends_on);
+    Ok(ResourceSpec {
+        id,
+        provider: profile.provider.clone(),
+        region: region.to_string(),
+        event: key.to_string(),
+        kind: slot.kind.to_string(),
+        name: slot.name.clone(),
+        depends_on,
+        definition,
+        tags,
+        hourly_price: catalog.hourly_price(region, slot.kind),
+        window,
+        spec_hash,
+    })
 }
 
 fn spec_hash(provider: &str, kind: &str, definition: &Definition, deps: &[ResourceId]) -> String {

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use cost::{CostEstimate, EventCost, estimate};
-pub use desired::{DesiredState, Scope, desired_state, profile_and_catalog};
+pub use desired::{DesiredState, Scope, desired_state, desired_state_in, profile_and_catalog};
 pub use diff::{Change, diff_values};
 
 use crate::model::{Catalog, RecordedResource, ResourceId, ResourceSpec, ResourceStatus};

@@ -105,6 +105,9 @@ pub struct Providers {
     catalogs: BTreeMap<String, Catalog>,
     options: ProviderOptions,
     open: Mutex<HashMap<String, Arc<dyn Provider>>>,
+    /// One token bucket per (provider, region), shared by every apply through this registry
+    /// (the daemon runs several at once), as the provider's quota is.
+    buckets: Mutex<HashMap<(String, String), Arc<crate::apply::TokenBucket>>>,
 }
 
 impl Providers {
@@ -118,7 +121,22 @@ impl Providers {
             catalogs,
             options,
             open: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The token bucket for calls to `provider` in `region`.
+    pub fn bucket(
+        &self,
+        provider: &str,
+        region: &str,
+    ) -> Result<Arc<crate::apply::TokenBucket>, OpenError> {
+        let p = self.get(provider)?;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(buckets
+            .entry((provider.to_string(), region.to_string()))
+            .or_insert_with(|| Arc::new(crate::apply::TokenBucket::new(p.rate_limit(region))))
+            .clone())
     }
 
     pub fn get(&self, name: &str) -> Result<Arc<dyn Provider>, OpenError> {

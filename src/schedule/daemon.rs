@@ -1,17 +1,32 @@
-//! `orchestrate run`: tick on an interval and whenever a schedule file changes, until asked to
-//! stop. A stop request ends the daemon after the tick in flight (whose own steps finish); it
-//! never tears anything down. A tick that fails, for a bad schedule edit or a held lock, is
-//! reported and the daemon goes on.
+//! `orchestrate run`: reconcile on an interval, whenever the schedule asks for a change, when
+//! a schedule file changes and when an apply finishes, until asked to stop.
+//!
+//! Unlike a `tick` from cron, the daemon does not wait for one apply before starting the next:
+//! a CDN delete can take forty minutes, and the next event's encoders cannot wait for it. Each
+//! reconciliation plans only the events and shared units no running apply is working on, and
+//! starts an apply for them alongside the others. The daemon holds the state lock for its whole
+//! life, so a `tick` or `up` run meanwhile waits for it and then names it.
+//!
+//! A stop request lets the applies in flight finish their steps (a second one abandons them,
+//! as for `up`) and never tears anything down. A bad schedule edit is reported and the daemon
+//! goes on with the last configuration that loaded.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use jiff::Timestamp;
+use tokio::task::JoinSet;
 
-use super::tick::{TickOutcome, tick};
-use crate::apply::{ApplyOptions, Reporter};
+use super::tick::{TickReport, prepare};
+use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
+use crate::clock;
+use crate::model::Config;
+use crate::providers::Providers;
+use crate::render::Renderer;
 use crate::shutdown::Shutdown;
+use crate::state::StateStore;
 use crate::workspace::Workspace;
 
 /// How often schedule files are checked for changes.
@@ -19,13 +34,26 @@ const WATCH_EVERY: Duration = Duration::from_millis(500);
 
 pub struct DaemonOptions {
     pub schedules: Vec<PathBuf>,
+    /// Longest time between reconciliations, on [`clock`]'s time.
     pub interval: Duration,
     pub apply: ApplyOptions,
+    /// Stop once the clock passes this and nothing is in flight (for `bench season`).
+    pub until: Option<Timestamp>,
+    /// Jump the simulated clock to the schedule's next change whenever nothing is in flight
+    /// (for `bench season`; no effect on the wall clock).
+    pub skip_idle: bool,
 }
 
-/// What the daemon reports after each tick.
+/// What the daemon reports as it goes.
 pub trait TickSink: Send + Sync {
-    fn tick(&self, result: &anyhow::Result<TickOutcome>);
+    fn tick(&self, result: &anyhow::Result<TickReport>);
+    fn applied(&self, _keys: &BTreeSet<String>, _result: &anyhow::Result<ApplyReport>) {}
+}
+
+struct Loaded {
+    config: Config,
+    renderer: Renderer,
+    providers: Arc<Providers>,
 }
 
 pub async fn run(
@@ -34,40 +62,119 @@ pub async fn run(
     reporter: Arc<dyn Reporter>,
     sink: &dyn TickSink,
     shutdown: &Shutdown,
-) {
-    let mut seen = fingerprint(ws, &options.schedules);
+) -> anyhow::Result<()> {
+    let _lock = ws.lock("run").await?;
+    let state = ws.open_state()?;
+    let mut loaded: Option<Loaded> = None;
+    let mut seen = None;
+    let mut busy: BTreeSet<String> = BTreeSet::new();
+    let mut applies: JoinSet<(BTreeSet<String>, anyhow::Result<ApplyReport>)> = JoinSet::new();
     loop {
-        let result = tick(
-            ws,
-            &options.schedules,
-            Timestamp::now(),
-            reporter.clone(),
-            &options.apply,
-            shutdown,
-        )
-        .await;
-        sink.tick(&result);
-        // Wait for the interval, a schedule change, or a stop request.
-        let deadline = tokio::time::Instant::now() + options.interval;
-        loop {
-            if shutdown.graceful.is_cancelled() {
-                return;
-            }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                break;
-            }
-            tokio::select! {
-                () = shutdown.graceful.cancelled() => return,
-                () = tokio::time::sleep(WATCH_EVERY.min(deadline - now)) => {}
-            }
-            let current = fingerprint(ws, &options.schedules);
-            if current != seen {
-                seen = current;
-                break;
+        let current = fingerprint(ws, &options.schedules);
+        if seen.as_ref() != Some(&current) {
+            seen = Some(current);
+            match load(ws, &options.schedules) {
+                Ok(l) => loaded = Some(l),
+                Err(e) => sink.tick(&Err(e)),
             }
         }
+        let now = clock::now();
+        let mut next_change = None;
+        if let Some(l) = &loaded
+            && !shutdown.graceful.is_cancelled()
+        {
+            match prepare(&l.config, &l.renderer, state.as_ref(), now, &busy).await {
+                Ok(prepared) => {
+                    let mut report = prepared.report(now, &state.resources().await?);
+                    next_change = report.next_change;
+                    if !prepared.plan.is_empty() {
+                        let keys = prepared.keys();
+                        busy.extend(keys.iter().cloned());
+                        let (plan, providers, state, reporter, opts, stop) = (
+                            prepared.plan.clone(),
+                            l.providers.clone(),
+                            state.clone(),
+                            reporter.clone(),
+                            options.apply.clone(),
+                            shutdown.clone(),
+                        );
+                        applies.spawn(async move {
+                            let r = apply(plan, &providers, state, reporter, &opts, &stop).await;
+                            (keys, r.map_err(anyhow::Error::from))
+                        });
+                    }
+                    report.apply = None;
+                    sink.tick(&Ok(report));
+                }
+                Err(e) => sink.tick(&Err(e)),
+            }
+        }
+        if applies.is_empty()
+            && (shutdown.graceful.is_cancelled() || options.until.is_some_and(|u| now >= u))
+        {
+            return Ok(());
+        }
+        let mut wake = now + signed(options.interval);
+        if let Some(next) = next_change {
+            wake = wake.min(next);
+        }
+        if options.skip_idle && applies.is_empty() {
+            clock::jump_to(wake);
+            continue;
+        }
+        // Sleep until `wake`, an apply finishing, a schedule change or a stop request.
+        loop {
+            let left = wake.duration_since(clock::now());
+            if left <= jiff::SignedDuration::ZERO {
+                break;
+            }
+            let nap = clock::real(Duration::try_from(left).unwrap_or_default()).min(WATCH_EVERY);
+            tokio::select! {
+                () = shutdown.graceful.cancelled(), if !shutdown.graceful.is_cancelled() => break,
+                Some(done) = applies.join_next(), if !applies.is_empty() => {
+                    match done {
+                        Ok((keys, result)) => {
+                            for k in &keys {
+                                busy.remove(k);
+                            }
+                            sink.applied(&keys, &result);
+                        }
+                        Err(e) => sink.tick(&Err(anyhow::anyhow!("an apply task failed: {e}"))),
+                    }
+                    break;
+                }
+                () = tokio::time::sleep(nap) => {
+                    if seen.as_ref() != Some(&fingerprint(ws, &options.schedules)) {
+                        break;
+                    }
+                }
+            }
+        }
+        if shutdown.graceful.is_cancelled() {
+            // Let the applies in flight settle; they stop starting steps on their own.
+            while let Some(done) = applies.join_next().await {
+                if let Ok((keys, result)) = done {
+                    sink.applied(&keys, &result);
+                }
+            }
+            return Ok(());
+        }
     }
+}
+
+fn load(ws: &Workspace, schedules: &[PathBuf]) -> anyhow::Result<Loaded> {
+    let config = ws.load_config(schedules)?;
+    let renderer = ws.renderer()?;
+    let providers = Arc::new(ws.providers(config.catalogs.clone()));
+    Ok(Loaded {
+        config,
+        renderer,
+        providers,
+    })
+}
+
+fn signed(d: Duration) -> jiff::SignedDuration {
+    jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::ZERO)
 }
 
 /// The schedule files and their modification times: a change to either means a new tick.

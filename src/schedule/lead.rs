@@ -78,18 +78,34 @@ impl Learned {
     }
 }
 
+/// Which of a profile's resources a lead must cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Covering {
+    /// All of them.
+    All,
+    /// The event's own, when its group's shared ones are already up.
+    Own,
+    /// Only the shared ones.
+    Shared,
+}
+
 /// The learned (or catalog) lead for a profile in one region.
 pub fn region_lead(
     profile: &Profile,
     catalog: &Catalog,
     region: &str,
     learned: &Learned,
+    covering: Covering,
 ) -> (Duration, LeadOrigin) {
     let mut used_history = false;
     let mut done: HashMap<&str, Duration> = HashMap::new();
     let slots = blueprint(profile);
     // The blueprint lists dependencies before dependents.
-    for s in &slots {
+    for s in slots.iter().filter(|s| match covering {
+        Covering::All => true,
+        Covering::Own => !s.shared,
+        Covering::Shared => s.shared,
+    }) {
         let own = match learned.get(&profile.provider, region, s.kind) {
             Some(d) => {
                 used_history = true;
@@ -118,12 +134,14 @@ pub fn region_lead(
     (Duration::from_secs(secs.div_ceil(60) * 60), origin)
 }
 
-/// The lead an event uses, and where it came from.
+/// The lead an event uses, and where it came from, when its lead must cover `covering`
+/// (fixed leads are taken as given).
 pub fn resolve_lead(
     event: &Event,
     profile: &Profile,
     catalog: &Catalog,
     learned: &Learned,
+    covering: Covering,
 ) -> (Duration, LeadOrigin) {
     match (event.lead, event.lead_source) {
         (Lead::Fixed(d), LeadSource::Profile) => (d, LeadOrigin::Profile),
@@ -131,9 +149,9 @@ pub fn resolve_lead(
         (Lead::Auto, _) => event
             .regions
             .iter()
-            .map(|r| region_lead(profile, catalog, r, learned))
+            .map(|r| region_lead(profile, catalog, r, learned, covering))
             .max_by_key(|(d, _)| *d)
-            .unwrap_or_else(|| region_lead(profile, catalog, "", learned)),
+            .unwrap_or_else(|| region_lead(profile, catalog, "", learned, covering)),
     }
 }
 

@@ -4,3 +4,4 @@ pub mod daemon;
 pub mod lead;
 pub mod phase;
 pub mod tick;
+pub mod timeline;

@@ -7,14 +7,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::Serialize;
 
-use super::lead::{LeadOrigin, resolve_lead};
-use super::phase::{Holdings, Phase, Times, due, observed};
+use super::lead::LeadOrigin;
+use super::phase::{Holdings, Phase, observed};
+use super::timeline::{Timeline, timeline};
 use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
-use crate::model::ResourceStatus;
-use crate::plan::{Counts, Plan, Scope, desired_state, plan};
+use crate::model::{Config, RecordedResource, ResourceStatus};
+use crate::plan::{Counts, Plan, Scope, desired_state_in, plan};
+use crate::render::Renderer;
 use crate::shutdown::Shutdown;
 use crate::state::StateStore;
 use crate::workspace::Workspace;
@@ -38,6 +40,8 @@ pub struct TickReport {
     pub removed_events: Vec<String>,
     pub changes: Counts,
     pub apply: Option<ApplyReport>,
+    /// When the schedule next asks for a change, if it ever does.
+    pub next_change: Option<Timestamp>,
 }
 
 pub struct TickOutcome {
@@ -57,39 +61,136 @@ pub async fn tick(
     let renderer = ws.renderer()?;
     let _lock = ws.lock("tick").await?;
     let state = ws.open_state()?;
-    let learned = crate::workspace::learned_leads(state.as_ref()).await?;
+    let prepared = prepare(&config, &renderer, state.as_ref(), now, &BTreeSet::new()).await?;
+    let apply_report = if prepared.plan.is_empty() {
+        None
+    } else {
+        let providers = ws.providers(config.catalogs.clone());
+        Some(
+            apply(
+                prepared.plan.clone(),
+                &providers,
+                state.clone(),
+                reporter,
+                options,
+                shutdown,
+            )
+            .await?,
+        )
+    };
+    let after = state.resources().await?;
+    let mut report = prepared.report(now, &after);
+    report.apply = apply_report;
+    Ok(TickOutcome {
+        report,
+        plan: prepared.plan,
+    })
+}
 
-    let mut times = BTreeMap::new();
-    let mut active = Vec::new();
-    for e in &config.events {
-        let Some((profile, catalog)) = crate::plan::profile_and_catalog(&config, e) else {
-            continue;
-        };
-        let (lead, origin) = resolve_lead(e, profile, catalog, &learned);
-        let t = Times {
-            start: e.start,
-            end: e.end,
-            lead: SignedDuration::try_from(lead).unwrap_or(SignedDuration::ZERO),
-            grace: SignedDuration::try_from(e.grace).unwrap_or(SignedDuration::ZERO),
-        };
-        if due(&t, now).needs_resources() {
-            active.push(e.id.clone());
+/// A tick's plan, and what is needed to report on it.
+pub struct Prepared {
+    pub plan: Arc<Plan>,
+    pub timeline: Timeline,
+    /// How many resources each event (or shared unit) needs now.
+    desired_per_key: BTreeMap<String, usize>,
+    recorded_keys: BTreeSet<String>,
+}
+
+impl Prepared {
+    /// The keys (event ids and shared units) the plan acts on.
+    pub fn keys(&self) -> BTreeSet<String> {
+        self.plan
+            .actions
+            .iter()
+            .filter(|a| a.op != crate::plan::Op::NoOp)
+            .filter_map(|a| {
+                a.desired
+                    .as_ref()
+                    .or(a.recorded.as_ref().map(|r| &r.spec))
+                    .map(|s| s.event.clone())
+            })
+            .collect()
+    }
+
+    /// Each event's phase given what the state holds (`after`).
+    pub fn report(&self, now: Timestamp, after: &[RecordedResource]) -> TickReport {
+        let mut holdings: BTreeMap<&str, Holdings> = BTreeMap::new();
+        for r in after {
+            let h = holdings.entry(r.spec.event.as_str()).or_default();
+            h.recorded += 1;
+            if r.status == ResourceStatus::Ready {
+                h.ready += 1;
+            }
         }
-        times.insert(e.id.clone(), (t, lead, origin));
+        let events = self
+            .timeline
+            .events
+            .iter()
+            .map(|(id, w)| {
+                let mut h = holdings.get(id.as_str()).copied().unwrap_or_default();
+                h.desired = self.desired_per_key.get(id).copied().unwrap_or(0);
+                EventTick {
+                    id: id.clone(),
+                    phase: observed(&w.times, now, h),
+                    provision_at: w.times.provision_at(),
+                    release_at: w.times.release_at(),
+                    lead: crate::config::duration::format_duration(w.lead),
+                    lead_from: w.lead_from,
+                }
+            })
+            .collect();
+        let known_units: BTreeSet<&str> = self
+            .timeline
+            .shared
+            .keys()
+            .map(|(u, _)| u.as_str())
+            .collect();
+        let removed_events = self
+            .recorded_keys
+            .iter()
+            .filter(|k| !self.timeline.events.contains_key(*k) && !known_units.contains(k.as_str()))
+            .cloned()
+            .collect();
+        TickReport {
+            now,
+            events,
+            removed_events,
+            changes: self.plan.counts(),
+            apply: None,
+            next_change: self.timeline.next_change(now),
+        }
     }
+}
 
-    let desired = desired_state(
-        &config,
-        &renderer,
+/// Plans one reconciliation at `now`, leaving alone every event and shared unit in `busy`
+/// (the daemon's applies still working on them).
+pub async fn prepare(
+    config: &Config,
+    renderer: &Renderer,
+    state: &dyn StateStore,
+    now: Timestamp,
+    busy: &BTreeSet<String>,
+) -> anyhow::Result<Prepared> {
+    let learned = crate::workspace::learned_leads(state).await?;
+    let timeline = timeline(config, &learned);
+    let mut recorded = state.resources().await?;
+    let recorded_keys: BTreeSet<String> = recorded.iter().map(|r| r.spec.event.clone()).collect();
+    let held = recorded_keys.clone();
+    let mut desired = desired_state_in(
+        config,
+        renderer,
         state.owner(),
-        &Scope::Events(active),
-        &learned,
+        &Scope::At { now, held },
+        &timeline,
     )?;
-    let mut desired_per_event: BTreeMap<String, usize> = BTreeMap::new();
+    let mut desired_per_key: BTreeMap<String, usize> = BTreeMap::new();
     for spec in desired.resources.values() {
-        *desired_per_event.entry(spec.event.clone()).or_default() += 1;
+        *desired_per_key.entry(spec.event.clone()).or_default() += 1;
     }
-    let recorded = state.resources().await?;
+    if !busy.is_empty() {
+        desired.resources.retain(|_, s| !busy.contains(&s.event));
+        recorded.retain(|r| !busy.contains(&r.spec.event));
+    }
     let serial = state.serial().await?;
     // Deletions are not limited to the active events: ended, moved and cancelled ones go too.
     let plan = Arc::new(plan(
@@ -101,65 +202,10 @@ pub async fn tick(
         serial,
         now,
     )?);
-
-    let apply_report = if plan.is_empty() {
-        None
-    } else {
-        let providers = ws.providers(config.catalogs.clone());
-        Some(
-            apply(
-                plan.clone(),
-                &providers,
-                state.clone(),
-                reporter,
-                options,
-                shutdown,
-            )
-            .await?,
-        )
-    };
-
-    let after = state.resources().await?;
-    let mut holdings: BTreeMap<&str, Holdings> = BTreeMap::new();
-    for r in &after {
-        let h = holdings.entry(r.spec.event.as_str()).or_default();
-        h.recorded += 1;
-        if r.status == ResourceStatus::Ready {
-            h.ready += 1;
-        }
-    }
-    let events = times
-        .iter()
-        .map(|(id, (t, lead, origin))| {
-            let mut h = holdings.get(id.as_str()).copied().unwrap_or_default();
-            h.desired = desired_per_event.get(id).copied().unwrap_or(0);
-            EventTick {
-                id: id.clone(),
-                phase: observed(t, now, h),
-                provision_at: t.provision_at(),
-                release_at: t.release_at(),
-                lead: crate::config::duration::format_duration(*lead),
-                lead_from: *origin,
-            }
-        })
-        .collect();
-    let scheduled: BTreeSet<&str> = times.keys().map(String::as_str).collect();
-    let removed_events = recorded
-        .iter()
-        .map(|r| r.spec.event.as_str())
-        .filter(|e| !scheduled.contains(e))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .map(String::from)
-        .collect();
-    Ok(TickOutcome {
-        report: TickReport {
-            now,
-            events,
-            removed_events,
-            changes: plan.counts(),
-            apply: apply_report,
-        },
+    Ok(Prepared {
         plan,
+        timeline,
+        desired_per_key,
+        recorded_keys,
     })
 }

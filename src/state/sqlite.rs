@@ -209,7 +209,7 @@ impl StateStore for SqliteState {
     }
 
     async fn begin(&self, intent: &Intent<'_>) -> Result<i64, StateError> {
-        let now = Timestamp::now().to_string();
+        let now = crate::clock::now().to_string();
         let s = intent.spec;
         let deps = serde_json::to_string(&s.depends_on).unwrap_or_else(|_| "[]".into());
         let (id, provider, region, event, kind) = (
@@ -272,7 +272,7 @@ impl StateStore for SqliteState {
         attempts: u32,
         elapsed: Duration,
     ) -> Commit {
-        let now = Timestamp::now().to_string();
+        let now = crate::clock::now().to_string();
         let s = intent.spec;
         let id = s.id.0.clone();
         let spec_json = match outcome {

@@ -72,13 +72,13 @@ fn no_op(_: &rusqlite::Connection) -> rusqlite::Result<()> {
 }
 
 pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+    crate::clock::now().as_millisecond()
 }
 
 pub async fn sleep_until_ms(at: i64) {
     let wait = at - now_ms();
     if wait > 0 {
-        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        tokio::time::sleep(crate::clock::real(Duration::from_millis(wait as u64))).await;
     }
 }
 

@@ -17,11 +17,12 @@ use serde_json::{Value, json};
 pub use inventory::{Inventory, Item};
 
 use super::{Created, InventoryItem, Provider, ProviderError};
+use crate::clock;
 use crate::model::{
     Catalog, Faults, Latency, RateLimit, RecordedResource, ResourceSpec, RetryPolicy,
 };
 
-/// Latency draws are truncated at this multiple of the p95.
+/// Latency draws are capped at this multiple of the p95 when the catalog gives no `max`.
 const TAIL_CAP: f64 = 4.0;
 /// Scaled timeouts never go below this real time: the overhead a step meets on a busy machine
 /// (commits, scheduling) does not shrink with simulated time.
@@ -71,9 +72,9 @@ impl SimProvider {
         d.mul_f64(self.scale)
     }
 
-    /// A log-normal draw with the given median and p95, truncated at 4 × p95: real
-    /// provisioning times are bounded in practice, and an unbounded tail would now and then
-    /// outlast the step timeout for no reason a real cloud would give.
+    /// A log-normal draw with the given median and p95, capped at the catalog's `max` (else
+    /// 4 × p95): real provisioning times are bounded in practice, and an unbounded tail would
+    /// now and then outlast the step timeout for no reason a real cloud would give.
     fn sample(&self, l: Latency) -> Duration {
         let median = l.median.0.as_secs_f64().max(1e-6);
         let p95 = l.p95.0.as_secs_f64().max(median);
@@ -84,7 +85,10 @@ impl SimProvider {
             Ok(d) => d.sample(&mut *rng),
             Err(_) => median,
         };
-        self.scaled(Duration::from_secs_f64(secs.min(TAIL_CAP * p95)))
+        let cap = l
+            .max
+            .map_or(TAIL_CAP * p95, |m| m.0.as_secs_f64().max(median));
+        self.scaled(Duration::from_secs_f64(secs.min(cap)))
     }
 
     fn roll(&self, p: f64) -> bool {
@@ -186,9 +190,11 @@ impl Provider for SimProvider {
         let (item, persisted) = match self.inventory.by_token(token) {
             Some(existing) => (existing, None),
             None => {
-                let (item, persisted) =
-                    self.inventory
-                        .insert(spec, token, self.sample(entry.provision));
+                let (item, persisted) = self.inventory.insert(
+                    spec,
+                    token,
+                    clock::from_real(self.sample(entry.provision)),
+                );
                 (item, Some(persisted))
             }
         };
@@ -240,7 +246,7 @@ impl Provider for SimProvider {
             .catalog
             .kinds
             .get(&item.kind)
-            .map_or(Duration::ZERO, |k| self.sample(k.destroy));
+            .map_or(Duration::ZERO, |k| clock::from_real(self.sample(k.destroy)));
         let gone_at = self
             .inventory
             .mark_deleting(&item.provider_id, latency)

@@ -1,0 +1,404 @@
+//! `bench season`: a whole season of events run by the daemon on the time-scaled sim provider,
+//! measuring whether every event was ready before its start and how much was billed beyond
+//! the minimum.
+//!
+//! The events (kick-offs at fixed slots of each day, two to three hours long, in groups that
+//! share a CDN, one or two regions) go into a scratch project. The daemon runs them on a
+//! simulated clock that the sim provider's latencies share and that jumps over idle stretches,
+//! so leads are learned from simulated durations and the journal's timestamps are simulated
+//! times. Results come from the journal, the way `orchestrate report` computes them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use jiff::{SignedDuration, Timestamp};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use super::{Scratch, peak_rss};
+use crate::apply::{ApplyOptions, ApplyReport, progress::Silent};
+use crate::clock;
+use crate::report;
+use crate::schedule::daemon::{DaemonOptions, TickSink, run};
+use crate::schedule::tick::TickReport;
+use crate::shutdown::Shutdown;
+use crate::state::{JournalEntry, StateStore};
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone)]
+pub struct SeasonParams {
+    pub events: usize,
+    /// A fixed lead for every event, or `None` for `auto`.
+    pub lead: Option<Duration>,
+    pub grace: Duration,
+    pub time_scale: f64,
+    pub profile: String,
+    pub seed: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeasonResult {
+    pub scenario: &'static str,
+    pub events: usize,
+    pub days: usize,
+    pub lead: String,
+    pub grace: String,
+    pub time_scale: f64,
+    pub seed: u64,
+    /// Share of events whose resources (their own and their group's shared ones) were all
+    /// ready before start.
+    pub ready_before_start_ratio: f64,
+    pub late_events: usize,
+    /// The latest any event became ready after its start, in seconds.
+    pub worst_late_s: f64,
+    /// Billed resource-minutes / (on-air + the time each resource's create really took).
+    pub billed_over_minimum: f64,
+    pub billed_resource_minutes: f64,
+    pub minimum_resource_minutes: f64,
+    pub cost: f64,
+    /// What the same resources would cost kept on from the season's first start to its end.
+    pub always_on_cost: f64,
+    pub resources_created: usize,
+    pub failed_steps: usize,
+    pub wall_ms: u64,
+    pub peak_rss_bytes: u64,
+}
+
+struct Season {
+    id: String,
+    group: &'static str,
+    start: Timestamp,
+    end: Timestamp,
+    regions: Vec<String>,
+}
+
+const GROUPS: [&str; 3] = ["league", "cup", "friendlies"];
+/// Kick-off slots of each day, minutes after midnight UTC.
+const SLOTS: [i64; 4] = [12 * 60 + 30, 15 * 60, 17 * 60 + 30, 20 * 60];
+
+fn generate(p: &SeasonParams, regions: &[String], day0: Timestamp) -> Vec<Season> {
+    let mut rng = StdRng::seed_from_u64(p.seed);
+    let per_day = 12;
+    (0..p.events)
+        .map(|i| {
+            let day = (i / per_day) as i64;
+            let slot = SLOTS[(i % per_day) % SLOTS.len()];
+            // Most kick off on the slot, some a few minutes off it.
+            let jitter = [0, 0, 5, 15][rng.random_range(0..4)];
+            let start = day0 + SignedDuration::from_mins(day * 24 * 60 + slot + jitter);
+            let length = 105 + 5 * rng.random_range(0..=18);
+            let first = rng.random_range(0..regions.len());
+            let count = 1 + usize::from(rng.random_bool(0.4));
+            Season {
+                id: format!("s{i:04}"),
+                group: GROUPS[i % GROUPS.len()],
+                start,
+                end: start + SignedDuration::from_mins(length),
+                regions: (0..count)
+                    .map(|k| regions[(first + k) % regions.len()].clone())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn schedule_yaml(events: &[Season], p: &SeasonParams) -> String {
+    let lead = p
+        .lead
+        .map_or("auto".to_string(), crate::config::duration::format_duration);
+    let grace = crate::config::duration::format_duration(p.grace);
+    let mut s = String::from("apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n");
+    for e in events {
+        s.push_str(&format!(
+            "  - {{ id: {}, group: {}, start: {}, end: {}, profile: {}, regions: [{}], lead: {lead}, grace: {grace} }}\n",
+            e.id,
+            e.group,
+            e.start,
+            e.end,
+            p.profile,
+            e.regions.join(", ")
+        ));
+    }
+    s
+}
+
+#[derive(Default)]
+struct Counter {
+    failed: AtomicUsize,
+    errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl TickSink for Counter {
+    fn tick(&self, result: &anyhow::Result<TickReport>) {
+        if let Err(e) = result {
+            self.note(format!("{e:#}"));
+        }
+    }
+    fn applied(&self, _keys: &BTreeSet<String>, result: &anyhow::Result<ApplyReport>) {
+        match result {
+            Ok(r) => {
+                self.failed
+                    .fetch_add(r.failed.len() + r.skipped, Ordering::Relaxed);
+            }
+            Err(e) => self.note(format!("{e:#}")),
+        }
+    }
+}
+
+impl Counter {
+    fn note(&self, e: String) {
+        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        if errors.len() < 5 {
+            errors.push(e);
+        }
+    }
+}
+
+pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonResult> {
+    let catalogs = crate::config::load_catalogs(project)?;
+    let sim = catalogs
+        .get("sim")
+        .context("the season benchmark needs the sim provider's catalog (providers/sim.yaml)")?;
+    let regions: Vec<String> = sim.regions.keys().cloned().collect();
+    if regions.is_empty() {
+        bail!("the sim catalog has no regions");
+    }
+    let day0: Timestamp = "2027-01-01T00:00:00Z".parse()?;
+    let events = generate(p, &regions, day0);
+
+    let dir = std::env::temp_dir().join(format!(
+        "orchestrate-season-{}-{}",
+        std::process::id(),
+        Timestamp::now().as_millisecond()
+    ));
+    let _scratch = Scratch(dir.clone());
+    for sub in ["providers", "profiles", "templates"] {
+        copy_dir(&project.join(sub), &dir.join(sub))?;
+    }
+    std::fs::create_dir_all(dir.join("schedules"))?;
+    std::fs::write(dir.join("schedules/season.yaml"), schedule_yaml(&events, p))?;
+    let mut ws = Workspace::new(&dir, Some(&dir.join(".state")), Duration::from_secs(5));
+    ws.provider_options.sim_time_scale = Some(p.time_scale);
+    // Validate up front, so a bad profile is an error rather than a silent empty season.
+    let config = ws.load_config(&[])?;
+    let profile = config
+        .profiles
+        .get(&p.profile)
+        .with_context(|| format!("no valid profile `{}` in profiles/", p.profile))?;
+    if profile.provider != "sim" {
+        bail!(
+            "the season benchmark runs on the sim provider; profile `{}` uses `{}`",
+            p.profile,
+            profile.provider
+        );
+    }
+    // The sim provider's latencies are scaled by the same factor, so they share this clock.
+    if !clock::simulate(day0, p.time_scale) {
+        bail!("the simulated clock is already running in this process");
+    }
+    let last = events.iter().map(|e| e.end).max().unwrap_or(day0);
+    let options = DaemonOptions {
+        schedules: Vec::new(),
+        interval: Duration::from_secs(300),
+        apply: ApplyOptions::default(),
+        until: Some(last + SignedDuration::from_hours(3)),
+        skip_idle: true,
+    };
+    let counter = Counter::default();
+    let wall = Instant::now();
+    run(&ws, &options, Arc::new(Silent), &counter, &Shutdown::new()).await?;
+    let wall_ms = wall.elapsed().as_millis() as u64;
+    if let Some(e) = counter
+        .errors
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .first()
+    {
+        bail!("the season did not run cleanly: {e}");
+    }
+
+    let state = ws.open_state()?;
+    let price = |region: &str, kind: &str| sim.hourly_price(region, kind);
+    let now = clock::now();
+    let mut late = 0usize;
+    let mut worst_late = 0.0f64;
+    let (mut billed, mut minimum, mut cost) = (0.0, 0.0, 0.0);
+    let mut resources = 0usize;
+    let mut units: BTreeSet<String> = BTreeSet::new();
+    let mut unit_journals: BTreeMap<String, Vec<JournalEntry>> = BTreeMap::new();
+    for e in &events {
+        let journal = state.event_journal(&e.id).await?;
+        let r = report::compute(&e.id, (e.start, e.end), &journal, price, now);
+        billed += r.billed_minutes;
+        minimum += r.resources as f64 * r.on_air_minutes + r.provisioning_minutes;
+        cost += r.cost;
+        resources += r.resources;
+        let mut ready_at = ready_time(&journal, e.start);
+        let unit = format!("@{}+{}", p.profile, e.group);
+        if profile.cdn.enabled && profile.cdn.shared {
+            if !unit_journals.contains_key(&unit) {
+                unit_journals.insert(unit.clone(), state.event_journal(&unit).await?);
+            }
+            let shared: Vec<JournalEntry> = unit_journals[&unit]
+                .iter()
+                .filter(|j| e.regions.contains(&j.region))
+                .cloned()
+                .collect();
+            ready_at = ready_at.max(ready_time(&shared, e.start));
+            units.insert(unit);
+        }
+        let behind = ready_at.duration_since(e.start).as_secs_f64();
+        if behind > 0.0 {
+            late += 1;
+            worst_late = worst_late.max(behind);
+        }
+    }
+    for unit in &units {
+        let journal = &unit_journals[unit];
+        let r = report::compute(unit, (day0, day0), journal, price, now);
+        billed += r.billed_minutes;
+        // The minimum for a shared resource is the time any of its group's shows is on air
+        // in its region, plus its creates.
+        let per_region: BTreeSet<&str> = journal.iter().map(|j| j.region.as_str()).collect();
+        for region in per_region {
+            let on_air: Vec<(Timestamp, Timestamp)> = events
+                .iter()
+                .filter(|e| {
+                    unit.ends_with(&format!("+{}", e.group))
+                        && e.regions.iter().any(|r| r == region)
+                })
+                .map(|e| (e.start, e.end))
+                .collect();
+            minimum += union_minutes(on_air);
+        }
+        minimum += r.provisioning_minutes;
+        cost += r.cost;
+        resources += r.resources;
+    }
+    let failed = counter.failed.load(Ordering::Relaxed);
+    let first = events.iter().map(|e| e.start).min().unwrap_or(day0);
+    let span_hours = last.duration_since(first).as_secs_f64() / 3600.0;
+    let always_on_cost = always_on(&ws, &config, span_hours);
+    Ok(SeasonResult {
+        scenario: "season",
+        events: events.len(),
+        days: p.events.div_ceil(12),
+        lead: p
+            .lead
+            .map_or("auto".into(), crate::config::duration::format_duration),
+        grace: crate::config::duration::format_duration(p.grace),
+        time_scale: p.time_scale,
+        seed: p.seed,
+        ready_before_start_ratio: round3(1.0 - late as f64 / events.len().max(1) as f64),
+        late_events: late,
+        worst_late_s: worst_late.round(),
+        billed_over_minimum: round3(if minimum > 0.0 { billed / minimum } else { 0.0 }),
+        billed_resource_minutes: billed.round(),
+        minimum_resource_minutes: minimum.round(),
+        cost: (cost * 100.0).round() / 100.0,
+        always_on_cost: (always_on_cost * 100.0).round() / 100.0,
+        resources_created: resources,
+        failed_steps: failed,
+        wall_ms,
+        peak_rss_bytes: peak_rss(),
+    })
+}
+
+/// When everything in `journal` that was up at `start` had become ready: the finish of the
+/// last successful create before each resource's first delete after it. A resource whose
+/// create had not finished by `start` counts with its finish.
+fn ready_time(journal: &[JournalEntry], start: Timestamp) -> Timestamp {
+    let mut by_resource: BTreeMap<&str, Vec<&JournalEntry>> = BTreeMap::new();
+    for j in journal {
+        by_resource.entry(j.resource.as_str()).or_default().push(j);
+    }
+    let mut ready = Timestamp::MIN;
+    for entries in by_resource.values() {
+        // The create serving this show: the last one started before `start`, or the first
+        // one after it (a late provisioning).
+        let creates: Vec<&&JournalEntry> = entries
+            .iter()
+            .filter(|j| j.op == "create" && j.outcome.as_deref() == Some("ok"))
+            .collect();
+        let serving = creates
+            .iter()
+            .rev()
+            .find(|j| j.started_at <= start)
+            .or_else(|| creates.first());
+        let Some(c) = serving else {
+            // Never created: not ready at all.
+            return Timestamp::MAX;
+        };
+        let done = c.finished_at.unwrap_or(Timestamp::MAX);
+        // Deleted before the show started: it was not there for it.
+        let deleted_before = entries
+            .iter()
+            .any(|j| j.op == "delete" && j.started_at > c.started_at && j.started_at < start);
+        if deleted_before {
+            return Timestamp::MAX;
+        }
+        ready = ready.max(done);
+    }
+    ready
+}
+
+fn union_minutes(mut spans: Vec<(Timestamp, Timestamp)>) -> f64 {
+    spans.sort();
+    let mut total = 0.0;
+    let mut current: Option<(Timestamp, Timestamp)> = None;
+    for (from, to) in spans {
+        match &mut current {
+            Some((_, end)) if from <= *end => *end = (*end).max(to),
+            _ => {
+                if let Some((f, t)) = current.take() {
+                    total += t.duration_since(f).as_secs_f64() / 60.0;
+                }
+                current = Some((from, to));
+            }
+        }
+    }
+    if let Some((f, t)) = current {
+        total += t.duration_since(f).as_secs_f64() / 60.0;
+    }
+    total
+}
+
+/// The cost of every event's resources kept running from the season's first start to its end.
+fn always_on(ws: &Workspace, config: &crate::model::Config, hours: f64) -> f64 {
+    let Ok(renderer) = ws.renderer() else {
+        return 0.0;
+    };
+    crate::plan::desired_state(
+        config,
+        &renderer,
+        "bench",
+        &crate::plan::Scope::All,
+        &Default::default(),
+    )
+    .map_or(0.0, |d| {
+        d.resources.values().map(|s| s.hourly_price * hours).sum()
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! When each event's resources, and each group's shared resources, should exist (pure).
+//!
+//! An event's resources exist from `start − lead` to `end + grace`. Resources an event group
+//! shares (a CDN distribution: minutes to deploy, and a delete known to take far longer) exist
+//! while any event of the group needs them, and are kept across a gap between two events when
+//! tearing them down and creating them again would take longer than the gap. Each is created
+//! as late as its own chain allows: an `auto` lead for the event's encoders does not include
+//! the CDN's deploy time, and the CDN's span starts as early as that deploy needs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::lead::{Covering, LeadOrigin, Learned, resolve_lead, window};
+use super::phase::Times;
+use crate::model::{Catalog, Config, Event, Profile, Window, blueprint};
+
+#[derive(Debug, Clone)]
+pub struct EventWindow {
+    pub lead: Duration,
+    pub lead_from: LeadOrigin,
+    pub times: Times,
+    pub window: Window,
+    /// The key of the group's shared resources, when the profile shares any.
+    pub shared_unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SharedSpans {
+    /// When the shared resources should exist, in order.
+    pub spans: Vec<Window>,
+    /// Gaps shorter than this are bridged (see [`linger`]).
+    pub linger: SignedDuration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub events: BTreeMap<String, EventWindow>,
+    /// Per shared unit and region.
+    pub shared: BTreeMap<(String, String), SharedSpans>,
+}
+
+impl Timeline {
+    /// The events whose resources should exist at `now`. An event in `held` (the state holds
+    /// resources for it) is kept from `start − 2 × lead`: a lead shortened by newly learned
+    /// durations must not tear down what was provisioned under the longer one, only to create
+    /// it again minutes later. An event moved hours later is still released.
+    pub fn events_at(&self, now: Timestamp, held: &BTreeSet<String>) -> Vec<String> {
+        self.events
+            .iter()
+            .filter(|(id, w)| {
+                let from = if held.contains(*id) {
+                    w.times.start - w.times.lead * 2
+                } else {
+                    w.window.from
+                };
+                from <= now && now < w.window.to
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// The (unit, region) pairs whose shared resources should exist at `now`; a unit in
+    /// `held` is kept from one linger before its span, for the same reason as in
+    /// [`Self::events_at`].
+    pub fn shared_at(&self, now: Timestamp, held: &BTreeSet<String>) -> BTreeSet<(String, String)> {
+        self.shared
+            .iter()
+            .filter(|((unit, _), s)| {
+                let slack = if held.contains(unit) {
+                    s.linger
+                } else {
+                    SignedDuration::ZERO
+                };
+                s.spans.iter().any(|w| w.from - slack <= now && now < w.to)
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// The next instant after `now` at which something should change: a window opening or
+    /// closing, or a show starting.
+    pub fn next_change(&self, now: Timestamp) -> Option<Timestamp> {
+        let events = self
+            .events
+            .values()
+            .flat_map(|w| [w.window.from, w.times.start, w.window.to]);
+        let shared = self
+            .shared
+            .values()
+            .flat_map(|s| s.spans.iter())
+            .flat_map(|w| [w.from, w.to]);
+        events.chain(shared).filter(|t| *t > now).min()
+    }
+}
+
+pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
+    let mut order: Vec<&Event> = config.events.iter().collect();
+    order.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+    let mut out = Timeline::default();
+    let mut spans: BTreeMap<(String, String), Vec<Window>> = BTreeMap::new();
+    let mut lingers: BTreeMap<(String, String), SignedDuration> = BTreeMap::new();
+    for e in order {
+        let Some((profile, catalog)) = crate::plan::profile_and_catalog(config, e) else {
+            continue;
+        };
+        let unit = e.shared_unit(profile);
+        // With shared resources apart, the event's own lead covers only its own; each shared
+        // resource starts as early as its own chain needs.
+        let covering = if unit.is_some() {
+            Covering::Own
+        } else {
+            Covering::All
+        };
+        let lead = resolve_lead(e, profile, catalog, learned, covering);
+        let win = window(e, lead.0);
+        if let Some(u) = &unit {
+            let shared_lead = resolve_lead(e, profile, catalog, learned, Covering::Shared).0;
+            let span = window(e, shared_lead);
+            for r in &e.regions {
+                let key = (u.clone(), r.clone());
+                spans.entry(key.clone()).or_default().push(span);
+                lingers.insert(key, linger(profile, catalog));
+            }
+        }
+        out.events.insert(
+            e.id.clone(),
+            EventWindow {
+                lead: lead.0,
+                lead_from: lead.1,
+                times: Times {
+                    start: e.start,
+                    end: e.end,
+                    lead: signed(lead.0),
+                    grace: signed(e.grace),
+                },
+                window: win,
+                shared_unit: unit,
+            },
+        );
+    }
+    for (key, mut ws) in spans {
+        let linger = lingers.get(&key).copied().unwrap_or(SignedDuration::ZERO);
+        ws.sort_by_key(|w| w.from);
+        let mut merged: Vec<Window> = Vec::with_capacity(ws.len());
+        for w in ws {
+            match merged.last_mut() {
+                Some(last) if w.from <= last.to + linger => last.to = last.to.max(w.to),
+                _ => merged.push(w),
+            }
+        }
+        out.shared.insert(
+            key,
+            SharedSpans {
+                spans: merged,
+                linger,
+            },
+        );
+    }
+    out
+}
+
+/// The longest gap across which a group's shared resources are kept: a teardown and a new
+/// create bill about that long anyway (the typical delete, then the create's p95 lead).
+fn linger(profile: &Profile, catalog: &Catalog) -> SignedDuration {
+    blueprint(profile)
+        .iter()
+        .filter(|s| s.shared)
+        .filter_map(|s| catalog.kinds.get(s.kind))
+        .map(|k| signed(k.destroy.median.0 + k.provision.p95.0))
+        .max()
+        .unwrap_or(SignedDuration::ZERO)
+}
+
+fn signed(d: Duration) -> SignedDuration {
+    SignedDuration::try_from(d).unwrap_or(SignedDuration::ZERO)
+}
