@@ -69,7 +69,12 @@ pub async fn run(
     let mut seen = None;
     let mut busy: BTreeSet<String> = BTreeSet::new();
     let mut applies: JoinSet<(BTreeSet<String>, anyhow::Result<ApplyReport>)> = JoinSet::new();
+    // Recorded durations change only when an apply finishes: learn from them again then.
+    let mut learned = None;
     loop {
+        if learned.is_none() {
+            learned = Some(crate::workspace::learned_leads(state.as_ref()).await?);
+        }
         let current = fingerprint(ws, &options.schedules);
         if seen.as_ref() != Some(&current) {
             seen = Some(current);
@@ -80,10 +85,10 @@ pub async fn run(
         }
         let now = clock::now();
         let mut next_change = None;
-        if let Some(l) = &loaded
+        if let (Some(l), Some(learned)) = (&loaded, &learned)
             && !shutdown.graceful.is_cancelled()
         {
-            match prepare(&l.config, &l.renderer, state.as_ref(), now, &busy).await {
+            match prepare(&l.config, &l.renderer, state.as_ref(), learned, now, &busy).await {
                 Ok(prepared) => {
                     let mut report = prepared.report(now, &state.resources().await?);
                     next_change = report.next_change;
@@ -137,6 +142,7 @@ pub async fn run(
                             for k in &keys {
                                 busy.remove(k);
                             }
+                            learned = None;
                             sink.applied(&keys, &result);
                         }
                         Err(e) => sink.tick(&Err(anyhow::anyhow!("an apply task failed: {e}"))),

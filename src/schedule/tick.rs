@@ -10,7 +10,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::lead::LeadOrigin;
+use super::lead::{LeadOrigin, Learned};
 use super::phase::{Holdings, Phase, observed};
 use super::timeline::{Timeline, timeline};
 use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
@@ -61,7 +61,16 @@ pub async fn tick(
     let renderer = ws.renderer()?;
     let _lock = ws.lock("tick").await?;
     let state = ws.open_state()?;
-    let prepared = prepare(&config, &renderer, state.as_ref(), now, &BTreeSet::new()).await?;
+    let learned = crate::workspace::learned_leads(state.as_ref()).await?;
+    let prepared = prepare(
+        &config,
+        &renderer,
+        state.as_ref(),
+        &learned,
+        now,
+        &BTreeSet::new(),
+    )
+    .await?;
     let apply_report = if prepared.plan.is_empty() {
         None
     } else {
@@ -168,11 +177,11 @@ pub async fn prepare(
     config: &Config,
     renderer: &Renderer,
     state: &dyn StateStore,
+    learned: &Learned,
     now: Timestamp,
     busy: &BTreeSet<String>,
 ) -> anyhow::Result<Prepared> {
-    let learned = crate::workspace::learned_leads(state).await?;
-    let timeline = timeline(config, &learned);
+    let timeline = timeline(config, learned);
     let mut recorded = state.resources().await?;
     let recorded_keys: BTreeSet<String> = recorded.iter().map(|r| r.spec.event.clone()).collect();
     let held = recorded_keys.clone();
