@@ -5,15 +5,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::Project;
 use jiff::{SignedDuration, Timestamp};
-use orchestrate::apply::ApplyOptions;
-use orchestrate::apply::progress::Silent;
-use orchestrate::schedule::tick::{TickReport, tick};
-use orchestrate::shutdown::Shutdown;
+use orchestrate::schedule::tick::TickReport;
 use orchestrate::workspace::Workspace;
 
 const CDN: &str = "@sim-shared+league/eu-west-1/cdn";
@@ -43,17 +39,7 @@ events:
 }
 
 async fn tick_at(ws: &Workspace, now: Timestamp) -> TickReport {
-    tick(
-        ws,
-        &[],
-        now,
-        Arc::new(Silent),
-        &ApplyOptions::default(),
-        &Shutdown::new(),
-    )
-    .await
-    .unwrap()
-    .report
+    common::tick_at(ws, now).await.report
 }
 
 fn lead_of(r: &TickReport, id: &str) -> String {

@@ -8,14 +8,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Project, stderr, stdout};
+use common::{Project, stderr, stdout, tick_at};
 use jiff::{SignedDuration, Timestamp};
-use orchestrate::apply::ApplyOptions;
-use orchestrate::apply::progress::Silent;
 use orchestrate::model::{Redundancy, blueprint};
 use orchestrate::schedule::phase::{Times, due};
-use orchestrate::schedule::tick::tick;
-use orchestrate::shutdown::Shutdown;
 use orchestrate::workspace::Workspace;
 
 struct Ev {
@@ -74,20 +70,6 @@ fn schedule_yaml(events: &[Ev]) -> String {
         ));
     }
     s
-}
-
-/// One tick at `now`, as cron would run it.
-async fn tick_at(ws: &Workspace, now: Timestamp) -> orchestrate::schedule::tick::TickOutcome {
-    tick(
-        ws,
-        &[],
-        now,
-        Arc::new(Silent),
-        &ApplyOptions::default(),
-        &Shutdown::new(),
-    )
-    .await
-    .unwrap()
 }
 
 /// What must exist at `now`, computed from the schedule alone.

@@ -85,13 +85,7 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
         .catalogs
         .get(&profile.provider)
         .with_context(|| format!("no catalog for provider `{}`", profile.provider))?;
-    if profile.provider != "sim" {
-        bail!(
-            "the provision benchmark runs on the sim provider; profile `{}` uses `{}`",
-            p.profile,
-            profile.provider
-        );
-    }
+    sim_only("provision", &p.profile, &profile.provider)?;
     let regions: Vec<String> = catalog.regions.keys().take(p.regions).cloned().collect();
     if regions.len() < p.regions {
         bail!(
@@ -210,6 +204,16 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
         peak_rss_bytes: peak_rss(),
         failed: report.failed.len() + report.skipped,
     })
+}
+
+/// Benchmarks measure the scheduler against the sim provider's known latencies only.
+fn sim_only(bench: &str, profile: &str, provider: &str) -> anyhow::Result<()> {
+    if provider != "sim" {
+        bail!(
+            "the {bench} benchmark runs on the sim provider; profile `{profile}` uses `{provider}`"
+        );
+    }
+    Ok(())
 }
 
 /// The process's peak resident set (VmHWM), 0 where /proc is unavailable.

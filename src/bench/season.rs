@@ -190,13 +190,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         .profiles
         .get(&p.profile)
         .with_context(|| format!("no valid profile `{}` in profiles/", p.profile))?;
-    if profile.provider != "sim" {
-        bail!(
-            "the season benchmark runs on the sim provider; profile `{}` uses `{}`",
-            p.profile,
-            profile.provider
-        );
-    }
+    super::sim_only("season", &p.profile, &profile.provider)?;
     // The sim provider's latencies are scaled by the same factor, so they share this clock.
     if !clock::simulate(day0, p.time_scale) {
         bail!("the simulated clock is already running in this process");
@@ -229,7 +223,8 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     let mut worst_late = 0.0f64;
     let (mut billed, mut minimum, mut cost) = (0.0, 0.0, 0.0);
     let mut resources = 0usize;
-    let mut units: BTreeSet<String> = BTreeSet::new();
+    // Each shared unit's journal, and the shows it served in each region.
+    let mut shows: BTreeMap<(String, String), Vec<(Timestamp, Timestamp)>> = BTreeMap::new();
     let mut unit_journals: BTreeMap<String, Vec<JournalEntry>> = BTreeMap::new();
     for e in &events {
         let journal = state.event_journal(&e.id).await?;
@@ -250,7 +245,12 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
                 .cloned()
                 .collect();
             ready_at = ready_at.max(ready_time(&shared, e.start));
-            units.insert(unit);
+            for region in &e.regions {
+                shows
+                    .entry((unit.clone(), region.clone()))
+                    .or_default()
+                    .push((e.start, e.end));
+            }
         }
         let behind = ready_at.duration_since(e.start).as_secs_f64();
         if behind > 0.0 {
@@ -258,23 +258,15 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
             worst_late = worst_late.max(behind);
         }
     }
-    for unit in &units {
-        let journal = &unit_journals[unit];
+    for (unit, journal) in &unit_journals {
         let r = report::compute(unit, (day0, day0), journal, price, now);
         billed += r.billed_minutes;
         // The minimum for a shared resource is the time any of its group's shows is on air
         // in its region, plus its creates.
         let per_region: BTreeSet<&str> = journal.iter().map(|j| j.region.as_str()).collect();
         for region in per_region {
-            let on_air: Vec<(Timestamp, Timestamp)> = events
-                .iter()
-                .filter(|e| {
-                    unit.ends_with(&format!("+{}", e.group))
-                        && e.regions.iter().any(|r| r == region)
-                })
-                .map(|e| (e.start, e.end))
-                .collect();
-            minimum += union_minutes(on_air);
+            let key = (unit.clone(), region.to_string());
+            minimum += union_minutes(shows.get(&key).cloned().unwrap_or_default());
         }
         minimum += r.provisioning_minutes;
         cost += r.cost;

@@ -20,6 +20,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Formats a duration the way it is written in the YAML files (`1h30m`, `45s`, `250ms`).
+/// `d` as a signed duration for timestamp arithmetic; zero when it is too long to represent.
+pub fn signed(d: Duration) -> SignedDuration {
+    SignedDuration::try_from(d).unwrap_or(SignedDuration::ZERO)
+}
+
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms == 0 {

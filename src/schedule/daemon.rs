@@ -22,11 +22,11 @@ use tokio::task::JoinSet;
 use super::tick::{TickReport, prepare};
 use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
 use crate::clock;
+use crate::config::duration::signed;
 use crate::model::Config;
 use crate::providers::Providers;
 use crate::render::Renderer;
 use crate::shutdown::Shutdown;
-use crate::state::StateStore;
 use crate::workspace::Workspace;
 
 /// How often schedule files are checked for changes.
@@ -73,7 +73,11 @@ pub async fn run(
     let mut learned = None;
     loop {
         if learned.is_none() {
-            learned = Some(crate::workspace::learned_leads(state.as_ref()).await?);
+            // A failed read is reported like a failed tick, and tried again next time.
+            match crate::workspace::learned_leads(state.as_ref()).await {
+                Ok(l) => learned = Some(l),
+                Err(e) => sink.tick(&Err(e)),
+            }
         }
         let current = fingerprint(ws, &options.schedules);
         if seen.as_ref() != Some(&current) {
@@ -90,7 +94,7 @@ pub async fn run(
         {
             match prepare(&l.config, &l.renderer, state.as_ref(), learned, now, &busy).await {
                 Ok(prepared) => {
-                    let mut report = prepared.report(now, &state.resources().await?);
+                    let report = prepared.report(now, &prepared.recorded);
                     next_change = report.next_change;
                     if !prepared.plan.is_empty() {
                         let keys = prepared.keys();
@@ -108,7 +112,6 @@ pub async fn run(
                             (keys, r.map_err(anyhow::Error::from))
                         });
                     }
-                    report.apply = None;
                     sink.tick(&Ok(report));
                 }
                 Err(e) => sink.tick(&Err(e)),
@@ -177,10 +180,6 @@ fn load(ws: &Workspace, schedules: &[PathBuf]) -> anyhow::Result<Loaded> {
         renderer,
         providers,
     })
-}
-
-fn signed(d: Duration) -> jiff::SignedDuration {
-    jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::ZERO)
 }
 
 /// The schedule files and their modification times: a change to either means a new tick.

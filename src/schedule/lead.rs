@@ -157,8 +157,8 @@ pub fn resolve_lead(
 
 /// From `start − lead` to `end + grace`: when the event's resources should exist.
 pub fn window(event: &Event, lead: Duration) -> Window {
-    let sub = jiff::SignedDuration::try_from(lead).unwrap_or(jiff::SignedDuration::ZERO);
-    let add = jiff::SignedDuration::try_from(event.grace).unwrap_or(jiff::SignedDuration::ZERO);
+    let sub = crate::config::duration::signed(lead);
+    let add = crate::config::duration::signed(event.grace);
     Window {
         from: event.start.checked_sub(sub).unwrap_or(event.start),
         to: event.end.checked_add(add).unwrap_or(event.end),

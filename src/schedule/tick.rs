@@ -102,7 +102,8 @@ pub struct Prepared {
     pub timeline: Timeline,
     /// How many resources each event (or shared unit) needs now.
     desired_per_key: BTreeMap<String, usize>,
-    recorded_keys: BTreeSet<String>,
+    /// What the state held when the plan was made.
+    pub recorded: Vec<RecordedResource>,
 }
 
 impl Prepared {
@@ -155,10 +156,13 @@ impl Prepared {
             .map(|(u, _)| u.as_str())
             .collect();
         let removed_events = self
-            .recorded_keys
+            .recorded
             .iter()
-            .filter(|k| !self.timeline.events.contains_key(*k) && !known_units.contains(k.as_str()))
-            .cloned()
+            .map(|r| r.spec.event.as_str())
+            .filter(|k| !self.timeline.events.contains_key(*k) && !known_units.contains(k))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(String::from)
             .collect();
         TickReport {
             now,
@@ -182,9 +186,8 @@ pub async fn prepare(
     busy: &BTreeSet<String>,
 ) -> anyhow::Result<Prepared> {
     let timeline = timeline(config, learned);
-    let mut recorded = state.resources().await?;
-    let recorded_keys: BTreeSet<String> = recorded.iter().map(|r| r.spec.event.clone()).collect();
-    let held = recorded_keys.clone();
+    let recorded = state.resources().await?;
+    let held: BTreeSet<String> = recorded.iter().map(|r| r.spec.event.clone()).collect();
     let mut desired = desired_state_in(
         config,
         renderer,
@@ -196,15 +199,23 @@ pub async fn prepare(
     for spec in desired.resources.values() {
         *desired_per_key.entry(spec.event.clone()).or_default() += 1;
     }
-    if !busy.is_empty() {
-        desired.resources.retain(|_, s| !busy.contains(&s.event));
-        recorded.retain(|r| !busy.contains(&r.spec.event));
-    }
+    desired.resources.retain(|_, s| !busy.contains(&s.event));
+    let without_busy: Vec<RecordedResource>;
+    let idle: &[RecordedResource] = if busy.is_empty() {
+        &recorded
+    } else {
+        without_busy = recorded
+            .iter()
+            .filter(|r| !busy.contains(&r.spec.event))
+            .cloned()
+            .collect();
+        &without_busy
+    };
     let serial = state.serial().await?;
     // Deletions are not limited to the active events: ended, moved and cancelled ones go too.
     let plan = Arc::new(plan(
         desired,
-        &recorded,
+        idle,
         &config.catalogs,
         &Scope::All,
         state.owner(),
@@ -215,6 +226,6 @@ pub async fn prepare(
         plan,
         timeline,
         desired_per_key,
-        recorded_keys,
+        recorded,
     })
 }

@@ -14,7 +14,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::lead::{Covering, LeadOrigin, Learned, resolve_lead, window};
 use super::phase::Times;
-use crate::model::{Catalog, Config, Event, Profile, Window, blueprint};
+use crate::config::duration::signed;
+use crate::model::{Catalog, Config, Profile, Window, blueprint};
 
 #[derive(Debug, Clone)]
 pub struct EventWindow {
@@ -96,12 +97,10 @@ impl Timeline {
 }
 
 pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
-    let mut order: Vec<&Event> = config.events.iter().collect();
-    order.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
     let mut out = Timeline::default();
     let mut spans: BTreeMap<(String, String), Vec<Window>> = BTreeMap::new();
     let mut lingers: BTreeMap<(String, String), SignedDuration> = BTreeMap::new();
-    for e in order {
+    for e in &config.events {
         let Some((profile, catalog)) = crate::plan::profile_and_catalog(config, e) else {
             continue;
         };
@@ -118,10 +117,11 @@ pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
         if let Some(u) = &unit {
             let shared_lead = resolve_lead(e, profile, catalog, learned, Covering::Shared).0;
             let span = window(e, shared_lead);
+            let linger = linger(profile, catalog);
             for r in &e.regions {
                 let key = (u.clone(), r.clone());
                 spans.entry(key.clone()).or_default().push(span);
-                lingers.insert(key, linger(profile, catalog));
+                lingers.insert(key, linger);
             }
         }
         out.events.insert(
@@ -176,8 +176,4 @@ fn linger(profile: &Profile, catalog: &Catalog) -> SignedDuration {
         })
         .max()
         .unwrap_or(SignedDuration::ZERO)
-}
-
-fn signed(d: Duration) -> SignedDuration {
-    SignedDuration::try_from(d).unwrap_or(SignedDuration::ZERO)
 }

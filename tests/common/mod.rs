@@ -174,3 +174,20 @@ pub fn expected_names() -> Vec<String> {
     v.sort();
     v
 }
+
+/// One `tick` at `now` in-process, as cron would run it.
+pub async fn tick_at(
+    ws: &orchestrate::workspace::Workspace,
+    now: jiff::Timestamp,
+) -> orchestrate::schedule::tick::TickOutcome {
+    orchestrate::schedule::tick::tick(
+        ws,
+        &[],
+        now,
+        std::sync::Arc::new(orchestrate::apply::progress::Silent),
+        &orchestrate::apply::ApplyOptions::default(),
+        &orchestrate::shutdown::Shutdown::new(),
+    )
+    .await
+    .unwrap()
+}
