@@ -20,25 +20,34 @@ use orchestrate::state::{SqliteState, StateStore};
 use orchestrate::workspace::{Workspace, make_plan};
 
 /// A shutdown that asks to stop (and, with `force`, forces) after `delay`.
-fn stop_after(delay: Duration, force: bool) -> Shutdown {
-    let shutdown = Shutdown::new();
-    let s = shutdown.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        s.graceful.cancel();
-        if force {
-            s.force.cancel();
-        }
-    });
-    shutdown
-}
-
 struct Run {
     report: ApplyReport,
     state: Arc<SqliteState>,
 }
 
 async fn up(p: &Project, shutdown: &Shutdown) -> Run {
+    up_reporting(p, shutdown, Arc::new(Silent)).await
+}
+
+/// Asks for a graceful stop as soon as the first step finishes, whatever the machine's load.
+/// With `force`, it abandons the steps in flight too.
+struct StopOnFirstDone(Shutdown, bool);
+impl orchestrate::apply::progress::Reporter for StopOnFirstDone {
+    fn event(&self, e: &orchestrate::apply::progress::ApplyEvent) {
+        if matches!(e, orchestrate::apply::progress::ApplyEvent::StepDone { .. }) {
+            self.0.graceful.cancel();
+            if self.1 {
+                self.0.force.cancel();
+            }
+        }
+    }
+}
+
+async fn up_reporting(
+    p: &Project,
+    shutdown: &Shutdown,
+    reporter: Arc<dyn orchestrate::apply::progress::Reporter>,
+) -> Run {
     let ws = Workspace::new(p.path(), None, Duration::from_secs(5));
     let config = ws.load_config(&[]).expect("config");
     let renderer = ws.renderer().expect("templates");
@@ -55,7 +64,7 @@ async fn up(p: &Project, shutdown: &Shutdown) -> Run {
         Arc::new(plan),
         &providers,
         state.clone(),
-        Arc::new(Silent),
+        reporter,
         &ApplyOptions::default(),
         shutdown,
     )
@@ -166,8 +175,13 @@ async fn permanent_errors_fail_at_once_and_the_next_run_retries_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_stop_lets_in_flight_steps_finish_and_leaves_state_consistent() {
     let p = Project::new("sim:\n  time_scale: 0.01\n");
-    let shutdown = stop_after(Duration::from_millis(150), false);
-    let run = up(&p, &shutdown).await;
+    let shutdown = Shutdown::new();
+    let run = up_reporting(
+        &p,
+        &shutdown,
+        Arc::new(StopOnFirstDone(shutdown.clone(), false)),
+    )
+    .await;
     let r = run.report.clone();
     assert!(r.done > 0 && r.not_started > 0, "{r:?}");
     assert_eq!(r.abandoned, 0);
@@ -199,8 +213,13 @@ async fn graceful_stop_lets_in_flight_steps_finish_and_leaves_state_consistent()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_stop_abandons_in_flight_steps_and_the_next_run_resumes_them() {
     let p = Project::new("sim:\n  time_scale: 0.01\n");
-    let shutdown = stop_after(Duration::from_millis(150), true);
-    let run = up(&p, &shutdown).await;
+    let shutdown = Shutdown::new();
+    let run = up_reporting(
+        &p,
+        &shutdown,
+        Arc::new(StopOnFirstDone(shutdown.clone(), true)),
+    )
+    .await;
     assert!(run.report.abandoned > 0, "{:?}", run.report);
     let creating: Vec<String> = run
         .state

@@ -1,25 +1,44 @@
 #!/usr/bin/env bash
-# A whole event lifecycle on the simulated cloud, start to finish:
-# validate → plan (with cost) → up → status → down → leak check.
+# A whole live event on this machine, start to finish, with real encoders (ffmpeg), an origin
+# and a caching edge per region:
+#   validate → plan (when each resource will exist, and its cost)
+#   → `orchestrate run` provisions just in time, the show goes live, and it tears down after
+#   → report (billed minutes against the minimum) → leak check.
 #
-# It builds orchestrate, writes a schedule with one event starting two minutes from now in two
-# regions, and runs every step in a scratch state directory that is removed at the end.
-# The sim runs 100× faster than real time (ORCHESTRATE_SIM_TIME_SCALE=0.01), so a CDN that
-# takes five minutes to deploy takes three seconds here.
+# One event starts about a minute after this script, lasts 90 seconds, in two regions. The
+# script installs ffmpeg if it is missing (apt-get), builds orchestrate, and works in a scratch
+# state directory that is removed at the end. It takes about three minutes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    echo "Installing ffmpeg (the local provider's encoder)…"
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq ffmpeg >/dev/null
+  else
+    echo "ffmpeg and ffprobe are needed: install them (e.g. brew install ffmpeg) and run again" >&2
+    exit 1
+  fi
+fi
+
 cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/orchestrate"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/orchestrate-quickstart.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export ORCHESTRATE_SIM_TIME_SCALE="${ORCHESTRATE_SIM_TIME_SCALE:-0.01}"
+daemon=""
+cleanup() {
+  if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -TERM "$daemon"; wait "$daemon" || true; fi
+  # Whatever happened, nothing keeps running: tear down what is left, then remove the scratch dir.
+  "$bin" --project "$root" --state-dir "$work/state" down --yes >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
-start=$(date -u -d '+2 minutes' +%Y-%m-%dT%H:%M:00Z)
-end=$(date -u -d '+62 minutes' +%Y-%m-%dT%H:%M:00Z)
+start=$(date -u -d '+75 seconds' +%Y-%m-%dT%H:%M:%SZ)
+end=$(date -u -d '+165 seconds' +%Y-%m-%dT%H:%M:%SZ)
 cat > "$work/schedule.yaml" <<YAML
 apiVersion: orchestrate/v1
 kind: Schedule
@@ -28,29 +47,61 @@ events:
     title: Quickstart live event
     start: $start
     end: $end
-    profile: sim-hd
-    regions: [eu-west-1, us-east-1]
-    lead: 10m
+    grace: 15s
+    profile: local-hd
+    regions: [local-east, local-west]
 YAML
 
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
-run() {
-  printf '\n%s$ orchestrate %s%s\n' "$bold" "$*" "$plain"
-  "$bin" --project "$root" --state-dir "$work/state" "$@"
-}
+say() { printf '\n%s%s%s\n' "$bold" "$*" "$plain"; }
+orc() { "$bin" --project "$root" --state-dir "$work/state" "$@"; }
+run() { printf '\n%s$ orchestrate %s%s\n' "$bold" "$*" "$plain"; orc "$@"; }
+urls() { orc status | awk '$3 == "playback:" { print $4 }'; }
 
 run validate -s "$work/schedule.yaml"
 run plan -s "$work/schedule.yaml"
-run up --yes -s "$work/schedule.yaml"
+
+say "\$ orchestrate run -s schedule.yaml   (in the background: it provisions at start − lead and tears down at end + grace)"
+"$bin" --project "$root" --state-dir "$work/state" run -s "$work/schedule.yaml" --interval 5s &
+daemon=$!
+
+# Wait until the show is live in both regions.
+for _ in $(seq 1 150); do
+  [ "$(urls | wc -l)" -eq 2 ] && break
+  sleep 1
+done
+[ "$(urls | wc -l)" -eq 2 ] || { echo "the event did not come up" >&2; exit 1; }
 run status
-run down --yes
+
+say "Live: what a player gets through each region's edge (the window's start moves on as segments are added)"
+for round in 1 2; do
+  for url in $(urls); do
+    ladder=$(ffprobe -v error -select_streams v -show_entries stream=codec_name,width,height -of csv=p=0 "$url" | sort -u | tr '\n' ' ')
+    window=$(ffprobe -v error -show_entries format=start_time -of csv=p=0 "$url")
+    echo "  $url  →  ${ladder}window from ${window}s"
+
+  done
+  [ "$round" -eq 1 ] && sleep 8
+done
+
+say "Waiting for the show to end ($end) and the daemon to tear everything down…"
+until orc status | grep -q '^No resources recorded'; do
+  sleep 2
+done
+kill -TERM "$daemon"; wait "$daemon" || true; daemon=""
+
+run report quickstart -s "$work/schedule.yaml"
 run sweep --dry-run
-left=$("$bin" --project "$root" --state-dir "$work/state" sweep --dry-run --output json)
+left=$(orc sweep --dry-run --output json)
 if [ "$left" != '{
   "leaked": []
 }' ]; then
   echo "leak check failed: $left" >&2
   exit 1
 fi
-run status
-printf '\nThe whole lifecycle ran; nothing is left behind.\n'
+if pgrep -f "$work" >/dev/null; then
+  echo "leak check failed: processes still run:" >&2
+  pgrep -af "$work" >&2
+  exit 1
+fi
+printf '\nThe whole lifecycle ran: provisioned just in time, live, torn down; nothing is left behind.\n'

@@ -225,6 +225,8 @@ pub async fn apply(
             return Err(e.into());
         }
     }
+    // Steps abandoned by a forced stop may have queued their results already.
+    state.settle().await?;
     // Whatever never became ready or was left in the queue by a stop.
     let unsettled = (0..n).filter(|&i| runnable[i] && !settled[i]).count();
     report.not_started += unsettled.saturating_sub(report.abandoned);

@@ -48,6 +48,7 @@ pub struct ProvisionResult {
 }
 
 pub mod season;
+pub mod startup;
 
 /// Removes the scratch state dir however the benchmark ends.
 struct Scratch(PathBuf);
@@ -227,4 +228,19 @@ pub fn peak_rss() -> u64 {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+/// Copies a project folder into a benchmark's scratch project.
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }

@@ -178,7 +178,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     ));
     let _scratch = Scratch(dir.clone());
     for sub in ["providers", "profiles", "templates"] {
-        copy_dir(&project.join(sub), &dir.join(sub))?;
+        super::copy_dir(&project.join(sub), &dir.join(sub))?;
     }
     std::fs::create_dir_all(dir.join("schedules"))?;
     std::fs::write(dir.join("schedules/season.yaml"), schedule_yaml(&events, p))?;
@@ -380,20 +380,6 @@ fn always_on(ws: &Workspace, config: &crate::model::Config, hours: f64) -> f64 {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 use clap::{Args as ClapArgs, Subcommand};
 
 use crate::bench::season::{SeasonParams, season};
+use crate::bench::startup::{StartupParams, startup};
 use crate::bench::{ProvisionParams, provision};
 use crate::exit::Exit;
 use crate::shutdown::Shutdown;
@@ -24,6 +25,24 @@ pub enum Command {
 The season runs in a scratch copy of the project's providers, profiles and templates; the
 process's clock runs 1/time-scale times faster and skips stretches where nothing is in flight.")]
     Season(SeasonArgs),
+    /// From `up` to the first segment a player can fetch at the edge, on the local provider
+    /// with real ffmpeg (median of several runs, each torn down after).
+    #[command(after_help = "Examples:
+  orchestrate bench startup
+  orchestrate bench startup --runs 5 --profile local-hd")]
+    Startup(StartupArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct StartupArgs {
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Profile (in <project>/profiles); must use the local provider.
+    #[arg(long, default_value = "local-hd")]
+    pub profile: String,
+    /// How long to sample the encoder's CPU use once live (0s to skip).
+    #[arg(long, default_value = "10s", value_parser = super::parse_duration, value_name = "DURATION")]
+    pub cpu_window: std::time::Duration,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -98,6 +117,22 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
             } else {
                 Exit::Failure
             })
+        }
+        Command::Startup(a) => {
+            let params = StartupParams {
+                runs: a.runs,
+                profile: a.profile,
+                cpu_window: a.cpu_window,
+            };
+            let stop = Shutdown::new();
+            stop.on_signals();
+            // Dropping the benchmark on a signal stops its processes and removes its files.
+            let r = tokio::select! {
+                r = startup(&ws.project, &params) => r?,
+                () = stop.graceful.cancelled() => return Ok(Exit::Interrupted),
+            };
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(Exit::Ok)
         }
         Command::Season(a) => {
             if !(a.time_scale > 0.0 && a.time_scale <= 1.0) {

@@ -6,6 +6,7 @@ mod plan;
 mod report;
 mod run;
 mod schema;
+mod serve_local;
 mod state;
 mod status;
 mod sweep;
@@ -91,6 +92,8 @@ pub enum Command {
         after_help = "Example:\n  orchestrate bench provision --events 1000 --regions 6"
     )]
     Bench(bench::Command),
+    #[command(subcommand, hide = true, name = "serve-local")]
+    ServeLocal(serve_local::Command),
 }
 
 /// Which schedules and events a command reads.
@@ -131,6 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Run(a) => run::exec(&ws, g, a).await,
         Command::Report(a) => report::exec(&ws, g, a).await,
         Command::Bench(c) => bench::exec(&ws, c).await,
+        Command::ServeLocal(c) => serve_local::exec(c).await,
     }
 }
 

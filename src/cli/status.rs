@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Global, Output, print_json};
 use crate::exit::Exit;
-use crate::model::RecordedResource;
+use crate::model::{Endpoints, RecordedResource, endpoints};
 use crate::state::StateStore;
 use crate::workspace::Workspace;
 
@@ -37,6 +37,8 @@ struct EventStatus {
 #[derive(Serialize)]
 struct RegionStatus {
     region: String,
+    #[serde(flatten)]
+    endpoints: Endpoints,
     resources: Vec<ResourceStatus>,
 }
 
@@ -65,6 +67,13 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         return Ok(Exit::Ok);
     };
     let resources = state.resources().await?;
+    let units = shared_units(ws);
+    // A group's shared edge, per (unit, region).
+    let shared: BTreeMap<(String, String), RecordedResource> = resources
+        .iter()
+        .filter(|r| r.spec.event.starts_with('@') && r.spec.kind == "cdn")
+        .map(|r| ((r.spec.event.clone(), r.spec.region.clone()), r.clone()))
+        .collect();
     let mut grouped: BTreeMap<String, BTreeMap<String, Vec<RecordedResource>>> = BTreeMap::new();
     for r in resources {
         if !args.events.is_empty() && !args.events.contains(&r.spec.event) {
@@ -83,10 +92,15 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         events: grouped
             .into_iter()
             .map(|(id, regions)| EventStatus {
-                id,
                 regions: regions
                     .into_iter()
                     .map(|(region, rs)| RegionStatus {
+                        endpoints: {
+                            let cdn = units
+                                .get(&id)
+                                .and_then(|u| shared.get(&(u.clone(), region.clone())));
+                            endpoints(&id, &rs, cdn)
+                        },
                         region,
                         resources: rs
                             .into_iter()
@@ -102,6 +116,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
                             .collect(),
                     })
                     .collect(),
+                id,
             })
             .collect(),
     };
@@ -110,6 +125,22 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         Output::Text => print_text(&status),
     }
     Ok(Exit::Ok)
+}
+
+/// Each event's shared unit, from the configuration when it loads (status works without it,
+/// only without the shared edges' playback URLs).
+fn shared_units(ws: &Workspace) -> BTreeMap<String, String> {
+    let Ok(config) = ws.load_config(&[]) else {
+        return BTreeMap::new();
+    };
+    config
+        .events
+        .iter()
+        .filter_map(|e| {
+            let unit = e.shared_unit(config.profiles.get(&e.profile)?)?;
+            Some((e.id.clone(), unit))
+        })
+        .collect()
 }
 
 fn print_text(s: &Status) {
@@ -133,6 +164,16 @@ fn print_text(s: &Status) {
                     res.status,
                     res.provider_id.as_deref().unwrap_or("-")
                 );
+            }
+            let ep = &r.endpoints;
+            for (label, url) in [
+                ("playback", &ep.playback_url),
+                ("ingest", &ep.ingest_url),
+                ("ingest (backup)", &ep.backup_ingest_url),
+            ] {
+                if let Some(url) = url {
+                    println!("{:<24} {:<16} {label}: {url}", e.id, r.region);
+                }
             }
         }
     }

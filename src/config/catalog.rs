@@ -30,6 +30,9 @@ pub struct CatalogFile {
     /// Settings of the simulated cloud (`provider: sim` only).
     #[serde(default)]
     pub sim: Option<SimSettings>,
+    /// Settings of the embedded local provider (`provider: local` only).
+    #[serde(default)]
+    pub local: Option<LocalSettings>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -135,6 +138,57 @@ pub struct SimSettings {
 
 fn one() -> f64 {
     1.0
+}
+
+/// Where the local provider finds its tools and how it treats its processes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalSettings {
+    /// The ffmpeg binary: a name looked up on PATH or a path (`ORCHESTRATE_FFMPEG` overrides).
+    #[serde(default = "ffmpeg")]
+    pub ffmpeg: String,
+    /// The ffprobe binary (`ORCHESTRATE_FFPROBE` overrides).
+    #[serde(default = "ffprobe")]
+    pub ffprobe: String,
+    /// Time between SIGTERM and SIGKILL when a process is stopped.
+    #[serde(default = "stop_grace")]
+    #[schemars(with = "String")]
+    pub stop_grace: HumanDuration,
+    /// Longest an encoder may take to publish its first segment, and a server to listen.
+    #[serde(default = "ready_timeout")]
+    #[schemars(with = "String")]
+    pub ready_timeout: HumanDuration,
+    /// Memory an edge may fill with cached responses, in MiB.
+    #[serde(default = "edge_cache_mib")]
+    pub edge_cache_mib: u64,
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        Self {
+            ffmpeg: ffmpeg(),
+            ffprobe: ffprobe(),
+            stop_grace: stop_grace(),
+            ready_timeout: ready_timeout(),
+            edge_cache_mib: edge_cache_mib(),
+        }
+    }
+}
+
+fn ffmpeg() -> String {
+    "ffmpeg".into()
+}
+fn ffprobe() -> String {
+    "ffprobe".into()
+}
+fn stop_grace() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(5))
+}
+fn ready_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(30))
+}
+fn edge_cache_mib() -> u64 {
+    256
 }
 
 /// Probabilities (0..1) per API call.

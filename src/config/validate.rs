@@ -407,6 +407,7 @@ fn profile(
         lead,
         grace,
         encoder: p.encoder.clone(),
+        segment_seconds: segment_duration?.as_secs_f64(),
         segment_duration: segment_duration?,
         origin: p.origin.clone(),
         cdn: p.cdn.clone(),
@@ -524,6 +525,13 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         }
         _ => {}
     }
+    if c.local.is_some() && provider != "local" {
+        cx.top(
+            "local",
+            "the `local` section is only for the local provider",
+        );
+        ok = false;
+    }
     ok.then(|| Catalog {
         provider: provider.clone(),
         regions: c.regions.clone(),
@@ -531,5 +539,6 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         retry: c.retry,
         kinds: c.kinds.clone(),
         sim: c.sim.clone(),
+        local: c.local.clone(),
     })
 }

@@ -2,6 +2,7 @@
 
 mod blueprint;
 mod definition;
+mod endpoints;
 mod resource;
 
 use std::collections::BTreeMap;
@@ -12,13 +13,14 @@ use serde::Serialize;
 
 pub use blueprint::{Slot, blueprint, kinds as blueprint_kinds};
 pub use definition::Definition;
+pub use endpoints::{Endpoints, endpoints};
 pub use resource::{
     RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, TAG_REGION,
     Window,
 };
 
 pub use crate::config::catalog::{
-    Faults, KindEntry, Latency, RateLimit, RegionEntry, RetryPolicy, SimSettings,
+    Faults, KindEntry, Latency, LocalSettings, RateLimit, RegionEntry, RetryPolicy, SimSettings,
 };
 pub use crate::config::profile::{CdnSpec, EncoderSpec, OriginSpec, Redundancy, VodSpec};
 
@@ -79,6 +81,8 @@ pub struct Profile {
     pub encoder: EncoderSpec,
     #[serde(with = "serde_duration")]
     pub segment_duration: Duration,
+    /// The same in seconds, for templates that hand it to a tool.
+    pub segment_seconds: f64,
     pub origin: OriginSpec,
     pub cdn: CdnSpec,
     pub vod: VodSpec,
@@ -92,6 +96,7 @@ pub struct Catalog {
     pub retry: RetryPolicy,
     pub kinds: BTreeMap<String, KindEntry>,
     pub sim: Option<SimSettings>,
+    pub local: Option<LocalSettings>,
 }
 
 impl Catalog {

@@ -2,6 +2,7 @@
 //! retried create with the same token returns the resource already made; a delete of something
 //! already gone succeeds.
 
+pub mod local;
 pub mod sim;
 
 use std::collections::{BTreeMap, HashMap};
@@ -97,7 +98,7 @@ pub struct ProviderOptions {
 }
 
 /// The providers this build can open; `Providers::get` has an arm for each.
-pub const BUILT: &[&str] = &["sim"];
+pub const BUILT: &[&str] = &["local", "sim"];
 
 /// Opens providers on first use and keeps them for the command's lifetime.
 pub struct Providers {
@@ -158,6 +159,14 @@ impl Providers {
                 .map_err(|e| OpenError::Failed {
                     provider: name.into(),
                     source: e.into(),
+                })?,
+            ),
+            "local" => Arc::new(
+                local::LocalProvider::open(&self.state_dir, catalog.clone()).map_err(|e| {
+                    OpenError::Failed {
+                        provider: name.into(),
+                        source: e.into(),
+                    }
                 })?,
             ),
             other => return Err(OpenError::NotBuilt(other.into())),

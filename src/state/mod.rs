@@ -117,6 +117,9 @@ pub trait StateStore: Send + Sync {
         attempts: u32,
         elapsed: Duration,
     ) -> Commit;
+    /// Resolves once every write queued before it is committed: an apply that abandons its
+    /// steps still returns with their already-queued results on disk.
+    async fn settle(&self) -> Result<(), StateError>;
     async fn journal(&self, limit: usize) -> Result<Vec<JournalEntry>, StateError>;
     /// Every journal entry of one event's resources, oldest first.
     async fn event_journal(&self, event: &str) -> Result<Vec<JournalEntry>, StateError>;

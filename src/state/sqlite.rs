@@ -208,6 +208,14 @@ impl StateStore for SqliteState {
         })
     }
 
+    async fn settle(&self) -> Result<(), StateError> {
+        // Background jobs run in the order queued, so a no-op behind them waits for them all.
+        self.writer
+            .submit(Priority::Background, |_| Ok(()))
+            .await
+            .map_err(StateError::from)
+    }
+
     async fn begin(&self, intent: &Intent<'_>) -> Result<i64, StateError> {
         let now = crate::clock::now().to_string();
         let s = intent.spec;

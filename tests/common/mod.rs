@@ -49,6 +49,18 @@ impl Project {
         p
     }
 
+    /// A project for the local provider: its catalog, templates and profiles, and `schedule`.
+    pub fn local(schedule: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = Self { dir };
+        p.copy("providers/local.yaml");
+        for k in ["archive", "origin", "input", "encoder", "cdn"] {
+            p.copy(&format!("templates/local/{k}.tera"));
+        }
+        p.write("schedules/main.yaml", schedule);
+        p
+    }
+
     /// Fast and fault-free: a 3-minute start takes about 180 ms.
     pub fn fast() -> Self {
         Self::new("sim:\n  time_scale: 0.001\n")

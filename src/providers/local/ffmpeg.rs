@@ -1,0 +1,315 @@
+//! The ffmpeg command line of one local encoder, built from its rendered definition alone (pure,
+//! so that what users would run by hand is snapshot-tested).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// `templates/local/encoder.tera`, rendered.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EncoderDef {
+    pub codec: String,
+    pub segment_duration_s: f64,
+    #[serde(default)]
+    pub pipeline: Option<String>,
+    /// The input resource this encoder reads (`input` or `input-a`…).
+    pub input: String,
+    pub ladder: Vec<RenditionDef>,
+    pub packaging: Vec<String>,
+    /// Keep every segment (the archive for the VOD hand-off) instead of only the live window.
+    pub keep_segments: bool,
+    /// Segments in the live playlist.
+    pub live_segments: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RenditionDef {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub bitrate: u64,
+    pub fps: f64,
+}
+
+/// Where an encoder reads from, as its input resource resolved it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A test pattern with a burnt-in clock, and a tone.
+    TestPattern,
+    /// A file played in a loop at its native rate.
+    File { path: String, has_audio: bool },
+    /// A listener a contribution feed pushes to (`srt://…?mode=listener`, `rtmp://…` with
+    /// `-listen 1`); the feed carries one video and one audio stream.
+    Listener { url: String, rtmp: bool },
+}
+
+/// Whether the output is DASH/CMAF (fMP4 through the dash muxer, with an HLS playlist beside
+/// it) rather than HLS over MPEG-TS.
+pub fn is_dash(def: &EncoderDef) -> bool {
+    def.packaging.iter().any(|p| p == "dash" || p == "cmaf")
+}
+
+/// The playlists that list a segment once the encoder has published one: each variant's for
+/// HLS; for DASH, the first representation's HLS playlist written beside the MPD.
+pub fn variant_playlists(def: &EncoderDef, out_dir: &Path) -> Vec<std::path::PathBuf> {
+    if is_dash(def) {
+        vec![out_dir.join("media_0.m3u8")]
+    } else {
+        def.ladder
+            .iter()
+            .map(|r| out_dir.join(&r.name).join("index.m3u8"))
+            .collect()
+    }
+}
+
+/// The manifest a player opens, relative to the pipeline's media directory.
+pub fn manifest_name(def: &EncoderDef) -> &'static str {
+    if is_dash(def) {
+        "manifest.mpd"
+    } else {
+        "master.m3u8"
+    }
+}
+
+pub fn args(def: &EncoderDef, source: &Source, out_dir: &Path, progress: &Path) -> Vec<String> {
+    let mut a: Vec<String> = ["-hide_banner", "-nostdin", "-loglevel", "warning", "-y"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let top = def.ladder.iter().max_by_key(|r| r.width * r.height);
+    let (w, h) = top.map_or((1280, 720), |r| (r.width, r.height));
+    let fps = def.ladder.iter().map(|r| r.fps).fold(0.0, f64::max);
+    let fps = if fps > 0.0 { fps } else { 30.0 };
+    // Input 0 gives the picture; the audio comes from input 1 when a tone is added.
+    let (audio, clock) = match source {
+        Source::TestPattern => {
+            push(&mut a, &["-re", "-f", "lavfi", "-i"]);
+            a.push(format!("testsrc2=size={w}x{h}:rate={}", num(fps)));
+            push(&mut a, &["-re", "-f", "lavfi", "-i"]);
+            a.push("sine=frequency=1000:sample_rate=48000".into());
+            ("1:a:0", true)
+        }
+        Source::File { path, has_audio } => {
+            push(&mut a, &["-re", "-stream_loop", "-1", "-i", path]);
+            if *has_audio {
+                ("0:a:0", false)
+            } else {
+                push(&mut a, &["-re", "-f", "lavfi", "-i"]);
+                a.push("anullsrc=sample_rate=48000:channel_layout=stereo".into());
+                ("1:a:0", false)
+            }
+        }
+        Source::Listener { url, rtmp } => {
+            if *rtmp {
+                push(&mut a, &["-listen", "1"]);
+            }
+            push(&mut a, &["-i", url]);
+            ("0:a:0", false)
+        }
+    };
+    let n = def.ladder.len();
+    let mut graph = String::from("[0:v:0]");
+    if clock {
+        // The wall clock, so that latency and freezes can be read off the picture.
+        graph.push_str(&format!(
+            "drawtext=font=monospace:text='%{{localtime\\:%T}}':x=24:y=24:fontsize={}:fontcolor=white:box=1:boxcolor=black@0.6,",
+            (h / 12).max(12)
+        ));
+    }
+    graph.push_str(&format!("split={n}"));
+    for i in 0..n {
+        graph.push_str(&format!("[s{i}]"));
+    }
+    let dash = is_dash(def);
+    // One DASH adaptation set must share a display aspect ratio: 426x240 is not quite 16:9, so
+    // every rendition takes the top one's, as players would show it anyway.
+    let aspect = if dash {
+        format!("setdar={w}/{h}")
+    } else {
+        "setsar=1".to_string()
+    };
+    for (i, r) in def.ladder.iter().enumerate() {
+        graph.push_str(&format!(
+            ";[s{i}]scale={}:{},fps={},{aspect}[v{i}]",
+            r.width,
+            r.height,
+            num(r.fps)
+        ));
+    }
+    push(&mut a, &["-filter_complex", &graph]);
+    // HLS muxes audio into every variant; DASH carries it once, after the videos, so that
+    // representation N is rendition N.
+    for i in 0..n {
+        a.push("-map".into());
+        a.push(format!("[v{i}]"));
+        if !dash {
+            push(&mut a, &["-map", audio]);
+        }
+    }
+    if dash {
+        push(&mut a, &["-map", audio]);
+    }
+    match def.codec.as_str() {
+        "h265" => push(
+            &mut a,
+            &[
+                "-c:v",
+                "libx265",
+                "-preset",
+                "veryfast",
+                "-tag:v",
+                "hvc1",
+                "-x265-params",
+                "log-level=error",
+            ],
+        ),
+        _ => push(
+            &mut a,
+            &[
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-profile:v",
+                "high",
+            ],
+        ),
+    }
+    push(&mut a, &["-pix_fmt", "yuv420p"]);
+    for (i, r) in def.ladder.iter().enumerate() {
+        a.push(format!("-b:v:{i}"));
+        a.push(r.bitrate.to_string());
+        a.push(format!("-maxrate:v:{i}"));
+        a.push(r.bitrate.to_string());
+        a.push(format!("-bufsize:v:{i}"));
+        a.push((r.bitrate * 2).to_string());
+    }
+    let seg = num(def.segment_duration_s);
+    // A keyframe at every segment boundary, whatever each rendition's frame rate.
+    push(&mut a, &["-force_key_frames"]);
+    a.push(format!("expr:gte(t,n_forced*{seg})"));
+    push(&mut a, &["-sc_threshold", "0"]);
+    push(
+        &mut a,
+        &["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"],
+    );
+    push(&mut a, &["-progress"]);
+    a.push(progress.display().to_string());
+    push(&mut a, &["-stats_period", "1"]);
+    let dir = out_dir.display();
+    if dash {
+        let kept = if def.keep_segments { 1_000_000 } else { 5 };
+        push(&mut a, &["-f", "dash", "-seg_duration", &seg]);
+        push(&mut a, &["-window_size", &def.live_segments.to_string()]);
+        push(&mut a, &["-extra_window_size", &kept.to_string()]);
+        push(
+            &mut a,
+            &[
+                "-use_template",
+                "1",
+                "-use_timeline",
+                "0",
+                "-hls_playlist",
+                "1",
+                "-adaptation_sets",
+                "id=0,streams=v id=1,streams=a",
+                "-init_seg_name",
+                "init-$RepresentationID$.m4s",
+                "-media_seg_name",
+                "seg-$RepresentationID$-$Number%05d$.m4s",
+            ],
+        );
+        a.push(format!("{dir}/manifest.mpd"));
+    } else {
+        let mut flags = String::from("independent_segments+temp_file+program_date_time");
+        if !def.keep_segments {
+            flags.push_str("+delete_segments");
+        }
+        let map: Vec<String> = def
+            .ladder
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("v:{i},a:{i},name:{}", r.name))
+            .collect();
+        push(&mut a, &["-f", "hls", "-hls_time", &seg]);
+        push(&mut a, &["-hls_list_size", &def.live_segments.to_string()]);
+        push(&mut a, &["-hls_flags", &flags]);
+        push(&mut a, &["-master_pl_name", "master.m3u8"]);
+        push(&mut a, &["-var_stream_map", &map.join(" ")]);
+        a.push("-hls_segment_filename".into());
+        a.push(format!("{dir}/%v/seg_%05d.ts"));
+        a.push(format!("{dir}/%v/index.m3u8"));
+    }
+    a
+}
+
+fn push(a: &mut Vec<String>, items: &[&str]) {
+    a.extend(items.iter().map(|s| s.to_string()));
+}
+
+/// A number as ffmpeg reads it: no trailing `.0`.
+fn num(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(packaging: &str) -> EncoderDef {
+        EncoderDef {
+            codec: "h264".into(),
+            segment_duration_s: 2.0,
+            pipeline: Some("a".into()),
+            input: "input-a".into(),
+            ladder: vec![
+                RenditionDef {
+                    name: "720p".into(),
+                    width: 1280,
+                    height: 720,
+                    bitrate: 3_000_000,
+                    fps: 30.0,
+                },
+                RenditionDef {
+                    name: "360p".into(),
+                    width: 640,
+                    height: 360,
+                    bitrate: 800_000,
+                    fps: 30.0,
+                },
+            ],
+            packaging: vec![packaging.into()],
+            keep_segments: true,
+            live_segments: 6,
+        }
+    }
+
+    #[test]
+    fn hls_test_pattern_command_line() {
+        let a = args(
+            &def("hls"),
+            &Source::TestPattern,
+            Path::new("/s/media/a"),
+            Path::new("/s/run/progress"),
+        );
+        insta::assert_snapshot!(a.join(" "));
+    }
+
+    #[test]
+    fn dash_from_srt_command_line() {
+        let a = args(
+            &def("cmaf"),
+            &Source::Listener {
+                url: "srt://127.0.0.1:9000?mode=listener".into(),
+                rtmp: false,
+            },
+            Path::new("/s/media/a"),
+            Path::new("/s/run/progress"),
+        );
+        insta::assert_snapshot!(a.join(" "));
+    }
+}
