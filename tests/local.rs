@@ -519,3 +519,105 @@ async fn dash_packaging_serves_an_mpd_and_fmp4_segments_through_the_edge() {
     p.ok(&["down", "--yes"]);
     assert_nothing_left(&p, &fp);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_looped_file_without_audio_plays_with_a_silent_track() {
+    let p = project("file", "single");
+    // A two-second clip with no audio: the encoder adds silence so every variant has a track.
+    let clip = p.path().join("clip.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=15",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ])
+        .arg(&clip)
+        .status()
+        .expect("ffmpeg");
+    assert!(made.success());
+    let profile = p.read("profiles/test.yaml").replace(
+        "{ type: file }",
+        &format!("{{ type: file, address: {} }}", clip.display()),
+    );
+    p.write("profiles/test.yaml", &profile);
+    p.ok(&["up", "--yes"]);
+    let url = playback_url(&p);
+    let base = url.trim_end_matches("master.m3u8").to_string();
+    let media = get(&format!("{base}240p/index.m3u8")).await.text();
+    let seg = segments(&media).last().cloned().expect("a segment");
+    let got = get(&format!("{base}240p/{seg}")).await;
+    assert_eq!(probe(&got.body), ("h264".to_string(), 426, 240));
+    let fp = footprint_running(&p);
+    p.ok(&["down", "--yes"]);
+    assert_nothing_left(&p, &fp);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_rtmp_feed_pushed_to_the_ingest_url_plays_at_the_edge() {
+    let p = project("rtmp", "single");
+    p.ok(&["up", "--yes"]);
+    let ingest = region(&p)["ingest_url"]
+        .as_str()
+        .expect("an ingest URL")
+        .to_string();
+    assert!(ingest.starts_with("rtmp://127.0.0.1:"), "{ingest}");
+    let mut feed = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=15",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440",
+            "-t",
+            "10",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "15",
+            "-c:a",
+            "aac",
+            "-f",
+            "flv",
+        ])
+        .arg(&ingest)
+        .spawn()
+        .expect("ffmpeg feed");
+    let master_url = playback_url(&p);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut master = get(&master_url).await;
+    while master.status != 200 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        master = get(&master_url).await;
+    }
+    let _ = feed.kill();
+    let _ = feed.wait();
+    assert_eq!(master.status, 200, "nothing published from the feed");
+    assert_eq!(
+        segments(&master.text()),
+        vec!["240p/index.m3u8", "144p/index.m3u8"]
+    );
+    let fp = footprint_running(&p);
+    p.ok(&["down", "--yes"]);
+    assert_nothing_left(&p, &fp);
+}
