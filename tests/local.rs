@@ -621,3 +621,44 @@ async fn an_rtmp_feed_pushed_to_the_ingest_url_plays_at_the_edge() {
     p.ok(&["down", "--yes"]);
     assert_nothing_left(&p, &fp);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_updated_encoder_restarts_and_continues_the_archive() {
+    let p = project("testsrc", "single");
+    p.ok(&["up", "--yes"]);
+    let archive = p.state_dir().join("local/local-east/show/media/main/144p");
+    let before = footprint_running(&p);
+    let count = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".ts"))
+            .count()
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let kept = count(&archive);
+    assert!(kept >= 2);
+    // The ladder is in the catalog's `replace_on`: a new bitrate replaces the encoder.
+    let profile = p.read("profiles/test.yaml").replace("150k", "200k");
+    p.write("profiles/test.yaml", &profile);
+    let out = p.ok(&["up", "--yes"]);
+    assert!(
+        out.contains("show/local-east/encoder must be replaced"),
+        "{out}"
+    );
+    let after = footprint(&p);
+    assert_ne!(after.pids, before.pids, "the encoder runs anew");
+    // Nothing of the first run was overwritten, and the new run appends after it.
+    let playlist = std::fs::read_to_string(archive.join("index.m3u8")).unwrap();
+    assert!(playlist.contains("#EXT-X-DISCONTINUITY"), "{playlist}");
+    assert!(count(&archive) > kept);
+    for n in 0..kept {
+        assert!(
+            archive.join(format!("seg_{n:05}.ts")).is_file(),
+            "segment {n} lost"
+        );
+    }
+    let fp = footprint_running(&p);
+    p.ok(&["down", "--yes"]);
+    assert_nothing_left(&p, &fp);
+}

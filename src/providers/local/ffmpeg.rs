@@ -221,7 +221,10 @@ pub fn args(def: &EncoderDef, source: &Source, out_dir: &Path, progress: &Path) 
         );
         a.push(format!("{dir}/manifest.mpd"));
     } else {
-        let mut flags = String::from("independent_segments+temp_file+program_date_time");
+        // `append_list`: a restarted encoder continues the numbering after a discontinuity
+        // instead of overwriting the archive's first segments.
+        let mut flags =
+            String::from("independent_segments+temp_file+program_date_time+append_list");
         if !def.keep_segments {
             flags.push_str("+delete_segments");
         }

@@ -210,6 +210,7 @@ impl LocalProvider {
         let args = ffmpeg::args(&enc, &source, &out, &dir.join("progress"));
         let mut cmd = Command::new(&self.settings.ffmpeg);
         cmd.args(&args).env(RESOURCE_ENV, spec_provider_id(spec));
+        let spawned = std::time::SystemTime::now();
         let pid = process::spawn(cmd, &dir.join("log"), &dir.join("pid.json")).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 ProviderError::Permanent(format!(
@@ -233,7 +234,7 @@ impl LocalProvider {
             let deadline = Instant::now() + self.ready_timeout();
             loop {
                 let master = out.join(manifest).is_file();
-                if master && variants.iter().all(|v| lists_a_segment(v)) {
+                if master && variants.iter().all(|v| lists_a_segment(v, spawned)) {
                     break;
                 }
                 if !pid.is_running() {
@@ -383,9 +384,13 @@ fn spec_provider_id(spec: &ResourceSpec) -> String {
     format!("{}/{}/{}", spec.region, spec.event, spec.name)
 }
 
-/// True once a media playlist lists at least one segment.
-fn lists_a_segment(playlist: &Path) -> bool {
-    std::fs::read_to_string(playlist).is_ok_and(|t| t.contains("#EXTINF"))
+/// True once a media playlist written since `since` lists a segment (a restarted encoder
+/// finds its predecessor's playlist, which says nothing about itself).
+fn lists_a_segment(playlist: &Path, since: std::time::SystemTime) -> bool {
+    let fresh = std::fs::metadata(playlist)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= since);
+    fresh && std::fs::read_to_string(playlist).is_ok_and(|t| t.contains("#EXTINF"))
 }
 
 fn io_err(e: std::io::Error) -> ProviderError {
