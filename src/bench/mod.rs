@@ -47,6 +47,7 @@ pub struct ProvisionResult {
     pub failed: usize,
 }
 
+pub mod handoff;
 pub mod season;
 pub mod startup;
 

@@ -1,5 +1,6 @@
 use clap::{Args as ClapArgs, Subcommand};
 
+use crate::bench::handoff::{HandoffParams, handoff};
 use crate::bench::season::{SeasonParams, season};
 use crate::bench::startup::{StartupParams, startup};
 use crate::bench::{ProvisionParams, provision};
@@ -31,6 +32,38 @@ process's clock runs 1/time-scale times faster and skips stretches where nothing
   orchestrate bench startup
   orchestrate bench startup --runs 5 --profile local-hd")]
     Startup(StartupArgs),
+    /// Package a generated archive (3 renditions, made quickly with ffmpeg) into a DRM VOD with
+    /// Shaka Packager, as the hand-off does after a show.
+    #[command(after_help = "Examples:
+  orchestrate bench handoff
+  orchestrate bench handoff --archive 1h --scheme cbcs
+
+Shaka Packager is looked up in ORCHESTRATE_PACKAGER, then <project>/.venv (the quickstart
+installs it there), then PATH.")]
+    Handoff(HandoffArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct HandoffArgs {
+    /// Length of the generated archive.
+    #[arg(long, default_value = "1h", value_parser = super::parse_duration, value_name = "DURATION")]
+    pub archive: std::time::Duration,
+    /// `clear`, `cenc`, `cbcs` or `aes-128`.
+    #[arg(long, default_value = "cenc", value_parser = parse_scheme)]
+    pub scheme: crate::vod::package::Scheme,
+    #[arg(long, default_value_t = 2.0)]
+    pub segment_duration: f64,
+}
+
+fn parse_scheme(s: &str) -> Result<crate::vod::package::Scheme, String> {
+    use crate::vod::package::Scheme;
+    match s {
+        "clear" | "none" => Ok(Scheme::Clear),
+        "cenc" => Ok(Scheme::Cenc),
+        "cbcs" => Ok(Scheme::Cbcs),
+        "aes-128" => Ok(Scheme::Aes128),
+        other => Err(format!("`{other}`: expected clear, cenc, cbcs or aes-128")),
+    }
 }
 
 #[derive(Debug, ClapArgs)]
@@ -129,6 +162,28 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
             // Dropping the benchmark on a signal stops its processes and removes its files.
             let r = tokio::select! {
                 r = startup(&ws.project, &params) => r?,
+                () = stop.graceful.cancelled() => return Ok(Exit::Interrupted),
+            };
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(Exit::Ok)
+        }
+        Command::Handoff(a) => {
+            if !(a.segment_duration >= 0.5 && a.segment_duration <= 30.0) {
+                return Err(crate::exit::UsageError(format!(
+                    "--segment-duration {} must be between 0.5 and 30 seconds",
+                    a.segment_duration
+                ))
+                .into());
+            }
+            let params = HandoffParams {
+                archive: a.archive,
+                scheme: a.scheme,
+                segment_duration_s: a.segment_duration,
+            };
+            let stop = Shutdown::new();
+            stop.on_signals();
+            let r = tokio::select! {
+                r = handoff(&ws.project, &params) => r?,
                 () = stop.graceful.cancelled() => return Ok(Exit::Interrupted),
             };
             println!("{}", serde_json::to_string(&r)?);

@@ -18,7 +18,8 @@ pub struct EncoderDef {
     pub packaging: Vec<String>,
     /// Keep every segment (the archive for the VOD hand-off) instead of only the live window.
     pub keep_segments: bool,
-    /// Segments in the live playlist.
+    /// Segments in the live playlist when they are not kept (a kept archive's playlist lists
+    /// them all).
     pub live_segments: u32,
 }
 
@@ -235,7 +236,16 @@ pub fn args(def: &EncoderDef, source: &Source, out_dir: &Path, progress: &Path) 
             .map(|(i, r)| format!("v:{i},a:{i},name:{}", r.name))
             .collect();
         push(&mut a, &["-f", "hls", "-hls_time", &seg]);
-        push(&mut a, &["-hls_list_size", &def.live_segments.to_string()]);
+        if def.keep_segments {
+            // The archive lists itself: an EVENT playlist keeps every segment with its
+            // program date-time, which the VOD hand-off reads (and players can seek back).
+            push(
+                &mut a,
+                &["-hls_playlist_type", "event", "-hls_list_size", "0"],
+            );
+        } else {
+            push(&mut a, &["-hls_list_size", &def.live_segments.to_string()]);
+        }
         push(&mut a, &["-hls_flags", &flags]);
         push(&mut a, &["-master_pl_name", "master.m3u8"]);
         push(&mut a, &["-var_stream_map", &map.join(" ")]);
