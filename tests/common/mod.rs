@@ -28,6 +28,45 @@ events:
     regions: [eu-central-1]
 ";
 
+/// A local profile with small renditions and one-second segments, so that several tests can run
+/// at once on a two-core machine; `INPUT` and `REDUNDANCY` are filled in by [`local_profile`].
+const LOCAL_PROFILE: &str = "apiVersion: orchestrate/v1
+kind: Profile
+provider: local
+lead: 1m
+grace: 0s
+encoder:
+  input: { type: INPUT }
+  codec: h264
+  segment_duration: 1s
+  redundancy: REDUNDANCY
+  ladder:
+    - { name: 240p, width: 426, height: 240, bitrate: 400k, fps: 15 }
+    - { name: 144p, width: 256, height: 144, bitrate: 150k, fps: 15 }
+origin:
+  packaging: [hls]
+  archive: true
+cdn:
+  enabled: true
+";
+
+pub const LOCAL_SCHEDULE: &str = "apiVersion: orchestrate/v1
+kind: Schedule
+events:
+  - id: show
+    start: 2030-01-01T20:00:00Z
+    end: 2030-01-01T21:00:00Z
+    profile: test
+    regions: [local-east]
+";
+
+/// [`LOCAL_PROFILE`] with its input type and redundancy.
+pub fn local_profile(input: &str, redundancy: &str) -> String {
+    LOCAL_PROFILE
+        .replace("INPUT", input)
+        .replace("REDUNDANCY", redundancy)
+}
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
