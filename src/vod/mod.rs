@@ -2,14 +2,16 @@
 //! profile's DRM scheme.
 //!
 //! Built so far: reading the archive and the window really on air ([`archive`]), content keys
-//! and the `local` key provider ([`keys`]), packaging with Shaka Packager or ffmpeg
-//! ([`package`]), and [`package_archive`], which runs them for one pipeline's archive. Not built
-//! yet: starting the hand-off from the lifecycle (teardown waits for a verified VOD), the key
-//! endpoint, the SPEKE key provider, publishing VOD URLs, `orchestrate vod retry`.
+//! and the `local` key provider ([`keys`]), the `speke` key provider's client ([`speke`]),
+//! packaging with Shaka Packager or ffmpeg ([`package`]), and [`package_archive`], which runs
+//! them for one pipeline's archive. Not built yet: starting the hand-off from the lifecycle
+//! (teardown waits for a verified VOD), the key endpoint, publishing VOD URLs,
+//! `orchestrate vod retry`.
 
 pub mod archive;
 pub mod keys;
 pub mod package;
+pub mod speke;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
