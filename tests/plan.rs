@@ -234,4 +234,13 @@ fn an_auto_lead_comes_from_the_catalog_until_history_teaches_it() {
     assert_eq!(lead(&p), ("2m".to_string(), "learned".to_string()));
     let text = p.ok(&["plan"]);
     assert!(text.contains("2m (learned)"), "{text}");
+    // A catalog whose readiness checks take 5 s and whose leads are rounded to 10 s (the local
+    // provider's): the same sub-second history gives a 10-second lead.
+    let sim = p.read("providers/sim.yaml").replacen(
+        "\nrate_limit:",
+        "\nreadiness: 5s\nlead_step: 10s\nrate_limit:",
+        1,
+    );
+    p.write("providers/sim.yaml", &sim);
+    assert_eq!(lead(&p), ("10s".to_string(), "learned".to_string()));
 }

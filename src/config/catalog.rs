@@ -25,6 +25,14 @@ pub struct CatalogFile {
     pub rate_limit: RateLimit,
     #[serde(default)]
     pub retry: RetryPolicy,
+    /// Added to an `auto` lead for checks after the last resource is ready (default 60s).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub readiness: Option<HumanDuration>,
+    /// `auto` leads are rounded up to a multiple of this (default 1m).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub lead_step: Option<HumanDuration>,
     /// Resource kinds this provider creates; each has a template `templates/<provider>/<kind>.tera`.
     pub kinds: BTreeMap<String, KindEntry>,
     /// Settings of the simulated cloud (`provider: sim` only).

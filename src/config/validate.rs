@@ -525,6 +525,10 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         }
         _ => {}
     }
+    if c.lead_step.is_some_and(|s| s.0.is_zero()) {
+        cx.top("lead_step", "must be longer than zero");
+        ok = false;
+    }
     if c.local.is_some() && provider != "local" {
         cx.top(
             "local",
@@ -537,6 +541,12 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         regions: c.regions.clone(),
         rate_limit: c.rate_limit,
         retry: c.retry,
+        readiness: c
+            .readiness
+            .map_or(crate::schedule::lead::READINESS, |d| d.0),
+        lead_step: c
+            .lead_step
+            .map_or(crate::schedule::lead::LEAD_STEP, |d| d.0),
         kinds: c.kinds.clone(),
         sim: c.sim.clone(),
         local: c.local.clone(),

@@ -94,6 +94,10 @@ pub struct Catalog {
     pub regions: BTreeMap<String, RegionEntry>,
     pub rate_limit: RateLimit,
     pub retry: RetryPolicy,
+    /// Added to an `auto` lead for readiness checks.
+    pub readiness: Duration,
+    /// `auto` leads are rounded up to a multiple of this.
+    pub lead_step: Duration,
     pub kinds: BTreeMap<String, KindEntry>,
     pub sim: Option<SimSettings>,
     pub local: Option<LocalSettings>,

@@ -3,8 +3,8 @@
 //! Explicit leads (the event's, else its profile's) are taken as given. `auto` is learned: for
 //! each region, the p95 of the recorded create durations of each resource kind (the catalog's
 //! p95 where fewer than [`MIN_SAMPLES`] were recorded) along the profile's longest dependency
-//! chain, times a safety factor, plus time for readiness checks, rounded up to the minute; the
-//! event's lead is the largest over its regions.
+//! chain, times a safety factor, plus time for readiness checks, rounded up to the catalog's
+//! lead step (a minute unless it says); the event's lead is the largest over its regions.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,8 +16,10 @@ use crate::state::HistoryEntry;
 
 /// Safety factor over the critical path of provisioning times.
 pub const SAFETY: f64 = 1.25;
-/// Time for readiness checks after the last resource reports ready.
+/// Time for readiness checks after the last resource reports ready, unless the catalog says.
 pub const READINESS: Duration = Duration::from_secs(60);
+/// `auto` leads are rounded up to a multiple of this, unless the catalog says.
+pub const LEAD_STEP: Duration = Duration::from_secs(60);
 /// Recorded creates needed before a kind's own history replaces the catalog's figure.
 pub const MIN_SAMPLES: usize = 5;
 
@@ -125,13 +127,15 @@ pub fn region_lead(
         done.insert(s.name.as_str(), after + own);
     }
     let path = done.values().copied().max().unwrap_or(Duration::ZERO);
-    let secs = (path.as_secs_f64() * SAFETY).ceil() as u64 + READINESS.as_secs();
+    let ms =
+        (path.as_secs_f64() * SAFETY * 1000.0).ceil() as u64 + catalog.readiness.as_millis() as u64;
+    let step = (catalog.lead_step.as_millis() as u64).max(1);
     let origin = if used_history {
         LeadOrigin::Learned
     } else {
         LeadOrigin::Catalog
     };
-    (Duration::from_secs(secs.div_ceil(60) * 60), origin)
+    (Duration::from_millis(ms.div_ceil(step) * step), origin)
 }
 
 /// The lead an event uses, and where it came from, when its lead must cover `covering`
