@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod exit;
+pub mod files;
 pub mod media;
 pub mod model;
 pub mod plan;

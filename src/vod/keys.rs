@@ -12,6 +12,8 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::files::write_private;
+
 /// A 128-bit content key and its id, as CENC, cbcs and AES-128 HLS use them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ContentKey {
@@ -169,28 +171,6 @@ impl LocalKeys {
             Err(e) => Err(self.io(e)),
         }
     }
-}
-
-/// Creates `path` readable and writable by its owner only, through a rename.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

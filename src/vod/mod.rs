@@ -191,9 +191,9 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
                 stderr: "AES-128 needs a key".into(),
             })?;
             let key_file = work.join("key.bin");
-            keys::write_private(&key_file, &key.key).map_err(io(&key_file))?;
+            crate::files::write_private(&key_file, &key.key).map_err(io(&key_file))?;
             let info = work.join("keyinfo");
-            keys::write_private(
+            crate::files::write_private(
                 &info,
                 package::key_info(req.key_uri, &key_file, key).as_bytes(),
             )
@@ -216,7 +216,7 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
                 (Some(k), Scheme::Cenc | Scheme::Cbcs) => {
                     let f = work.join("flags");
                     let text = package::shaka_key_flags(scheme, k).unwrap_or_default();
-                    keys::write_private(&f, text.as_bytes()).map_err(io(&f))?;
+                    crate::files::write_private(&f, text.as_bytes()).map_err(io(&f))?;
                     Some(f)
                 }
                 (None, Scheme::Cenc | Scheme::Cbcs) => {

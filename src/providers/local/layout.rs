@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::process::write_atomic;
+use crate::files::write_atomic;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {

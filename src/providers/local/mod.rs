@@ -101,7 +101,7 @@ impl LocalProvider {
             "cdn" => {
                 let token = random_token();
                 let token_file = dir.join("token");
-                write_private(&token_file, &token).map_err(io_err)?;
+                crate::files::write_private(&token_file, token.as_bytes()).map_err(io_err)?;
                 let mut cmd = Command::new(&self.server_bin);
                 cmd.args(["serve-local", "edge", "--region-dir"])
                     .arg(self.layout.region_dir(&spec.region))
@@ -408,18 +408,6 @@ fn random_token() -> String {
     use rand::Rng;
     let bytes: [u8; 32] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text.as_bytes())
 }
 
 #[async_trait]

@@ -15,6 +15,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use crate::files::write_atomic;
+
 /// Environment variable every owned process carries: the provider id of its resource.
 pub const RESOURCE_ENV: &str = "ORCHESTRATE_RESOURCE";
 
@@ -98,13 +100,6 @@ fn stat(pid: u32) -> Option<(char, u64)> {
     // Field 3 is the state; the start time is field 22, so 19 further on.
     let ticks = fields.nth(18)?.parse().ok()?;
     Some((state, ticks))
-}
-
-/// Writes through a temporary file and a rename, so readers never see half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
