@@ -7,27 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::Project;
+use common::{LocalProject, Project};
 use serde_json::Value;
-
-/// A local project that tears down what it still holds when dropped, so that a failing test
-/// leaves no process running.
-struct LocalProject(Project);
-
-impl std::ops::Deref for LocalProject {
-    type Target = Project;
-    fn deref(&self) -> &Project {
-        &self.0
-    }
-}
-
-impl Drop for LocalProject {
-    fn drop(&mut self) {
-        if self.0.state_dir().join("local").exists() {
-            let _ = self.0.run(&["down", "--yes"]);
-        }
-    }
-}
 
 fn project(input: &str, redundancy: &str) -> LocalProject {
     let p = Project::local(common::LOCAL_SCHEDULE);

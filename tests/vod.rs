@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::Project;
+use common::{LocalProject, Project};
 use orchestrate::vod::keys::{ContentKey, LocalKeys};
 use orchestrate::vod::package::Scheme;
 use orchestrate::vod::{Packaged, Request, Tools, package_archive};
@@ -140,7 +140,7 @@ fn package(media: &Path, out: &Path, scheme: Scheme, key: Option<&ContentKey>) -
 
 #[test]
 fn drm_vods_decode_only_with_their_key_to_the_clear_frames() {
-    let p = Project::local(common::LOCAL_SCHEDULE);
+    let p = LocalProject(Project::local(common::LOCAL_SCHEDULE));
     p.write(
         "profiles/test.yaml",
         &common::local_profile("testsrc", "single"),

@@ -242,3 +242,22 @@ pub async fn tick_at(
     .await
     .unwrap()
 }
+
+/// A local project that tears down what it still holds when dropped, so that a failing test
+/// leaves no process running.
+pub struct LocalProject(pub Project);
+
+impl std::ops::Deref for LocalProject {
+    type Target = Project;
+    fn deref(&self) -> &Project {
+        &self.0
+    }
+}
+
+impl Drop for LocalProject {
+    fn drop(&mut self) {
+        if self.0.state_dir().join("local").exists() {
+            let _ = self.0.run(&["down", "--yes"]);
+        }
+    }
+}
