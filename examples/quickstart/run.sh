@@ -83,7 +83,7 @@ done
 [ "$(urls | wc -l)" -eq 2 ] || { echo "the event did not come up" >&2; exit 1; }
 run status
 
-say "Live: what a player gets through each region's edge (the window's start moves on as segments are added)"
+say "Live: what a player gets through each region's edge (one joining later starts later: the live edge moves on)"
 for round in 1 2; do
   for url in $(urls); do
     ladder=$(ffprobe -v error -select_streams v -show_entries stream=codec_name,width,height -of csv=p=0 "$url" | sort -u | tr '\n' ' ')
