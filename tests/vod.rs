@@ -246,3 +246,46 @@ fn drm_vods_decode_only_with_their_key_to_the_clear_frames() {
         "the key file and joined streams are removed"
     );
 }
+
+#[test]
+fn a_failed_packaging_leaves_no_key_and_does_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = dir.path().join("archive");
+    std::fs::create_dir_all(media.join("240p")).unwrap();
+    std::fs::write(
+        media.join("master.m3u8"),
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n240p/index.m3u8\n",
+    )
+    .unwrap();
+    std::fs::write(
+        media.join("240p/index.m3u8"),
+        "#EXTM3U\n#EXTINF:2.0,\n#EXT-X-PROGRAM-DATE-TIME:2030-01-01T20:00:00.000+0000\nseg_00000.ts\n",
+    )
+    .unwrap();
+    std::fs::write(media.join("240p/seg_00000.ts"), [0u8; 188]).unwrap();
+    let key = ContentKey::generate();
+    let out = dir.path().join("vod");
+    // A packager that exits at once without reading its inputs.
+    let tools = Tools {
+        packager: PathBuf::from("false"),
+        ffmpeg: PathBuf::from("ffmpeg"),
+    };
+    let err = package_archive(&Request {
+        media_dir: &media,
+        out_dir: &out,
+        segment_duration_s: 2.0,
+        scheme: Scheme::Cenc,
+        key: Some(&key),
+        trim: None,
+        key_uri: "https://keys.example.invalid/e",
+        tools: &tools,
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("Shaka Packager failed"), "{err}");
+    assert!(!err.to_string().contains(&key.key_hex()));
+    assert!(!out.join(".work").exists(), "the key's flag file is gone");
+    assert!(
+        media.join("240p/seg_00000.ts").is_file(),
+        "the archive is kept"
+    );
+}

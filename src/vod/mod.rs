@@ -9,12 +9,15 @@
 //! `orchestrate vod retry`.
 
 pub mod archive;
+mod fifo;
 pub mod keys;
 pub mod package;
 pub mod speke;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use jiff::Timestamp;
@@ -136,7 +139,11 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
     }
     let work = req.out_dir.join(".work");
     std::fs::create_dir_all(&work).map_err(io(&work))?;
+    // However this ends, the pipes, the joined streams and the key files go.
+    let _work = WorkDir(work.clone());
     let mut inputs = Vec::new();
+    // Each rendition's kept segments, in order.
+    let mut parts: Vec<Vec<PathBuf>> = Vec::new();
     let (mut on_air, mut segments, mut duration_s) = (None, 0, 0.0);
     for (stream_inf, uri) in &variants {
         let name = uri.split('/').next().unwrap_or(uri).to_string();
@@ -159,26 +166,17 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
         if kept.is_empty() {
             return Err(VodError::Empty(req.media_dir.to_path_buf()));
         }
-        let joined = work.join(format!("{name}.ts"));
-        let mut out = std::fs::File::create(&joined).map_err(io(&joined))?;
         let dir = playlist.parent().unwrap_or(req.media_dir);
-        for s in &kept {
-            let seg = dir.join(&s.uri);
-            let mut f = std::fs::File::open(&seg).map_err(|e| VodError::Archive {
-                path: seg.clone(),
-                message: e.to_string(),
-            })?;
-            std::io::copy(&mut f, &mut out).map_err(io(&joined))?;
-        }
         if inputs.is_empty() {
             segments = kept.len();
             duration_s = kept.iter().map(|s| s.duration_s).sum();
         }
         inputs.push(Input {
+            ts: work.join(format!("{name}.ts")),
             name,
-            ts: joined,
             stream_inf: stream_inf.clone(),
         });
+        parts.push(kept.iter().map(|s| dir.join(&s.uri)).collect::<Vec<_>>());
     }
     let on_air = on_air.ok_or_else(|| VodError::Archive {
         path: req.media_dir.to_path_buf(),
@@ -198,6 +196,9 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
                 package::key_info(req.key_uri, &key_file, key).as_bytes(),
             )
             .map_err(io(&info))?;
+            for (i, segs) in inputs.iter().zip(&parts) {
+                join(segs, &i.ts)?;
+            }
             for i in &inputs {
                 std::fs::create_dir_all(req.out_dir.join(&i.name)).map_err(io(req.out_dir))?;
                 run(
@@ -227,25 +228,43 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
                 }
                 _ => None,
             };
-            run(
+            // The packager reads each rendition through a named pipe fed from the archive, so
+            // the joined streams are never written to disk.
+            let audio = work.join("audio.ts");
+            let mut feeds = Vec::new();
+            let stop = Arc::new(AtomicBool::new(false));
+            for (i, segs) in inputs.iter().zip(&parts) {
+                feeds.push(fifo::feed(&i.ts, segs.clone(), stop.clone()).map_err(io(&i.ts))?);
+            }
+            feeds.push(fifo::feed(&audio, parts[0].clone(), stop.clone()).map_err(io(&audio))?);
+            let ran = run(
                 "Shaka Packager",
                 &req.tools.packager,
                 &package::shaka_args(
                     &inputs,
+                    &audio,
                     req.out_dir,
                     req.segment_duration_s,
                     flags.as_deref(),
                 ),
                 req.key,
-            )?;
+            );
+            stop.store(true, Ordering::Relaxed);
+            let fed: Vec<_> = feeds.into_iter().map(fifo::finish).collect();
+            ran?;
+            for r in fed {
+                r.map_err(|source| VodError::Io {
+                    path: work.clone(),
+                    source,
+                })?;
+            }
             vec![
                 req.out_dir.join("master.m3u8"),
                 req.out_dir.join("manifest.mpd"),
             ]
         }
     };
-    // The joined streams and the key file go; the archive stays until the VOD is verified.
-    std::fs::remove_dir_all(&work).map_err(io(&work))?;
+    drop(_work);
     Ok(Packaged {
         on_air,
         renditions: inputs.iter().map(|i| i.name.clone()).collect(),
@@ -254,6 +273,28 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
         packaging_ms: started.elapsed().as_millis() as u64,
         manifests,
     })
+}
+
+/// Removed when dropped. The archive itself is never touched.
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Concatenates MPEG-TS segments into one stream (valid as such) at `into`.
+fn join(segments: &[PathBuf], into: &Path) -> Result<(), VodError> {
+    let mut out = std::fs::File::create(into).map_err(io(into))?;
+    for seg in segments {
+        let mut f = std::fs::File::open(seg).map_err(|e| VodError::Archive {
+            path: seg.clone(),
+            message: e.to_string(),
+        })?;
+        std::io::copy(&mut f, &mut out).map_err(io(into))?;
+    }
+    Ok(())
 }
 
 /// `(#EXT-X-STREAM-INF line, URI)` of each variant of a master playlist.

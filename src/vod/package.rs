@@ -44,6 +44,7 @@ pub struct Input {
 /// never shows in the process table.
 pub fn shaka_args(
     inputs: &[Input],
+    audio: &Path,
     out: &Path,
     segment_duration_s: f64,
     key_flags: Option<&Path>,
@@ -57,12 +58,11 @@ pub fn shaka_args(
             n = i.name
         ));
     }
-    if let Some(first) = inputs.first() {
-        a.push(format!(
-            "in={},stream=audio,init_segment={o}/audio/init.mp4,segment_template={o}/audio/$Number$.m4s,playlist_name=audio/index.m3u8,hls_group_id=audio,hls_name=main",
-            first.ts.display()
-        ));
-    }
+    // The audio is the same in every rendition: it is packaged once, from its own input.
+    a.push(format!(
+        "in={},stream=audio,init_segment={o}/audio/init.mp4,segment_template={o}/audio/$Number$.m4s,playlist_name=audio/index.m3u8,hls_group_id=audio,hls_name=main",
+        audio.display()
+    ));
     if let Some(f) = key_flags {
         a.push(format!("--flagfile={}", f.display()));
     }
@@ -168,7 +168,13 @@ mod tests {
 
     #[test]
     fn shaka_cbcs_command_line_keeps_the_key_in_its_flag_file() {
-        let a = shaka_args(&inputs(), Path::new("/v"), 2.0, Some(Path::new("/w/flags")));
+        let a = shaka_args(
+            &inputs(),
+            Path::new("/w/audio.ts"),
+            Path::new("/v"),
+            2.0,
+            Some(Path::new("/w/flags")),
+        );
         insta::assert_snapshot!(a.join("\n"));
         assert!(!a.iter().any(|x| x.contains(&key().key_hex())));
         insta::assert_snapshot!(shaka_key_flags(Scheme::Cbcs, &key()).expect("flags"));
