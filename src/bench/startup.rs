@@ -248,22 +248,12 @@ async fn cpu_cores(pids: &[u32], window: Duration) -> f64 {
     if window.is_zero() {
         return 0.0;
     }
-    let ticks = |pid: &u32| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                let rest = s.rsplit_once(')')?.1.to_string();
-                let f: Vec<&str> = rest.split_whitespace().collect();
-                // utime and stime are fields 14 and 15; `rest` starts at field 3.
-                Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-            })
-            .unwrap_or(0)
-    };
+    let ticks = |pid: &u32| crate::providers::local::process::cpu_ticks(*pid).unwrap_or(0);
     let before: u64 = pids.iter().map(ticks).sum();
     let t = Instant::now();
     tokio::time::sleep(window).await;
     let after: u64 = pids.iter().map(ticks).sum();
-    // /proc counts in USER_HZ, 100 per second on Linux.
+    // Clock ticks are USER_HZ, 100 per second on Linux.
     (after.saturating_sub(before) as f64 / 100.0) / t.elapsed().as_secs_f64()
 }
 

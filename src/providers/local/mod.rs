@@ -93,10 +93,7 @@ impl LocalProvider {
                     .arg(&media)
                     .args(["--segment-duration", &seg.to_string(), "--ready"])
                     .arg(dir.join("ready"));
-                let (pid, port) = self.start_server(spec, dir, cmd).await?;
-                Ok(
-                    json!({ "url": format!("http://127.0.0.1:{port}"), "port": port, "pid": pid.pid }),
-                )
+                self.start_server(spec, dir, cmd).await
             }
             "cdn" => {
                 let token = random_token();
@@ -113,10 +110,7 @@ impl LocalProvider {
                 if !def["shared"].as_bool().unwrap_or(false) {
                     cmd.args(["--event", &spec.event]);
                 }
-                let (pid, port) = self.start_server(spec, dir, cmd).await?;
-                Ok(
-                    json!({ "url": format!("http://127.0.0.1:{port}"), "port": port, "pid": pid.pid }),
-                )
+                self.start_server(spec, dir, cmd).await
             }
             "input" => self.create_input(def),
             "encoder" => self.create_encoder(spec, dir, def).await,
@@ -289,13 +283,13 @@ impl LocalProvider {
         Ok(!out.stdout.trim_ascii().is_empty())
     }
 
-    /// Starts one of our servers and waits for the port it announces.
+    /// Starts one of our servers and waits for the port it announces; its outputs.
     async fn start_server(
         &self,
         spec: &ResourceSpec,
         dir: &Path,
         mut cmd: Command,
-    ) -> Result<(PidFile, u16), ProviderError> {
+    ) -> Result<Value, ProviderError> {
         let ready = dir.join("ready");
         let _ = std::fs::remove_file(&ready);
         cmd.env(RESOURCE_ENV, spec_provider_id(spec));
@@ -306,7 +300,8 @@ impl LocalProvider {
                 .ok()
                 .and_then(|s| s.trim().parse::<u16>().ok())
             {
-                return Ok((pid, port));
+                let url = format!("http://127.0.0.1:{port}");
+                return Ok(json!({ "url": url, "port": port, "pid": pid.pid }));
             }
             if !pid.is_running() {
                 return Err(self.died(dir, &spec.kind));

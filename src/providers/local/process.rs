@@ -92,14 +92,25 @@ pub fn spawn(mut cmd: Command, log: &Path, pidfile: &Path) -> io::Result<PidFile
 
 /// State letter and start time of `pid`.
 fn stat(pid: u32) -> Option<(char, u64)> {
+    let f = stat_fields(pid)?;
+    let state = f.first()?.chars().next()?;
+    // The start time is field 22.
+    Some((state, f.get(19)?.parse().ok()?))
+}
+
+/// User plus system CPU time `pid` has used, in clock ticks (USER_HZ, 100 a second on Linux).
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let f = stat_fields(pid)?;
+    // utime and stime are fields 14 and 15.
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The fields of `/proc/<pid>/stat` from field 3 (the state) on.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
     let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    // Field 3 is the state; the start time is field 22, so 19 further on.
-    let ticks = fields.nth(18)?.parse().ok()?;
-    Some((state, ticks))
+    Some(rest.split_whitespace().map(String::from).collect())
 }
 
 #[cfg(test)]
