@@ -32,3 +32,22 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     f.sync_all()?;
     std::fs::rename(&tmp, path)
 }
+
+/// Creates `path` with `bytes`, owner-only, unless it exists: `Ok(false)` then, and the file is
+/// left as it is. Concurrent callers agree on one content: the file appears whole, once (a
+/// hard link of a finished temporary file, which fails if the name is taken).
+pub fn create_private(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    let tmp = path.with_extension(format!(
+        "{}.{:x}.tmp",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    write_private(&tmp, bytes)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -64,7 +64,9 @@ impl Workspace {
 
     /// The providers of these catalogs, keeping their inventories under this state dir.
     pub fn providers(&self, catalogs: BTreeMap<String, Catalog>) -> Providers {
-        Providers::new(&self.state_dir, catalogs, self.provider_options.clone())
+        let mut options = self.provider_options.clone();
+        options.project.get_or_insert_with(|| self.project.clone());
+        Providers::new(&self.state_dir, catalogs, options)
     }
 }
 

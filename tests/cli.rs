@@ -117,7 +117,7 @@ fn killed_in_the_middle_of_up_then_up_again_converges_without_duplicates_or_orph
             .contains("No leaked resources.")
     );
 
-    p.ok(&["down", "--yes"]);
+    p.ok(&["down", "--yes", "--include-vod"]);
     assert!(
         p.inventory().is_empty(),
         "nothing left in the sim: {:?}",
@@ -176,7 +176,7 @@ fn ctrl_c_lets_in_flight_steps_finish_exits_130_and_the_next_up_completes() {
 
     p.ok(&["up", "--yes"]);
     assert_eq!(p.inventory_names(), expected_names());
-    p.ok(&["down", "--yes"]);
+    p.ok(&["down", "--yes", "--include-vod"]);
     assert!(p.inventory().is_empty());
 }
 

@@ -135,7 +135,7 @@ fn creation_follows_dependencies_and_teardown_reverses_them() {
         let _ = i;
     }
 
-    let down = p.run(&["down", "--yes", "--output", "json"]);
+    let down = p.run(&["down", "--yes", "--include-vod", "--output", "json"]);
     assert_eq!(down.status.code(), Some(0), "{}", stderr(&down));
     // The down plan is not printed in JSON mode; check the order through the journal instead.
     let journal: Value =

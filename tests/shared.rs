@@ -29,10 +29,10 @@ fn project() -> Project {
         "apiVersion: orchestrate/v1
 kind: Schedule
 events:
-  - { id: match-1, group: league, start: 2026-12-05T14:00:00Z, end: 2026-12-05T16:00:00Z, profile: sim-shared, regions: [eu-west-1] }
-  - { id: match-2, group: league, start: 2026-12-05T16:40:00Z, end: 2026-12-05T18:30:00Z, profile: sim-shared, regions: [eu-west-1] }
-  - { id: match-3, group: league, start: 2026-12-06T14:00:00Z, end: 2026-12-06T16:00:00Z, profile: sim-shared, regions: [eu-west-1] }
-  - { id: friendly, start: 2026-12-05T15:00:00Z, end: 2026-12-05T17:00:00Z, profile: sim-shared, regions: [eu-west-1] }
+  - { id: match-1, group: league, start: 2026-12-05T14:00:00Z, end: 2026-12-05T16:00:00Z, profile: sim-shared, regions: [eu-west-1], vod: { enabled: false } }
+  - { id: match-2, group: league, start: 2026-12-05T16:40:00Z, end: 2026-12-05T18:30:00Z, profile: sim-shared, regions: [eu-west-1], vod: { enabled: false } }
+  - { id: match-3, group: league, start: 2026-12-06T14:00:00Z, end: 2026-12-06T16:00:00Z, profile: sim-shared, regions: [eu-west-1], vod: { enabled: false } }
+  - { id: friendly, start: 2026-12-05T15:00:00Z, end: 2026-12-05T17:00:00Z, profile: sim-shared, regions: [eu-west-1], vod: { enabled: false } }
 ",
     );
     p
@@ -140,7 +140,7 @@ fn an_invalid_group_names_the_field() {
     let p = project();
     p.write(
         "schedules/main.yaml",
-        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - { id: m, group: Big League, start: 2026-12-05T14:00:00Z, end: 2026-12-05T16:00:00Z, profile: sim-shared, regions: [eu-west-1] }\n",
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - { id: m, group: Big League, start: 2026-12-05T14:00:00Z, end: 2026-12-05T16:00:00Z, profile: sim-shared, regions: [eu-west-1], vod: { enabled: false } }\n",
     );
     let out = p.run(&["validate"]);
     assert_eq!(out.status.code(), Some(2));

@@ -2,8 +2,10 @@
 # A whole live event on this machine, start to finish, with real encoders (ffmpeg), an origin
 # and a caching edge per region:
 #   validate → plan (when each resource will exist, and its cost)
-#   → `orchestrate run` provisions just in time, the show goes live, and it tears down after
-#   → report (billed minutes against the minimum) → leak check.
+#   → `orchestrate run` provisions just in time, the show goes live; when it is over the
+#   archive is packaged into a CENC-protected VOD, verified, and everything else torn down
+#   → the VOD served by `orchestrate vod serve` → report (billed minutes against the minimum)
+#   → `down --include-vod` → leak check.
 #
 # One event starts about a minute after this script, lasts 90 seconds, in two regions. The
 # script installs ffmpeg if it is missing (apt-get) and Shaka Packager into .venv (pip), builds
@@ -42,7 +44,7 @@ daemon=""
 cleanup() {
   if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -TERM "$daemon"; wait "$daemon" || true; fi
   # Whatever happened, nothing keeps running: tear down what is left, then remove the scratch dir.
-  "$bin" --project "$root" --state-dir "$work/state" down --yes >/dev/null 2>&1 || true
+  "$bin" --project "$root" --state-dir "$work/state" down --yes --include-vod >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -94,13 +96,25 @@ for round in 1 2; do
   [ "$round" -eq 1 ] && sleep 8
 done
 
-say "Waiting for the show to end ($end) and the daemon to tear everything down…"
-until orc status | grep -q '^No resources recorded'; do
+say "Waiting for the show to end ($end), the VOD hand-off, and the daemon's teardown…"
+live_left() { orc status | awk 'NR > 1 && $4 ~ /^(archive|origin|input|encoder|cdn)$/' | grep -q .; }
+until [ "$(orc vod list | grep -c ' ready ')" -eq 2 ] && ! live_left; do
   sleep 2
 done
 kill -TERM "$daemon"; wait "$daemon" || true; daemon=""
+run vod list
+
+say "\$ orchestrate vod serve   (the VODs, their AES-128 keys and a ClearKey license endpoint)"
+orc vod serve --listen 127.0.0.1:0 > "$work/vod-serve.out" &
+server=$!
+for _ in $(seq 1 50); do grep -q http "$work/vod-serve.out" && break; sleep 0.1; done
+base=$(grep -o 'http://[0-9.:]*' "$work/vod-serve.out")
+echo "  GET $base/vod/local-east/quickstart/master.m3u8"
+curl -fsS "$base/vod/local-east/quickstart/master.m3u8" | sed 's/^/    /'
+kill -TERM "$server"; wait "$server" || true
 
 run report quickstart -s "$work/schedule.yaml"
+run down --include-vod --yes
 run sweep --dry-run
 left=$(orc sweep --dry-run --output json)
 if [ "$left" != '{
@@ -114,4 +128,4 @@ if pgrep -f "$work" >/dev/null; then
   pgrep -af "$work" >&2
   exit 1
 fi
-printf '\nThe whole lifecycle ran: provisioned just in time, live, torn down; nothing is left behind.\n'
+printf '\nThe whole lifecycle ran: provisioned just in time, live, handed off to a DRM VOD, torn down;\nnothing is left behind.\n'

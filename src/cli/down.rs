@@ -1,22 +1,42 @@
+use std::collections::BTreeSet;
+
 use clap::Args as ClapArgs;
 
 use super::{ApplyFlags, Global, Output, confirm};
 use crate::exit::Exit;
-use crate::plan::{DesiredState, Scope, display};
+use crate::model::{ARCHIVE_KIND, RecordedResource, ResourceStatus, VOD_KIND};
+use crate::plan::{DesiredState, Plan, Scope, add_handoffs, display};
+use crate::schedule::handoff::Handoff;
+use crate::state::StateStore as _;
 use crate::workspace::{Workspace, plan_against};
 
 /// Tear down recorded resources, in reverse dependency order.
+///
+/// An event whose profile asks for a VOD has its archive packaged first; the rest goes once that
+/// VOD is verified.
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "Examples:
   orchestrate down                         everything this state created (asks first)
   orchestrate down --event cup-final --yes
   orchestrate down --yes --output json     for scripts: NDJSON progress, no prompt
+  orchestrate down --skip-vod --yes        no VOD now: archives are kept for `vod retry`
+  orchestrate down --include-vod --yes     everything, published VODs included
 
-Without a terminal on stdin, --yes is required.")]
+Published VODs are kept unless --include-vod. An archive is deleted only after its VOD is
+verified, unless --discard-archives or --include-vod. Without a terminal on stdin, --yes is required.")]
 pub struct Args {
     /// Only these events (repeatable) [default: all].
     #[arg(short = 'e', long = "event", value_name = "ID")]
     pub events: Vec<String>,
+    /// Do not package VODs now; archives without a verified VOD are kept.
+    #[arg(long)]
+    pub skip_vod: bool,
+    /// Delete archives even without a verified VOD (the recording is lost).
+    #[arg(long, conflicts_with = "skip_vod")]
+    pub discard_archives: bool,
+    /// Everything goes: published VODs too, and archives without packaging them.
+    #[arg(long, conflicts_with = "skip_vod")]
+    pub include_vod: bool,
     #[command(flatten)]
     pub apply: ApplyFlags,
 }
@@ -26,10 +46,20 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let state = ws.open_state()?;
     let catalogs = crate::config::load_catalogs(&ws.project)?;
     let scope = Scope::from_ids(&args.events);
-    let plan = plan_against(&catalogs, DesiredState::default(), state.as_ref(), &scope).await?;
+    let recorded = state.resources().await?;
+    let mut desired = DesiredState {
+        release_vods: args.include_vod,
+        ..DesiredState::default()
+    };
+    if !(args.discard_archives || args.include_vod) {
+        hand_off(ws, &args, state.as_ref(), &recorded, &scope, &mut desired).await?;
+    }
+    let plan = plan_against(&catalogs, desired, state.as_ref(), &scope).await?;
+    let kept = kept_archives(&plan, &recorded, &scope);
     if plan.is_empty() {
         if g.output == Output::Text {
             println!("Nothing to tear down.");
+            print_kept(&kept);
         }
         return Ok(Exit::Ok);
     }
@@ -37,12 +67,117 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         print!("{}", display::render(&plan));
     }
     let n = plan.counts().delete;
-    if !confirm(
-        &format!("destroy {n} resource{}", if n == 1 { "" } else { "s" }),
-        args.apply.yes,
-    )? {
+    let what = match plan.counts().create {
+        0 => format!("destroy {n} resource{}", if n == 1 { "" } else { "s" }),
+        v => format!(
+            "package {v} VOD{} and destroy {n} resource{}",
+            if v == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    if !confirm(&what, args.apply.yes)? {
         eprintln!("Cancelled; nothing was destroyed.");
         return Ok(Exit::Ok);
     }
-    super::up::run(ws, g, plan, catalogs, args.apply.parallelism, state).await
+    let exit = super::up::run(ws, g, plan, catalogs, args.apply.parallelism, state).await?;
+    if g.output == Output::Text {
+        print_kept(&kept);
+    }
+    Ok(exit)
+}
+
+/// Adds the VODs to make before teardown, and the archives to keep. Without a configuration
+/// that loads, nothing can be packaged: every archive without a published VOD is kept.
+async fn hand_off(
+    ws: &Workspace,
+    args: &Args,
+    state: &dyn crate::state::StateStore,
+    recorded: &[RecordedResource],
+    scope: &Scope,
+    desired: &mut DesiredState,
+) -> anyhow::Result<()> {
+    let loaded = ws
+        .load_config(&[])
+        .map_err(anyhow::Error::from)
+        .and_then(|c| Ok((c, ws.renderer()?)));
+    let (config, renderer) = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "warning: no VOD hand-off, the configuration does not load ({e:#}); archives \
+                 without a verified VOD are kept (--discard-archives deletes them)"
+            );
+            desired.keep.extend(unpublished_archives(recorded, scope));
+            return Ok(());
+        }
+    };
+    let ids: BTreeSet<String> = recorded
+        .iter()
+        .map(|r| r.spec.event.clone())
+        .filter(|e| scope.contains(e))
+        .collect();
+    let mut handoffs =
+        crate::schedule::tick::survey(&config, state, recorded, crate::clock::now(), Some(&ids))
+            .await?;
+    if args.skip_vod {
+        for h in handoffs.values_mut() {
+            if matches!(h, Handoff::Package { .. }) {
+                *h = Handoff::GaveUp {
+                    reason: "--skip-vod".into(),
+                };
+            }
+        }
+    }
+    add_handoffs(
+        desired,
+        &config,
+        &renderer,
+        state.owner(),
+        &handoffs,
+        recorded,
+    )?;
+    // Events the configuration no longer has cannot be packaged: their archives stay.
+    let known: BTreeSet<&str> = config.events.iter().map(|e| e.id.as_str()).collect();
+    desired.keep.extend(
+        unpublished_archives(recorded, scope)
+            .filter(|id| !known.contains(id.as_str().split('/').next().unwrap_or_default())),
+    );
+    Ok(())
+}
+
+/// Archives in scope with no published VOD beside them.
+fn unpublished_archives<'a>(
+    recorded: &'a [RecordedResource],
+    scope: &'a Scope,
+) -> impl Iterator<Item = crate::model::ResourceId> + 'a {
+    let published: BTreeSet<(&str, &str)> = recorded
+        .iter()
+        .filter(|r| r.spec.kind == VOD_KIND && r.status == ResourceStatus::Ready)
+        .map(|r| (r.spec.event.as_str(), r.spec.region.as_str()))
+        .collect();
+    recorded
+        .iter()
+        .filter(move |r| r.spec.kind == ARCHIVE_KIND && scope.contains(&r.spec.event))
+        .filter(move |r| !published.contains(&(r.spec.event.as_str(), r.spec.region.as_str())))
+        .map(|r| r.spec.id.clone())
+}
+
+/// The archives in scope this plan leaves in place.
+fn kept_archives(plan: &Plan, recorded: &[RecordedResource], scope: &Scope) -> Vec<String> {
+    let acted: BTreeSet<&str> = plan.actions.iter().map(|a| a.id.as_str()).collect();
+    recorded
+        .iter()
+        .filter(|r| r.spec.kind == ARCHIVE_KIND && scope.contains(&r.spec.event))
+        .filter(|r| !acted.contains(r.spec.id.as_str()))
+        .map(|r| r.spec.id.to_string())
+        .collect()
+}
+
+fn print_kept(kept: &[String]) {
+    for id in kept {
+        println!(
+            "Kept {id}: it has no verified VOD. `orchestrate vod retry EVENT` packages it; \
+             `orchestrate down --discard-archives` deletes it."
+        );
+    }
 }

@@ -13,6 +13,7 @@ mod sweep;
 mod tick;
 mod up;
 mod validate;
+mod vod;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -38,6 +39,7 @@ use crate::workspace::Workspace;
   orchestrate down --event cup-final       tear one event down (asks first)
   orchestrate tick                         from cron: reconcile every event to the clock
   orchestrate run                          the same as a daemon, on a timer and on schedule edits
+  orchestrate vod list                     the VODs ended events were handed off to
 
 Exit codes: 0 ok, 1 failure, 2 configuration error, 3 state locked, 4 partial, 130 interrupted."
 )]
@@ -87,6 +89,8 @@ pub enum Command {
     Tick(tick::Args),
     Run(run::Args),
     Report(report::Args),
+    #[command(subcommand)]
+    Vod(vod::Command),
     #[command(
         subcommand,
         after_help = "Example:\n  orchestrate bench provision --events 1000 --regions 6"
@@ -133,6 +137,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Tick(a) => tick::exec(&ws, g, a).await,
         Command::Run(a) => run::exec(&ws, g, a).await,
         Command::Report(a) => report::exec(&ws, g, a).await,
+        Command::Vod(c) => vod::exec(&ws, g, c).await,
         Command::Bench(c) => bench::exec(&ws, c).await,
         Command::ServeLocal(c) => serve_local::exec(c).await,
     }

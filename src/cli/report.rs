@@ -37,13 +37,25 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     };
     let entries = state.event_journal(&event.id).await?;
     let catalog = crate::plan::profile_and_catalog(&config, event).map(|(_, c)| c);
-    let report = compute(
+    let mut report = compute(
         &event.id,
         (event.start, event.end),
         &entries,
         |region, kind| catalog.map_or(0.0, |c| c.hourly_price(region, kind)),
         crate::clock::now(),
     );
+    report.vod = state
+        .resources()
+        .await?
+        .into_iter()
+        .filter(|r| r.spec.event == event.id && r.spec.kind == crate::model::VOD_KIND)
+        .map(|r| {
+            let mut v = r.outputs;
+            v["region"] = r.spec.region.into();
+            v["status"] = r.status.as_str().into();
+            v
+        })
+        .collect();
     match g.output {
         Output::Json => print_json(&report)?,
         Output::Text => print_text(&report, event.start, event.end),
@@ -98,6 +110,20 @@ fn print_text(r: &Report, start: jiff::Timestamp, end: jiff::Timestamp) {
         println!(
             "{} resource(s) still exist and are billed until now.",
             r.still_running
+        );
+    }
+    for v in &r.vod {
+        let s = |k: &str| v[k].as_str().unwrap_or("-").to_string();
+        println!(
+            "VOD in {} ({}): {} {:.0} s, on air {} → {}, packaged in {:.1} s: {}",
+            s("region"),
+            s("status"),
+            s("scheme"),
+            v["duration_s"].as_f64().unwrap_or(0.0),
+            s("on_air_from"),
+            s("on_air_to"),
+            v["packaging_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+            s("hls"),
         );
     }
 }

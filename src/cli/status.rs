@@ -170,6 +170,9 @@ fn print_text(s: &Status) {
                 ("playback", &ep.playback_url),
                 ("ingest", &ep.ingest_url),
                 ("ingest (backup)", &ep.backup_ingest_url),
+                ("vod (hls)", &ep.vod_hls),
+                ("vod (dash)", &ep.vod_dash),
+                ("vod (served at)", &ep.vod_url_path),
             ] {
                 if let Some(url) = url {
                     println!("{:<24} {:<16} {label}: {url}", e.id, r.region);

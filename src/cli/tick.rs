@@ -3,6 +3,7 @@ use clap::Args as ClapArgs;
 use super::{Global, Output, apply_exit, reporter};
 use crate::apply::ApplyOptions;
 use crate::exit::{Exit, UsageError};
+use crate::schedule::handoff::Handoff;
 use crate::schedule::tick::{TickReport, tick};
 use crate::shutdown::Shutdown;
 use crate::workspace::Workspace;
@@ -16,6 +17,7 @@ use crate::workspace::Workspace;
   orchestrate tick --now 2026-12-05T19:35:00Z        as if it were that time (rehearsals, tests)
 
 It never asks for confirmation: tearing down what the schedule no longer needs is its job.
+When a show with a VOD is over, its archive is packaged first and the rest waits for it.
 Exit codes: 0 ok, 1 failure, 2 configuration error, 3 another tick holds the lock, 4 partial.")]
 pub struct Args {
     /// Schedule file (repeatable) [default: every *.yaml in <project>/schedules].
@@ -60,9 +62,18 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         }
         Output::Text => print_text(report),
     }
-    Ok(match &report.apply {
+    for alert in &report.alerts {
+        eprintln!("ALERT: {alert}");
+    }
+    let exit = match &report.apply {
         Some(applied) => apply_exit(applied, &outcome.plan, &shutdown),
         None => Exit::Ok,
+    };
+    // A hand-off that gave up is a failure of that event while the others went on.
+    Ok(if exit == Exit::Ok && !report.alerts.is_empty() {
+        Exit::Partial
+    } else {
+        exit
     })
 }
 
@@ -96,11 +107,33 @@ fn print_text(r: &TickReport) {
             e.lead_from.as_str()
         );
     }
+    for h in &r.handoffs {
+        println!(
+            "  {} in {}: VOD {}",
+            h.event,
+            h.region,
+            describe(&h.handoff)
+        );
+    }
     for id in &r.removed_events {
         println!("  {id}: no longer scheduled; its resources are torn down");
     }
     let c = r.changes;
     if c.create + c.update + c.replace + c.delete == 0 {
         println!("Nothing to change.");
+    }
+}
+
+fn describe(h: &Handoff) -> String {
+    match h {
+        Handoff::Package { attempt: 1 } => "packaging; teardown follows".into(),
+        Handoff::Package { attempt } => format!("packaging (attempt {attempt}); teardown follows"),
+        Handoff::Waiting { attempt, retry_at } => format!(
+            "packaging failed; attempt {attempt} at {}",
+            retry_at.strftime("%H:%M:%S UTC")
+        ),
+        Handoff::Published => "published".into(),
+        Handoff::GaveUp { reason } => format!("hand-off gave up: {reason}; archive kept"),
+        Handoff::NoArchive => "none: no archive was recorded".into(),
     }
 }

@@ -164,7 +164,7 @@ impl Default for CdnSpec {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VodSpec {
     #[serde(default)]
@@ -173,6 +173,39 @@ pub struct VodSpec {
     pub formats: Vec<Packaging>,
     #[serde(default)]
     pub drm: Option<DrmSpec>,
+    /// Keep only what was on air inside the scheduled start and end (else the whole window
+    /// the ingest shows content for).
+    #[serde(default)]
+    pub trim: bool,
+    /// Packaging runs tried before the hand-off gives up (the archive is kept).
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+    /// Longest the live resources wait for a verified VOD after end + grace before they are
+    /// torn down anyway (the archive is kept).
+    #[serde(default = "default_handoff_timeout")]
+    #[schemars(with = "String")]
+    pub timeout: crate::config::duration::HumanDuration,
+}
+
+impl Default for VodSpec {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            formats: Vec::new(),
+            drm: None,
+            trim: false,
+            attempts: default_attempts(),
+            timeout: default_handoff_timeout(),
+        }
+    }
+}
+
+fn default_attempts() -> u32 {
+    3
+}
+
+fn default_handoff_timeout() -> crate::config::duration::HumanDuration {
+    crate::config::duration::HumanDuration(std::time::Duration::from_secs(30 * 60))
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -184,6 +217,9 @@ pub struct DrmSpec {
     /// Key server for `speke`.
     #[serde(default)]
     pub url: Option<String>,
+    /// A new key for the VOD instead of the live stream's.
+    #[serde(default)]
+    pub rotate_keys: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -5,6 +5,9 @@
 pub mod edge;
 pub mod origin;
 pub mod serve;
+pub mod vod;
+
+use std::path::{Component, Path, PathBuf};
 
 /// Content-Type of a media file, by extension.
 pub fn content_type(path: &str) -> &'static str {
@@ -24,4 +27,25 @@ pub fn content_type(path: &str) -> &'static str {
 /// Manifests change at every segment; segments never change once listed.
 pub fn is_manifest(path: &str) -> bool {
     path.ends_with(".m3u8") || path.ends_with(".mpd")
+}
+
+/// `root/path`, or `None` when the path tries to leave `root`.
+pub fn safe_join(root: &Path, path: &str) -> Option<PathBuf> {
+    let rel = Path::new(path);
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then(|| root.join(rel))
+}
+
+/// Whether the request carries `Authorization: Bearer <token>` (compared in constant time).
+pub fn bearer_ok(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    let want = format!("Bearer {token}");
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|got| constant_time_eq(got.as_bytes(), want.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

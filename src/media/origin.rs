@@ -2,7 +2,7 @@
 //! Content-Type players expect and a Cache-Control that lets an edge keep segments for long and
 //! manifests for half a segment (a manifest older than that is already behind).
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::{content_type, is_manifest};
+use super::{content_type, is_manifest, safe_join};
 
 #[derive(Debug, Clone)]
 pub struct OriginConfig {
@@ -68,17 +68,10 @@ fn plain(status: StatusCode, msg: &'static str) -> Response {
     r
 }
 
-/// `root/path`, or `None` when the path tries to leave `root`.
-fn safe_join(root: &Path, path: &str) -> Option<PathBuf> {
-    let rel = Path::new(path);
-    rel.components()
-        .all(|c| matches!(c, Component::Normal(_)))
-        .then(|| root.join(rel))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::{Component, Path};
 
     #[test]
     fn paths_stay_under_the_root() {

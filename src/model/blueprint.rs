@@ -3,7 +3,8 @@
 //! Order of creation (and the reverse for teardown): the archive the origin writes to, then the
 //! origin; each pipeline's input, then its encoder (which pushes to the origin); the CDN in front
 //! of the origin. A CDN shared by an event group (`cdn.shared`) routes to each event's origin
-//! by path and so depends on none of them.
+//! by path and so depends on none of them. The VOD, when the profile asks for one, is made
+//! from the archive after the show, and the rest waits for it before going.
 
 use super::Profile;
 use crate::config::profile::Redundancy;
@@ -20,13 +21,21 @@ pub struct Slot {
     /// Kept once per event group and region (the profile's `cdn.shared`) rather than per event.
     /// A shared slot depends on nothing of any one event.
     pub shared: bool,
+    /// Made when the show is over (the VOD), not before it: outside the lead time, and the
+    /// event's teardown waits for it.
+    pub after_show: bool,
 }
+
+/// The kind of the VOD hand-off's resource; published VODs outlive their event.
+pub const VOD_KIND: &str = "vod";
+/// The kind that keeps every segment for the VOD; deleted only after a verified VOD.
+pub const ARCHIVE_KIND: &str = "archive";
 
 pub fn blueprint(profile: &Profile) -> Vec<Slot> {
     let mut slots = Vec::with_capacity(7);
     let archive = profile.origin.archive || profile.vod.enabled;
     if archive {
-        slots.push(slot("archive", "archive", None, &[]));
+        slots.push(slot("archive", ARCHIVE_KIND, None, &[]));
     }
     let origin_deps: &[&str] = if archive { &["archive"] } else { &[] };
     slots.push(slot("origin", "origin", None, origin_deps));
@@ -39,6 +48,13 @@ pub fn blueprint(profile: &Profile) -> Vec<Slot> {
         let encoder = suffixed("encoder", p);
         slots.push(slot(&input, "input", p, &[]));
         slots.push(slot(&encoder, "encoder", p, &[&input, "origin"]));
+    }
+    if profile.vod.enabled {
+        // Reads the archive by its place, not through a dependency: the archive is deleted
+        // once the VOD is verified, and the VOD stays.
+        let mut vod = slot("vod", VOD_KIND, None, &[]);
+        vod.after_show = true;
+        slots.push(vod);
     }
     if profile.cdn.enabled {
         if profile.cdn.shared {
@@ -74,5 +90,6 @@ fn slot(name: &str, kind: &'static str, pipeline: Option<char>, deps: &[&str]) -
         pipeline,
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         shared: false,
+        after_show: false,
     }
 }

@@ -1,6 +1,6 @@
 //! Where viewers and contribution feeds reach an event in a region, read from what its
 //! resources' providers returned: the edge's `url` (own or the group's shared edge), the
-//! encoder's `manifest`, and each input's `ingest_url`.
+//! encoder's `manifest`, each input's `ingest_url`, and the published VOD's manifests.
 
 use serde::Serialize;
 
@@ -14,6 +14,14 @@ pub struct Endpoints {
     pub ingest_url: Option<String>,
     /// The backup pipeline's ingest, for dual pipelines.
     pub backup_ingest_url: Option<String>,
+    /// The published VOD's HLS and DASH manifests, where the provider keeps them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vod_hls: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vod_dash: Option<String>,
+    /// The VOD's path on a VOD server (`orchestrate vod serve` for the local provider).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vod_url_path: Option<String>,
 }
 
 /// `own` are the event's resources in the region; `shared_cdn` the group's edge there, if any.
@@ -37,9 +45,15 @@ pub fn endpoints(
         (Some(url), Some(m)) => Some(format!("{url}/{event}/{m}")),
         _ => None,
     };
+    let vod = own
+        .iter()
+        .find(|r| r.spec.kind == super::VOD_KIND && r.status == super::ResourceStatus::Ready);
     Endpoints {
         playback_url,
         ingest_url: str_of(by_name("input").or(by_name("input-a")), "ingest_url"),
         backup_ingest_url: str_of(by_name("input-b"), "ingest_url"),
+        vod_hls: str_of(vod, "hls"),
+        vod_dash: str_of(vod, "dash"),
+        vod_url_path: str_of(vod, "url_path"),
     }
 }

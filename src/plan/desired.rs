@@ -6,11 +6,13 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tera::Context;
 
+use crate::config::duration::signed;
 use crate::model::{
-    Catalog, Config, Definition, Event, Profile, ResourceId, ResourceSpec, Slot, TAG_EVENT,
-    TAG_OWNER, TAG_REGION, Window, blueprint,
+    ARCHIVE_KIND, Catalog, Config, Definition, Event, Profile, RecordedResource, ResourceId,
+    ResourceSpec, Slot, TAG_EVENT, TAG_OWNER, TAG_REGION, VOD_KIND, Window, blueprint,
 };
 use crate::render::{RenderError, Renderer};
+use crate::schedule::handoff::Handoff;
 use crate::schedule::lead::{LeadOrigin, Learned};
 use crate::schedule::timeline::{Timeline, timeline};
 
@@ -21,6 +23,13 @@ pub struct DesiredState {
     pub leads: BTreeMap<String, (std::time::Duration, LeadOrigin)>,
     /// For each shared resource, the spans it should exist (its window is their hull).
     pub shared_spans: BTreeMap<ResourceId, Vec<Window>>,
+    /// Recorded resources left as they are though not desired: what a hand-off still needs.
+    pub keep: BTreeSet<ResourceId>,
+    /// VODs being made: the deletes of their event in their region wait for them, and do not
+    /// happen if they fail.
+    pub gates: BTreeSet<ResourceId>,
+    /// Delete published VODs too (they are otherwise kept once their event is gone).
+    pub release_vods: bool,
 }
 
 /// Which events a command acts on.
@@ -179,11 +188,90 @@ fn event_resources(
     ) else {
         return Ok(());
     };
-    let win = w.window;
     let slots: Vec<_> = blueprint(profile)
         .into_iter()
-        .filter(|s| !s.shared)
+        .filter(|s| !s.shared && !s.after_show)
         .collect();
+    let regions = &event.regions;
+    render_event(
+        renderer, owner, event, profile, catalog, &slots, w.window, regions, out,
+    )
+}
+
+/// Adds what the events' hand-offs need, per event and region (see
+/// [`crate::schedule::handoff`]): the VOD to make, gating the region's deletes, or what of the
+/// recorded resources to keep.
+pub fn add_handoffs(
+    desired: &mut DesiredState,
+    config: &Config,
+    renderer: &Renderer,
+    owner: &str,
+    handoffs: &BTreeMap<(String, String), Handoff>,
+    recorded: &[RecordedResource],
+) -> Result<(), RenderError> {
+    for ((event_id, region), handoff) in handoffs {
+        let held = || {
+            recorded
+                .iter()
+                .filter(|r| r.spec.event == *event_id && r.spec.region == *region)
+        };
+        let keep: Vec<ResourceId> = match handoff {
+            Handoff::Package { .. } => {
+                let Some(event) = config.events.iter().find(|e| &e.id == event_id) else {
+                    continue;
+                };
+                let Some((profile, catalog)) = profile_and_catalog(config, event) else {
+                    continue;
+                };
+                let slots: Vec<Slot> = blueprint(profile)
+                    .into_iter()
+                    .filter(|s| s.after_show)
+                    .collect();
+                let release = event.end + signed(event.grace);
+                let win = Window {
+                    from: release,
+                    to: release,
+                };
+                let mut out = Vec::new();
+                let regions = std::slice::from_ref(region);
+                render_event(
+                    renderer, owner, event, profile, catalog, &slots, win, regions, &mut out,
+                )?;
+                for spec in out {
+                    desired.gates.insert(spec.id.clone());
+                    desired.resources.insert(spec.id.clone(), spec);
+                }
+                continue;
+            }
+            Handoff::Waiting { .. } => held().map(|r| r.spec.id.clone()).collect(),
+            Handoff::Published => held()
+                .filter(|r| r.spec.kind == VOD_KIND)
+                .map(|r| r.spec.id.clone())
+                .collect(),
+            Handoff::GaveUp { .. } => held()
+                .filter(|r| r.spec.kind == ARCHIVE_KIND)
+                .map(|r| r.spec.id.clone())
+                .collect(),
+            Handoff::NoArchive => continue,
+        };
+        desired.keep.extend(keep);
+    }
+    Ok(())
+}
+
+/// Renders `slots` of `event` in each of its regions.
+#[allow(clippy::too_many_arguments)]
+fn render_event(
+    renderer: &Renderer,
+    owner: &str,
+    event: &Event,
+    profile: &Profile,
+    catalog: &Catalog,
+    slots: &[Slot],
+    win: Window,
+    regions: &[String],
+    out: &mut Vec<ResourceSpec>,
+) -> Result<(), RenderError> {
     let mut ctx = Context::new();
     ctx.insert("owner", owner);
     ctx.insert(
@@ -200,9 +288,9 @@ fn event_resources(
     ctx.insert("shared", &false);
     ctx.insert("profile", profile);
     ctx.insert("provider", &profile.provider);
-    for region in &event.regions {
+    for region in regions {
         insert_region(&mut ctx, catalog, region);
-        for slot in &slots {
+        for slot in slots {
             out.push(render_slot(
                 &mut ctx, renderer, profile, catalog, owner, &event.id, region, slot, win,
             )?);

@@ -6,16 +6,18 @@ mod desired;
 mod diff;
 pub mod display;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use cost::{CostEstimate, EventCost, estimate};
-pub use desired::{DesiredState, Scope, desired_state, desired_state_in, profile_and_catalog};
+pub use desired::{
+    DesiredState, Scope, add_handoffs, desired_state, desired_state_in, profile_and_catalog,
+};
 pub use diff::{Change, diff_values};
 
-use crate::model::{Catalog, RecordedResource, ResourceId, ResourceSpec, ResourceStatus};
+use crate::model::{Catalog, RecordedResource, ResourceId, ResourceSpec, ResourceStatus, VOD_KIND};
 
 pub const PLAN_FORMAT: u32 = 1;
 
@@ -175,6 +177,7 @@ pub fn plan(
     let recorded_by_id: HashMap<&ResourceId, &RecordedResource> =
         recorded.iter().map(|r| (&r.spec.id, r)).collect();
     let cost = estimate(&desired);
+    let (keep, gates, release_vods) = (desired.keep, desired.gates, desired.release_vods);
     let mut actions: Vec<Action> = Vec::with_capacity(desired.resources.len());
     for (id, spec) in desired.resources {
         let action = match recorded_by_id.get(&id) {
@@ -191,13 +194,16 @@ pub fn plan(
     let mut deleted: Vec<&RecordedResource> = recorded
         .iter()
         .filter(|r| !desired_ids.contains(&r.spec.id) && scope.contains(&r.spec.event))
+        .filter(|r| !keep.contains(&r.spec.id))
+        // A published VOD is the show's lasting product: only asked for, does it go.
+        .filter(|r| release_vods || !(r.spec.kind == VOD_KIND && r.status == ResourceStatus::Ready))
         .collect();
     deleted.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
     for rec in deleted {
         actions.push(new_action(&rec.spec.id, Op::Delete, None, None, Some(rec)));
     }
 
-    link(&mut actions, &recorded_by_id)?;
+    link(&mut actions, &recorded_by_id, &gates)?;
     topological_order(&actions)?;
     Ok(Plan {
         format: PLAN_FORMAT,
@@ -294,10 +300,12 @@ fn compare(
 }
 
 /// Adds the DAG edges: creates and updates after those of their dependencies; deletes after
-/// those of their dependents (teardown runs in reverse).
+/// those of their dependents (teardown runs in reverse), and after the builds of the `gates`
+/// of their event and region (the VOD made before the rest goes).
 fn link(
     actions: &mut [Action],
     recorded_by_id: &HashMap<&ResourceId, &RecordedResource>,
+    gates: &BTreeSet<ResourceId>,
 ) -> Result<(), PlanError> {
     let index: HashMap<ResourceId, usize> = actions
         .iter()
@@ -337,6 +345,15 @@ fn link(
                 for child in dependents.get(&a.id).into_iter().flatten() {
                     if let Some(&j) = index.get(*child)
                         && actions[j].op == Op::Delete
+                    {
+                        edges.push((i, j as u32));
+                    }
+                }
+                for gate in gates {
+                    if let Some(&j) = index.get(gate)
+                        && builds(actions[j].op)
+                        && actions[j].event() == a.event()
+                        && actions[j].region() == a.region()
                     {
                         edges.push((i, j as u32));
                     }

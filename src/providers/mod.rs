@@ -95,6 +95,8 @@ pub enum OpenError {
 pub struct ProviderOptions {
     /// Overrides the sim catalog's `time_scale`.
     pub sim_time_scale: Option<f64>,
+    /// The project, where the local provider looks for the packaging tools' `.venv`.
+    pub project: Option<PathBuf>,
 }
 
 /// The providers this build can open; `Providers::get` has an arm for each.
@@ -162,11 +164,14 @@ impl Providers {
                 })?,
             ),
             "local" => Arc::new(
-                local::LocalProvider::open(&self.state_dir, catalog.clone()).map_err(|e| {
-                    OpenError::Failed {
-                        provider: name.into(),
-                        source: e.into(),
-                    }
+                local::LocalProvider::open(
+                    &self.state_dir,
+                    self.options.project.as_deref(),
+                    catalog.clone(),
+                )
+                .map_err(|e| OpenError::Failed {
+                    provider: name.into(),
+                    source: e.into(),
                 })?,
             ),
             other => return Err(OpenError::NotBuilt(other.into())),

@@ -36,6 +36,8 @@ pub struct Report {
     pub efficiency: Option<f64>,
     pub cost: f64,
     pub by_kind: Vec<Usage>,
+    /// The VODs the event was handed off to, per region (filled from the state).
+    pub vod: Vec<serde_json::Value>,
 }
 
 fn minutes(from: Timestamp, to: Timestamp) -> f64 {
@@ -59,7 +61,9 @@ pub fn compute(
         provisioning: f64,
     }
     let mut lives: BTreeMap<&str, Life<'_>> = BTreeMap::new();
-    for e in entries {
+    // The VOD is the show's lasting product, not live infrastructure: it has no on-air minimum
+    // to measure it against, and is reported on its own.
+    for e in entries.iter().filter(|e| e.kind != crate::model::VOD_KIND) {
         let life = lives.entry(e.resource.as_str()).or_insert(Life {
             kind: &e.kind,
             region: &e.region,
@@ -120,6 +124,7 @@ pub fn compute(
         efficiency: (billed > 0.0 && minimum > 0.0).then(|| billed / minimum),
         cost: by_kind.iter().map(|u| u.cost).sum(),
         by_kind,
+        vod: Vec::new(),
     }
 }
 

@@ -103,11 +103,15 @@ pub fn region_lead(
     let mut done: HashMap<&str, Duration> = HashMap::new();
     let slots = blueprint(profile);
     // The blueprint lists dependencies before dependents.
-    for s in slots.iter().filter(|s| match covering {
-        Covering::All => true,
-        Covering::Own => !s.shared,
-        Covering::Shared => s.shared,
-    }) {
+    for s in slots
+        .iter()
+        .filter(|s| !s.after_show)
+        .filter(|s| match covering {
+            Covering::All => true,
+            Covering::Own => !s.shared,
+            Covering::Shared => s.shared,
+        })
+    {
         let own = match learned.get(&profile.provider, region, s.kind) {
             Some(d) => {
                 used_history = true;

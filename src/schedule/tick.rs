@@ -10,12 +10,13 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::handoff::{Facts, Handoff, decide, decide_now};
 use super::lead::{LeadOrigin, Learned};
 use super::phase::{Holdings, Phase, observed};
 use super::timeline::{Timeline, timeline};
 use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
-use crate::model::{Config, RecordedResource, ResourceStatus};
-use crate::plan::{Counts, Plan, Scope, desired_state_in, plan};
+use crate::model::{ARCHIVE_KIND, Config, RecordedResource, ResourceStatus, VOD_KIND};
+use crate::plan::{Counts, Plan, Scope, add_handoffs, desired_state_in, plan};
 use crate::render::Renderer;
 use crate::shutdown::Shutdown;
 use crate::state::StateStore;
@@ -42,6 +43,18 @@ pub struct TickReport {
     pub apply: Option<ApplyReport>,
     /// When the schedule next asks for a change, if it ever does.
     pub next_change: Option<Timestamp>,
+    /// The VOD hand-off of each event and region whose show is over.
+    pub handoffs: Vec<HandoffReport>,
+    /// What staff must act on: a hand-off that gave up keeps the archive, with no VOD.
+    pub alerts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HandoffReport {
+    pub event: String,
+    pub region: String,
+    #[serde(flatten)]
+    pub handoff: Handoff,
 }
 
 pub struct TickOutcome {
@@ -104,6 +117,7 @@ pub struct Prepared {
     desired_per_key: BTreeMap<String, usize>,
     /// What the state held when the plan was made.
     pub recorded: Vec<RecordedResource>,
+    pub handoffs: BTreeMap<(String, String), Handoff>,
 }
 
 impl Prepared {
@@ -126,6 +140,19 @@ impl Prepared {
     pub fn report(&self, now: Timestamp, after: &[RecordedResource]) -> TickReport {
         let mut holdings: BTreeMap<&str, Holdings> = BTreeMap::new();
         for r in after {
+            // What outlives the show does not hold its phase back from `done`.
+            let outlives = match r.spec.kind.as_str() {
+                VOD_KIND => r.status == ResourceStatus::Ready,
+                ARCHIVE_KIND => matches!(
+                    self.handoffs
+                        .get(&(r.spec.event.clone(), r.spec.region.clone())),
+                    Some(Handoff::GaveUp { .. })
+                ),
+                _ => false,
+            };
+            if outlives {
+                continue;
+            }
             let h = holdings.entry(r.spec.event.as_str()).or_default();
             h.recorded += 1;
             if r.status == ResourceStatus::Ready {
@@ -139,9 +166,14 @@ impl Prepared {
             .map(|(id, w)| {
                 let mut h = holdings.get(id.as_str()).copied().unwrap_or_default();
                 h.desired = self.desired_per_key.get(id).copied().unwrap_or(0);
+                let handoffs = self
+                    .handoffs
+                    .iter()
+                    .filter(|((e, _), _)| e == id)
+                    .map(|(_, h)| h);
                 EventTick {
                     id: id.clone(),
-                    phase: observed(&w.times, now, h),
+                    phase: handoff_phase(handoffs, observed(&w.times, now, h)),
                     provision_at: w.times.provision_at(),
                     release_at: w.times.release_at(),
                     lead: crate::config::duration::format_duration(w.lead),
@@ -164,15 +196,119 @@ impl Prepared {
             .into_iter()
             .map(String::from)
             .collect();
+        let retry_at = self.handoffs.values().filter_map(|h| match h {
+            Handoff::Waiting { retry_at, .. } => Some(*retry_at),
+            _ => None,
+        });
+        let next_change = self
+            .timeline
+            .next_change(now)
+            .into_iter()
+            .chain(retry_at)
+            .min();
+        let alerts = self
+            .handoffs
+            .iter()
+            .filter_map(|((event, region), h)| match h {
+                Handoff::GaveUp { reason } => Some(format!(
+                    "{event} in {region}: VOD hand-off gave up ({reason}); the live resources are \
+                     torn down and the archive is kept: fix the cause, then run `orchestrate vod \
+                     retry {event}`"
+                )),
+                _ => None,
+            })
+            .collect();
         TickReport {
             now,
             events,
             removed_events,
             changes: self.plan.counts(),
             apply: None,
-            next_change: self.timeline.next_change(now),
+            next_change,
+            handoffs: self
+                .handoffs
+                .iter()
+                .map(|((event, region), h)| HandoffReport {
+                    event: event.clone(),
+                    region: region.clone(),
+                    handoff: h.clone(),
+                })
+                .collect(),
+            alerts,
         }
     }
+}
+
+/// `handoff` while a VOD is being made or waits for a retry.
+fn handoff_phase<'a>(mut handoffs: impl Iterator<Item = &'a Handoff>, phase: Phase) -> Phase {
+    let states: Vec<&Handoff> = handoffs.by_ref().collect();
+    if states.is_empty() || phase != Phase::Teardown {
+        return phase;
+    }
+    if states
+        .iter()
+        .any(|h| matches!(h, Handoff::Package { .. } | Handoff::Waiting { .. }))
+    {
+        Phase::Handoff
+    } else {
+        phase
+    }
+}
+
+/// Where the VOD hand-off of each event and region stands: of the events over at `now`
+/// (end + grace), or, with `now_for`, of these events whatever the clock says.
+pub async fn survey(
+    config: &Config,
+    state: &dyn StateStore,
+    recorded: &[RecordedResource],
+    now: Timestamp,
+    now_for: Option<&BTreeSet<String>>,
+) -> anyhow::Result<BTreeMap<(String, String), Handoff>> {
+    let mut out = BTreeMap::new();
+    for e in &config.events {
+        let Some((profile, _)) = crate::plan::profile_and_catalog(config, e) else {
+            continue;
+        };
+        let release_at = e.end + crate::config::duration::signed(e.grace);
+        let forced = now_for.is_some_and(|ids| ids.contains(&e.id));
+        if !(e.vod_enabled && profile.vod.enabled) || !(forced || now >= release_at) {
+            continue;
+        }
+        let held: Vec<&RecordedResource> =
+            recorded.iter().filter(|r| r.spec.event == e.id).collect();
+        if held.is_empty() {
+            continue;
+        }
+        let journal = state.event_journal(&e.id).await?;
+        for region in &e.regions {
+            let vod_id = crate::model::ResourceId::new(&e.id, region, "vod");
+            let of_kind = |kind: &str| {
+                held.iter()
+                    .find(|r| r.spec.region == *region && r.spec.kind == kind)
+            };
+            let facts = Facts {
+                now,
+                release_at,
+                archive: of_kind(ARCHIVE_KIND).is_some(),
+                vod: of_kind(VOD_KIND).map(|r| r.status),
+                failures: journal
+                    .iter()
+                    .filter(|j| j.resource == vod_id.as_str() && j.op == "create")
+                    .filter(|j| j.outcome.as_deref() == Some("failed"))
+                    .filter_map(|j| j.finished_at)
+                    .collect(),
+                attempts: profile.vod.attempts,
+                timeout: profile.vod.timeout.0,
+            };
+            let h = if forced {
+                decide_now(&facts)
+            } else {
+                decide(&facts)
+            };
+            out.insert((e.id.clone(), region.clone()), h);
+        }
+    }
+    Ok(out)
 }
 
 /// Plans one reconciliation at `now`, leaving alone every event and shared unit in `busy`
@@ -194,6 +330,15 @@ pub async fn prepare(
         state.owner(),
         &Scope::At { now, held },
         &timeline,
+    )?;
+    let handoffs = survey(config, state, &recorded, now, None).await?;
+    add_handoffs(
+        &mut desired,
+        config,
+        renderer,
+        state.owner(),
+        &handoffs,
+        &recorded,
     )?;
     let mut desired_per_key: BTreeMap<String, usize> = BTreeMap::new();
     for spec in desired.resources.values() {
@@ -227,5 +372,6 @@ pub async fn prepare(
         timeline,
         desired_per_key,
         recorded,
+        handoffs,
     })
 }

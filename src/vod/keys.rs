@@ -12,7 +12,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::files::write_private;
+use crate::files::create_private;
 
 /// A 128-bit content key and its id, as CENC, cbcs and AES-128 HLS use them.
 #[derive(Clone, PartialEq, Eq)]
@@ -95,6 +95,35 @@ impl LocalKeys {
         }
     }
 
+    /// The key stored under `label` whose id is `key_id`, if there is one; never makes one.
+    pub fn find(&self, key_id: &[u8; 16]) -> Result<Option<(String, ContentKey)>, KeyError> {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return Ok(None);
+        };
+        let want = hex::encode(key_id);
+        for entry in dir.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(label) = name.strip_suffix(".json") else {
+                continue;
+            };
+            let sealed: Option<Sealed> = std::fs::read(entry.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            if sealed.is_some_and(|s| s.key_id == want) {
+                return Ok(Some((label.to_string(), self.key_for(label)?)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The key stored under `label`, if there is one; never makes one.
+    pub fn existing(&self, label: &str) -> Result<Option<ContentKey>, KeyError> {
+        if !self.dir.join(format!("{label}.json")).is_file() {
+            return Ok(None);
+        }
+        self.key_for(label).map(Some)
+    }
+
     /// The event's key: the stored one, or a new one stored first.
     pub fn key_for(&self, event: &str) -> Result<ContentKey, KeyError> {
         let cipher = Aes256Gcm::new_from_slice(&self.master()?).map_err(|_| KeyError::Damaged {
@@ -152,9 +181,14 @@ impl LocalKeys {
             nonce: hex::encode(nonce),
             sealed: hex::encode(sealed),
         };
-        write_private(&path, &serde_json::to_vec_pretty(&file).unwrap_or_default())
-            .map_err(|e| self.io(e))?;
-        Ok(k)
+        // Two hand-offs of one event (one per region) may get here at once: the first key stored
+        // is the event's, and the other caller reads it.
+        let bytes = serde_json::to_vec_pretty(&file).unwrap_or_default();
+        if create_private(&path, &bytes).map_err(|e| self.io(e))? {
+            Ok(k)
+        } else {
+            self.key_for(event)
+        }
     }
 
     fn master(&self) -> Result<[u8; 32], KeyError> {
@@ -165,8 +199,11 @@ impl LocalKeys {
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let k: [u8; 32] = rand::rng().random();
-                write_private(&path, &k).map_err(|e| self.io(e))?;
-                Ok(k)
+                if create_private(&path, &k).map_err(|e| self.io(e))? {
+                    Ok(k)
+                } else {
+                    self.master()
+                }
             }
             Err(e) => Err(self.io(e)),
         }
@@ -196,6 +233,25 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn concurrent_first_uses_agree_on_one_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys: Vec<ContentKey> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| LocalKeys::new(dir.path()).key_for("show").expect("key")))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert!(keys.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(
+            LocalKeys::new(dir.path()).key_for("show").expect("again"),
+            keys[0]
+        );
     }
 
     #[test]

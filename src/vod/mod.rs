@@ -13,6 +13,7 @@ mod fifo;
 pub mod keys;
 pub mod package;
 pub mod speke;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

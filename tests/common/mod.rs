@@ -2,6 +2,8 @@
 //! templates, and helpers to run the real binary against it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod media;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -80,7 +82,7 @@ impl Project {
         for f in ["profiles/sim-hd.yaml", "profiles/sim-dual.yaml"] {
             p.copy(f);
         }
-        for k in ["archive", "origin", "input", "encoder", "cdn"] {
+        for k in ["archive", "origin", "input", "encoder", "cdn", "vod"] {
             p.copy(&format!("templates/sim/{k}.tera"));
         }
         p.set_sim(sim_section);
@@ -93,7 +95,7 @@ impl Project {
         let dir = tempfile::tempdir().expect("temp dir");
         let p = Self { dir };
         p.copy("providers/local.yaml");
-        for k in ["archive", "origin", "input", "encoder", "cdn"] {
+        for k in ["archive", "origin", "input", "encoder", "cdn", "vod"] {
             p.copy(&format!("templates/local/{k}.tera"));
         }
         p.write("schedules/main.yaml", schedule);
@@ -257,7 +259,7 @@ impl std::ops::Deref for LocalProject {
 impl Drop for LocalProject {
     fn drop(&mut self) {
         if self.0.state_dir().join("local").exists() {
-            let _ = self.0.run(&["down", "--yes"]);
+            let _ = self.0.run(&["down", "--yes", "--include-vod"]);
         }
     }
 }

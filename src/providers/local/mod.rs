@@ -9,6 +9,7 @@
 pub mod ffmpeg;
 mod layout;
 pub mod process;
+pub mod vod;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,10 +40,17 @@ pub struct LocalProvider {
     settings: LocalSettings,
     layout: Layout,
     server_bin: PathBuf,
+    state_dir: PathBuf,
+    /// Shaka Packager and ffmpeg, for the VOD.
+    tools: crate::vod::Tools,
 }
 
 impl LocalProvider {
-    pub fn open(state_dir: &Path, catalog: Catalog) -> Result<Self, std::io::Error> {
+    pub fn open(
+        state_dir: &Path,
+        project: Option<&Path>,
+        catalog: Catalog,
+    ) -> Result<Self, std::io::Error> {
         let mut settings = catalog.local.clone().unwrap_or_default();
         if let Ok(p) = std::env::var(FFMPEG_ENV) {
             settings.ffmpeg = p;
@@ -57,11 +65,15 @@ impl LocalProvider {
         // Absolute, as the servers' and ffmpeg's arguments must be: a relative path would name
         // another place for anyone not started in this directory.
         let state_dir = std::path::absolute(state_dir)?;
+        let mut tools = crate::vod::Tools::find(project.unwrap_or(Path::new(".")));
+        tools.ffmpeg = PathBuf::from(&settings.ffmpeg);
         Ok(Self {
             catalog,
             settings,
             layout: Layout::new(&state_dir),
             server_bin,
+            state_dir,
+            tools,
         })
     }
 
@@ -113,6 +125,17 @@ impl LocalProvider {
                 self.start_server(spec, dir, cmd).await
             }
             "input" => self.create_input(def),
+            crate::model::VOD_KIND => {
+                vod::create(
+                    &self.state_dir,
+                    &self.tools,
+                    &media,
+                    &dir.join("media"),
+                    def,
+                    &spec.region,
+                )
+                .await
+            }
             "encoder" => self.create_encoder(spec, dir, def).await,
             other => Err(ProviderError::Permanent(format!(
                 "the local provider has no resource kind `{other}`"

@@ -1,0 +1,162 @@
+//! The local provider's `vod`: the event's archive in a region packaged into `<vod>/media/`,
+//! verified, and described in the outputs `status` and `report` show. The archive is only read;
+//! the hand-off deletes it once this has succeeded.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ProviderError;
+use crate::vod::keys::{ContentKey, LocalKeys};
+use crate::vod::package::Scheme;
+use crate::vod::{Request, Tools, package_archive, verify::verify};
+
+#[derive(Debug, Deserialize)]
+struct VodDef {
+    event: String,
+    start: jiff::Timestamp,
+    end: jiff::Timestamp,
+    #[serde(default)]
+    trim: bool,
+    segment_duration_s: f64,
+    pipelines: Vec<String>,
+    scheme: String,
+    #[serde(default)]
+    key_provider: Option<String>,
+    #[serde(default)]
+    key_server: Option<String>,
+    #[serde(default)]
+    rotate_keys: bool,
+}
+
+/// Where the local key endpoint (`orchestrate vod serve`) answers for a key label.
+pub fn key_path(label: &str) -> String {
+    format!("/v1/keys/{label}")
+}
+
+/// The label a VOD's key is kept under: the event's, or its own when the profile rotates keys.
+fn key_label(event: &str, rotate: bool) -> String {
+    if rotate {
+        format!("{event}.vod")
+    } else {
+        event.to_string()
+    }
+}
+
+pub async fn create(
+    state_dir: &Path,
+    tools: &Tools,
+    media: &Path,
+    out: &Path,
+    def: &Value,
+    region: &str,
+) -> Result<Value, ProviderError> {
+    let def = VodDef::deserialize(def)
+        .map_err(|e| ProviderError::Permanent(format!("vod definition: {e}")))?;
+    let scheme = match def.scheme.as_str() {
+        "clear" | "none" => Scheme::Clear,
+        "cenc" => Scheme::Cenc,
+        "cbcs" => Scheme::Cbcs,
+        "aes-128" => Scheme::Aes128,
+        other => {
+            return Err(ProviderError::Permanent(format!(
+                "vod.drm.scheme: `{other}` is not a scheme the local provider packages"
+            )));
+        }
+    };
+    let label = key_label(&def.event, def.rotate_keys);
+    let key: Option<ContentKey> = match (scheme, def.key_provider.as_deref()) {
+        (Scheme::Clear, _) => None,
+        (_, Some("speke")) => {
+            let url = def.key_server.as_deref().unwrap_or_default();
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .map_err(|e| ProviderError::Permanent(e.to_string()))?;
+            let content_id = format!("{label}/{region}");
+            Some(
+                crate::vod::speke::fetch_key(&client, url, &content_id, scheme)
+                    .await
+                    .map_err(|e| ProviderError::Transient(e.to_string()))?,
+            )
+        }
+        _ => Some(
+            LocalKeys::new(state_dir)
+                .key_for(&label)
+                .map_err(|e| ProviderError::Permanent(e.to_string()))?,
+        ),
+    };
+    let pipeline = best_pipeline(media, &def.pipelines).ok_or_else(|| {
+        ProviderError::Permanent(format!(
+            "the archive in {} has no pipeline with a master playlist",
+            media.display()
+        ))
+    })?;
+    let media_dir = media.join(&pipeline);
+    let (out, tools) = (out.to_path_buf(), tools.clone());
+    let key_uri = key_path(&label);
+    let trim = def.trim.then_some((def.start, def.end));
+    let seg = def.segment_duration_s;
+    let k = key.clone();
+    let packaged = tokio::task::spawn_blocking(move || {
+        let _ = std::fs::remove_dir_all(&out);
+        let packaged = package_archive(&Request {
+            media_dir: &media_dir,
+            out_dir: &out,
+            segment_duration_s: seg,
+            scheme,
+            key: k.as_ref(),
+            trim,
+            key_uri: &key_uri,
+            tools: &tools,
+        })
+        .map_err(|e| e.to_string())?;
+        verify(&out, &packaged, scheme, k.as_ref(), seg).map_err(|e| e.to_string())?;
+        Ok::<_, String>((packaged, out))
+    })
+    .await
+    .map_err(|e| ProviderError::Transient(e.to_string()))?;
+    let (packaged, out) = packaged.map_err(ProviderError::Permanent)?;
+    let dash = (scheme != Scheme::Aes128).then(|| out.join("manifest.mpd"));
+    Ok(json!({
+        "path": out,
+        "hls": out.join("master.m3u8"),
+        "dash": dash,
+        "url_path": format!("/vod/{region}/{}/master.m3u8", def.event),
+        "scheme": scheme.as_str(),
+        "key_id": key.as_ref().map(ContentKey::key_id_hex),
+        "key_label": key.as_ref().map(|_| label),
+        "pipeline": pipeline,
+        "renditions": packaged.renditions,
+        "segments": packaged.segments,
+        "duration_s": packaged.duration_s,
+        "on_air_from": packaged.on_air.0,
+        "on_air_to": packaged.on_air.1,
+        "trimmed": def.trim,
+        "packaging_ms": packaged.packaging_ms,
+        "verified": true,
+    }))
+}
+
+/// Of the pipelines with an archive, the one whose first rendition lists the most segments: a
+/// pipeline that was down for part of the show has fewer.
+fn best_pipeline(media: &Path, pipelines: &[String]) -> Option<String> {
+    // Reversed: of equal ones, `max_by_key` keeps the last, and the first pipeline is preferred.
+    pipelines
+        .iter()
+        .rev()
+        .filter_map(|p| {
+            let dir: PathBuf = media.join(p);
+            let master = std::fs::read_to_string(dir.join("master.m3u8")).ok()?;
+            let first = master
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+            let n = std::fs::read_to_string(dir.join(first))
+                .map_or(0, |t| t.matches("#EXTINF").count());
+            Some((n, p.clone()))
+        })
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, p)| p)
+}
