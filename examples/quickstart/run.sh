@@ -40,9 +40,10 @@ cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/orchestrate"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/orchestrate-quickstart.XXXXXX")
-daemon=""
+daemon="" server=""
 cleanup() {
   if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -TERM "$daemon"; wait "$daemon" || true; fi
+  if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null; wait "$server" || true; fi
   # Whatever happened, nothing keeps running: tear down what is left, then remove the scratch dir.
   "$bin" --project "$root" --state-dir "$work/state" down --yes --include-vod >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -105,13 +106,14 @@ kill -TERM "$daemon"; wait "$daemon" || true; daemon=""
 run vod list
 
 say "\$ orchestrate vod serve   (the VODs, their AES-128 keys and a ClearKey license endpoint)"
-orc vod serve --listen 127.0.0.1:0 > "$work/vod-serve.out" &
+# The binary itself, not the `orc` function: `$!` must be the server's pid.
+"$bin" --project "$root" --state-dir "$work/state" vod serve --listen 127.0.0.1:0 > "$work/vod-serve.out" &
 server=$!
 for _ in $(seq 1 50); do grep -q http "$work/vod-serve.out" && break; sleep 0.1; done
 base=$(grep -o 'http://[0-9.:]*' "$work/vod-serve.out")
 echo "  GET $base/vod/local-east/quickstart/master.m3u8"
 curl -fsS "$base/vod/local-east/quickstart/master.m3u8" | sed 's/^/    /'
-kill -TERM "$server"; wait "$server" || true
+kill -TERM "$server"; wait "$server" || true; server=""
 
 run report quickstart -s "$work/schedule.yaml"
 run down --include-vod --yes

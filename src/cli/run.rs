@@ -46,6 +46,9 @@ impl TickSink for Sink {
                 }
             }
             (Output::Text, Ok(r)) => {
+                for alert in &r.alerts {
+                    eprintln!("ALERT: {alert}");
+                }
                 if r.changes.create + r.changes.update + r.changes.replace + r.changes.delete == 0 {
                     return;
                 }

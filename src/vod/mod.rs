@@ -1,12 +1,11 @@
 //! The live-to-VOD hand-off: an event's archive becomes an on-demand asset, protected with the
 //! profile's DRM scheme.
 //!
-//! Built so far: reading the archive and the window really on air ([`archive`]), content keys
-//! and the `local` key provider ([`keys`]), the `speke` key provider's client ([`speke`]),
-//! packaging with Shaka Packager or ffmpeg ([`package`]), and [`package_archive`], which runs
-//! them for one pipeline's archive. Not built yet: starting the hand-off from the lifecycle
-//! (teardown waits for a verified VOD), the key endpoint, publishing VOD URLs,
-//! `orchestrate vod retry`.
+//! Reading the archive and the window really on air ([`archive`]), content keys and the `local`
+//! key provider ([`keys`]), the `speke` key provider's client ([`speke`]), packaging with Shaka
+//! Packager or ffmpeg ([`package`]), [`package_archive`], which runs them for one pipeline's
+//! archive, and [`verify`]. When this runs is the lifecycle's business: see
+//! `schedule::handoff` and the `vod` resource kind of the local provider.
 
 pub mod archive;
 mod fifo;
