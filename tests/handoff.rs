@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use common::media::{duration_s, join_fmp4, snapshot, video_md5, wheel_binary};
+use common::media::{aes128_md5, duration_s, join_fmp4, snapshot, video_md5, wheel_binary};
 use common::{LocalProject, Project, local_profile};
 use jiff::{SignedDuration, Timestamp};
 use orchestrate::vod::keys::LocalKeys;
@@ -246,24 +246,13 @@ fn a_show_is_handed_off_to_drm_vods_before_it_is_torn_down() {
                 playlist.contains("#EXT-X-KEY:METHOD=AES-128,URI=\"/v1/keys/aes-show\""),
                 "{playlist}"
             );
-            let key_file = refs.join("aes.key");
-            std::fs::write(&key_file, key.key).unwrap();
-            let local = vod.join("240p/local.m3u8");
-            std::fs::write(
-                &local,
-                playlist.replace(
-                    "/v1/keys/aes-show",
-                    &format!("file://{}", key_file.display()),
-                ),
-            )
-            .unwrap();
-            let opts = [
-                "-allowed_extensions",
-                "ALL",
-                "-protocol_whitelist",
-                "file,crypto,data",
-            ];
-            assert_eq!(video_md5(&local, None, &opts), Some(reference));
+            let md5 = aes128_md5(
+                &vod.join("240p/index.m3u8"),
+                "/v1/keys/aes-show",
+                &key.key,
+                &refs,
+            );
+            assert_eq!(md5, Some(reference));
         }
     }
     let report = p.ok(&["report", "cenc-show", "--output", "json"]);

@@ -56,14 +56,8 @@ pub struct HandoffArgs {
 }
 
 fn parse_scheme(s: &str) -> Result<crate::vod::package::Scheme, String> {
-    use crate::vod::package::Scheme;
-    match s {
-        "clear" | "none" => Ok(Scheme::Clear),
-        "cenc" => Ok(Scheme::Cenc),
-        "cbcs" => Ok(Scheme::Cbcs),
-        "aes-128" => Ok(Scheme::Aes128),
-        other => Err(format!("`{other}`: expected clear, cenc, cbcs or aes-128")),
-    }
+    crate::vod::package::Scheme::parse(s)
+        .ok_or_else(|| format!("`{s}`: expected clear, cenc, cbcs or aes-128"))
 }
 
 #[derive(Debug, ClapArgs)]

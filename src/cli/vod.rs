@@ -112,7 +112,7 @@ async fn retry(ws: &Workspace, g: &Global, a: RetryArgs) -> anyhow::Result<Exit>
         .iter()
         .find(|e| e.id == a.event)
         .ok_or_else(|| UsageError(format!("no event `{}` in the schedules", a.event)))?;
-    let release = event.end + crate::config::duration::signed(event.grace);
+    let release = event.release_at();
     if crate::clock::now() < release {
         return Err(UsageError(format!(
             "`{}` is not over: its hand-off starts at {release} (end + grace), or on `down`",

@@ -57,6 +57,13 @@ pub struct Event {
 }
 
 impl Event {
+    /// `end + grace`: when the show's resources are released (hand-off, then teardown).
+    pub fn release_at(&self) -> Timestamp {
+        self.end
+            .checked_add(crate::config::duration::signed(self.grace))
+            .unwrap_or(self.end)
+    }
+
     /// The key under which this event's shared resources are kept, `@profile` or
     /// `@profile+group`, when its profile shares any. Event ids cannot contain `@`, so the key
     /// never names an event.

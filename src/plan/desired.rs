@@ -6,7 +6,6 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tera::Context;
 
-use crate::config::duration::signed;
 use crate::model::{
     ARCHIVE_KIND, Catalog, Config, Definition, Event, Profile, RecordedResource, ResourceId,
     ResourceSpec, Slot, TAG_EVENT, TAG_OWNER, TAG_REGION, VOD_KIND, Window, blueprint,
@@ -227,7 +226,7 @@ pub fn add_handoffs(
                     .into_iter()
                     .filter(|s| s.after_show)
                     .collect();
-                let release = event.end + signed(event.grace);
+                let release = event.release_at();
                 let win = Window {
                     from: release,
                     to: release,

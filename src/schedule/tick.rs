@@ -241,14 +241,8 @@ impl Prepared {
 
 /// `handoff` while a VOD is being made or waits for a retry.
 fn handoff_phase<'a>(mut handoffs: impl Iterator<Item = &'a Handoff>, phase: Phase) -> Phase {
-    let states: Vec<&Handoff> = handoffs.by_ref().collect();
-    if states.is_empty() || phase != Phase::Teardown {
-        return phase;
-    }
-    if states
-        .iter()
-        .any(|h| matches!(h, Handoff::Package { .. } | Handoff::Waiting { .. }))
-    {
+    let busy = |h: &&Handoff| matches!(h, Handoff::Package { .. } | Handoff::Waiting { .. });
+    if phase == Phase::Teardown && handoffs.any(|h| busy(&h)) {
         Phase::Handoff
     } else {
         phase
@@ -269,7 +263,7 @@ pub async fn survey(
         let Some((profile, _)) = crate::plan::profile_and_catalog(config, e) else {
             continue;
         };
-        let release_at = e.end + crate::config::duration::signed(e.grace);
+        let release_at = e.release_at();
         let forced = now_for.is_some_and(|ids| ids.contains(&e.id));
         if !(e.vod_enabled && profile.vod.enabled) || !(forced || now >= release_at) {
             continue;
@@ -279,24 +273,36 @@ pub async fn survey(
         if held.is_empty() {
             continue;
         }
-        let journal = state.event_journal(&e.id).await?;
+        let mut journal = None;
         for region in &e.regions {
             let vod_id = crate::model::ResourceId::new(&e.id, region, "vod");
             let of_kind = |kind: &str| {
                 held.iter()
                     .find(|r| r.spec.region == *region && r.spec.kind == kind)
             };
-            let facts = Facts {
-                now,
-                release_at,
-                archive: of_kind(ARCHIVE_KIND).is_some(),
-                vod: of_kind(VOD_KIND).map(|r| r.status),
-                failures: journal
+            let archive = of_kind(ARCHIVE_KIND).is_some();
+            let vod = of_kind(VOD_KIND).map(|r| r.status);
+            // Only an undecided hand-off needs its history; a published one is read every tick.
+            let failures = if archive && vod != Some(ResourceStatus::Ready) {
+                if journal.is_none() {
+                    journal = Some(state.event_journal(&e.id).await?);
+                }
+                journal
                     .iter()
+                    .flatten()
                     .filter(|j| j.resource == vod_id.as_str() && j.op == "create")
                     .filter(|j| j.outcome.as_deref() == Some("failed"))
                     .filter_map(|j| j.finished_at)
-                    .collect(),
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let facts = Facts {
+                now,
+                release_at,
+                archive,
+                vod,
+                failures,
                 attempts: profile.vod.attempts,
                 timeout: profile.vod.timeout.0,
             };

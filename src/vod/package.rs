@@ -19,6 +19,17 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// From a profile's or a flag's spelling (`none` is `clear`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "clear" | "none" => Self::Clear,
+            "cenc" => Self::Cenc,
+            "cbcs" => Self::Cbcs,
+            "aes-128" => Self::Aes128,
+            _ => return None,
+        })
+    }
+
     /// As profiles spell it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -103,3 +103,30 @@ pub fn snapshot(live: &Path, to: &Path) {
         std::fs::write(dir.join("index.m3u8"), playlist).unwrap();
     }
 }
+
+/// MD5 of the decoded frames of an AES-128 media playlist, played with `key` served where its
+/// `#EXT-X-KEY` URI (`key_uri`) says: a copy of the playlist beside it points that URI at a key
+/// file in `scratch`.
+pub fn aes128_md5(
+    playlist: &Path,
+    key_uri: &str,
+    key: &[u8; 16],
+    scratch: &Path,
+) -> Option<String> {
+    let text = std::fs::read_to_string(playlist).unwrap();
+    let key_file = scratch.join("aes.key");
+    std::fs::write(&key_file, key).unwrap();
+    let local = playlist.with_file_name("local.m3u8");
+    std::fs::write(
+        &local,
+        text.replace(key_uri, &format!("file://{}", key_file.display())),
+    )
+    .unwrap();
+    let opts = [
+        "-allowed_extensions",
+        "ALL",
+        "-protocol_whitelist",
+        "file,crypto,data",
+    ];
+    video_md5(&local, None, &opts)
+}

@@ -54,17 +54,12 @@ pub async fn create(
 ) -> Result<Value, ProviderError> {
     let def = VodDef::deserialize(def)
         .map_err(|e| ProviderError::Permanent(format!("vod definition: {e}")))?;
-    let scheme = match def.scheme.as_str() {
-        "clear" | "none" => Scheme::Clear,
-        "cenc" => Scheme::Cenc,
-        "cbcs" => Scheme::Cbcs,
-        "aes-128" => Scheme::Aes128,
-        other => {
-            return Err(ProviderError::Permanent(format!(
-                "vod.drm.scheme: `{other}` is not a scheme the local provider packages"
-            )));
-        }
-    };
+    let scheme = Scheme::parse(&def.scheme).ok_or_else(|| {
+        ProviderError::Permanent(format!(
+            "vod.drm.scheme: `{}` is not a scheme the local provider packages",
+            def.scheme
+        ))
+    })?;
     let label = key_label(&def.event, def.rotate_keys);
     let key: Option<ContentKey> = match (scheme, def.key_provider.as_deref()) {
         (Scheme::Clear, _) => None,
