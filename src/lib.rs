@@ -12,6 +12,7 @@ pub mod exit;
 pub mod files;
 pub mod media;
 pub mod model;
+pub mod monitor;
 pub mod plan;
 pub mod providers;
 pub mod render;

@@ -41,6 +41,21 @@ process's clock runs 1/time-scale times faster and skips stretches where nothing
 Shaka Packager is looked up in ORCHESTRATE_PACKAGER, then <project>/.venv (the quickstart
 installs it there), then PATH.")]
     Handoff(HandoffArgs),
+    /// Signals per second through the rule engine (built-in rules and anomaly detectors) on
+    /// one core.
+    #[command(after_help = "Examples:
+  orchestrate bench rules
+  orchestrate bench rules --signals 50000000 --events 1000")]
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct RulesArgs {
+    #[arg(long, default_value_t = 20_000_000)]
+    pub signals: u64,
+    /// Events on air (each with 19 series: encoder, 4 renditions at the origin, edge, viewer).
+    #[arg(long, default_value_t = 500)]
+    pub events: usize,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -158,6 +173,22 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
                 r = startup(&ws.project, &params) => r?,
                 () = stop.graceful.cancelled() => return Ok(Exit::Interrupted),
             };
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(Exit::Ok)
+        }
+        Command::Rules(a) => {
+            if a.events == 0 || a.signals == 0 {
+                return Err(crate::exit::UsageError(
+                    "--events and --signals must be at least 1".into(),
+                )
+                .into());
+            }
+            let params = crate::bench::rules::RulesParams {
+                signals: a.signals,
+                events: a.events,
+            };
+            // One core: the engine runs on this thread alone.
+            let r = tokio::task::block_in_place(|| crate::bench::rules::rules(&params));
             println!("{}", serde_json::to_string(&r)?);
             Ok(Exit::Ok)
         }

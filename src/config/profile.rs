@@ -33,6 +33,8 @@ pub struct ProfileFile {
     pub cdn: CdnSpec,
     #[serde(default)]
     pub vod: VodSpec,
+    #[serde(default)]
+    pub monitoring: MonitoringSpec,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -238,4 +240,134 @@ pub enum KeyProvider {
     #[default]
     Local,
     Speke,
+}
+
+/// What is watched while the event is on air, and when it alerts.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSpec {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The tiers probed [default: all four].
+    #[serde(default = "all_tiers")]
+    pub tiers: Vec<crate::monitor::Tier>,
+    /// A rendition's playlist that gained no segment for this many target durations is stale
+    /// (RFC 8216 asks a server to publish within 1.5).
+    #[serde(default = "default_stale_after")]
+    pub stale_after: f64,
+    /// Keep the built-in rules (encoder down, stale playlist, edge errors, viewer stalls)
+    /// beside `rules`.
+    #[serde(default = "yes")]
+    pub default_rules: bool,
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+impl Default for MonitoringSpec {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tiers: all_tiers(),
+            stale_after: default_stale_after(),
+            default_rules: true,
+            rules: Vec::new(),
+        }
+    }
+}
+
+fn all_tiers() -> Vec<crate::monitor::Tier> {
+    crate::monitor::Tier::ALL.to_vec()
+}
+
+fn default_stale_after() -> f64 {
+    1.5
+}
+
+/// One alerting rule: a threshold (`above` or `below`, with `clear` for hysteresis) or an
+/// anomaly detector, held `for` a while before it fires.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    /// The signal it reads, e.g. `playlist_age_s`.
+    pub signal: crate::monitor::Metric,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
+    /// Where a firing threshold alert resolves [default: the threshold itself].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<AnomalySpec>,
+    /// How long the condition must hold before the alert fires.
+    #[serde(default, rename = "for")]
+    #[schemars(with = "String")]
+    pub hold: crate::config::duration::HumanDuration,
+    #[serde(default)]
+    pub severity: Severity,
+    /// Only this rendition's series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendition: Option<String>,
+    /// Only this resource's series (`encoder-a`, `origin`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalySpec {
+    pub method: AnomalyMethod,
+    /// `zscore`: the rolling window the mean and deviation are taken over.
+    #[serde(default = "default_anomaly_window")]
+    #[schemars(with = "String")]
+    pub window: crate::config::duration::HumanDuration,
+    /// `ewma`: the weight of each new value.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// How many deviations from the mean is anomalous.
+    #[serde(default = "default_sigma")]
+    pub sigma: f64,
+    /// Values seen before anything is called anomalous.
+    #[serde(default = "default_min_samples")]
+    pub min_samples: u32,
+}
+
+fn default_anomaly_window() -> crate::config::duration::HumanDuration {
+    crate::config::duration::HumanDuration(std::time::Duration::from_secs(60))
+}
+fn default_alpha() -> f64 {
+    0.1
+}
+fn default_sigma() -> f64 {
+    3.0
+}
+fn default_min_samples() -> u32 {
+    10
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnomalyMethod {
+    Zscore,
+    Ewma,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
 }

@@ -401,6 +401,7 @@ fn profile(
         );
         ok = false;
     }
+    ok &= monitoring(cx, &p.monitoring);
     let out = Profile {
         name: name.to_string(),
         provider: provider.clone(),
@@ -412,6 +413,7 @@ fn profile(
         origin: p.origin.clone(),
         cdn: p.cdn.clone(),
         vod: p.vod.clone(),
+        monitoring: p.monitoring.clone(),
     };
     if let Some(cat) = catalogs.get(provider) {
         for kind in blueprint_kinds(&out) {
@@ -551,4 +553,104 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         sim: c.sim.clone(),
         local: c.local.clone(),
     })
+}
+
+/// The rules must each say one thing to watch for, with a `clear` on the resolving side.
+fn monitoring(cx: &mut Ctx<'_>, m: &super::profile::MonitoringSpec) -> bool {
+    let mut ok = true;
+    if !(m.stale_after.is_finite() && m.stale_after >= 1.0) {
+        cx.top(
+            "monitoring.stale_after",
+            format!(
+                "{} target durations is too soon: a healthy live playlist changes once per target duration",
+                m.stale_after
+            ),
+        );
+        ok = false;
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for (i, r) in m.rules.iter().enumerate() {
+        let f = format!("monitoring.rules[{i}]");
+        let mut bad = |field: &str, msg: String| {
+            cx.top(format!("{f}{field}"), msg);
+            false
+        };
+        if !valid_id(&r.name) {
+            ok &= bad(
+                ".name",
+                format!(
+                    "`{}` is not a rule name ([a-z0-9-], 1 to 48 characters)",
+                    r.name
+                ),
+            );
+        } else if names.contains(&r.name.as_str())
+            || (m.default_rules && crate::monitor::rules::BUILT_IN.contains(&r.name.as_str()))
+        {
+            ok &= bad(
+                ".name",
+                format!(
+                    "rule `{}` is defined twice (built-in rules: {}; set `default_rules: false` to replace them)",
+                    r.name,
+                    crate::monitor::rules::BUILT_IN.join(", ")
+                ),
+            );
+        }
+        names.push(&r.name);
+        let conditions = usize::from(r.above.is_some())
+            + usize::from(r.below.is_some())
+            + usize::from(r.anomaly.is_some());
+        if conditions != 1 {
+            ok &= bad(
+                "",
+                "give exactly one of `above`, `below` or `anomaly`".into(),
+            );
+            continue;
+        }
+        for (field, v) in [
+            (".above", r.above),
+            (".below", r.below),
+            (".clear", r.clear),
+        ] {
+            if v.is_some_and(|v| !v.is_finite()) {
+                ok &= bad(field, "must be a finite number".into());
+            }
+        }
+        match (r.above, r.below, r.clear) {
+            (Some(a), _, Some(c)) if c > a => {
+                ok &= bad(
+                    ".clear",
+                    format!(
+                        "{c} is above the threshold {a}: an alert firing above {a} resolves at or below `clear`"
+                    ),
+                );
+            }
+            (_, Some(b), Some(c)) if c < b => {
+                ok &= bad(
+                    ".clear",
+                    format!(
+                        "{c} is below the threshold {b}: an alert firing below {b} resolves at or above `clear`"
+                    ),
+                );
+            }
+            _ => {}
+        }
+        if let Some(a) = &r.anomaly {
+            if r.clear.is_some() {
+                ok &= bad(".clear", "an anomaly resolves once values are back within `sigma`; `clear` is for thresholds".into());
+            }
+            if !(a.sigma.is_finite() && a.sigma > 0.0) {
+                ok &= bad(
+                    ".anomaly.sigma",
+                    format!("{} must be a positive number", a.sigma),
+                );
+            }
+            if !(a.alpha > 0.0 && a.alpha <= 1.0) {
+                ok &= bad(".anomaly.alpha", format!("{} is outside (0, 1]", a.alpha));
+            }
+            if a.window.0.is_zero() {
+                ok &= bad(".anomaly.window", "must be longer than zero".into());
+            }
+        }
+    }
+    ok
 }

@@ -22,7 +22,9 @@ pub use resource::{
 pub use crate::config::catalog::{
     Faults, KindEntry, Latency, LocalSettings, RateLimit, RegionEntry, RetryPolicy, SimSettings,
 };
-pub use crate::config::profile::{CdnSpec, EncoderSpec, OriginSpec, Redundancy, VodSpec};
+pub use crate::config::profile::{
+    CdnSpec, EncoderSpec, MonitoringSpec, OriginSpec, Redundancy, VodSpec,
+};
 
 /// Where an event's lead time comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,6 +95,7 @@ pub struct Profile {
     pub origin: OriginSpec,
     pub cdn: CdnSpec,
     pub vod: VodSpec,
+    pub monitoring: MonitoringSpec,
 }
 
 #[derive(Debug, Clone, Serialize)]

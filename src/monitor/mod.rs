@@ -1,0 +1,8 @@
+//! Monitoring while on air: probes per tier send [`Signal`]s; the [`engine`] turns them into
+//! alerts by the profile's rules; everything goes out on the health stream.
+
+pub mod engine;
+pub mod rules;
+pub mod signal;
+
+pub use signal::{Labels, Metric, Series, Signal, SignalRecord, Tier};

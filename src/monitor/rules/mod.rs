@@ -1,0 +1,206 @@
+//! Alerting rules, compiled from a profile's `monitoring` section: thresholds with hysteresis
+//! and anomaly detectors, each held `for` a while before the alert fires.
+
+pub mod anomaly;
+
+use std::time::Duration;
+
+use crate::config::profile::{AnomalySpec, RuleSpec, Severity};
+use crate::model::Profile;
+use crate::monitor::Metric;
+
+/// The rules every profile has unless `default_rules: false`.
+pub const BUILT_IN: &[&str] = &[
+    "encoder-down",
+    "playlist-stale",
+    "playlist-unreachable",
+    "edge-errors",
+    "edge-lag",
+    "viewer-stall",
+];
+
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// Fires above `fire`, resolves at or below `clear`.
+    Above {
+        fire: f64,
+        clear: f64,
+    },
+    /// Fires below `fire`, resolves at or above `clear`.
+    Below {
+        fire: f64,
+        clear: f64,
+    },
+    Anomaly(AnomalySpec),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub metric: Metric,
+    pub condition: Condition,
+    pub hold: Duration,
+    pub severity: Severity,
+    pub rendition: Option<String>,
+    pub resource: Option<String>,
+}
+
+impl Rule {
+    pub fn threshold(&self) -> Option<f64> {
+        match self.condition {
+            Condition::Above { fire, .. } | Condition::Below { fire, .. } => Some(fire),
+            Condition::Anomaly(_) => None,
+        }
+    }
+
+    /// Whether this rule reads the series with these labels.
+    pub fn applies(&self, metric: Metric, resource: &str, rendition: Option<&str>) -> bool {
+        self.metric == metric
+            && self.resource.as_deref().is_none_or(|r| r == resource)
+            && self
+                .rendition
+                .as_deref()
+                .is_none_or(|r| Some(r) == rendition)
+    }
+}
+
+impl From<&RuleSpec> for Rule {
+    fn from(r: &RuleSpec) -> Self {
+        let condition = match (r.above, r.below, &r.anomaly) {
+            (Some(fire), _, _) => Condition::Above {
+                fire,
+                clear: r.clear.unwrap_or(fire),
+            },
+            (_, Some(fire), _) => Condition::Below {
+                fire,
+                clear: r.clear.unwrap_or(fire),
+            },
+            (_, _, Some(a)) => Condition::Anomaly(a.clone()),
+            // Validation lets no rule through without a condition; this one would never fire.
+            (None, None, None) => Condition::Above {
+                fire: f64::INFINITY,
+                clear: f64::INFINITY,
+            },
+        };
+        Rule {
+            name: r.name.clone(),
+            metric: r.signal,
+            condition,
+            hold: r.hold.0,
+            severity: r.severity,
+            rendition: r.rendition.clone(),
+            resource: r.resource.clone(),
+        }
+    }
+}
+
+/// A profile's rules: the built-in ones (unless turned off) and its own.
+pub fn compile(profile: &Profile) -> Vec<Rule> {
+    let m = &profile.monitoring;
+    let mut rules = if m.default_rules {
+        built_in(profile.segment_duration.as_secs_f64(), m.stale_after)
+    } else {
+        Vec::new()
+    };
+    rules.extend(m.rules.iter().map(Rule::from));
+    rules
+}
+
+/// Rules for what is a failure on any live stream, sized by the target duration `t`.
+pub fn built_in(t: f64, stale_after: f64) -> Vec<Rule> {
+    let rule = |name: &str, metric, condition, hold: f64, severity| Rule {
+        name: name.into(),
+        metric,
+        condition,
+        hold: Duration::from_secs_f64(hold),
+        severity,
+        rendition: None,
+        resource: None,
+    };
+    use Condition::{Above, Below};
+    use Severity::{Critical, Warning};
+    vec![
+        rule(
+            "encoder-down",
+            Metric::EncoderUp,
+            Below {
+                fire: 0.5,
+                clear: 0.5,
+            },
+            0.0,
+            Critical,
+        ),
+        // Resolves as soon as the playlist moves again (its age drops back to zero).
+        rule(
+            "playlist-stale",
+            Metric::PlaylistAgeS,
+            Above {
+                fire: stale_after * t,
+                clear: stale_after * t,
+            },
+            0.0,
+            Critical,
+        ),
+        rule(
+            "playlist-unreachable",
+            Metric::PlaylistUp,
+            Below {
+                fire: 0.5,
+                clear: 0.5,
+            },
+            2.0 * t,
+            Critical,
+        ),
+        rule(
+            "edge-errors",
+            Metric::EdgeUp,
+            Below {
+                fire: 0.5,
+                clear: 0.5,
+            },
+            2.0 * t,
+            Critical,
+        ),
+        // An edge keeps a manifest for half a target duration: one segment behind is normal.
+        rule(
+            "edge-lag",
+            Metric::EdgeLagSegments,
+            Above {
+                fire: 2.5,
+                clear: 1.5,
+            },
+            2.0 * t,
+            Warning,
+        ),
+        rule(
+            "viewer-stall",
+            Metric::ViewerStall,
+            Above {
+                fire: 0.5,
+                clear: 0.5,
+            },
+            0.0,
+            Critical,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_names_are_the_listed_ones() {
+        let names: Vec<String> = built_in(2.0, 1.5).into_iter().map(|r| r.name).collect();
+        assert_eq!(names, BUILT_IN);
+    }
+
+    #[test]
+    fn filters_narrow_what_a_rule_reads() {
+        let mut r = built_in(2.0, 1.5).remove(1);
+        assert!(r.applies(Metric::PlaylistAgeS, "origin", Some("720p")));
+        r.rendition = Some("1080p".into());
+        assert!(!r.applies(Metric::PlaylistAgeS, "origin", Some("720p")));
+        assert!(!r.applies(Metric::PlaylistUp, "origin", Some("1080p")));
+    }
+}
