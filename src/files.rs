@@ -51,3 +51,17 @@ pub fn create_private(path: &Path, bytes: &[u8]) -> io::Result<bool> {
         Err(e) => Err(e),
     }
 }
+
+/// A bearer token kept (0600) in `path`, made on first use.
+pub fn token(path: &Path) -> io::Result<String> {
+    if let Ok(t) = std::fs::read_to_string(path)
+        && !t.trim().is_empty()
+    {
+        return Ok(t.trim().to_string());
+    }
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    let t = hex::encode(bytes);
+    write_private(path, t.as_bytes())?;
+    Ok(t)
+}

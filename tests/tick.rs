@@ -205,7 +205,15 @@ fn the_daemon_ticks_on_schedule_edits_survives_bad_ones_and_stops_without_teardo
     let p = Project::fast();
     p.write("schedules/main.yaml", &show_in_window("eu-west-1"));
     let mut child = p
-        .cmd(&["run", "--interval", "1h", "--output", "json"])
+        .cmd(&[
+            "run",
+            "--interval",
+            "1h",
+            "--listen",
+            "127.0.0.1:0",
+            "--output",
+            "json",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

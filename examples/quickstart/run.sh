@@ -75,7 +75,7 @@ run validate -s "$work/schedule.yaml"
 run plan -s "$work/schedule.yaml"
 
 say "\$ orchestrate run -s schedule.yaml   (in the background: it provisions at start − lead and tears down at end + grace)"
-"$bin" --project "$root" --state-dir "$work/state" run -s "$work/schedule.yaml" --interval 5s &
+"$bin" --project "$root" --state-dir "$work/state" run -s "$work/schedule.yaml" --interval 5s --listen 127.0.0.1:0 &
 daemon=$!
 
 # Wait until the show is live in both regions.

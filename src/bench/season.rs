@@ -205,7 +205,15 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     };
     let counter = Counter::default();
     let wall = Instant::now();
-    run(&ws, &options, Arc::new(Silent), &counter, &Shutdown::new()).await?;
+    run(
+        &ws,
+        &options,
+        Arc::new(Silent),
+        &counter,
+        &Shutdown::new(),
+        None,
+    )
+    .await?;
     let wall_ms = wall.elapsed().as_millis() as u64;
     if let Some(e) = counter
         .errors

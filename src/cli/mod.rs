@@ -14,6 +14,7 @@ mod tick;
 mod up;
 mod validate;
 mod vod;
+mod watch;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -69,6 +70,8 @@ pub struct Global {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     Text,
+    // For streams (`watch`, `run`) JSON is one object per line: `ndjson` says so.
+    #[value(alias = "ndjson")]
     Json,
 }
 
@@ -88,6 +91,7 @@ pub enum Command {
     Sweep(sweep::Args),
     Tick(tick::Args),
     Run(run::Args),
+    Watch(watch::Args),
     Report(report::Args),
     #[command(subcommand)]
     Vod(vod::Command),
@@ -136,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sweep(a) => sweep::exec(&ws, g, a).await,
         Command::Tick(a) => tick::exec(&ws, g, a).await,
         Command::Run(a) => run::exec(&ws, g, a).await,
+        Command::Watch(a) => watch::exec(&ws, g, a).await,
         Command::Report(a) => report::exec(&ws, g, a).await,
         Command::Vod(c) => vod::exec(&ws, g, c).await,
         Command::Bench(c) => bench::exec(&ws, c).await,

@@ -39,17 +39,7 @@ pub fn router(server: VodServer) -> Router {
 
 /// The token file under the state dir, made on first use.
 pub fn token(state_dir: &std::path::Path) -> std::io::Result<String> {
-    let path = state_dir.join("vod-token");
-    if let Ok(t) = std::fs::read_to_string(&path)
-        && !t.trim().is_empty()
-    {
-        return Ok(t.trim().to_string());
-    }
-    use rand::Rng;
-    let bytes: [u8; 32] = rand::rng().random();
-    let t = hex::encode(bytes);
-    crate::files::write_private(&path, t.as_bytes())?;
-    Ok(t)
+    crate::files::token(&state_dir.join("vod-token"))
 }
 
 async fn file(

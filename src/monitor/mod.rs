@@ -2,7 +2,11 @@
 //! alerts by the profile's rules; everything goes out on the health stream.
 
 pub mod engine;
+pub mod hub;
+pub mod probes;
 pub mod rules;
 pub mod signal;
+pub mod stream;
+pub mod targets;
 
 pub use signal::{Labels, Metric, Series, Signal, SignalRecord, Tier};

@@ -74,6 +74,24 @@ pub trait Provider: Send + Sync {
     async fn delete(&self, rec: &RecordedResource) -> Result<(), ProviderError>;
     /// Everything this provider holds that carries an `orchestrate:owner` tag.
     async fn list(&self) -> Result<Vec<InventoryItem>, ProviderError>;
+    /// An encoder's own view of its health, for the monitor's first tier; `None` where the
+    /// provider has no such view (then T1 is not probed).
+    async fn encoder_health(&self, _rec: &RecordedResource) -> Option<EncoderHealth> {
+        None
+    }
+}
+
+/// What an encoder says of itself: a local ffmpeg's progress report, a cloud channel's state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EncoderHealth {
+    /// Running and reporting progress.
+    pub up: bool,
+    pub fps: Option<f64>,
+    pub speed: Option<f64>,
+    pub bitrate_kbps: Option<f64>,
+    /// Counters since the encoder started.
+    pub dropped_frames: Option<u64>,
+    pub duplicated_frames: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -62,7 +62,10 @@ pub async fn run(
     reporter: Arc<dyn Reporter>,
     sink: &dyn TickSink,
     shutdown: &Shutdown,
+    mut monitor: Option<&mut crate::monitor::hub::Monitor>,
 ) -> anyhow::Result<()> {
+    // Compiled rules per profile, kept while the configuration is: detectors keep their history.
+    let mut rules = std::collections::BTreeMap::new();
     let _lock = ws.lock("run").await?;
     let state = ws.open_state()?;
     let mut loaded: Option<Loaded> = None;
@@ -83,7 +86,10 @@ pub async fn run(
         if seen.as_ref() != Some(&current) {
             seen = Some(current);
             match load(ws, &options.schedules) {
-                Ok(l) => loaded = Some(l),
+                Ok(l) => {
+                    loaded = Some(l);
+                    rules.clear();
+                }
                 Err(e) => sink.tick(&Err(e)),
             }
         }
@@ -94,6 +100,16 @@ pub async fn run(
         {
             match prepare(&l.config, &l.renderer, state.as_ref(), learned, now, &busy).await {
                 Ok(prepared) => {
+                    if let Some(m) = monitor.as_deref_mut() {
+                        let wall = jiff::Timestamp::now();
+                        let t = crate::monitor::targets::targets(
+                            &l.config,
+                            &prepared.recorded,
+                            wall,
+                            &mut rules,
+                        );
+                        m.reconcile(t, &l.providers);
+                    }
                     let report = prepared.report(now, &prepared.recorded);
                     next_change = report.next_change;
                     if !prepared.plan.is_empty() {

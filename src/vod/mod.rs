@@ -298,7 +298,7 @@ fn join(segments: &[PathBuf], into: &Path) -> Result<(), VodError> {
 }
 
 /// `(#EXT-X-STREAM-INF line, URI)` of each variant of a master playlist.
-fn variants(master: &str) -> Vec<(String, String)> {
+pub(crate) fn variants(master: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut inf = None;
     for line in master.lines().map(str::trim) {

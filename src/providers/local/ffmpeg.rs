@@ -256,6 +256,61 @@ pub fn args(def: &EncoderDef, source: &Source, out_dir: &Path, progress: &Path) 
     a
 }
 
+/// A progress report older than this means ffmpeg has stopped making progress (it writes one
+/// every second: `-stats_period 1`), whatever its process state says.
+const PROGRESS_STALE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The encoder's health from the last block of its `-progress` file (`key=value` lines, each
+/// block ending with `progress=continue`).
+pub fn progress_health(
+    path: &Path,
+    running: bool,
+    now: std::time::SystemTime,
+) -> crate::providers::EncoderHealth {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut h = crate::providers::EncoderHealth::default();
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return h;
+    };
+    let fresh = f
+        .metadata()
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| now.duration_since(t).unwrap_or_default() < PROGRESS_STALE);
+    h.up = running && fresh;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut tail = String::new();
+    if f.seek(SeekFrom::Start(len.saturating_sub(4096))).is_err()
+        || f.read_to_string(&mut tail).is_err()
+    {
+        return h;
+    }
+    parse_progress(&tail, &mut h);
+    h
+}
+
+fn parse_progress(text: &str, h: &mut crate::providers::EncoderHealth) {
+    let body = text.trim_end();
+    let body = body
+        .strip_suffix("progress=continue")
+        .or_else(|| body.strip_suffix("progress=end"))
+        .unwrap_or(body);
+    let block = body.rfind("progress=").map_or(body, |i| &body[i..]).lines();
+    for line in block {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let v = v.trim();
+        match k.trim() {
+            "fps" => h.fps = v.parse().ok(),
+            "speed" => h.speed = v.trim_end_matches('x').parse().ok(),
+            "bitrate" => h.bitrate_kbps = v.trim_end_matches("kbits/s").parse().ok(),
+            "drop_frames" => h.dropped_frames = v.parse().ok(),
+            "dup_frames" => h.duplicated_frames = v.parse().ok(),
+            _ => {}
+        }
+    }
+}
+
 fn push(a: &mut Vec<String>, items: &[&str]) {
     a.extend(items.iter().map(|s| s.to_string()));
 }
@@ -324,5 +379,24 @@ mod tests {
             Path::new("/s/run/progress"),
         );
         insta::assert_snapshot!(a.join(" "));
+    }
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_last_progress_block() {
+        let text = "frame=10\nfps=9.0\nspeed=0.5x\nprogress=continue\nframe=40\nfps=29.97\nbitrate=3100.2kbits/s\ndup_frames=2\ndrop_frames=1\nspeed=1.01x\nprogress=continue\n";
+        let mut h = crate::providers::EncoderHealth::default();
+        parse_progress(text, &mut h);
+        assert_eq!(h.fps, Some(29.97));
+        assert_eq!(h.speed, Some(1.01));
+        assert_eq!(h.bitrate_kbps, Some(3100.2));
+        assert_eq!((h.dropped_frames, h.duplicated_frames), (Some(1), Some(2)));
+        let mut h = crate::providers::EncoderHealth::default();
+        parse_progress("speed=N/A\nbitrate=N/A\ngarbage\n=\n", &mut h);
+        assert_eq!((h.speed, h.bitrate_kbps), (None, None));
     }
 }

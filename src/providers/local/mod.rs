@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 pub use layout::{Layout, Record};
 use process::{PidFile, RESOURCE_ENV};
 
-use super::{Created, InventoryItem, Provider, ProviderError};
+use super::{Created, EncoderHealth, InventoryItem, Provider, ProviderError};
 use crate::model::{
     Catalog, LocalSettings, RateLimit, RecordedResource, ResourceSpec, RetryPolicy,
 };
@@ -521,6 +521,17 @@ impl Provider for LocalProvider {
             return Ok(());
         };
         self.remove(&dir).await
+    }
+
+    async fn encoder_health(&self, rec: &RecordedResource) -> Option<EncoderHealth> {
+        let progress = PathBuf::from(rec.outputs.get("progress")?.as_str()?);
+        let dir = progress.parent()?.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let running = PidFile::read(&dir.join("pid.json")).is_some_and(|p| p.is_running());
+            ffmpeg::progress_health(&progress, running, std::time::SystemTime::now())
+        })
+        .await
+        .ok()
     }
 
     async fn list(&self) -> Result<Vec<InventoryItem>, ProviderError> {

@@ -1,0 +1,293 @@
+//! The running monitor: starts and stops each event's probes as the state changes, feeds their
+//! signals through the rule engine on one task, and publishes signals and alerts on the health
+//! bus (a broadcast channel: the store, the SSE endpoint and the metrics read it).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::engine::{Alert, Engine, Window};
+use super::probes::{self, Emitter, OriginHeads};
+use super::rules::Rule;
+use super::stream::metrics::Metrics;
+use super::targets::Target;
+use super::{Signal, SignalRecord, Tier};
+use crate::providers::Providers;
+
+/// One item of the health stream.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Health {
+    Signal(SignalRecord),
+    Alert(Alert),
+}
+
+impl Health {
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Health::Signal(s) => s.at,
+            Health::Alert(a) => a.at,
+        }
+    }
+    pub fn labels(&self) -> &super::Labels {
+        match self {
+            Health::Signal(s) => &s.labels,
+            Health::Alert(a) => &a.labels,
+        }
+    }
+}
+
+enum Control {
+    Set(String, Window, Arc<Vec<Rule>>),
+    Remove(String),
+}
+
+struct Running {
+    fingerprint: String,
+    stop: CancellationToken,
+}
+
+/// What the endpoints read of the running monitor.
+#[derive(Clone)]
+pub struct View {
+    pub bus: broadcast::Sender<Arc<Health>>,
+    pub metrics: Arc<Metrics>,
+    open: Arc<Mutex<Vec<Alert>>>,
+    probed: Arc<Mutex<Vec<String>>>,
+}
+
+impl View {
+    /// The alerts pending or firing now.
+    pub fn open_alerts(&self) -> Vec<Alert> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The events and regions probed now, `event/region`.
+    pub fn probed(&self) -> Vec<String> {
+        self.probed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+pub struct Monitor {
+    client: reqwest::Client,
+    signals: mpsc::Sender<Signal>,
+    control: mpsc::UnboundedSender<Control>,
+    bus: broadcast::Sender<Arc<Health>>,
+    running: HashMap<String, Running>,
+    events: HashMap<String, Window>,
+    probes: JoinSet<()>,
+    stop: CancellationToken,
+    hub: tokio::task::JoinHandle<()>,
+    view: View,
+}
+
+impl Monitor {
+    pub fn start() -> Self {
+        let (signals, rx) = mpsc::channel(4096);
+        let (control, ctl) = mpsc::unbounded_channel();
+        let (bus, _) = broadcast::channel(16_384);
+        let metrics = Arc::new(Metrics::new());
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let stop = CancellationToken::new();
+        let hub = tokio::spawn(hub(
+            rx,
+            ctl,
+            bus.clone(),
+            metrics.clone(),
+            open.clone(),
+            stop.clone(),
+        ));
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        let bus_view = bus.clone();
+        Self {
+            client,
+            signals,
+            control,
+            bus,
+            running: HashMap::new(),
+            events: HashMap::new(),
+            probes: JoinSet::new(),
+            stop,
+            hub,
+            view: View {
+                bus: bus_view,
+                metrics,
+                open,
+                probed: Arc::new(Mutex::new(Vec::new())),
+            },
+        }
+    }
+
+    pub fn view(&self) -> View {
+        self.view.clone()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Health>> {
+        self.bus.subscribe()
+    }
+
+    /// Probes exactly `targets`: starts the new ones, restarts the changed ones, stops the rest.
+    pub fn reconcile(&mut self, targets: Vec<Target>, providers: &Providers) {
+        while self.probes.try_join_next().is_some() {}
+        let mut wanted_events: HashMap<String, Window> = HashMap::new();
+        let mut keep = Vec::new();
+        for t in targets {
+            wanted_events.insert(t.event.clone(), t.window);
+            // Unchanged rules and window cost the engine nothing; a moved end rescopes at once.
+            let _ = self
+                .control
+                .send(Control::Set(t.event.clone(), t.window, t.rules.clone()));
+            let key = t.key();
+            let fp = t.fingerprint();
+            keep.push(key.clone());
+            if self.running.get(&key).is_some_and(|r| r.fingerprint == fp) {
+                continue;
+            }
+            if let Some(old) = self.running.remove(&key) {
+                old.stop.cancel();
+            }
+            let stop = self.stop.child_token();
+            self.spawn(&t, providers, &stop);
+            self.running.insert(
+                key,
+                Running {
+                    fingerprint: fp,
+                    stop,
+                },
+            );
+        }
+        self.running.retain(|k, r| {
+            let kept = keep.contains(k);
+            if !kept {
+                r.stop.cancel();
+            }
+            kept
+        });
+        for event in self.events.keys() {
+            if !wanted_events.contains_key(event) {
+                let _ = self.control.send(Control::Remove(event.clone()));
+            }
+        }
+        self.events = wanted_events;
+        let mut probed: Vec<String> = self.running.keys().cloned().collect();
+        probed.sort();
+        *self.view.probed.lock().unwrap_or_else(|p| p.into_inner()) = probed;
+    }
+
+    fn spawn(&mut self, t: &Target, providers: &Providers, stop: &CancellationToken) {
+        let base = Emitter::new(&t.event, &t.region, Tier::Origin, "origin");
+        let heads = Arc::new(OriginHeads::default());
+        if t.tiers.contains(&Tier::Encoder)
+            && let Ok(provider) = providers.get(&t.provider)
+        {
+            for rec in &t.encoders {
+                let e = base.with_tier(Tier::Encoder, &rec.spec.name);
+                self.probes.spawn(probes::encoder::run(
+                    provider.clone(),
+                    rec.clone(),
+                    e,
+                    self.signals.clone(),
+                    stop.clone(),
+                ));
+            }
+        }
+        // The origin is probed whenever the edge is: the edge's lag is read against it.
+        if t.tiers
+            .iter()
+            .any(|x| matches!(x, Tier::Origin | Tier::Edge))
+        {
+            for (resource, url) in &t.origin_masters {
+                self.probes.spawn(probes::origin::run(
+                    self.client.clone(),
+                    base.with_tier(Tier::Origin, resource),
+                    url.clone(),
+                    t.segment_s,
+                    heads.clone(),
+                    self.signals.clone(),
+                    stop.clone(),
+                ));
+            }
+        }
+        if t.tiers
+            .iter()
+            .any(|x| matches!(x, Tier::Edge | Tier::Viewer))
+            && let Some(url) = &t.edge_master
+        {
+            let probe = probes::edge::EdgeProbe {
+                master_url: url.clone(),
+                target_s: t.segment_s,
+                tiers: t.tiers.clone(),
+                heads,
+            };
+            self.probes.spawn(probes::edge::run(
+                self.client.clone(),
+                base.with_tier(Tier::Edge, "cdn"),
+                probe,
+                self.signals.clone(),
+                stop.clone(),
+            ));
+        }
+    }
+
+    /// Stops every probe and the hub, resolving nothing: the alerts' last state stays as
+    /// recorded.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        while self.probes.join_next().await.is_some() {}
+        drop(self.signals);
+        let _ = self.hub.await;
+    }
+}
+
+async fn hub(
+    mut signals: mpsc::Receiver<Signal>,
+    mut control: mpsc::UnboundedReceiver<Control>,
+    bus: broadcast::Sender<Arc<Health>>,
+    metrics: Arc<Metrics>,
+    open: Arc<Mutex<Vec<Alert>>>,
+    stop: CancellationToken,
+) {
+    let mut engine = Engine::new();
+    let mut alerts = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            s = signals.recv() => {
+                let Some(s) = s else { return };
+                engine.observe(&s, &mut alerts);
+                metrics.observe(&s);
+                let _ = bus.send(Arc::new(Health::Signal(SignalRecord::from(&s))));
+            }
+            Some(c) = control.recv() => match c {
+                Control::Set(event, window, rules) => engine.set_event(&event, window, rules),
+                Control::Remove(event) => {
+                    engine.remove_event(&event, Timestamp::now(), &mut alerts);
+                    metrics.forget_event(&event);
+                }
+            },
+            _ = tick.tick() => engine.advance(Timestamp::now(), &mut alerts),
+            () = stop.cancelled(), if signals.is_empty() => return,
+        }
+        if !alerts.is_empty() {
+            for a in alerts.drain(..) {
+                metrics.alert(&a);
+                let _ = bus.send(Arc::new(Health::Alert(a)));
+            }
+            *open.lock().unwrap_or_else(|p| p.into_inner()) = engine.open_alerts();
+        }
+    }
+}

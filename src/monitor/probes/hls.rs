@@ -1,0 +1,130 @@
+//! A live media playlist as a monitor reads it (pure): the header tags that say how it moves
+//! (target duration, media and discontinuity sequence numbers) and its segments.
+
+use crate::vod::archive::{Segment, parse_media_playlist};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LivePlaylist {
+    pub target_duration_s: f64,
+    pub media_sequence: u64,
+    pub discontinuity_sequence: u64,
+    pub segments: Vec<Segment>,
+    pub ended: bool,
+}
+
+impl LivePlaylist {
+    /// The media sequence number one past the newest segment: grows by one per new segment.
+    pub fn next_sequence(&self) -> u64 {
+        self.media_sequence + self.segments.len() as u64
+    }
+
+    /// Discontinuities since the start of the stream: the ones slid out of the window plus the
+    /// ones still in it.
+    pub fn discontinuities(&self) -> u64 {
+        self.discontinuity_sequence
+            + self.segments.iter().filter(|s| s.discontinuity).count() as u64
+    }
+}
+
+pub fn parse(text: &str) -> Result<LivePlaylist, String> {
+    let segments = parse_media_playlist(text)?;
+    let mut p = LivePlaylist {
+        target_duration_s: 0.0,
+        media_sequence: 0,
+        discontinuity_sequence: 0,
+        segments,
+        ended: false,
+    };
+    for line in text.lines().map(str::trim) {
+        let num = |v: &str, what: &str| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("bad {what} `{v}`"))
+        };
+        if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
+            p.target_duration_s = num(v, "#EXT-X-TARGETDURATION")? as f64;
+        } else if let Some(v) = line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
+            p.media_sequence = num(v, "#EXT-X-MEDIA-SEQUENCE")?;
+        } else if let Some(v) = line.strip_prefix("#EXT-X-DISCONTINUITY-SEQUENCE:") {
+            p.discontinuity_sequence = num(v, "#EXT-X-DISCONTINUITY-SEQUENCE")?;
+        } else if line == "#EXT-X-ENDLIST" {
+            p.ended = true;
+        }
+    }
+    if p.target_duration_s <= 0.0 {
+        return Err("no #EXT-X-TARGETDURATION".into());
+    }
+    Ok(p)
+}
+
+/// The variant playlists' URIs of a master playlist, in its order.
+pub fn variant_uris(master: &str) -> Vec<String> {
+    crate::vod::variants(master)
+        .into_iter()
+        .map(|(_, uri)| uri)
+        .collect()
+}
+
+/// `uri` resolved against the playlist at `base` (absolute, or relative to its directory).
+pub fn resolve(base: &str, uri: &str) -> String {
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        return uri.to_string();
+    }
+    let dir = base.rsplit_once('/').map_or(base, |(d, _)| d);
+    format!("{dir}/{uri}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIVE: &str = "#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-TARGETDURATION:2
+#EXT-X-MEDIA-SEQUENCE:41
+#EXT-X-DISCONTINUITY-SEQUENCE:1
+#EXTINF:2.000000,
+seg_00041.ts
+#EXT-X-DISCONTINUITY
+#EXTINF:1.960000,
+seg_00042.ts
+";
+
+    #[test]
+    fn reads_how_a_live_playlist_moves() {
+        let p = parse(LIVE).unwrap();
+        assert_eq!(p.target_duration_s, 2.0);
+        assert_eq!(p.next_sequence(), 43);
+        assert_eq!(p.discontinuities(), 2);
+        assert!(!p.ended);
+    }
+
+    #[test]
+    fn malformed_playlists_are_errors_not_panics() {
+        for bad in [
+            "",
+            "#EXTM3U\n#EXTINF:2,\nseg.ts\n",
+            "#EXTM3U\n#EXT-X-TARGETDURATION:x\n",
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:-1\n",
+            "<html>",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn resolves_relative_uris() {
+        assert_eq!(
+            resolve("http://h:1/ev/main/master.m3u8", "720p/index.m3u8"),
+            "http://h:1/ev/main/720p/index.m3u8"
+        );
+        assert_eq!(resolve("http://h/a.m3u8", "http://x/b.ts"), "http://x/b.ts");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(s in "\\PC*") {
+            let _ = parse(&s);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! T2: each rendition's playlist at the origin, reloaded as RFC 8216 tells a client to (one
+//! target duration after it changed, half of one after it did not): is it moving, are its new
+//! segments the right length and fetchable, did a discontinuity appear?
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{Emitter, OriginHeads, fetch, hls};
+use crate::monitor::{Metric, Signal};
+
+/// Watches every rendition of the master playlist at `master_url` until `stop`.
+pub async fn run(
+    client: reqwest::Client,
+    emitter: Emitter,
+    master_url: String,
+    target_s: f64,
+    heads: std::sync::Arc<OriginHeads>,
+    tx: mpsc::Sender<Signal>,
+    stop: CancellationToken,
+) {
+    let Some(variants) =
+        super::renditions(&client, &emitter, &master_url, target_s, &tx, &stop).await
+    else {
+        return;
+    };
+    let mut set = tokio::task::JoinSet::new();
+    for (name, url) in variants {
+        let (client, tx, stop) = (client.clone(), tx.clone(), stop.clone());
+        let emitter = emitter.rendition(&name);
+        let heads = heads.clone();
+        set.spawn(async move {
+            rendition(client, emitter, &name, url, target_s, &heads, tx, stop).await;
+        });
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// What one rendition's last reloads showed.
+struct Seen {
+    next_sequence: u64,
+    discontinuities: u64,
+    /// When the playlist last gained a segment (as closely as the reloads and the origin's
+    /// Last-Modified tell).
+    changed_at: Timestamp,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn rendition(
+    client: reqwest::Client,
+    e: Emitter,
+    name: &str,
+    url: String,
+    target_s: f64,
+    heads: &OriginHeads,
+    tx: mpsc::Sender<Signal>,
+    stop: CancellationToken,
+) {
+    let s = e.series(&[
+        Metric::PlaylistUp,
+        Metric::PlaylistAgeS,
+        Metric::MediaSequence,
+        Metric::SegmentDurationErrorS,
+        Metric::SegmentUp,
+        Metric::Discontinuities,
+    ]);
+    let [up, age, seq, dur_err, seg_up, disc] = s.as_slice() else {
+        return;
+    };
+    let mut seen: Option<Seen> = None;
+    loop {
+        let began = tokio::time::Instant::now();
+        let now = Timestamp::now();
+        let mut out = Vec::new();
+        let mut changed = false;
+        match fetch(&client, &url).await {
+            Ok(r) => match hls::parse(&String::from_utf8_lossy(&r.body)) {
+                Ok(p) => {
+                    out.push(Signal::new(up, now, 1.0));
+                    let next = p.next_sequence();
+                    heads.set(name, &e.resource(), next);
+                    // Changed at most a second after the origin says it was modified.
+                    let at = r
+                        .last_modified
+                        .map_or(now, |lm| now.min(lm + jiff::SignedDuration::from_secs(1)));
+                    match &mut seen {
+                        None => {
+                            seen = Some(Seen {
+                                next_sequence: next,
+                                discontinuities: p.discontinuities(),
+                                changed_at: at,
+                            });
+                            changed = true;
+                        }
+                        Some(s) if next > s.next_sequence => {
+                            let fresh = (next - s.next_sequence).min(p.segments.len() as u64);
+                            let new = &p.segments[p.segments.len() - fresh as usize..];
+                            let err = new
+                                .iter()
+                                .map(|g| (g.duration_s - target_s).abs())
+                                .fold(0.0, f64::max);
+                            out.push(Signal::new(dur_err, now, err));
+                            out.push(Signal::new(
+                                disc,
+                                now,
+                                p.discontinuities().saturating_sub(s.discontinuities) as f64,
+                            ));
+                            s.next_sequence = next;
+                            s.discontinuities = p.discontinuities();
+                            s.changed_at = at;
+                            changed = true;
+                        }
+                        Some(_) => {}
+                    }
+                    if changed && let Some(newest) = p.segments.last() {
+                        let ok = fetch(&client, &hls::resolve(&url, &newest.uri))
+                            .await
+                            .is_ok_and(|r| !r.body.is_empty());
+                        out.push(Signal::new(seg_up, now, f64::from(u8::from(ok))));
+                    }
+                    out.push(Signal::new(seq, now, next.saturating_sub(1) as f64));
+                }
+                Err(_) => out.push(Signal::new(up, now, 0.0)),
+            },
+            Err(_) => out.push(Signal::new(up, now, 0.0)),
+        }
+        if let Some(s) = &seen {
+            let a = now.duration_since(s.changed_at).as_secs_f64().max(0.0);
+            out.push(Signal::new(age, now, a));
+        }
+        for sig in out {
+            if tx.send(sig).await.is_err() {
+                return;
+            }
+        }
+        let wait = if changed { target_s } else { target_s / 2.0 };
+        let until = began + Duration::from_secs_f64(wait.max(0.1));
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep_until(until) => {}
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! What to probe now (pure): each event and region whose encoders and origin the state holds
+//! ready, from when they are ready until `end + grace`. Alerts are scoped to `start..end`
+//! by the engine; probing starts earlier so that detectors learn the stream before it airs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::Tier;
+use super::engine::Window;
+use super::rules::{Rule, compile};
+use crate::model::{Config, RecordedResource, ResourceStatus};
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub event: String,
+    pub region: String,
+    pub window: Window,
+    pub rules: Arc<Vec<Rule>>,
+    pub tiers: Vec<Tier>,
+    pub segment_s: f64,
+    pub provider: String,
+    pub encoders: Vec<RecordedResource>,
+    /// `(resource label, master playlist URL)` per pipeline at the origin.
+    pub origin_masters: Vec<(String, String)>,
+    /// The master playlist at the edge.
+    pub edge_master: Option<String>,
+}
+
+impl Target {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.event, self.region)
+    }
+
+    /// Changes whenever the probes would have to start anew (a resource replaced, a URL moved).
+    pub fn fingerprint(&self) -> String {
+        let encoders: Vec<&str> = self
+            .encoders
+            .iter()
+            .map(|r| r.provider_id.as_deref().unwrap_or(""))
+            .collect();
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{}",
+            encoders, self.origin_masters, self.edge_master, self.tiers, self.segment_s
+        )
+    }
+}
+
+/// The HLS master of a pipeline: the encoder's manifest, or for DASH the HLS playlists the
+/// encoder writes beside its MPD.
+fn hls_master(manifest: &str) -> String {
+    if manifest.ends_with(".mpd") {
+        let dir = manifest.rsplit_once('/').map_or("", |(d, _)| d);
+        if dir.is_empty() {
+            "master.m3u8".into()
+        } else {
+            format!("{dir}/master.m3u8")
+        }
+    } else {
+        manifest.to_string()
+    }
+}
+
+pub fn targets(
+    config: &Config,
+    resources: &[RecordedResource],
+    now: Timestamp,
+    rules: &mut BTreeMap<String, Arc<Vec<Rule>>>,
+) -> Vec<Target> {
+    let mut by_place: BTreeMap<(&str, &str), Vec<&RecordedResource>> = BTreeMap::new();
+    for r in resources {
+        if r.status == ResourceStatus::Ready {
+            by_place
+                .entry((r.spec.event.as_str(), r.spec.region.as_str()))
+                .or_default()
+                .push(r);
+        }
+    }
+    let str_of = |r: &RecordedResource, k: &str| {
+        r.outputs
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(|s| s.trim_end_matches('/').to_string())
+    };
+    let mut out = Vec::new();
+    for event in &config.events {
+        let Some(profile) = config.profiles.get(&event.profile) else {
+            continue;
+        };
+        if !profile.monitoring.enabled || now >= event.release_at() {
+            continue;
+        }
+        let rules = rules
+            .entry(profile.name.clone())
+            .or_insert_with(|| Arc::new(compile(profile)))
+            .clone();
+        let shared = event.shared_unit(profile);
+        for region in &event.regions {
+            let Some(own) = by_place.get(&(event.id.as_str(), region.as_str())) else {
+                continue;
+            };
+            let encoders: Vec<RecordedResource> = own
+                .iter()
+                .filter(|r| r.spec.kind == "encoder")
+                .map(|r| (*r).clone())
+                .collect();
+            let Some(origin) = own.iter().find(|r| r.spec.kind == "origin") else {
+                continue;
+            };
+            let (Some(origin_url), Some(first)) = (str_of(origin, "url"), encoders.first()) else {
+                continue;
+            };
+            let manifest = hls_master(&str_of(first, "manifest").unwrap_or_default());
+            let origin_masters = encoders
+                .iter()
+                .filter_map(|e| {
+                    let p = str_of(e, "pipeline")?;
+                    Some((
+                        format!("origin/{p}"),
+                        format!("{origin_url}/{p}/{manifest}"),
+                    ))
+                })
+                .collect();
+            let cdn = own
+                .iter()
+                .find(|r| r.spec.kind == "cdn")
+                .copied()
+                .or_else(|| {
+                    let unit = shared.as_deref()?;
+                    by_place
+                        .get(&(unit, region.as_str()))?
+                        .iter()
+                        .find(|r| r.spec.kind == "cdn")
+                        .copied()
+                });
+            let edge_master = cdn
+                .and_then(|c| str_of(c, "url"))
+                .map(|u| format!("{u}/{}/{manifest}", event.id));
+            out.push(Target {
+                event: event.id.clone(),
+                region: region.clone(),
+                window: Window {
+                    start: event.start,
+                    end: event.end,
+                },
+                rules: rules.clone(),
+                tiers: profile.monitoring.tiers.clone(),
+                segment_s: profile.segment_duration.as_secs_f64(),
+                provider: profile.provider.clone(),
+                encoders,
+                origin_masters,
+                edge_master,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dash_pipelines_are_probed_through_their_hls_playlists() {
+        assert_eq!(hls_master("manifest.mpd"), "master.m3u8");
+        assert_eq!(hls_master("x/manifest.mpd"), "x/master.m3u8");
+        assert_eq!(hls_master("master.m3u8"), "master.m3u8");
+    }
+}
