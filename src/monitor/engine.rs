@@ -329,19 +329,10 @@ fn step(
             inst.phase = Phase::Firing { since, id };
         }
         Phase::Pending { .. } if active => {}
-        Phase::Pending { since, id } => {
-            out.push(alert(
-                series,
-                rule,
-                id,
-                AlertState::Resolved,
-                at,
-                *since,
-                value,
-            ));
-            inst.phase = Phase::Ok;
-        }
-        Phase::Firing { since, id } if clear => {
+        // A pending alert whose condition lapsed, or a firing one past its `clear`.
+        Phase::Pending { since, id } | Phase::Firing { since, id }
+            if clear || matches!(inst.phase, Phase::Pending { .. }) =>
+        {
             out.push(alert(
                 series,
                 rule,

@@ -119,14 +119,16 @@ pub fn built_in(t: f64, stale_after: f64) -> Vec<Rule> {
     };
     use Condition::{Above, Below};
     use Severity::{Critical, Warning};
+    // A flag (1 or 0) that reads 0.
+    let down = Below {
+        fire: 0.5,
+        clear: 0.5,
+    };
     vec![
         rule(
             "encoder-down",
             Metric::EncoderUp,
-            Below {
-                fire: 0.5,
-                clear: 0.5,
-            },
+            down.clone(),
             0.0,
             Critical,
         ),
@@ -144,20 +146,14 @@ pub fn built_in(t: f64, stale_after: f64) -> Vec<Rule> {
         rule(
             "playlist-unreachable",
             Metric::PlaylistUp,
-            Below {
-                fire: 0.5,
-                clear: 0.5,
-            },
+            down.clone(),
             2.0 * t,
             Critical,
         ),
         rule(
             "edge-errors",
             Metric::EdgeUp,
-            Below {
-                fire: 0.5,
-                clear: 0.5,
-            },
+            down.clone(),
             2.0 * t,
             Critical,
         ),
