@@ -35,6 +35,14 @@ impl Health {
             Health::Alert(a) => a.at,
         }
     }
+    /// `signal` or `alert`: the stream's `type` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Health::Signal(_) => "signal",
+            Health::Alert(_) => "alert",
+        }
+    }
+
     pub fn labels(&self) -> &super::Labels {
         match self {
             Health::Signal(s) => &s.labels,
@@ -81,7 +89,6 @@ pub struct Monitor {
     client: reqwest::Client,
     signals: mpsc::Sender<Signal>,
     control: mpsc::UnboundedSender<Control>,
-    bus: broadcast::Sender<Arc<Health>>,
     running: HashMap<String, Running>,
     events: HashMap<String, Window>,
     probes: JoinSet<()>,
@@ -111,19 +118,17 @@ impl Monitor {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
-        let bus_view = bus.clone();
         Self {
             client,
             signals,
             control,
-            bus,
             running: HashMap::new(),
             events: HashMap::new(),
             probes: JoinSet::new(),
             stop,
             hub,
             view: View {
-                bus: bus_view,
+                bus,
                 metrics,
                 open,
                 probed: Arc::new(Mutex::new(Vec::new())),
@@ -136,7 +141,7 @@ impl Monitor {
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Health>> {
-        self.bus.subscribe()
+        self.view.bus.subscribe()
     }
 
     /// Probes exactly `targets`: starts the new ones, restarts the changed ones, stops the rest.

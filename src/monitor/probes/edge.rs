@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::mpsc;
@@ -159,15 +158,8 @@ async fn rendition(
                 return;
             }
         }
-        let wait = if changed {
-            probe.target_s
-        } else {
-            probe.target_s / 2.0
-        };
-        let until = began + Duration::from_secs_f64(wait.max(0.1));
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep_until(until) => {}
+        if !super::next_reload(began, changed, probe.target_s, &stop).await {
+            return;
         }
     }
 }

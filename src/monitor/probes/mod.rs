@@ -140,6 +140,22 @@ async fn renditions(
     }
 }
 
+/// Waits until the next reload of a playlist whose last load began at `began`: one target
+/// duration after it changed, half of one after it did not (RFC 8216 6.3.4). False once stopped.
+async fn next_reload(
+    began: tokio::time::Instant,
+    changed: bool,
+    target_s: f64,
+    stop: &CancellationToken,
+) -> bool {
+    let wait = if changed { target_s } else { target_s / 2.0 };
+    let until = began + Duration::from_secs_f64(wait.max(0.1));
+    tokio::select! {
+        () = stop.cancelled() => false,
+        () = tokio::time::sleep_until(until) => true,
+    }
+}
+
 /// `720p/index.m3u8` → `720p`; `media_0.m3u8` → `media_0`.
 fn rendition_name(uri: &str) -> String {
     let path = uri.split('?').next().unwrap_or(uri);

@@ -2,8 +2,6 @@
 //! target duration after it changed, half of one after it did not): is it moving, are its new
 //! segments the right length and fetchable, did a discontinuity appear?
 
-use std::time::Duration;
-
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -135,11 +133,8 @@ async fn rendition(
                 return;
             }
         }
-        let wait = if changed { target_s } else { target_s / 2.0 };
-        let until = began + Duration::from_secs_f64(wait.max(0.1));
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep_until(until) => {}
+        if !super::next_reload(began, changed, target_s, &stop).await {
+            return;
         }
     }
 }

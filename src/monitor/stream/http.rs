@@ -48,10 +48,7 @@ pub struct Filter {
 impl Filter {
     pub fn keeps(&self, h: &Health) -> bool {
         let l = h.labels();
-        let kind = match h {
-            Health::Signal(_) => "signal",
-            Health::Alert(_) => "alert",
-        };
+        let kind = h.kind();
         self.event.as_deref().is_none_or(|e| *l.event == *e)
             && self.region.as_deref().is_none_or(|r| *l.region == *r)
             && self.tier.as_deref().is_none_or(|t| l.tier.as_str() == t)
@@ -106,10 +103,7 @@ fn stream(
                 };
                 match got {
                     Ok(h) if filter.keeps(&h) => {
-                        let kind = match &*h {
-                            Health::Signal(_) => "signal",
-                            Health::Alert(_) => "alert",
-                        };
+                        let kind = h.kind();
                         let data = serde_json::to_string(&*h).unwrap_or_default();
                         return Some((Ok(Event::default().event(kind).data(data)), (rx, filter)));
                     }

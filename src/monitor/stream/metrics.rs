@@ -1,7 +1,7 @@
 //! `GET /metrics`: the latest value of every series and the firing alerts, in the Prometheus
 //! text format (through `prometheus-client`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
@@ -35,15 +35,25 @@ struct AlertLabels {
 
 type Gauges<L> = Family<L, Gauge<f64, AtomicU64>>;
 
-/// One event's label sets: its series and its alerts.
-type EventLabels = (Vec<(Metric, SeriesLabels)>, Vec<AlertLabels>);
+/// The label sets in the gauges, per event, to drop them when it is no longer monitored.
+#[derive(Default)]
+struct Seen {
+    /// Each series' label set, by series id.
+    series: HashMap<u64, SeriesLabels>,
+    by_event: HashMap<String, EventLabels>,
+}
+
+#[derive(Default)]
+struct EventLabels {
+    series: Vec<(u64, Metric)>,
+    alerts: HashSet<AlertLabels>,
+}
 
 pub struct Metrics {
     registry: Registry,
     gauges: HashMap<Metric, Gauges<SeriesLabels>>,
     firing: Gauges<AlertLabels>,
-    /// Label sets per event, to drop them when it is no longer monitored.
-    seen: Mutex<HashMap<String, EventLabels>>,
+    seen: Mutex<Seen>,
 }
 
 impl Default for Metrics {
@@ -71,35 +81,35 @@ impl Metrics {
             registry,
             gauges,
             firing,
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(Seen::default()),
         }
     }
 
     pub fn observe(&self, s: &Signal) {
-        let l = &s.series.labels;
-        let labels = SeriesLabels {
-            event: l.event.to_string(),
-            region: l.region.to_string(),
-            tier: l.tier.as_str().into(),
-            resource: l.resource.to_string(),
-            rendition: l.rendition.as_deref().unwrap_or("").into(),
+        let Some(f) = self.gauges.get(&s.series.metric) else {
+            return;
         };
-        if let Some(f) = self.gauges.get(&s.series.metric) {
-            let g = f.get_or_create(&labels);
-            if g.get() == 0.0 {
-                // New (or zero) series: remember its labels for when the event goes.
-                let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-                let e = seen.entry(labels.event.clone()).or_default();
-                if !e
-                    .0
-                    .iter()
-                    .any(|(m, x)| *m == s.series.metric && *x == labels)
-                {
-                    e.0.push((s.series.metric, labels.clone()));
-                }
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        // A series' label set is made once, on its first signal.
+        let labels = match seen.series.get(&s.series.id) {
+            Some(l) => l.clone(),
+            None => {
+                let l = &s.series.labels;
+                let labels = SeriesLabels {
+                    event: l.event.to_string(),
+                    region: l.region.to_string(),
+                    tier: l.tier.as_str().into(),
+                    resource: l.resource.to_string(),
+                    rendition: l.rendition.as_deref().unwrap_or("").into(),
+                };
+                seen.series.insert(s.series.id, labels.clone());
+                let e = seen.by_event.entry(labels.event.clone()).or_default();
+                e.series.push((s.series.id, s.series.metric));
+                labels
             }
-            g.set(s.value);
-        }
+        };
+        drop(seen);
+        f.get_or_create(&labels).set(s.value);
     }
 
     pub fn alert(&self, a: &Alert) {
@@ -116,23 +126,22 @@ impl Metrics {
         let v = f64::from(u8::from(a.state == AlertState::Firing));
         self.firing.get_or_create(&labels).set(v);
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let e = seen.entry(labels.event.clone()).or_default();
-        if !e.1.contains(&labels) {
-            e.1.push(labels);
-        }
+        let e = seen.by_event.entry(labels.event.clone()).or_default();
+        e.alerts.insert(labels);
     }
 
     pub fn forget_event(&self, event: &str) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((series, alerts)) = seen.remove(event) {
-            for (m, l) in series {
-                if let Some(f) = self.gauges.get(&m) {
-                    f.remove(&l);
-                }
+        let Some(e) = seen.by_event.remove(event) else {
+            return;
+        };
+        for (id, m) in e.series {
+            if let (Some(l), Some(f)) = (seen.series.remove(&id), self.gauges.get(&m)) {
+                f.remove(&l);
             }
-            for l in alerts {
-                self.firing.remove(&l);
-            }
+        }
+        for l in e.alerts {
+            self.firing.remove(&l);
         }
     }
 
@@ -141,5 +150,40 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::{Labels, Series, Tier};
+
+    #[test]
+    fn series_show_with_their_labels_until_their_event_is_forgotten() {
+        let m = Metrics::new();
+        let s = Series::new(
+            Metric::PlaylistAgeS,
+            Labels {
+                event: "final".into(),
+                region: "eu".into(),
+                tier: Tier::Origin,
+                resource: "origin/main".into(),
+                rendition: Some("720p".into()),
+            },
+        );
+        m.observe(&Signal::new(&s, jiff::Timestamp::UNIX_EPOCH, 0.0));
+        m.observe(&Signal::new(&s, jiff::Timestamp::UNIX_EPOCH, 1.5));
+        let text = m.encode();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("orchestrate_playlist_age_s{"))
+            .unwrap_or_default();
+        assert!(
+            line.contains("event=\"final\"") && line.contains("rendition=\"720p\""),
+            "{text}"
+        );
+        assert!(line.ends_with(" 1.5"), "{line}");
+        m.forget_event("final");
+        assert!(!m.encode().contains("event=\"final\""));
     }
 }

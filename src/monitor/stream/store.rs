@@ -87,13 +87,9 @@ pub fn spawn_writer(
 
 fn row(h: &Health) -> [String; 6] {
     let l = h.labels();
-    let kind = match h {
-        Health::Signal(_) => "signal",
-        Health::Alert(_) => "alert",
-    };
     [
         h.at().to_string(),
-        kind.into(),
+        h.kind().into(),
         l.event.to_string(),
         l.region.to_string(),
         l.tier.as_str().into(),
