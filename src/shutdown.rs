@@ -30,16 +30,21 @@ impl Shutdown {
                     _ = term.recv() => {},
                 }
                 count += 1;
+                // Cancel before telling: stderr may be a pipe nobody reads any more, and a
+                // failed message must not keep the process from stopping.
+                use std::io::Write;
                 if count == 1 {
-                    eprintln!(
+                    s.graceful.cancel();
+                    let _ = writeln!(
+                        std::io::stderr(),
                         "\nStopping: no new steps will start; waiting for the ones in flight. Press Ctrl-C again to force."
                     );
-                    s.graceful.cancel();
                 } else {
-                    eprintln!(
+                    s.force.cancel();
+                    let _ = writeln!(
+                        std::io::stderr(),
                         "\nForcing: in-flight steps are abandoned; the next run resumes them."
                     );
-                    s.force.cancel();
                     return;
                 }
             }
