@@ -58,6 +58,37 @@ fn alerts(p: &Project) -> Vec<Value> {
         .collect()
 }
 
+/// The daemon under test, stopped however the test ends, before the project's `down` (which
+/// needs the state lock it holds): a failed assertion must not leave it running.
+struct Daemon(std::process::Child);
+
+impl Daemon {
+    /// SIGTERM, then up to 30 s for it to exit.
+    fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        if let Ok(Some(s)) = self.0.try_wait() {
+            return Some(s);
+        }
+        let _ = kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.0.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.stop().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn has(alerts: &[Value], rule: &str, state: &str) -> bool {
     alerts
         .iter()
@@ -67,8 +98,8 @@ fn has(alerts: &[Value], rule: &str, state: &str) -> bool {
 #[test]
 fn a_frozen_encoder_raises_a_stale_playlist_alert_that_resolves_when_it_runs_again() {
     let p = project();
-    let mut daemon = p
-        .cmd(&[
+    let mut daemon = Daemon(
+        p.cmd(&[
             "run",
             "--interval",
             "2s",
@@ -80,7 +111,8 @@ fn a_frozen_encoder_raises_a_stale_playlist_alert_that_resolves_when_it_runs_aga
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run starts");
+        .expect("run starts"),
+    );
     let state = p.state_dir();
     let addr = wait_for("the API address", 30, || {
         std::fs::read_to_string(state.join("api-addr")).ok()
@@ -167,10 +199,10 @@ fn a_frozen_encoder_raises_a_stale_playlist_alert_that_resolves_when_it_runs_aga
     assert!(stale["value"].as_f64().unwrap() > 3.0, "{stale}");
     eprintln!("stale alert {detected:?} after SIGSTOP");
 
-    kill(Pid::from_raw(daemon.id() as i32), Signal::SIGTERM).unwrap();
-    let status = daemon.wait().unwrap();
+    let status = daemon.stop().expect("run stops within 30 s of SIGTERM");
     let mut err = String::new();
     daemon
+        .0
         .stderr
         .take()
         .unwrap()
