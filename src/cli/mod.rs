@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, each a clap struct and a thin `exec`.
 
+mod approve;
 mod bench;
 mod down;
 mod plan;
@@ -92,6 +93,10 @@ pub enum Command {
     Tick(tick::Args),
     Run(run::Args),
     Watch(watch::Args),
+    /// Approve an action that waits for approval; `run` carries it out.
+    Approve(approve::Args),
+    /// Reject an action that waits for approval.
+    Reject(approve::Args),
     Report(report::Args),
     #[command(subcommand)]
     Vod(vod::Command),
@@ -141,6 +146,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Tick(a) => tick::exec(&ws, g, a).await,
         Command::Run(a) => run::exec(&ws, g, a).await,
         Command::Watch(a) => watch::exec(&ws, g, a).await,
+        Command::Approve(a) => approve::exec(&ws, g, a, true).await,
+        Command::Reject(a) => approve::exec(&ws, g, a, false).await,
         Command::Report(a) => report::exec(&ws, g, a).await,
         Command::Vod(c) => vod::exec(&ws, g, c).await,
         Command::Bench(c) => bench::exec(&ws, c).await,

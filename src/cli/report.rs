@@ -56,6 +56,31 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
             v
         })
         .collect();
+    if let Some(reader) = crate::monitor::stream::store::Reader::open(&ws.state_dir)?
+        && reader.has_event(&event.id)?
+    {
+        let rows: Vec<(String, String)> = reader
+            .alerts_and_actions_of(&event.id)?
+            .into_iter()
+            .map(|r| (r.kind, r.body))
+            .collect();
+        let tiers = config
+            .profiles
+            .get(&event.profile)
+            .map(|p| p.monitoring.tiers.clone())
+            .unwrap_or_default();
+        let places: Vec<(String, crate::monitor::Tier)> = event
+            .regions
+            .iter()
+            .flat_map(|r| tiers.iter().map(move |t| (r.clone(), *t)))
+            .collect();
+        report.health = Some(crate::report::health::compute(
+            &rows,
+            &places,
+            (event.start, event.end),
+            jiff::Timestamp::now(),
+        ));
+    }
     match g.output {
         Output::Json => print_json(&report)?,
         Output::Text => print_text(&report, event.start, event.end),
@@ -112,6 +137,9 @@ fn print_text(r: &Report, start: jiff::Timestamp, end: jiff::Timestamp) {
             r.still_running
         );
     }
+    if let Some(h) = &r.health {
+        print_health(h);
+    }
     for v in &r.vod {
         let s = |k: &str| v[k].as_str().unwrap_or("-").to_string();
         println!(
@@ -125,5 +153,40 @@ fn print_text(r: &Report, start: jiff::Timestamp, end: jiff::Timestamp) {
             v["packaging_ms"].as_f64().unwrap_or(0.0) / 1000.0,
             s("hls"),
         );
+    }
+}
+
+fn print_health(h: &crate::report::health::HealthReport) {
+    println!("Availability while on air (no critical alert firing):");
+    println!(
+        "  {:<16} {:<8} {:>8} {:>8}",
+        "REGION", "TIER", "UP", "DOWN S"
+    );
+    for a in &h.availability {
+        println!(
+            "  {:<16} {:<8} {:>7.2}% {:>8.1}",
+            a.region, a.tier, a.percent, a.down_s
+        );
+    }
+    let fmt = |v: Option<f64>| v.map_or("-".to_string(), |s| format!("{s:.1} s"));
+    println!(
+        "Alerts fired: {}; mean time to detect {}, to recover {}.",
+        h.incidents.len(),
+        fmt(h.mean_ttd_s),
+        fmt(h.mean_ttr_s)
+    );
+    if !h.timeline.is_empty() {
+        println!("Timeline:");
+        for t in &h.timeline {
+            println!(
+                "  {}  {:<6} {:<10} {:<17} {} {}",
+                t.at.strftime("%H:%M:%S"),
+                t.kind,
+                t.region,
+                t.state,
+                t.tier,
+                t.text
+            );
+        }
     }
 }

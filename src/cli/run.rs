@@ -211,6 +211,18 @@ async fn serve(
         loop {
             match alerts.recv().await {
                 Ok(h) => {
+                    if let Health::Action(a) = &*h {
+                        match output {
+                            Output::Json => {
+                                if let Ok(line) = serde_json::to_string(&*h) {
+                                    println!("{line}");
+                                }
+                            }
+                            Output::Text => {
+                                println!("{}  {}", a.at.strftime("%Y-%m-%d %H:%M:%S"), a.line())
+                            }
+                        }
+                    }
                     if let Health::Alert(a) = &*h {
                         if a.state == crate::monitor::engine::AlertState::Pending {
                             continue;

@@ -27,8 +27,8 @@ pub struct Args {
     /// Only this tier (repeatable): encoder, origin, edge, viewer.
     #[arg(long = "tier", value_name = "TIER", value_parser = ["encoder", "origin", "edge", "viewer"])]
     pub tiers: Vec<String>,
-    /// Only signals or only alerts.
-    #[arg(long = "type", value_name = "TYPE", value_parser = ["signal", "alert"])]
+    /// Only signals, only alerts or only actions.
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["signal", "alert", "action"])]
     pub kind: Option<String>,
     /// Start from the beginning of what is recorded instead of from now.
     #[arg(long)]
@@ -102,7 +102,11 @@ fn print_row(output: Output, row: &Row) {
     };
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("");
     let at = s("at").get(11..19).unwrap_or("");
-    if row.kind == "alert" {
+    if row.kind == "action" {
+        if let Ok(a) = serde_json::from_value::<crate::monitor::actions::ActionRecord>(v.clone()) {
+            println!("{at}  {}", a.line());
+        }
+    } else if row.kind == "alert" {
         println!(
             "{at}  {:<8} {:<8} [{}] {}",
             s("state").to_uppercase(),

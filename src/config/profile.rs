@@ -1,5 +1,7 @@
 //! `kind: Profile`: how one event's infrastructure is built, per region.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -261,6 +263,18 @@ pub struct MonitoringSpec {
     pub default_rules: bool,
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
+    /// What is done when an alert fires: an action, a notification, or a question to a hook.
+    #[serde(default)]
+    pub actions: Vec<ReactionSpec>,
+    /// Where `notify` sends, by name.
+    #[serde(default)]
+    pub notifiers: BTreeMap<String, NotifierSpec>,
+    /// External decision hooks, by name: they are sent the alert and the recent signals and
+    /// answer with the action to take.
+    #[serde(default)]
+    pub hooks: BTreeMap<String, HookSpec>,
+    #[serde(default)]
+    pub guardrails: GuardrailSpec,
 }
 
 impl Default for MonitoringSpec {
@@ -271,8 +285,132 @@ impl Default for MonitoringSpec {
             stale_after: default_stale_after(),
             default_rules: true,
             rules: Vec::new(),
+            actions: Vec::new(),
+            notifiers: BTreeMap::new(),
+            hooks: BTreeMap::new(),
+            guardrails: GuardrailSpec::default(),
         }
     }
+}
+
+/// One reaction to alerts: `on` these rules, `do` this.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionSpec {
+    /// The rules whose alerts it reacts to; `*` for every rule.
+    pub on: Vec<String>,
+    /// Only alerts on this tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<crate::monitor::Tier>,
+    #[serde(rename = "do")]
+    pub action: ReactionKind,
+    /// The notifier, for `do: notify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+    /// The hook that decides, for `do: ask`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<String>,
+    /// Wait for `orchestrate approve ID` before acting.
+    #[serde(default)]
+    pub require_approval: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReactionKind {
+    /// Switch the edge to another pipeline.
+    Failover,
+    /// Restart the failing pipeline's encoder.
+    Restart,
+    /// Add capacity where the alert is.
+    Scale,
+    /// Tell someone (on firing and on resolved).
+    Notify,
+    /// Ask an external hook what to do.
+    Ask,
+}
+
+/// A webhook (POST, signed with HMAC-SHA256) or a command (the JSON on stdin, no shell).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifierSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+    /// The environment variable holding the webhook's signing secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
+    /// A program and its arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default = "default_call_timeout")]
+    #[schemars(with = "String")]
+    pub timeout: crate::config::duration::HumanDuration,
+}
+
+/// An external decision hook: an HTTP endpoint (POST) or a command (the JSON on stdin, the
+/// answer on stdout).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The environment variable holding a bearer token for `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// How much of the recent signals is sent.
+    #[serde(default = "default_hook_window")]
+    #[schemars(with = "String")]
+    pub window: crate::config::duration::HumanDuration,
+    #[serde(default = "default_call_timeout")]
+    #[schemars(with = "String")]
+    pub timeout: crate::config::duration::HumanDuration,
+}
+
+/// Limits on what the actions may do to a running event.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardrailSpec {
+    /// The same action on the same target is not taken again within this time.
+    #[serde(default = "default_cooldown")]
+    #[schemars(with = "String")]
+    pub cooldown: crate::config::duration::HumanDuration,
+    /// At most this many actions per event and region within `per`.
+    #[serde(default = "default_max_actions")]
+    pub max_actions: u32,
+    #[serde(default = "default_actions_per")]
+    #[schemars(with = "String")]
+    pub per: crate::config::duration::HumanDuration,
+}
+
+impl Default for GuardrailSpec {
+    fn default() -> Self {
+        Self {
+            cooldown: default_cooldown(),
+            max_actions: default_max_actions(),
+            per: default_actions_per(),
+        }
+    }
+}
+
+fn secs(s: u64) -> crate::config::duration::HumanDuration {
+    crate::config::duration::HumanDuration(std::time::Duration::from_secs(s))
+}
+fn default_call_timeout() -> crate::config::duration::HumanDuration {
+    secs(5)
+}
+fn default_hook_window() -> crate::config::duration::HumanDuration {
+    secs(60)
+}
+fn default_cooldown() -> crate::config::duration::HumanDuration {
+    secs(120)
+}
+fn default_max_actions() -> u32 {
+    5
+}
+fn default_actions_per() -> crate::config::duration::HumanDuration {
+    secs(600)
 }
 
 fn all_tiers() -> Vec<crate::monitor::Tier> {

@@ -15,7 +15,7 @@ use super::rules::anomaly::Detector;
 use super::rules::{Condition, Rule};
 use super::signal::{Labels, Metric, Series, Signal};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     Pending,

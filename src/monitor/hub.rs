@@ -2,7 +2,7 @@
 //! signals through the rule engine on one task, and publishes signals and alerts on the health
 //! bus (a broadcast channel: the store, the SSE endpoint and the metrics read it).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +12,9 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::engine::{Alert, Engine, Window};
+use super::actions::ActionRecord;
+use super::actions::runner::{self, AwaitingView, Input, Place};
+use super::engine::{Alert, AlertState, Engine, Window};
 use super::probes::{self, Emitter, OriginHeads};
 use super::rules::Rule;
 use super::stream::metrics::Metrics;
@@ -26,6 +28,7 @@ use crate::providers::Providers;
 pub enum Health {
     Signal(SignalRecord),
     Alert(Alert),
+    Action(ActionRecord),
 }
 
 impl Health {
@@ -33,6 +36,7 @@ impl Health {
         match self {
             Health::Signal(s) => s.at,
             Health::Alert(a) => a.at,
+            Health::Action(a) => a.at,
         }
     }
     /// `signal` or `alert`: the stream's `type` field.
@@ -40,6 +44,7 @@ impl Health {
         match self {
             Health::Signal(_) => "signal",
             Health::Alert(_) => "alert",
+            Health::Action(_) => "action",
         }
     }
 
@@ -47,12 +52,14 @@ impl Health {
         match self {
             Health::Signal(s) => &s.labels,
             Health::Alert(a) => &a.labels,
+            Health::Action(a) => &a.labels,
         }
     }
 }
 
 enum Control {
-    Set(String, Window, Arc<Vec<Rule>>),
+    /// An event's window and rules, and how long its signals are kept for hooks.
+    Set(String, Window, Arc<Vec<Rule>>, Duration),
     Remove(String),
 }
 
@@ -68,12 +75,38 @@ pub struct View {
     pub metrics: Arc<Metrics>,
     open: Arc<Mutex<Vec<Alert>>>,
     probed: Arc<Mutex<Vec<String>>>,
+    awaiting: AwaitingView,
+    actions: mpsc::UnboundedSender<Input>,
 }
 
 impl View {
     /// The alerts pending or firing now.
     pub fn open_alerts(&self) -> Vec<Alert> {
         self.open.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The actions awaiting approval.
+    pub fn awaiting(&self) -> Vec<ActionRecord> {
+        self.awaiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Approves or rejects an action awaiting approval; its record after the verdict.
+    pub async fn verdict(&self, id: &str, approve: bool, by: &str) -> Result<ActionRecord, String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.actions
+            .send(Input::Verdict {
+                id: id.to_string(),
+                approve,
+                by: by.to_string(),
+                reply,
+            })
+            .map_err(|_| "the monitor is stopping".to_string())?;
+        answer
+            .await
+            .map_err(|_| "the monitor is stopping".to_string())?
     }
 
     /// The events and regions probed now, `event/region`.
@@ -94,6 +127,8 @@ pub struct Monitor {
     probes: JoinSet<()>,
     stop: CancellationToken,
     hub: tokio::task::JoinHandle<()>,
+    actions: mpsc::UnboundedSender<Input>,
+    runner: tokio::task::JoinHandle<()>,
     view: View,
 }
 
@@ -105,19 +140,28 @@ impl Monitor {
         let metrics = Arc::new(Metrics::new());
         let open = Arc::new(Mutex::new(Vec::new()));
         let stop = CancellationToken::new();
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        let (actions, inputs) = mpsc::unbounded_channel();
+        let awaiting = AwaitingView::default();
+        let runner = tokio::spawn(runner::run(
+            inputs,
+            bus.clone(),
+            client.clone(),
+            awaiting.clone(),
+        ));
         let hub = tokio::spawn(hub(
             rx,
             ctl,
             bus.clone(),
             metrics.clone(),
             open.clone(),
+            actions.clone(),
             stop.clone(),
         ));
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
         Self {
             client,
             signals,
@@ -127,11 +171,15 @@ impl Monitor {
             probes: JoinSet::new(),
             stop,
             hub,
+            actions: actions.clone(),
+            runner,
             view: View {
                 bus,
                 metrics,
                 open,
                 probed: Arc::new(Mutex::new(Vec::new())),
+                awaiting,
+                actions,
             },
         }
     }
@@ -152,10 +200,26 @@ impl Monitor {
         for t in targets {
             wanted_events.insert(t.event.clone(), t.window);
             // Unchanged rules and window cost the engine nothing; a moved end rescopes at once.
-            let _ = self
-                .control
-                .send(Control::Set(t.event.clone(), t.window, t.rules.clone()));
+            let _ = self.control.send(Control::Set(
+                t.event.clone(),
+                t.window,
+                t.rules.clone(),
+                t.plan.keep_signals(),
+            ));
             let key = t.key();
+            if let Ok(provider) = providers.get(&t.provider) {
+                let place = Place {
+                    event: t.event.clone(),
+                    region: t.region.clone(),
+                    window: t.window,
+                    provider,
+                    plan: t.plan.clone(),
+                    resources: t.resources(),
+                };
+                let _ = self
+                    .actions
+                    .send(Input::Place(key.clone(), Some(Arc::new(place))));
+            }
             let fp = t.fingerprint();
             keep.push(key.clone());
             if self.running.get(&key).is_some_and(|r| r.fingerprint == fp) {
@@ -174,10 +238,12 @@ impl Monitor {
                 },
             );
         }
+        let actions = &self.actions;
         self.running.retain(|k, r| {
             let kept = keep.contains(k);
             if !kept {
                 r.stop.cancel();
+                let _ = actions.send(Input::Place(k.clone(), None));
             }
             kept
         });
@@ -247,13 +313,16 @@ impl Monitor {
         }
     }
 
-    /// Stops every probe and the hub, resolving nothing: the alerts' last state stays as
-    /// recorded.
+    /// Stops every probe, the hub and the actions (letting those under way finish), resolving
+    /// nothing: the alerts' last state stays as recorded.
     pub async fn stop(mut self) {
         self.stop.cancel();
         while self.probes.join_next().await.is_some() {}
         drop(self.signals);
         let _ = self.hub.await;
+        drop(self.actions);
+        drop(self.view);
+        let _ = self.runner.await;
     }
 }
 
@@ -263,10 +332,12 @@ async fn hub(
     bus: broadcast::Sender<Arc<Health>>,
     metrics: Arc<Metrics>,
     open: Arc<Mutex<Vec<Alert>>>,
+    actions: mpsc::UnboundedSender<Input>,
     stop: CancellationToken,
 ) {
     let mut engine = Engine::new();
     let mut alerts = Vec::new();
+    let mut recent = Recent::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -275,13 +346,19 @@ async fn hub(
                 let Some(s) = s else { return };
                 engine.observe(&s, &mut alerts);
                 metrics.observe(&s);
-                let _ = bus.send(Arc::new(Health::Signal(SignalRecord::from(&s))));
+                let h = Arc::new(Health::Signal(SignalRecord::from(&s)));
+                recent.push(&h);
+                let _ = bus.send(h);
             }
             Some(c) = control.recv() => match c {
-                Control::Set(event, window, rules) => engine.set_event(&event, window, rules),
+                Control::Set(event, window, rules, keep) => {
+                    engine.set_event(&event, window, rules);
+                    recent.keep(&event, keep);
+                }
                 Control::Remove(event) => {
                     engine.remove_event(&event, Timestamp::now(), &mut alerts);
                     metrics.forget_event(&event);
+                    recent.forget(&event);
                 }
             },
             _ = tick.tick() => engine.advance(Timestamp::now(), &mut alerts),
@@ -290,9 +367,62 @@ async fn hub(
         if !alerts.is_empty() {
             for a in alerts.drain(..) {
                 metrics.alert(&a);
+                if a.state != AlertState::Pending {
+                    let window = recent.of(&a.labels.event, &a.labels.region);
+                    let _ = actions.send(Input::Alert(a.clone(), window));
+                }
                 let _ = bus.send(Arc::new(Health::Alert(a)));
             }
             *open.lock().unwrap_or_else(|p| p.into_inner()) = engine.open_alerts();
         }
+    }
+}
+
+/// An event and a region.
+type EventRegion = (Arc<str>, Arc<str>);
+
+/// The recent signals of the events whose hooks are sent them, per event and region.
+#[derive(Default)]
+struct Recent {
+    keep: HashMap<Arc<str>, jiff::SignedDuration>,
+    signals: HashMap<EventRegion, VecDeque<Arc<Health>>>,
+}
+
+impl Recent {
+    fn keep(&mut self, event: &str, d: Duration) {
+        if d.is_zero() {
+            self.forget(event);
+        } else {
+            let d = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::ZERO);
+            self.keep.insert(Arc::from(event), d);
+        }
+    }
+
+    fn forget(&mut self, event: &str) {
+        self.keep.remove(event);
+        self.signals.retain(|(e, _), _| &**e != event);
+    }
+
+    fn push(&mut self, h: &Arc<Health>) {
+        let Health::Signal(s) = &**h else { return };
+        let Some(&d) = self.keep.get(&s.labels.event) else {
+            return;
+        };
+        let q = self
+            .signals
+            .entry((s.labels.event.clone(), s.labels.region.clone()))
+            .or_default();
+        q.push_back(h.clone());
+        let from = s.at - d;
+        while q.front().is_some_and(|x| x.at() < from) {
+            q.pop_front();
+        }
+    }
+
+    fn of(&self, event: &Arc<str>, region: &Arc<str>) -> Vec<Arc<Health>> {
+        self.signals
+            .get(&(event.clone(), region.clone()))
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }

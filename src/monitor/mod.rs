@@ -1,6 +1,7 @@
 //! Monitoring while on air: probes per tier send [`Signal`]s; the [`engine`] turns them into
 //! alerts by the profile's rules; everything goes out on the health stream.
 
+pub mod actions;
 pub mod engine;
 pub mod hub;
 pub mod probes;

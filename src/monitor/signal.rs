@@ -101,7 +101,7 @@ impl std::fmt::Display for Metric {
 }
 
 /// Who a series is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Labels {
     pub event: Arc<str>,
     pub region: Arc<str>,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::Tier;
+use super::actions::plan::{Plan, Resources};
 use super::engine::Window;
 use super::rules::{Rule, compile};
 use crate::model::{Config, RecordedResource, ResourceStatus};
@@ -18,6 +19,7 @@ pub struct Target {
     pub region: String,
     pub window: Window,
     pub rules: Arc<Vec<Rule>>,
+    pub plan: Arc<Plan>,
     pub tiers: Vec<Tier>,
     pub segment_s: f64,
     pub provider: String,
@@ -26,11 +28,20 @@ pub struct Target {
     pub origin_masters: Vec<(String, String)>,
     /// The master playlist at the edge.
     pub edge_master: Option<String>,
+    /// The edge serving it (the group's, when shared).
+    pub cdn: Option<RecordedResource>,
 }
 
 impl Target {
     pub fn key(&self) -> String {
         format!("{}/{}", self.event, self.region)
+    }
+
+    pub fn resources(&self) -> Resources {
+        Resources {
+            encoders: self.encoders.clone(),
+            cdn: self.cdn.clone(),
+        }
     }
 
     /// Changes whenever the probes would have to start anew (a resource replaced, a URL moved).
@@ -62,11 +73,14 @@ fn hls_master(manifest: &str) -> String {
     }
 }
 
+/// Each profile's rules and actions, compiled once per configuration.
+pub type Compiled = BTreeMap<String, (Arc<Vec<Rule>>, Arc<Plan>)>;
+
 pub fn targets(
     config: &Config,
     resources: &[RecordedResource],
     now: Timestamp,
-    rules: &mut BTreeMap<String, Arc<Vec<Rule>>>,
+    compiled: &mut Compiled,
 ) -> Vec<Target> {
     let mut by_place: BTreeMap<(&str, &str), Vec<&RecordedResource>> = BTreeMap::new();
     for r in resources {
@@ -91,9 +105,9 @@ pub fn targets(
         if !profile.monitoring.enabled || now >= event.release_at() {
             continue;
         }
-        let rules = rules
+        let (rules, plan) = compiled
             .entry(profile.name.clone())
-            .or_insert_with(|| Arc::new(compile(profile)))
+            .or_insert_with(|| (Arc::new(compile(profile)), Arc::new(Plan::of(profile))))
             .clone();
         let shared = event.shared_unit(profile);
         for region in &event.regions {
@@ -145,12 +159,14 @@ pub fn targets(
                     end: event.end,
                 },
                 rules: rules.clone(),
+                plan: plan.clone(),
                 tiers: profile.monitoring.tiers.clone(),
                 segment_s: profile.segment_duration.as_secs_f64(),
                 provider: profile.provider.clone(),
                 encoders,
                 origin_masters,
                 edge_master,
+                cdn: cdn.cloned(),
             });
         }
     }

@@ -79,6 +79,34 @@ pub trait Provider: Send + Sync {
     async fn encoder_health(&self, _rec: &RecordedResource) -> Option<EncoderHealth> {
         None
     }
+    /// Switches the edge `cdn` to serve `event` from `pipeline` (monitoring's `failover`).
+    async fn failover(
+        &self,
+        _cdn: &RecordedResource,
+        _event: &str,
+        _pipeline: &str,
+    ) -> Result<(), ProviderError> {
+        Err(ProviderError::Permanent(format!(
+            "the {} provider cannot switch an edge's pipeline",
+            self.name()
+        )))
+    }
+    /// Restarts an encoder in place: same resource, same outputs (monitoring's `restart`).
+    async fn restart(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
+        Err(ProviderError::Permanent(format!(
+            "the {} provider cannot restart a {}",
+            self.name(),
+            rec.spec.kind
+        )))
+    }
+    /// Adds capacity to a resource (monitoring's `scale`).
+    async fn scale(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
+        Err(ProviderError::Permanent(format!(
+            "the {} provider cannot scale a {}",
+            self.name(),
+            rec.spec.kind
+        )))
+    }
 }
 
 /// What an encoder says of itself: a local ffmpeg's progress report, a cloud channel's state.

@@ -5,6 +5,8 @@
 //! while it exists). The minimum for a resource is the show itself plus the time its create
 //! really took: `efficiency = billed / (on-air + provisioning)`, 1.0 being perfect.
 
+pub mod health;
+
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -38,6 +40,9 @@ pub struct Report {
     pub by_kind: Vec<Usage>,
     /// The VODs the event was handed off to, per region (filled from the state).
     pub vod: Vec<serde_json::Value>,
+    /// What monitoring recorded (filled from `health.db`); `None` if it was not monitored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<health::HealthReport>,
 }
 
 fn minutes(from: Timestamp, to: Timestamp) -> f64 {
@@ -125,6 +130,7 @@ pub fn compute(
         cost: by_kind.iter().map(|u| u.cost).sum(),
         by_kind,
         vod: Vec::new(),
+        health: None,
     }
 }
 

@@ -65,7 +65,7 @@ pub async fn run(
     mut monitor: Option<&mut crate::monitor::hub::Monitor>,
 ) -> anyhow::Result<()> {
     // Compiled rules per profile, kept while the configuration is: detectors keep their history.
-    let mut rules = std::collections::BTreeMap::new();
+    let mut rules = crate::monitor::targets::Compiled::new();
     let _lock = ws.lock("run").await?;
     let state = ws.open_state()?;
     let mut loaded: Option<Loaded> = None;

@@ -58,6 +58,26 @@ struct Player {
     next: u64,
     /// Until when the media it holds lasts, on the wall clock; `None` until it starts playing.
     buffer_end: Option<Timestamp>,
+    /// The capture end of the last segment it played, where the playlist dates its segments.
+    played_until: Option<Timestamp>,
+}
+
+/// Where a player that played up to `until` (capture time) goes on in `p`: the first segment
+/// mostly after it, and how much capture time is skipped to reach it. A failover switches
+/// the edge to a pipeline that numbers its segments on its own; capture time is what the
+/// pipelines share.
+fn resume(p: &hls::LivePlaylist, until: Timestamp) -> Option<(usize, f64)> {
+    let starts = p.starts();
+    p.segments
+        .iter()
+        .zip(&starts)
+        .position(|(seg, start)| {
+            start.is_some_and(|s| s + SignedDuration::from_secs_f64(seg.duration_s / 2.0) > until)
+        })
+        .and_then(|i| {
+            let start = starts[i]?;
+            Some((i, start.duration_since(until).as_secs_f64().max(0.0)))
+        })
 }
 
 impl Player {
@@ -183,17 +203,33 @@ async fn play(
     let pl = player.get_or_insert_with(|| Player {
         next: p.next_sequence() - behind,
         buffer_end: None,
+        played_until: None,
     });
-    if p.media_sequence > pl.next {
-        // Segments slid out of the playlist before the player could fetch them.
-        let missed = (p.media_sequence - pl.next) as f64 * target_s;
-        out.push(Signal::new(gap, now, missed));
-        pl.next = p.media_sequence;
-    } else {
-        out.push(Signal::new(gap, now, 0.0));
-    }
-    let first = (pl.next - p.media_sequence) as usize;
-    for seg in p.segments.iter().skip(first) {
+    let first = match pl.played_until.and_then(|until| resume(p, until)) {
+        Some((i, skipped)) => {
+            out.push(Signal::new(gap, now, skipped));
+            pl.next = p.media_sequence + i as u64;
+            i
+        }
+        None if pl.played_until.is_some() && p.newest_end().is_some() => {
+            // Nothing after what was played yet.
+            out.push(Signal::new(gap, now, 0.0));
+            p.segments.len()
+        }
+        None => {
+            if p.media_sequence > pl.next {
+                // Segments slid out of the playlist before the player could fetch them.
+                let missed = (p.media_sequence - pl.next) as f64 * target_s;
+                out.push(Signal::new(gap, now, missed));
+                pl.next = p.media_sequence;
+            } else {
+                out.push(Signal::new(gap, now, 0.0));
+            }
+            (pl.next - p.media_sequence) as usize
+        }
+    };
+    let starts = p.starts();
+    for (seg, start) in p.segments.iter().zip(&starts).skip(first) {
         let t0 = std::time::Instant::now();
         let ok = fetch(client, &hls::resolve(url, &seg.uri))
             .await
@@ -212,6 +248,7 @@ async fn play(
         // After a stall (or at the start) playback resumes from this segment.
         let from = pl.buffer_end.map_or(done, |end| end.max(done));
         pl.buffer_end = Some(from + SignedDuration::from_secs_f64(seg.duration_s));
+        pl.played_until = start.map(|s| s + SignedDuration::from_secs_f64(seg.duration_s));
         pl.next += 1;
     }
     if first >= p.segments.len() {
@@ -220,5 +257,45 @@ async fn play(
             now,
             f64::from(u8::from(pl.stalled(now))),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn playlist(first_seq: u64, first_start: &str, n: usize) -> hls::LivePlaylist {
+        let mut t = format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first_seq}\n#EXT-X-PROGRAM-DATE-TIME:{first_start}\n"
+        );
+        for i in 0..n {
+            t.push_str(&format!("#EXTINF:2.0,\nseg_{}.ts\n", first_seq + i as u64));
+        }
+        hls::parse(&t).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn a_player_resumes_by_capture_time_across_pipelines() {
+        // Played pipeline A up to 20:00:10; pipeline B numbers its segments on its own and cuts
+        // them 0.7 s later: the player goes on with B's segment mostly after 20:00:10
+        // (10.7 to 12.7), skipping 0.7 s, rather than replaying 1.3 s.
+        let b = playlist(100, "2026-11-22T20:00:00.700+0000", 8);
+        let (i, skipped) = resume(&b, at("2026-11-22T20:00:10Z")).unwrap_or((99, 99.0));
+        assert_eq!(b.media_sequence + i as u64, 105);
+        assert!((skipped - 0.7).abs() < 1e-6, "{skipped}");
+        // Cut 0.3 s later, the segment from 10.3 is mostly after 10: 0.3 s skipped.
+        let b = playlist(100, "2026-11-22T20:00:00.300+0000", 8);
+        let (i, skipped) = resume(&b, at("2026-11-22T20:00:10Z")).unwrap_or((99, 99.0));
+        assert_eq!(b.media_sequence + i as u64, 105);
+        assert!((skipped - 0.3).abs() < 1e-6, "{skipped}");
+        // A pipeline whose playlist starts later skips the capture time in between.
+        let c = playlist(3, "2026-11-22T20:00:15Z", 2);
+        assert_eq!(resume(&c, at("2026-11-22T20:00:10Z")), Some((0, 5.0)));
+        // Nothing after what was played.
+        assert_eq!(resume(&c, at("2026-11-22T20:00:19Z")), None);
     }
 }

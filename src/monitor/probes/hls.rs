@@ -18,6 +18,35 @@ impl LivePlaylist {
         self.media_sequence + self.segments.len() as u64
     }
 
+    /// When the newest segment's last frame was captured: the last program date-time in the
+    /// playlist plus the durations from there on (ffmpeg tags only some segments).
+    pub fn newest_end(&self) -> Option<jiff::Timestamp> {
+        let i = self.segments.iter().rposition(|s| s.start.is_some())?;
+        let start = self.segments[i].start?;
+        let after: f64 = self.segments[i..].iter().map(|s| s.duration_s).sum();
+        start
+            .checked_add(jiff::SignedDuration::try_from_secs_f64(after).ok()?)
+            .ok()
+    }
+
+    /// Each segment's capture start: its own program date-time, or the previous segment's
+    /// start plus its duration; `None` before the first date-time.
+    pub fn starts(&self) -> Vec<Option<jiff::Timestamp>> {
+        let mut at: Option<jiff::Timestamp> = None;
+        let mut prev = 0.0;
+        self.segments
+            .iter()
+            .map(|s| {
+                at = s.start.or_else(|| {
+                    at?.checked_add(jiff::SignedDuration::try_from_secs_f64(prev).ok()?)
+                        .ok()
+                });
+                prev = s.duration_s;
+                at
+            })
+            .collect()
+    }
+
     /// Discontinuities since the start of the stream: the ones slid out of the window plus the
     /// ones still in it.
     pub fn discontinuities(&self) -> u64 {

@@ -68,6 +68,7 @@ async fn rendition(
         return;
     };
     let mut seen: Option<Seen> = None;
+    let mut last_reload: Option<Timestamp> = None;
     loop {
         let began = tokio::time::Instant::now();
         let now = Timestamp::now();
@@ -79,10 +80,7 @@ async fn rendition(
                     out.push(Signal::new(up, now, 1.0));
                     let next = p.next_sequence();
                     heads.set(name, &e.resource(), next);
-                    // Changed at most a second after the origin says it was modified.
-                    let at = r
-                        .last_modified
-                        .map_or(now, |lm| now.min(lm + jiff::SignedDuration::from_secs(1)));
+                    let at = published_at(now, r.last_modified, p.newest_end(), last_reload);
                     match &mut seen {
                         None => {
                             seen = Some(Seen {
@@ -133,8 +131,50 @@ async fn rendition(
                 return;
             }
         }
+        last_reload = Some(now);
         if !super::next_reload(began, changed, target_s, &stop).await {
             return;
         }
+    }
+}
+
+/// When the newest segment was published, as closely as can be told: its capture end from
+/// the program date-time (to the millisecond, if the encoder's clock agrees with ours), kept
+/// between the last reload that did not list it and a second after the origin's
+/// `Last-Modified` (whole seconds) or now. Staleness is measured from here.
+fn published_at(
+    now: Timestamp,
+    last_modified: Option<Timestamp>,
+    captured_end: Option<Timestamp>,
+    last_reload: Option<Timestamp>,
+) -> Timestamp {
+    let hi = last_modified.map_or(now, |lm| now.min(lm + jiff::SignedDuration::from_secs(1)));
+    match (captured_end, last_reload) {
+        (Some(end), Some(lo)) if lo <= hi => end.clamp(lo, hi),
+        (Some(end), _) => end.min(hi),
+        (None, _) => hi,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn publication_is_the_capture_end_within_what_the_reloads_saw() {
+        // The capture end is believed where it falls between the reloads.
+        assert_eq!(published_at(t(10), None, Some(t(8)), Some(t(7))), t(8));
+        // Not earlier than the reload that did not list the segment yet.
+        assert_eq!(published_at(t(10), None, Some(t(3)), Some(t(7))), t(7));
+        // Not later than now, nor than a second past Last-Modified.
+        assert_eq!(published_at(t(10), None, Some(t(12)), Some(t(7))), t(10));
+        assert_eq!(published_at(t(10), Some(t(8)), Some(t(12)), None), t(9));
+        // Without a program date-time: Last-Modified's bound, or now.
+        assert_eq!(published_at(t(10), Some(t(5)), None, Some(t(7))), t(6));
+        assert_eq!(published_at(t(10), None, None, None), t(10));
     }
 }

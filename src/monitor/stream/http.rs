@@ -1,17 +1,19 @@
 //! The endpoints `run` serves, each behind the bearer token in `<state>/api-token`:
 //! - `GET /v1/events`: the health stream as server-sent events (`?event=&region=&tier=&type=`);
 //! - `GET /metrics`: Prometheus text format;
-//! - `GET /v1/status`: what is probed and the open alerts, as JSON.
+//! - `GET /v1/status`: what is probed, the open alerts and the actions awaiting approval;
+//! - `POST /v1/actions/{id}/approve` and `.../reject` (`{"by": "..."}`): the verdict on an
+//!   action that requires approval.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use futures_util::stream::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
@@ -32,6 +34,7 @@ pub fn router(api: Api) -> Router {
         .route("/v1/events", get(events))
         .route("/metrics", get(metrics))
         .route("/v1/status", get(status))
+        .route("/v1/actions/{id}/{verdict}", post(verdict))
         .with_state(Arc::new(api))
 }
 
@@ -141,6 +144,50 @@ async fn status(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
     axum::Json(serde_json::json!({
         "probed": api.view.probed(),
         "alerts": api.view.open_alerts(),
+        "awaiting_approval": api.view.awaiting(),
     }))
     .into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Verdict {
+    #[serde(default)]
+    by: Option<String>,
+}
+
+async fn verdict(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    Path((id, verdict)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = denied(&api, &headers) {
+        return r;
+    }
+    let approve = match verdict.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return (StatusCode::NOT_FOUND, "expected approve or reject\n").into_response(),
+    };
+    let v: Verdict = if body.is_empty() {
+        Verdict::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return (StatusCode::BAD_REQUEST, format!("the body: {e}\n")).into_response();
+            }
+        }
+    };
+    let by: String =
+        v.by.unwrap_or_else(|| "an API client".into())
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect();
+    match api.view.verdict(&id, approve, &by).await {
+        Ok(rec) => axum::Json(rec).into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
+    }
 }

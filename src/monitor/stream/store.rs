@@ -131,11 +131,20 @@ impl Reader {
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM health", [], |r| r.get(0))
     }
 
-    /// One event's alert transitions, oldest first.
-    pub fn alerts_of(&self, event: &str) -> rusqlite::Result<Vec<Row>> {
+    /// One event's alert transitions and actions, oldest first.
+    pub fn alerts_and_actions_of(&self, event: &str) -> rusqlite::Result<Vec<Row>> {
         self.query(
-            "SELECT seq, type, event, region, tier, body FROM health WHERE event = ?1 AND type = 'alert' ORDER BY seq",
+            "SELECT seq, type, event, region, tier, body FROM health WHERE event = ?1 AND type IN ('alert', 'action') ORDER BY seq",
             params![event],
+        )
+    }
+
+    /// Whether anything was recorded of the event.
+    pub fn has_event(&self, event: &str) -> rusqlite::Result<bool> {
+        self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM health WHERE event = ?1)",
+            params![event],
+            |r| r.get(0),
         )
     }
 

@@ -43,6 +43,8 @@ pub struct LocalProvider {
     state_dir: PathBuf,
     /// Shaka Packager and ffmpeg, for the VOD.
     tools: crate::vod::Tools,
+    /// For the edges' control endpoints.
+    client: reqwest::Client,
 }
 
 impl LocalProvider {
@@ -74,6 +76,11 @@ impl LocalProvider {
             server_bin,
             state_dir,
             tools,
+            client: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
         })
     }
 
@@ -356,6 +363,17 @@ impl LocalProvider {
         ))
     }
 
+    /// The directory of a recorded resource.
+    fn dir_of_recorded(&self, rec: &RecordedResource) -> Result<PathBuf, ProviderError> {
+        let id = rec
+            .provider_id
+            .clone()
+            .unwrap_or_else(|| spec_provider_id(&rec.spec));
+        self.layout
+            .dir_of(&id)
+            .ok_or_else(|| ProviderError::Permanent(format!("`{id}` is not a usable name")))
+    }
+
     /// [`remove_resource`] off the async threads: stopping waits on the process.
     async fn remove(&self, dir: &Path) -> Result<(), ProviderError> {
         let (layout, dir, grace) = (self.layout.clone(), dir.to_path_buf(), self.grace());
@@ -532,6 +550,67 @@ impl Provider for LocalProvider {
         })
         .await
         .ok()
+    }
+
+    async fn failover(
+        &self,
+        cdn: &RecordedResource,
+        event: &str,
+        pipeline: &str,
+    ) -> Result<(), ProviderError> {
+        let dir = self.dir_of_recorded(cdn)?;
+        let token = std::fs::read_to_string(dir.join("token")).map_err(|e| {
+            ProviderError::Permanent(format!("the edge's control token cannot be read: {e}"))
+        })?;
+        let token = token.trim();
+        let url = cdn
+            .outputs
+            .get("url")
+            .and_then(|u| u.as_str())
+            .ok_or_else(|| ProviderError::Permanent("the edge has no recorded url".into()))?;
+        let control = reqwest::Url::parse_with_params(
+            &format!("{url}/_orchestrate/failover"),
+            &[("event", event), ("pipeline", pipeline)],
+        )
+        .map_err(|e| ProviderError::Permanent(format!("the edge's url `{url}`: {e}")))?;
+        let r = self
+            .client
+            .post(control)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| ProviderError::Transient(format!("the edge: {}", e.without_url())))?;
+        match r.status() {
+            s if s.is_success() => Ok(()),
+            s if s.is_server_error() => {
+                Err(ProviderError::Transient(format!("the edge answered {s}")))
+            }
+            s => Err(ProviderError::Permanent(format!(
+                "the edge refused the failover: {s} {}",
+                r.text().await.unwrap_or_default().trim()
+            ))),
+        }
+    }
+
+    async fn restart(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
+        if rec.spec.kind != "encoder" {
+            return Err(ProviderError::Permanent(format!(
+                "the local provider restarts encoders, not a {}",
+                rec.spec.kind
+            )));
+        }
+        let dir = self.dir_of_recorded(rec)?;
+        let mut record = self.layout.read(&dir).ok_or_else(|| {
+            ProviderError::Permanent(format!("{} is no longer there", rec.spec.name))
+        })?;
+        // The media stays: ffmpeg appends to its playlists, after a discontinuity.
+        if let Some(pid) = PidFile::read(&dir.join("pid.json")) {
+            let grace = self.grace();
+            let _ = tokio::task::spawn_blocking(move || pid.stop(grace)).await;
+        }
+        let def = record.definition.clone();
+        record.outputs = self.create_encoder(&rec.spec, &dir, &def).await?;
+        self.layout.write(&dir, &record).map_err(io_err)
     }
 
     async fn list(&self) -> Result<Vec<InventoryItem>, ProviderError> {

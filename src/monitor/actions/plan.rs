@@ -1,0 +1,311 @@
+//! A profile's reactions, and what an alert points at among an event's resources (pure).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::config::profile::{GuardrailSpec, HookSpec, NotifierSpec, ReactionKind, ReactionSpec};
+use crate::model::{Profile, RecordedResource};
+use crate::monitor::engine::{Alert, AlertState};
+use crate::monitor::{Labels, Tier};
+
+use super::Act;
+
+/// `monitoring.actions` and what they refer to, compiled once per profile.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub reactions: Vec<ReactionSpec>,
+    pub notifiers: BTreeMap<String, NotifierSpec>,
+    pub hooks: BTreeMap<String, HookSpec>,
+    pub guardrails: GuardrailSpec,
+}
+
+impl Plan {
+    pub fn of(profile: &Profile) -> Self {
+        let m = &profile.monitoring;
+        Self {
+            reactions: m.actions.clone(),
+            notifiers: m.notifiers.clone(),
+            hooks: m.hooks.clone(),
+            guardrails: m.guardrails.clone(),
+        }
+    }
+
+    /// How much of the recent signals the hooks are sent (nothing is kept without a hook).
+    pub fn keep_signals(&self) -> Duration {
+        self.reactions
+            .iter()
+            .filter_map(|r| self.hooks.get(r.hook.as_deref()?))
+            .map(|h| h.window.0)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The reactions to this alert transition: every matching one when it fires, only the
+    /// notifications when it resolves.
+    pub fn reactions_to<'a>(&'a self, alert: &'a Alert) -> impl Iterator<Item = &'a ReactionSpec> {
+        self.reactions.iter().filter(move |r| {
+            let when = match alert.state {
+                AlertState::Firing => true,
+                AlertState::Resolved => r.action == ReactionKind::Notify,
+                AlertState::Pending => false,
+            };
+            when && r.tier.is_none_or(|t| t == alert.labels.tier)
+                && r.on.iter().any(|n| n == "*" || *n == alert.rule)
+        })
+    }
+}
+
+impl From<ReactionKind> for Act {
+    fn from(k: ReactionKind) -> Self {
+        match k {
+            ReactionKind::Failover => Act::Failover,
+            ReactionKind::Restart => Act::Restart,
+            ReactionKind::Scale => Act::Scale,
+            ReactionKind::Notify => Act::Notify,
+            // Asking decides the action; nothing is done until the hook answers.
+            ReactionKind::Ask => Act::None,
+        }
+    }
+}
+
+/// An event's resources in one region, as the actions need them.
+#[derive(Debug, Clone, Default)]
+pub struct Resources {
+    /// The encoders, primary first.
+    pub encoders: Vec<RecordedResource>,
+    pub cdn: Option<RecordedResource>,
+}
+
+impl Resources {
+    fn pipeline(rec: &RecordedResource) -> Option<&str> {
+        rec.outputs.get("pipeline")?.as_str()
+    }
+
+    pub fn pipelines(&self) -> Vec<String> {
+        self.encoders
+            .iter()
+            .filter_map(|e| Self::pipeline(e).map(String::from))
+            .collect()
+    }
+
+    /// The pipeline an alert is about: its encoder's, or the origin playlist's (`origin/b`).
+    /// Edge and viewer alerts see the event through the edge and cannot tell.
+    pub fn failing_pipeline(&self, labels: &Labels) -> Option<String> {
+        match labels.tier {
+            Tier::Encoder => self
+                .encoders
+                .iter()
+                .find(|e| e.spec.name == *labels.resource)
+                .and_then(Self::pipeline)
+                .map(String::from),
+            Tier::Origin => labels
+                .resource
+                .strip_prefix("origin/")
+                .filter(|p| self.pipelines().iter().any(|x| x == p))
+                .map(String::from),
+            Tier::Edge | Tier::Viewer => None,
+        }
+    }
+}
+
+/// A decided action made concrete: which resource, which pipeline.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Failover { cdn: RecordedResource, to: String },
+    Restart { encoder: RecordedResource },
+    Scale { resource: RecordedResource },
+}
+
+impl Step {
+    /// What the action record names as its target.
+    pub fn target(&self) -> String {
+        match self {
+            Step::Failover { to, .. } => format!("pipeline {to}"),
+            Step::Restart { encoder } => encoder.spec.name.clone(),
+            Step::Scale { resource } => resource.spec.name.clone(),
+        }
+    }
+}
+
+/// The step `act` takes for an alert with `labels`; `pipeline` is a hook's choice of where to
+/// fail over to, or of which pipeline's encoder to restart.
+pub fn step(
+    act: Act,
+    res: &Resources,
+    labels: &Labels,
+    pipeline: Option<&str>,
+) -> Result<Step, String> {
+    let failing = res.failing_pipeline(labels);
+    let pipelines = res.pipelines();
+    let named = |p: &str| {
+        if pipelines.iter().any(|x| x == p) {
+            Ok(p.to_string())
+        } else {
+            Err(format!(
+                "no pipeline `{p}` in this event (pipelines: {})",
+                pipelines.join(", ")
+            ))
+        }
+    };
+    match act {
+        Act::Failover => {
+            let cdn = res
+                .cdn
+                .clone()
+                .ok_or("this event has no CDN edge to fail over")?;
+            let to = match pipeline {
+                Some(p) => named(p)?,
+                None => {
+                    let failing = failing.clone().ok_or_else(|| {
+                        format!(
+                            "an alert on the {} tier does not say which pipeline failed; a hook may name the `pipeline` to fail over to",
+                            labels.tier
+                        )
+                    })?;
+                    pipelines
+                        .iter()
+                        .find(|p| **p != failing)
+                        .cloned()
+                        .ok_or_else(|| {
+                            format!("pipeline {failing} has no backup to fail over to (redundancy: single)")
+                        })?
+                }
+            };
+            if failing.as_deref() == Some(to.as_str()) {
+                return Err(format!("pipeline {to} is the one failing"));
+            }
+            Ok(Step::Failover { cdn, to })
+        }
+        Act::Restart => {
+            let p = match pipeline {
+                Some(p) => named(p)?,
+                None => failing.ok_or_else(|| {
+                    format!(
+                        "an alert on the {} tier does not say which encoder to restart; a hook may name the `pipeline`",
+                        labels.tier
+                    )
+                })?,
+            };
+            let encoder = res
+                .encoders
+                .iter()
+                .find(|e| Resources::pipeline(e) == Some(p.as_str()))
+                .cloned()
+                .ok_or_else(|| format!("no encoder runs pipeline {p}"))?;
+            Ok(Step::Restart { encoder })
+        }
+        Act::Scale => {
+            let resource = match labels.tier {
+                Tier::Edge | Tier::Viewer => res.cdn.clone(),
+                Tier::Encoder | Tier::Origin => failing.and_then(|p| {
+                    res.encoders
+                        .iter()
+                        .find(|e| Resources::pipeline(e) == Some(p.as_str()))
+                        .cloned()
+                }),
+            }
+            .ok_or_else(|| format!("nothing to scale for an alert on {}", labels.resource))?;
+            Ok(Step::Scale { resource })
+        }
+        Act::Notify | Act::None => Err(format!("`{act}` is not a step on a resource")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Definition, ResourceId, ResourceSpec, ResourceStatus, Window};
+    use std::sync::Arc;
+
+    fn rec(name: &str, kind: &str, outputs: serde_json::Value) -> RecordedResource {
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        RecordedResource {
+            spec: ResourceSpec {
+                id: ResourceId::new("show", "eu", name),
+                provider: "local".into(),
+                region: "eu".into(),
+                event: "show".into(),
+                kind: kind.into(),
+                name: name.into(),
+                depends_on: Vec::new(),
+                definition: Definition::null(),
+                tags: Default::default(),
+                hourly_price: 0.0,
+                window: Window { from: at, to: at },
+                spec_hash: String::new(),
+            },
+            status: ResourceStatus::Ready,
+            provider_id: Some(name.into()),
+            client_token: None,
+            outputs,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn dual() -> Resources {
+        Resources {
+            encoders: vec![
+                rec("encoder-a", "encoder", serde_json::json!({"pipeline": "a"})),
+                rec("encoder-b", "encoder", serde_json::json!({"pipeline": "b"})),
+            ],
+            cdn: Some(rec("cdn", "cdn", serde_json::json!({"url": "http://e"}))),
+        }
+    }
+
+    fn labels(tier: Tier, resource: &str) -> Labels {
+        Labels {
+            event: Arc::from("show"),
+            region: Arc::from("eu"),
+            tier,
+            resource: Arc::from(resource),
+            rendition: None,
+        }
+    }
+
+    #[test]
+    fn failover_leaves_the_failing_pipeline() {
+        let r = dual();
+        for l in [
+            labels(Tier::Origin, "origin/a"),
+            labels(Tier::Encoder, "encoder-a"),
+        ] {
+            let s = step(Act::Failover, &r, &l, None).map(|s| s.target());
+            assert_eq!(s.as_deref(), Ok("pipeline b"));
+        }
+        let s = step(Act::Failover, &r, &labels(Tier::Origin, "origin/b"), None);
+        assert_eq!(s.map(|s| s.target()).as_deref(), Ok("pipeline a"));
+    }
+
+    #[test]
+    fn an_edge_alert_fails_over_only_where_told() {
+        let r = dual();
+        let l = labels(Tier::Viewer, "cdn");
+        let e = step(Act::Failover, &r, &l, None).map(|s| s.target());
+        assert!(e.is_err_and(|e| e.contains("does not say which pipeline")));
+        let s = step(Act::Failover, &r, &l, Some("b")).map(|s| s.target());
+        assert_eq!(s.as_deref(), Ok("pipeline b"));
+        let e = step(Act::Failover, &r, &l, Some("z")).map(|s| s.target());
+        assert!(e.is_err_and(|e| e.contains("no pipeline `z`")));
+    }
+
+    #[test]
+    fn a_single_pipeline_has_nowhere_to_fail_over() {
+        let mut r = dual();
+        r.encoders.pop();
+        let e = step(Act::Failover, &r, &labels(Tier::Origin, "origin/a"), None);
+        assert!(e.is_err_and(|e| e.contains("no backup")));
+        r.cdn = None;
+        let e = step(Act::Failover, &r, &labels(Tier::Origin, "origin/a"), None);
+        assert!(e.is_err_and(|e| e.contains("no CDN")));
+    }
+
+    #[test]
+    fn restart_finds_the_failing_pipelines_encoder() {
+        let r = dual();
+        let s = step(Act::Restart, &r, &labels(Tier::Origin, "origin/b"), None);
+        assert_eq!(s.map(|s| s.target()).as_deref(), Ok("encoder-b"));
+        let s = step(Act::Scale, &r, &labels(Tier::Edge, "cdn"), None);
+        assert_eq!(s.map(|s| s.target()).as_deref(), Ok("cdn"));
+    }
+}
