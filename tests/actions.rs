@@ -320,6 +320,36 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
         .filter(|a| a["action"] == "notify" && a["state"] == "done")
         .count();
     assert_eq!(notified, got.len());
+
+    // The report tells the story: the alert, the failover, the origin tier's availability.
+    let report: Value =
+        serde_json::from_str(&p.ok(&["report", "show", "--output", "json"])).unwrap();
+    let health = &report["health"];
+    let timeline = health["timeline"].as_array().unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t["type"] == "alert" && t["state"] == "firing")
+    );
+    assert!(
+        timeline.iter().any(|t| t["type"] == "action"
+            && t["state"] == "done"
+            && t["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("failover -> pipeline b")),
+        "{timeline:#?}"
+    );
+    let origin = health["availability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["tier"] == "origin")
+        .unwrap();
+    assert!(origin["percent"].as_f64().unwrap() < 100.0, "{origin}");
+    assert!(health["mean_ttd_s"].as_f64().is_some());
+    let text = p.ok(&["report", "show"]);
+    assert!(text.contains("Availability while on air"), "{text}");
     daemon.finish();
 }
 

@@ -270,7 +270,7 @@ fn help_texts_have_examples() {
     let p = Project::fast();
     insta::assert_snapshot!("help", p.ok(&["--help"]));
     for cmd in [
-        "validate", "schema", "plan", "up", "down", "status", "sweep",
+        "validate", "schema", "plan", "up", "down", "status", "sweep", "watch", "approve", "reject",
     ] {
         let text = p.ok(&[cmd, "--help"]);
         assert!(
@@ -322,4 +322,33 @@ fn report_counts_what_was_billed_per_kind_and_region() {
     assert!(r["provisioning_minutes"].as_f64().unwrap() > 0.0);
     let out = p.run(&["report", "no-such-event"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bench_probes_measures_a_small_set_and_its_detection() {
+    let p = Project::fast();
+    let out = p.ok(&[
+        "bench",
+        "probes",
+        "--target",
+        "1s",
+        "--window",
+        "4s",
+        "--renditions",
+        "8",
+        "--detect",
+        "6",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    let step = &v["steps"][0];
+    assert_eq!(step["renditions"], 8);
+    assert!(step["reloads_per_change"].as_f64().unwrap() > 0.5, "{v}");
+    assert_eq!(
+        v["detect_samples"].as_u64().unwrap() + v["detect_missed"].as_u64().unwrap(),
+        6
+    );
+    assert!(v["detect_samples"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["detect_p50_ms"].as_u64() <= v["detect_p99_ms"].as_u64());
+    let bad = p.run(&["bench", "probes", "--max-cpu", "2"]);
+    assert_eq!(bad.status.code(), Some(2));
 }

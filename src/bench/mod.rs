@@ -48,6 +48,7 @@ pub struct ProvisionResult {
 }
 
 pub mod handoff;
+pub mod probes;
 pub mod rules;
 pub mod season;
 pub mod startup;

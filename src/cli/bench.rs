@@ -47,6 +47,43 @@ installs it there), then PATH.")]
   orchestrate bench rules
   orchestrate bench rules --signals 50000000 --events 1000")]
     Rules(RulesArgs),
+    /// How many renditions one core keeps monitored at RFC 8216's reload rate (T2 probes and
+    /// rules against synthetic live playlists on loopback), and how soon a stopped one alerts.
+    #[command(after_help = "Examples:
+  orchestrate bench probes
+  orchestrate bench probes --target 6s
+  orchestrate bench probes --renditions 2000 --detect 0
+
+Renditions double until a step misses a criterion (the probe thread over --max-cpu of one
+core, fewer than 0.95 reloads per playlist change, or any alert on the healthy stream), then
+bisect. Then --detect renditions each stop at a random moment; detect_p50_ms and
+detect_p99_ms are the times from the stop to the playlist-stale alert.")]
+    Probes(ProbesArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ProbesArgs {
+    /// The playlists' target duration.
+    #[arg(long, default_value = "2s", value_parser = super::parse_duration, value_name = "DURATION")]
+    pub target: std::time::Duration,
+    /// How long each step is measured (after three target durations of warm-up).
+    #[arg(long, default_value = "15s", value_parser = super::parse_duration, value_name = "DURATION")]
+    pub window: std::time::Duration,
+    /// The most of one core the probes may use.
+    #[arg(long, default_value_t = 0.5)]
+    pub max_cpu: f64,
+    /// Measure this many renditions only, instead of searching.
+    #[arg(long, value_name = "N")]
+    pub renditions: Option<usize>,
+    /// Renditions per master playlist (per event).
+    #[arg(long, default_value_t = 4)]
+    pub per_master: usize,
+    /// Renditions stopped to measure detection latency (0: none).
+    #[arg(long, default_value_t = 200)]
+    pub detect: usize,
+    /// Target durations without a new segment before a playlist is stale.
+    #[arg(long, default_value_t = 1.5)]
+    pub stale_after: f64,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -189,6 +226,35 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
             };
             // One core: the engine runs on this thread alone.
             let r = tokio::task::block_in_place(|| crate::bench::rules::rules(&params));
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(Exit::Ok)
+        }
+        Command::Probes(a) => {
+            let t = a.target.as_secs_f64();
+            if !(0.5..=30.0).contains(&t)
+                || !(a.max_cpu > 0.0 && a.max_cpu <= 1.0)
+                || a.per_master == 0
+                || a.window < std::time::Duration::from_secs(1)
+                || !(a.stale_after >= 1.0 && a.stale_after.is_finite())
+                || a.renditions == Some(0)
+            {
+                return Err(crate::exit::UsageError(
+                    "--target must be 0.5s to 30s, --max-cpu in (0, 1], --window at least 1s, --stale-after at least 1, --per-master and --renditions at least 1".into(),
+                )
+                .into());
+            }
+            let params = crate::bench::probes::ProbesParams {
+                target_s: t,
+                window: a.window,
+                max_cpu: a.max_cpu,
+                renditions: a.renditions,
+                per_master: a.per_master,
+                detect: a.detect,
+                stale_after: a.stale_after,
+            };
+            // Its own runtimes on its own threads: one for the origin, one measured for probes.
+            let r = tokio::task::spawn_blocking(move || crate::bench::probes::probes(&params))
+                .await??;
             println!("{}", serde_json::to_string(&r)?);
             Ok(Exit::Ok)
         }
