@@ -231,8 +231,8 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
         }
         Command::Probes(a) => {
             let t = a.target.as_secs_f64();
-            if !(0.5..=30.0).contains(&t)
-                || !(a.max_cpu > 0.0 && a.max_cpu <= 1.0)
+            let valid = (0.5..=30.0).contains(&t) && a.max_cpu > 0.0 && a.max_cpu <= 1.0;
+            if !valid
                 || a.per_master == 0
                 || a.window < std::time::Duration::from_secs(1)
                 || !(a.stale_after >= 1.0 && a.stale_after.is_finite())
