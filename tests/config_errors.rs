@@ -187,3 +187,47 @@ fn a_catalog_timeout_below_a_p95_is_rejected_and_profiles_say_the_catalog_is_inv
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!(stderr(&out));
 }
+
+#[test]
+fn bad_monitoring_actions_name_their_field() {
+    let p = Project::fast();
+    let profile = std::fs::read_to_string(p.path().join("profiles/sim-hd.yaml")).unwrap();
+    p.write(
+        "profiles/sim-hd.yaml",
+        &format!(
+            "{profile}monitoring:
+  rules:
+    - {{ name: slow, signal: encoder_speed, below: 0.9 }}
+  actions:
+    - on: [slow, playlist-stael]
+      do: notify
+    - on: ['*']
+      do: ask
+      hook: nobody
+    - on: []
+      do: failover
+      notify: ops
+    - on: [slow]
+      do: notify
+      notify: ops
+      require_approval: true
+  notifiers:
+    ops:
+      webhook: ftp://example
+    both:
+      webhook: http://127.0.0.1:9/x
+      secret_env: lower_case
+      command: [/bin/true]
+  hooks:
+    brain:
+      command: []
+      window: 1h
+  guardrails:
+    max_actions: 0
+"
+        ),
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&out));
+}

@@ -673,16 +673,16 @@ fn reactions(cx: &mut Ctx<'_>, m: &super::profile::MonitoringSpec, rules: &[&str
         }
         for (j, name) in a.on.iter().enumerate() {
             if !known(name) {
-                cx.top(
-                    format!("{f}.on[{j}]"),
-                    format!("no rule is named `{name}` (rules: {})", {
-                        let mut all: Vec<&str> = rules.to_vec();
-                        if m.default_rules {
-                            all.extend(crate::monitor::rules::BUILT_IN);
-                        }
-                        all.join(", ")
-                    }),
-                );
+                let mut all: Vec<&str> = rules.to_vec();
+                if m.default_rules {
+                    all.extend(crate::monitor::rules::BUILT_IN);
+                }
+                let mut msg = format!("no rule is named `{name}`");
+                if let Some(n) = super::yaml::nearest(name, all.iter().copied()) {
+                    msg.push_str(&format!(", did you mean `{n}`?"));
+                }
+                msg.push_str(&format!(" (rules: {})", all.join(", ")));
+                cx.top(format!("{f}.on[{j}]"), msg);
                 ok = false;
             }
         }

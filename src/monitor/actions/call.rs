@@ -40,9 +40,17 @@ pub fn verify(secret: &[u8], body: &[u8], signature: &str) -> bool {
     mac.verify_slice(&want).is_ok()
 }
 
-/// A URL without its query and fragment, for messages.
-pub fn shown(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
+/// A URL without its credentials, query and fragment, for messages.
+pub fn shown(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
 }
 
 /// POSTs `body` as JSON with `headers`; the answer's body on a 2xx.
@@ -178,6 +186,8 @@ mod tests {
     fn urls_are_shown_without_their_query() {
         assert_eq!(shown("http://h/p?token=s3cret#x"), "http://h/p");
         assert_eq!(shown("http://h/p"), "http://h/p");
+        assert_eq!(shown("https://me:s3cret@h:8443/p/q"), "https://h:8443/p/q");
+        assert_eq!(shown("https://me:s3cret@h"), "https://h");
     }
 
     #[tokio::test]
