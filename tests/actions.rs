@@ -11,8 +11,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::daemon::{Daemon, wait_for};
 use common::{LocalProject, Project};
 use hmac::{Hmac, Mac};
 use nix::sys::signal::{Signal, kill};
@@ -40,17 +41,6 @@ fn project(redundancy: &str, monitoring: &str) -> LocalProject {
     LocalProject(p)
 }
 
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn stream(p: &Project, kind: &str) -> Vec<Value> {
     p.ok(&[
         "watch",
@@ -66,56 +56,16 @@ fn stream(p: &Project, kind: &str) -> Vec<Value> {
     .collect()
 }
 
-/// `run` under test, stopped (SIGTERM, then SIGKILL) however the test ends.
-struct Daemon(std::process::Child);
-
-impl Daemon {
-    fn start(p: &Project) -> Self {
-        Daemon(
-            p.cmd(&["run", "--interval", "2s", "--listen", "127.0.0.1:0"])
-                .env(SECRET_ENV, SECRET)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("run starts"),
-        )
-    }
-
-    fn stop(&mut self) -> Option<std::process::ExitStatus> {
-        if let Ok(Some(s)) = self.0.try_wait() {
-            return Some(s);
-        }
-        let _ = kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(s)) = self.0.try_wait() {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        None
-    }
-
-    fn finish(mut self) {
-        let status = self.stop().expect("run stops within 30 s of SIGTERM");
-        let mut err = String::new();
-        self.0
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        assert!(status.success(), "run exited with {status}: {err}");
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if self.stop().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
+/// `run` under test, with the webhook's secret in its environment.
+fn start(p: &Project) -> Daemon {
+    Daemon(
+        p.cmd(&["run", "--interval", "2s", "--listen", "127.0.0.1:0"])
+            .env(SECRET_ENV, SECRET)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run starts"),
+    )
 }
 
 fn probed(p: &Project) {
@@ -214,7 +164,7 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
 "
         ),
     );
-    let daemon = Daemon::start(&p);
+    let daemon = start(&p);
     probed(&p);
     // Long enough for the player to be playing.
     std::thread::sleep(Duration::from_secs(8));
@@ -385,7 +335,7 @@ fn a_hooks_decision_waits_for_approval_then_restarts_the_encoder() {
             hook.display()
         ),
     );
-    let daemon = Daemon::start(&p);
+    let daemon = start(&p);
     probed(&p);
     std::thread::sleep(Duration::from_secs(4));
 

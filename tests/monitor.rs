@@ -9,6 +9,7 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::daemon::{Daemon, wait_for};
 use common::{LocalProject, Project};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -32,17 +33,6 @@ fn project() -> LocalProject {
     LocalProject(p)
 }
 
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn alerts(p: &Project) -> Vec<Value> {
     let out = p.ok(&[
         "watch",
@@ -58,37 +48,6 @@ fn alerts(p: &Project) -> Vec<Value> {
         .collect()
 }
 
-/// The daemon under test, stopped however the test ends, before the project's `down` (which
-/// needs the state lock it holds): a failed assertion must not leave it running.
-struct Daemon(std::process::Child);
-
-impl Daemon {
-    /// SIGTERM, then up to 30 s for it to exit.
-    fn stop(&mut self) -> Option<std::process::ExitStatus> {
-        if let Ok(Some(s)) = self.0.try_wait() {
-            return Some(s);
-        }
-        let _ = kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(s)) = self.0.try_wait() {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        None
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if self.stop().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 fn has(alerts: &[Value], rule: &str, state: &str) -> bool {
     alerts
         .iter()
@@ -98,7 +57,7 @@ fn has(alerts: &[Value], rule: &str, state: &str) -> bool {
 #[test]
 fn a_frozen_encoder_raises_a_stale_playlist_alert_that_resolves_when_it_runs_again() {
     let p = project();
-    let mut daemon = Daemon(
+    let daemon = Daemon(
         p.cmd(&[
             "run",
             "--interval",
@@ -199,14 +158,5 @@ fn a_frozen_encoder_raises_a_stale_playlist_alert_that_resolves_when_it_runs_aga
     assert!(stale["value"].as_f64().unwrap() > 3.0, "{stale}");
     eprintln!("stale alert {detected:?} after SIGSTOP");
 
-    let status = daemon.stop().expect("run stops within 30 s of SIGTERM");
-    let mut err = String::new();
-    daemon
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(status.success(), "run exited with {status}: {err}");
+    daemon.finish();
 }

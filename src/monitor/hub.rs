@@ -1,6 +1,7 @@
 //! The running monitor: starts and stops each event's probes as the state changes, feeds their
 //! signals through the rule engine on one task, and publishes signals and alerts on the health
-//! bus (a broadcast channel: the store, the SSE endpoint and the metrics read it).
+//! bus (a broadcast channel: the store, the SSE endpoint and the metrics read it). Alerts that
+//! fire or resolve go on to the actions runner, which publishes its decisions on the same bus.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -39,7 +40,7 @@ impl Health {
             Health::Action(a) => a.at,
         }
     }
-    /// `signal` or `alert`: the stream's `type` field.
+    /// `signal`, `alert` or `action`: the stream's `type` field.
     pub fn kind(&self) -> &'static str {
         match self {
             Health::Signal(_) => "signal",
@@ -152,6 +153,7 @@ impl Monitor {
             bus.clone(),
             client.clone(),
             awaiting.clone(),
+            stop.clone(),
         ));
         let hub = tokio::spawn(hub(
             rx,
@@ -320,8 +322,6 @@ impl Monitor {
         while self.probes.join_next().await.is_some() {}
         drop(self.signals);
         let _ = self.hub.await;
-        drop(self.actions);
-        drop(self.view);
         let _ = self.runner.await;
     }
 }

@@ -111,13 +111,14 @@ struct Runner {
     work: JoinSet<()>,
 }
 
-/// Runs until `input` closes; then expires what awaits approval and lets the actions under
-/// way finish (for at most ten seconds).
+/// Runs until `input` closes or `stop`; then expires what awaits approval and lets the actions
+/// under way finish (for at most ten seconds).
 pub async fn run(
     mut input: mpsc::UnboundedReceiver<Input>,
     bus: broadcast::Sender<Arc<Health>>,
     client: reqwest::Client,
     view: AwaitingView,
+    stop: tokio_util::sync::CancellationToken,
 ) {
     let mut r = Runner {
         bus,
@@ -144,6 +145,7 @@ pub async fn run(
             }
             Some(_) = r.work.join_next(), if !r.work.is_empty() => {}
             _ = tick.tick() => r.expire(Timestamp::now(), None),
+            () = stop.cancelled() => break,
         }
     }
     r.expire(
