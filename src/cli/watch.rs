@@ -4,15 +4,17 @@ use clap::Args as ClapArgs;
 
 use super::{Global, Output};
 use crate::exit::Exit;
+use crate::monitor::stream::board::Board;
 use crate::monitor::stream::store::{Reader, Row};
 use crate::shutdown::Shutdown;
 use crate::workspace::Workspace;
 
-/// Follow the health stream `orchestrate run` records: signals and alerts per tier.
+/// Follow the health stream `orchestrate run` records: signals, alerts and actions per tier.
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "Examples:
-  orchestrate watch                                  alerts and signals as they come
-  orchestrate watch --type alert                     alerts only
+  orchestrate watch                                  a live table of every probed tier, its alerts and the latest actions
+  orchestrate watch --log                            signals, alerts and actions as they come, one line each
+  orchestrate watch --log --type alert               alerts only
   orchestrate watch -e cup-final --tier origin --output ndjson
   orchestrate watch --replay --no-follow --type alert --output ndjson | jq .message
 
@@ -30,12 +32,17 @@ pub struct Args {
     /// Only signals, only alerts or only actions.
     #[arg(long = "type", value_name = "TYPE", value_parser = ["signal", "alert", "action"])]
     pub kind: Option<String>,
-    /// Start from the beginning of what is recorded instead of from now.
+    /// Start from the beginning of what is recorded instead of from now (with --log; the
+    /// table always starts from the recent history).
     #[arg(long)]
     pub replay: bool,
     /// Print what is there and exit instead of following.
     #[arg(long)]
     pub no_follow: bool,
+    /// One line per item instead of the live table (the default when stdout is not a
+    /// terminal, or with --output ndjson).
+    #[arg(long)]
+    pub log: bool,
 }
 
 impl Args {
@@ -50,6 +57,13 @@ impl Args {
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
     let stop = Shutdown::new();
     stop.on_signals();
+    if g.output == Output::Text
+        && !args.log
+        && !args.no_follow
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        return table(ws, &args, &stop).await;
+    }
     let mut reader = None;
     let mut seq = 0;
     loop {
@@ -88,6 +102,52 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         tokio::select! {
             () = stop.graceful.cancelled() => return Ok(Exit::Ok),
             () = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+/// Items of recent history the table starts from (about ten minutes of a few events).
+const TABLE_HISTORY: i64 = 50_000;
+
+/// The live table, redrawn every second until Ctrl-C.
+async fn table(ws: &Workspace, args: &Args, stop: &Shutdown) -> anyhow::Result<Exit> {
+    let mut board = Board::default();
+    let mut reader = None;
+    let mut seq = 0;
+    loop {
+        if reader.is_none()
+            && let Some(r) = Reader::open(&ws.state_dir)?
+        {
+            seq = (r.last_seq()? - TABLE_HISTORY).max(0);
+            for row in r
+                .alerts_and_actions_upto(seq)?
+                .iter()
+                .filter(|x| args.keeps(x))
+            {
+                board.apply(&row.kind, &row.body);
+            }
+            reader = Some(r);
+        }
+        if let Some(r) = &reader {
+            loop {
+                let rows = r.after(seq, 5000)?;
+                let Some(last) = rows.last() else { break };
+                seq = last.seq;
+                for row in rows.iter().filter(|x| args.keeps(x)) {
+                    board.apply(&row.kind, &row.body);
+                }
+            }
+        }
+        // Home and clear, then the table: a terminal redraws it in place.
+        print!(
+            "\x1b[H\x1b[2J{}  (Ctrl-C to stop)\n\n{}",
+            jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC"),
+            board.render(jiff::Timestamp::now())
+        );
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        tokio::select! {
+            () = stop.graceful.cancelled() => return Ok(Exit::Ok),
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
 }

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS health (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS health_event ON health(event, type, seq);
+CREATE INDEX IF NOT EXISTS health_type ON health(type, seq);
 ";
 
 /// One stored item: its sequence number and its JSON.
@@ -136,6 +137,15 @@ impl Reader {
         self.query(
             "SELECT seq, type, event, region, tier, body FROM health WHERE event = ?1 AND type IN ('alert', 'action') ORDER BY seq",
             params![event],
+        )
+    }
+
+    /// Alert transitions and actions up to `seq`, oldest first: what a reader starting at
+    /// `seq` needs to know of the alerts still open.
+    pub fn alerts_and_actions_upto(&self, seq: i64) -> rusqlite::Result<Vec<Row>> {
+        self.query(
+            "SELECT seq, type, event, region, tier, body FROM health WHERE type IN ('alert', 'action') AND seq <= ?1 ORDER BY seq",
+            params![seq],
         )
     }
 
