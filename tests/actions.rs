@@ -68,7 +68,8 @@ fn start(p: &Project) -> Daemon {
     )
 }
 
-fn probed(p: &Project) {
+/// Waits until the event is probed; the API's base URL and token.
+fn probed(p: &Project) -> (String, String) {
     let state = p.state_dir();
     let addr = wait_for("the API address", 30, || {
         std::fs::read_to_string(state.join("api-addr")).ok()
@@ -85,6 +86,7 @@ fn probed(p: &Project) {
             .ok()?;
         (s["probed"] == serde_json::json!(["show/local-east"])).then_some(())
     });
+    (format!("http://{}", addr.trim()), token)
 }
 
 fn pid_of(p: &Project, resource: &str) -> Pid {
@@ -165,7 +167,7 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
         ),
     );
     let daemon = start(&p);
-    probed(&p);
+    let (api, api_token) = probed(&p);
     // Long enough for the player to be playing.
     std::thread::sleep(Duration::from_secs(8));
     assert!(stream(&p, "alert").is_empty(), "alerts before the kill");
@@ -270,6 +272,24 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
         .filter(|a| a["action"] == "notify" && a["state"] == "done")
         .count();
     assert_eq!(notified, got.len());
+
+    // Prometheus counts the actions' steps.
+    let metrics = reqwest::blocking::Client::new()
+        .get(format!("{api}/metrics"))
+        .bearer_auth(&api_token)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("orchestrate_actions_total{")
+                && l.contains("action=\"failover\"")
+                && l.contains("state=\"done\"")
+                && l.ends_with(" 1")),
+        "{metrics}"
+    );
 
     // The report tells the story: the alert, the failover, the origin tier's availability.
     let report: Value =

@@ -150,7 +150,10 @@ impl Monitor {
         let awaiting = AwaitingView::default();
         let runner = tokio::spawn(runner::run(
             inputs,
-            bus.clone(),
+            runner::Outlet {
+                bus: bus.clone(),
+                metrics: metrics.clone(),
+            },
             client.clone(),
             awaiting.clone(),
             stop.clone(),

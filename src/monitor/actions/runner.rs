@@ -18,6 +18,7 @@ use crate::config::profile::{NotifierSpec, ReactionKind};
 use crate::monitor::SignalRecord;
 use crate::monitor::engine::{Alert, Window};
 use crate::monitor::hub::Health;
+use crate::monitor::stream::metrics::Metrics;
 use crate::providers::Provider;
 
 /// An event in one region, as the actions see it.
@@ -100,8 +101,22 @@ struct Answered {
 /// Which decisions wait for approval now (for `/v1/status` and the approve endpoint).
 pub type AwaitingView = Arc<Mutex<Vec<ActionRecord>>>;
 
+/// Where the runner's records go: the health bus, and the actions counter of `/metrics`.
+#[derive(Clone)]
+pub struct Outlet {
+    pub bus: broadcast::Sender<Arc<Health>>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Outlet {
+    fn publish(&self, rec: ActionRecord) {
+        self.metrics.action(&rec);
+        let _ = self.bus.send(Arc::new(Health::Action(rec)));
+    }
+}
+
 struct Runner {
-    bus: broadcast::Sender<Arc<Health>>,
+    out: Outlet,
     client: reqwest::Client,
     places: HashMap<String, Arc<Place>>,
     guard: Guard,
@@ -115,13 +130,13 @@ struct Runner {
 /// under way finish (for at most ten seconds).
 pub async fn run(
     mut input: mpsc::UnboundedReceiver<Input>,
-    bus: broadcast::Sender<Arc<Health>>,
+    out: Outlet,
     client: reqwest::Client,
     view: AwaitingView,
     stop: tokio_util::sync::CancellationToken,
 ) {
     let mut r = Runner {
-        bus,
+        out,
         client,
         places: HashMap::new(),
         guard: Guard::default(),
@@ -166,7 +181,7 @@ fn new_id() -> String {
 
 impl Runner {
     fn publish(&self, rec: ActionRecord) {
-        let _ = self.bus.send(Arc::new(Health::Action(rec)));
+        self.out.publish(rec);
     }
 
     fn sync_view(&self) {
@@ -259,7 +274,7 @@ impl Runner {
             alert,
         })
         .unwrap_or_default();
-        let (client, bus) = (self.client.clone(), self.bus.clone());
+        let (client, out) = (self.client.clone(), self.out.clone());
         self.work.spawn(async move {
             let r = send_notice(&client, &spec, body).await;
             rec.at = Timestamp::now();
@@ -267,7 +282,7 @@ impl Runner {
                 Ok(()) => (ActionState::Done, Some("sent".into())),
                 Err(e) => (ActionState::Failed, Some(e)),
             };
-            let _ = bus.send(Arc::new(Health::Action(rec)));
+            out.publish(rec);
         });
     }
 
@@ -418,7 +433,7 @@ impl Runner {
             rec.target.as_deref().unwrap_or(""),
             Timestamp::now(),
         );
-        let bus = self.bus.clone();
+        let out = self.out.clone();
         self.work.spawn(async move {
             let p = &place.provider;
             let r = match &s {
@@ -431,7 +446,7 @@ impl Runner {
                 Ok(()) => (ActionState::Done, None),
                 Err(e) => (ActionState::Failed, Some(e.to_string())),
             };
-            let _ = bus.send(Arc::new(Health::Action(rec)));
+            out.publish(rec);
         });
     }
 

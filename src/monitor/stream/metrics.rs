@@ -1,11 +1,12 @@
-//! `GET /metrics`: the latest value of every series and the firing alerts, in the Prometheus
-//! text format (through `prometheus-client`).
+//! `GET /metrics`: the latest value of every series, the firing alerts and a count of the
+//! actions' steps, in the Prometheus text format (through `prometheus-client`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
@@ -33,6 +34,14 @@ struct AlertLabels {
     rendition: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ActionLabels {
+    action: String,
+    state: String,
+    event: String,
+    region: String,
+}
+
 type Gauges<L> = Family<L, Gauge<f64, AtomicU64>>;
 
 /// The label sets in the gauges, per event, to drop them when it is no longer monitored.
@@ -53,6 +62,7 @@ pub struct Metrics {
     registry: Registry,
     gauges: HashMap<Metric, Gauges<SeriesLabels>>,
     firing: Gauges<AlertLabels>,
+    actions: Family<ActionLabels, Counter>,
     seen: Mutex<Seen>,
 }
 
@@ -77,10 +87,17 @@ impl Metrics {
             "1 while the alert fires (0 once resolved).",
             firing.clone(),
         );
+        let actions = Family::<ActionLabels, Counter>::default();
+        registry.register(
+            "actions",
+            "Steps of the actions taken on alerts, by action and state (done, failed, suppressed…).",
+            actions.clone(),
+        );
         Self {
             registry,
             gauges,
             firing,
+            actions,
             seen: Mutex::new(Seen::default()),
         }
     }
@@ -128,6 +145,17 @@ impl Metrics {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let e = seen.by_event.entry(labels.event.clone()).or_default();
         e.alerts.insert(labels);
+    }
+
+    pub fn action(&self, a: &crate::monitor::actions::ActionRecord) {
+        self.actions
+            .get_or_create(&ActionLabels {
+                action: a.action.as_str().into(),
+                state: a.state.as_str().into(),
+                event: a.labels.event.to_string(),
+                region: a.labels.region.to_string(),
+            })
+            .inc();
     }
 
     pub fn forget_event(&self, event: &str) {
