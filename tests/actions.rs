@@ -381,6 +381,11 @@ fn a_hooks_decision_waits_for_approval_then_restarts_the_encoder() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(pid_of(&p, "encoder"), frozen);
     let id = waiting["id"].as_str().unwrap();
+    let listed = p.ok(&["approve"]);
+    assert!(
+        listed.contains(id) && listed.contains("awaiting_approval"),
+        "{listed}"
+    );
     let out = p.ok(&["approve", id, "--by", "tester"]);
     assert!(out.contains("approved"), "{out}");
     // A verdict is given once.
