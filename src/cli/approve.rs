@@ -56,9 +56,14 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args, approve: bool) -> anyh
             .map_err(unreachable)?
             .error_for_status()
             .map_err(unreachable)?
-            .json()
+            .bytes()
             .await
-            .map_err(unreachable)?;
+            .map_err(unreachable)
+            .and_then(|b| {
+                serde_json::from_slice(&b).map_err(|e| {
+                    anyhow::anyhow!("`orchestrate run` answered something unexpected: {e}")
+                })
+            })?;
         let waiting: Vec<ActionRecord> =
             serde_json::from_value(status["awaiting_approval"].clone()).unwrap_or_default();
         match g.output {
