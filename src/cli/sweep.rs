@@ -19,6 +19,7 @@ use crate::workspace::Workspace;
   orchestrate sweep --dry-run              list leaked resources only
   orchestrate sweep --yes
   orchestrate sweep --owner 3f2a9c0d1e4b5a67 --yes   a lost state's resources, by its owner id
+  orchestrate sweep --provider aws --dry-run         what AWS holds of ours that the state does not
 
 Resources are found by their `orchestrate:owner` tag, so a sweep works even when the state that
 created them is gone.")]
@@ -35,6 +36,10 @@ pub struct Args {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Only this provider (repeatable) [default: the providers the project's profiles use and
+    /// the state records].
+    #[arg(long = "provider", value_name = "NAME")]
+    pub providers: Vec<String>,
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -55,8 +60,28 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         .owner
         .clone()
         .unwrap_or_else(|| state.owner().to_string());
+    let available = providers.available();
+    let swept: Vec<String> = if args.providers.is_empty() {
+        // Only the providers in use: a catalog alone (say, AWS's) is no reason to call a cloud.
+        let mut used: HashSet<String> = recorded.iter().map(|r| r.spec.provider.clone()).collect();
+        if let Ok(config) = ws.load_config(&[]) {
+            used.extend(config.profiles.values().map(|p| p.provider.clone()));
+        }
+        available.into_iter().filter(|n| used.contains(n)).collect()
+    } else {
+        for n in &args.providers {
+            if !available.contains(n) {
+                return Err(crate::exit::UsageError(format!(
+                    "--provider {n}: not a provider this build can open with the project's catalogs (available: {})",
+                    available.join(", ")
+                ))
+                .into());
+            }
+        }
+        args.providers.clone()
+    };
     let mut leaked: Vec<InventoryItem> = Vec::new();
-    for name in providers.available() {
+    for name in swept {
         for item in providers.get(&name)?.list().await? {
             let Some(tag) = item.tags.get(TAG_OWNER) else {
                 continue;

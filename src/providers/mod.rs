@@ -2,6 +2,8 @@
 //! retried create with the same token returns the resource already made; a delete of something
 //! already gone succeeds.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod local;
 pub mod sim;
 
@@ -146,6 +148,9 @@ pub struct ProviderOptions {
 }
 
 /// The providers this build can open; `Providers::get` has an arm for each.
+#[cfg(feature = "aws")]
+pub const BUILT: &[&str] = &["aws", "local", "sim"];
+#[cfg(not(feature = "aws"))]
 pub const BUILT: &[&str] = &["local", "sim"];
 
 /// Opens providers on first use and keeps them for the command's lifetime.
@@ -198,6 +203,8 @@ impl Providers {
             .get(name)
             .ok_or_else(|| OpenError::NoCatalog(name.into()))?;
         let p: Arc<dyn Provider> = match name {
+            #[cfg(feature = "aws")]
+            "aws" => Arc::new(aws::AwsProvider::open(catalog.clone())),
             "sim" => Arc::new(
                 sim::SimProvider::open(
                     &self.state_dir,

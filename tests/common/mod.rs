@@ -4,6 +4,7 @@
 
 pub mod daemon;
 pub mod media;
+pub mod moto;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
