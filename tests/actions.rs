@@ -24,13 +24,7 @@ const SECRET_ENV: &str = "ORCHESTRATE_TEST_WEBHOOK_SECRET";
 const SECRET: &str = "a webhook secret for this test";
 
 fn project(redundancy: &str, monitoring: &str) -> LocalProject {
-    let now = jiff::Timestamp::now();
-    let start = now - jiff::SignedDuration::from_secs(60);
-    let end = now + jiff::SignedDuration::from_mins(30);
-    let schedule = common::LOCAL_SCHEDULE
-        .replace("2030-01-01T20:00:00Z", &start.to_string())
-        .replace("2030-01-01T21:00:00Z", &end.to_string());
-    let p = Project::local(&schedule);
+    let p = Project::local(&common::local_schedule_on_air());
     let profile = common::local_profile("testsrc", redundancy)
         .replace("segment_duration: 1s", "segment_duration: 2s")
         .replace(

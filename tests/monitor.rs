@@ -16,13 +16,7 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 fn project() -> LocalProject {
-    let now = jiff::Timestamp::now();
-    let start = now - jiff::SignedDuration::from_secs(60);
-    let end = now + jiff::SignedDuration::from_mins(30);
-    let schedule = common::LOCAL_SCHEDULE
-        .replace("2030-01-01T20:00:00Z", &start.to_string())
-        .replace("2030-01-01T21:00:00Z", &end.to_string());
-    let p = Project::local(&schedule);
+    let p = Project::local(&common::local_schedule_on_air());
     // Three target durations before a playlist is stale: a loaded test machine can delay a
     // one-second segment by more than the default 1.5.
     let profile = format!(

@@ -120,6 +120,14 @@ impl Catalog {
             .and_then(|r| r.rate_limit)
             .unwrap_or(self.rate_limit)
     }
+    /// The longest one step on a resource of `kind` may take: the catalog's `timeout`, else
+    /// the provider's `default`.
+    pub fn step_timeout(&self, kind: &str, default: Duration) -> Duration {
+        self.kinds
+            .get(kind)
+            .and_then(|k| k.timeout)
+            .map_or(default, |t| t.0)
+    }
     pub fn hourly_price(&self, region: &str, kind: &str) -> f64 {
         let factor = self
             .regions

@@ -64,6 +64,16 @@ events:
     regions: [local-east]
 ";
 
+/// [`LOCAL_SCHEDULE`] on air now: started a minute ago, ending in half an hour.
+pub fn local_schedule_on_air() -> String {
+    let now = jiff::Timestamp::now();
+    let start = now - jiff::SignedDuration::from_secs(60);
+    let end = now + jiff::SignedDuration::from_mins(30);
+    LOCAL_SCHEDULE
+        .replace("2030-01-01T20:00:00Z", &start.to_string())
+        .replace("2030-01-01T21:00:00Z", &end.to_string())
+}
+
 /// [`LOCAL_PROFILE`] with its input type and redundancy.
 pub fn local_profile(input: &str, redundancy: &str) -> String {
     LOCAL_PROFILE

@@ -25,21 +25,6 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Whether `signature` is `body` signed with `secret` (compared in constant time).
-pub fn verify(secret: &[u8], body: &[u8], signature: &str) -> bool {
-    let Some(hex_sig) = signature.strip_prefix("sha256=") else {
-        return false;
-    };
-    let Ok(want) = hex::decode(hex_sig) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&want).is_ok()
-}
-
 /// A URL without its credentials, query and fragment, for messages.
 pub fn shown(url: &str) -> String {
     let url = url.split(['?', '#']).next().unwrap_or(url);
@@ -162,6 +147,21 @@ pub async fn command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `signature` is `body` signed with `secret` (compared in constant time).
+    fn verify(secret: &[u8], body: &[u8], signature: &str) -> bool {
+        let Some(hex_sig) = signature.strip_prefix("sha256=") else {
+            return false;
+        };
+        let Ok(want) = hex::decode(hex_sig) else {
+            return false;
+        };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+            return false;
+        };
+        mac.update(body);
+        mac.verify_slice(&want).is_ok()
+    }
 
     #[test]
     fn signatures_verify_and_catch_any_change() {

@@ -121,11 +121,7 @@ impl Provider for AwsProvider {
     }
 
     fn step_timeout(&self, kind: &str) -> Duration {
-        self.catalog
-            .kinds
-            .get(kind)
-            .and_then(|k| k.timeout)
-            .map_or(Duration::from_secs(900), |t| t.0)
+        self.catalog.step_timeout(kind, Duration::from_secs(900))
     }
 
     async fn create(&self, spec: &ResourceSpec, _token: &str) -> Result<Created, ProviderError> {

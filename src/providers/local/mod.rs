@@ -461,11 +461,7 @@ impl Provider for LocalProvider {
     }
 
     fn step_timeout(&self, kind: &str) -> Duration {
-        self.catalog
-            .kinds
-            .get(kind)
-            .and_then(|k| k.timeout)
-            .map_or(Duration::from_secs(120), |t| t.0)
+        self.catalog.step_timeout(kind, Duration::from_secs(120))
     }
 
     async fn create(&self, spec: &ResourceSpec, token: &str) -> Result<Created, ProviderError> {

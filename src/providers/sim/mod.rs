@@ -175,12 +175,7 @@ impl Provider for SimProvider {
     }
 
     fn step_timeout(&self, kind: &str) -> Duration {
-        let t = self
-            .catalog
-            .kinds
-            .get(kind)
-            .and_then(|k| k.timeout)
-            .map_or(DEFAULT_TIMEOUT, |t| t.0);
+        let t = self.catalog.step_timeout(kind, DEFAULT_TIMEOUT);
         self.scaled(t).max(MIN_TIMEOUT)
     }
 
