@@ -116,6 +116,27 @@ fn profile_and_catalog_errors_name_their_files() {
 }
 
 #[test]
+fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
+    let p = Project::fast();
+    p.write(
+        "profiles/on-aws.yaml",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: rtmp }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\ncdn:\n  enabled: true\n  shared: true\n",
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("profiles/on-aws.yaml"), "{err}");
+    insta::assert_snapshot!(err);
+    p.write(
+        "profiles/on-aws.yaml",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: file, address: /srv/clip.mp4 }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\n",
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!("aws_file_address", stderr(&out));
+}
+
+#[test]
 fn valid_project_exits_zero_and_json_lists_errors() {
     let p = Project::fast();
     assert_eq!(

@@ -135,10 +135,50 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         owner: state.owner().to_string(),
         state_serial: state.serial().await?,
         created_at: crate::clock::now(),
-        actions: leaked.into_iter().map(sweep_action).collect(),
+        actions: ordered(leaked.into_iter().map(sweep_action).collect()),
         cost: Default::default(),
     };
     super::up::run(ws, g, plan, catalogs, None, state).await
+}
+
+/// Where a kind goes in a teardown: what uses others first (an encoder holds its input and
+/// pushes to the origin; a CDN fronts the origin), then what they used, the archive last.
+fn teardown_rank(kind: &str) -> u8 {
+    match kind {
+        "encoder" | "cdn" | "vod" => 0,
+        "input" | "origin" => 1,
+        _ => 2,
+    }
+}
+
+/// Each delete waits for the deletes of earlier ranks in the same provider and region: a
+/// MediaLive input cannot go while its channel exists.
+fn ordered(actions: Vec<Action>) -> Vec<Action> {
+    let keys: Vec<(String, String, u8)> = actions
+        .iter()
+        .map(|a| {
+            let s = a.recorded.as_ref().map(|r| &r.spec);
+            (
+                s.map(|s| s.provider.clone()).unwrap_or_default(),
+                s.map(|s| s.region.clone()).unwrap_or_default(),
+                s.map_or(2, |s| teardown_rank(&s.kind)),
+            )
+        })
+        .collect();
+    actions
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut a)| {
+            let (p, r, rank) = &keys[i];
+            a.after = keys
+                .iter()
+                .enumerate()
+                .filter(|(_, (p2, r2, rank2))| p2 == p && r2 == r && rank2 < rank)
+                .map(|(j, _)| j as u32)
+                .collect();
+            a
+        })
+        .collect()
 }
 
 /// A delete of something the state never recorded; its id is distinct from every recorded one.

@@ -402,6 +402,9 @@ fn profile(
         ok = false;
     }
     ok &= monitoring(cx, &p.monitoring);
+    if provider == "aws" {
+        ok &= aws_profile(cx, p);
+    }
     let out = Profile {
         name: name.to_string(),
         provider: provider.clone(),
@@ -409,6 +412,7 @@ fn profile(
         grace,
         encoder: p.encoder.clone(),
         segment_seconds: segment_duration?.as_secs_f64(),
+        dvr_window_seconds: parse_duration(&p.origin.dvr_window).map_or(0.0, |d| d.as_secs_f64()),
         segment_duration: segment_duration?,
         origin: p.origin.clone(),
         cdn: p.cdn.clone(),
@@ -839,4 +843,35 @@ fn env_name(e: &str) -> bool {
         && !e.starts_with(|c: char| c.is_ascii_digit())
         && e.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// What the aws provider can build today: MediaLive pull inputs from a URL, and a CDN per
+/// event (see docs/providers.md).
+fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
+    let mut ok = true;
+    let address = p.encoder.input.address.as_deref().unwrap_or("");
+    let url = ["s3://", "s3ssl://", "https://", "http://"]
+        .iter()
+        .any(|s| address.starts_with(s));
+    if p.encoder.input.kind != InputKind::File {
+        cx.top(
+            "encoder.input.type",
+            "the aws provider reads the feed from a URL: use `file` with an s3:// or https:// address (MediaLive push inputs are not built yet)",
+        );
+        ok = false;
+    } else if !address.is_empty() && !url {
+        cx.top(
+            "encoder.input.address",
+            format!("MediaLive reads a file from an s3:// or https:// URL, not `{address}`"),
+        );
+        ok = false;
+    }
+    if p.cdn.enabled && p.cdn.shared {
+        cx.top(
+            "cdn.shared",
+            "the aws provider cannot share a CloudFront distribution across an event group yet",
+        );
+        ok = false;
+    }
+    ok
 }

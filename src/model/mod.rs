@@ -92,6 +92,8 @@ pub struct Profile {
     pub segment_duration: Duration,
     /// The same in seconds, for templates that hand it to a tool.
     pub segment_seconds: f64,
+    /// How far back viewers may seek (`origin.dvr_window`), in seconds; 0 for live only.
+    pub dvr_window_seconds: f64,
     pub origin: OriginSpec,
     pub cdn: CdnSpec,
     pub vod: VodSpec,

@@ -48,6 +48,29 @@ where
     }
 }
 
+const NOT_FOUND: &[&str] = &[
+    "NotFoundException",
+    "ResourceNotFoundException",
+    "NoSuchBucket",
+    "NoSuchDistribution",
+    "InvalidInstanceID.NotFound",
+    "InvalidGroup.NotFound",
+];
+
+/// The service says the object does not exist: a delete of it is done, a lookup finds nothing.
+pub fn is_not_found<E>(e: &SdkError<E>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match e {
+        SdkError::ServiceError(s) => {
+            s.raw().status().as_u16() == 404
+                || s.err().code().is_some_and(|c| NOT_FOUND.contains(&c))
+        }
+        _ => false,
+    }
+}
+
 /// The error and its causes on one line.
 fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();

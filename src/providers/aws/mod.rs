@@ -2,38 +2,74 @@
 //! (environment, profile, instance role); a region's `endpoint` in `providers/aws.yaml` points
 //! the SDK at an emulator such as moto_server.
 //!
-//! Built so far: the `archive` (an S3 bucket per event and region, tagged, emptied before it
-//! is deleted). The other kinds (MediaLive, MediaPackage, CloudFront, EC2) answer that they
-//! are not built yet, without calling AWS.
+//! Kinds: `archive` is an S3 bucket, `origin` a MediaPackage (v1) channel with its endpoints,
+//! `input` and `encoder` a MediaLive input and channel, `cdn` a CloudFront distribution. Every
+//! object is named from its owner and resource id (`names`), tagged, and looked up before it
+//! is made, so a retried or resumed create adopts what an earlier attempt left.
+//!
+//! Not built yet: EC2 encoders, MediaLive push inputs (which need an input security group),
+//! a CDN shared by an event group, the VOD harvest, and updates in place.
 
+mod cloudfront;
 mod errors;
+mod medialive;
+mod mediapackage;
+pub mod names;
 mod s3;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use super::{Created, InventoryItem, Provider, ProviderError};
-use crate::model::{Catalog, RateLimit, RecordedResource, ResourceSpec, RetryPolicy, TAG_OWNER};
+use super::{Created, EncoderHealth, InventoryItem, Provider, ProviderError};
+use crate::model::{
+    Catalog, RateLimit, RecordedResource, ResourceSpec, RetryPolicy, TAG_EVENT, TAG_OWNER,
+    TAG_REGION,
+};
+
+pub use names::bucket as bucket_name;
+
+/// One SDK client per service and region, made on first use.
+struct Clients<C>(Mutex<HashMap<String, C>>);
+
+impl<C: Clone> Clients<C> {
+    fn new() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+
+    fn get_or(&self, region: &str, make: impl FnOnce() -> C) -> C {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(region.to_string()).or_insert_with(make).clone()
+    }
+}
 
 pub struct AwsProvider {
     catalog: Catalog,
     sdk: OnceCell<SdkConfig>,
-    s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    s3: Clients<aws_sdk_s3::Client>,
+    mediapackage: Clients<aws_sdk_mediapackage::Client>,
+    medialive: Clients<aws_sdk_medialive::Client>,
+    cloudfront: Clients<aws_sdk_cloudfront::Client>,
 }
+
+/// CloudFront is global; its API is signed for this region.
+const CLOUDFRONT_REGION: &str = "us-east-1";
 
 impl AwsProvider {
     pub fn open(catalog: Catalog) -> Self {
         Self {
             catalog,
             sdk: OnceCell::new(),
-            s3: Mutex::new(HashMap::new()),
+            s3: Clients::new(),
+            mediapackage: Clients::new(),
+            medialive: Clients::new(),
+            cloudfront: Clients::new(),
         }
     }
 
@@ -61,49 +97,135 @@ impl AwsProvider {
     }
 
     async fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        if let Some(c) = self
-            .s3
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(region)
-        {
-            return c.clone();
-        }
-        let mut b = aws_sdk_s3::config::Builder::from(self.sdk().await)
-            .region(Region::new(region.to_string()));
-        if let Some(url) = self.endpoint(region) {
-            // Emulators serve buckets by path, not by host name.
-            b = b.endpoint_url(url).force_path_style(true);
-        }
-        let c = aws_sdk_s3::Client::from_conf(b.build());
-        self.s3
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(region.to_string(), c.clone());
-        c
+        let sdk = self.sdk().await;
+        self.s3.get_or(region, || {
+            let mut b =
+                aws_sdk_s3::config::Builder::from(sdk).region(Region::new(region.to_string()));
+            if let Some(url) = self.endpoint(region) {
+                // Emulators serve buckets by path, not by host name.
+                b = b.endpoint_url(url).force_path_style(true);
+            }
+            aws_sdk_s3::Client::from_conf(b.build())
+        })
     }
 
-    /// Any region, for the calls that are global (listing buckets).
+    async fn mediapackage(&self, region: &str) -> aws_sdk_mediapackage::Client {
+        let sdk = self.sdk().await;
+        self.mediapackage.get_or(region, || {
+            let mut b = aws_sdk_mediapackage::config::Builder::from(sdk)
+                .region(Region::new(region.to_string()));
+            if let Some(url) = self.endpoint(region) {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_mediapackage::Client::from_conf(b.build())
+        })
+    }
+
+    async fn medialive(&self, region: &str) -> aws_sdk_medialive::Client {
+        let sdk = self.sdk().await;
+        self.medialive.get_or(region, || {
+            let mut b = aws_sdk_medialive::config::Builder::from(sdk)
+                .region(Region::new(region.to_string()));
+            if let Some(url) = self.endpoint(region) {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_medialive::Client::from_conf(b.build())
+        })
+    }
+
+    /// CloudFront's global API, reached through the emulator of `region` when it has one.
+    async fn cloudfront(&self, region: &str) -> aws_sdk_cloudfront::Client {
+        let sdk = self.sdk().await;
+        let endpoint = self.endpoint(region);
+        let key = endpoint.clone().unwrap_or_default();
+        self.cloudfront.get_or(&key, || {
+            let mut b = aws_sdk_cloudfront::config::Builder::from(sdk)
+                .region(Region::new(CLOUDFRONT_REGION));
+            if let Some(url) = endpoint {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_cloudfront::Client::from_conf(b.build())
+        })
+    }
+
+    /// Any region, for the calls that are global (buckets, distributions).
     fn home_region(&self) -> Option<&str> {
         self.catalog.regions.keys().next().map(String::as_str)
     }
-}
 
-/// An S3 bucket's name for a resource: global, so it carries a hash of the owner, region and
-/// resource, then as much of the event id as fits in 63 characters.
-pub fn bucket_name(spec: &ResourceSpec) -> String {
-    let owner = spec.tags.get(TAG_OWNER).map_or("", String::as_str);
-    let digest = Sha256::digest(format!("{owner}/{}", spec.id).as_bytes());
-    let hash = hex::encode(&digest[..5]);
-    let mut name = format!("orch-{hash}-{}", spec.event);
-    name.truncate(63);
-    name.trim_end_matches(['-', '.']).to_string()
+    /// The endpoint URL viewers use on the MediaPackage channel `channel`: HLS, else DASH.
+    async fn origin_url(&self, region: &str, channel: &str) -> Result<String, ProviderError> {
+        let client = self.mediapackage(region).await;
+        for packaging in ["hls", "dash"] {
+            let ep = mediapackage::endpoint_id(channel, packaging);
+            if let Ok(found) = client.describe_origin_endpoint().id(&ep).send().await
+                && let Some(url) = found.url()
+            {
+                return Ok(url.to_string());
+            }
+        }
+        Err(ProviderError::Transient(format!(
+            "the MediaPackage channel {channel} has no endpoint yet"
+        )))
+    }
+
+    /// The id of what `rec` made, from the state or, when its create never answered, by the
+    /// name it was made under.
+    async fn object_id(&self, rec: &RecordedResource) -> Result<Option<String>, ProviderError> {
+        if let Some(id) = &rec.provider_id {
+            return Ok(Some(id.clone()));
+        }
+        let spec = &rec.spec;
+        let name = names::own(spec);
+        let owner = spec.tags.get(TAG_OWNER);
+        let ours = |n: &str, t: &BTreeMap<String, String>| n == name && t.get(TAG_OWNER) == owner;
+        Ok(match spec.kind.as_str() {
+            "archive" => Some(names::bucket(spec)),
+            "origin" => Some(name),
+            "input" => medialive::inputs(&self.medialive(&spec.region).await)
+                .await?
+                .into_iter()
+                .find(|(_, n, _, t)| ours(n, t))
+                .map(|(id, ..)| id),
+            "encoder" => medialive::channels(&self.medialive(&spec.region).await)
+                .await?
+                .into_iter()
+                .find(|(_, n, _, t)| ours(n, t))
+                .map(|(id, ..)| id),
+            "cdn" => cloudfront::distributions(&self.cloudfront(&spec.region).await)
+                .await?
+                .into_iter()
+                .find(|d| d.comment == name)
+                .map(|d| d.id),
+            _ => None,
+        })
+    }
 }
 
 fn not_built(kind: &str) -> ProviderError {
     ProviderError::Permanent(format!(
-        "the aws provider cannot create a `{kind}` yet (built so far: archive on S3); see docs/providers.md"
+        "the aws provider cannot create a `{kind}` yet; see docs/providers.md"
     ))
+}
+
+/// The rendered template's fields, read as `T`; a mistake names the field.
+fn definition<T: DeserializeOwned>(spec: &ResourceSpec) -> Result<T, ProviderError> {
+    serde_path_to_error::deserialize(spec.definition.value()).map_err(|e| {
+        ProviderError::Permanent(format!(
+            "templates/aws/{}.tera rendered `{}`: {}",
+            spec.kind,
+            e.path(),
+            e.inner()
+        ))
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct CdnDef {
+    #[serde(default)]
+    shared: bool,
+    #[serde(default)]
+    origin: Option<String>,
 }
 
 #[async_trait]
@@ -124,23 +246,94 @@ impl Provider for AwsProvider {
         self.catalog.step_timeout(kind, Duration::from_secs(900))
     }
 
-    async fn create(&self, spec: &ResourceSpec, _token: &str) -> Result<Created, ProviderError> {
-        match spec.kind.as_str() {
+    async fn create(&self, spec: &ResourceSpec, token: &str) -> Result<Created, ProviderError> {
+        let region = spec.region.as_str();
+        let (provider_id, outputs) = match spec.kind.as_str() {
             "archive" => {
                 // The bucket's name is the idempotency key: a retried create finds it.
-                let bucket = bucket_name(spec);
-                let client = self.s3(&spec.region).await;
-                s3::create_bucket(&client, &bucket, &spec.region, &spec.tags).await?;
-                Ok(Created {
-                    provider_id: bucket.clone(),
-                    outputs: serde_json::json!({
-                        "bucket": bucket,
-                        "uri": format!("s3://{bucket}/"),
-                    }),
-                })
+                let bucket = names::bucket(spec);
+                s3::create_bucket(&self.s3(region).await, &bucket, region, &spec.tags).await?;
+                let uri = format!("s3://{bucket}/");
+                (
+                    bucket.clone(),
+                    serde_json::json!({ "bucket": bucket, "uri": uri }),
+                )
             }
-            other => Err(not_built(other)),
+            "origin" => {
+                let id = names::own(spec);
+                let def: mediapackage::OriginDef = definition(spec)?;
+                let client = self.mediapackage(region).await;
+                let out = mediapackage::create(&client, &id, &def, &spec.tags).await?;
+                (id, out)
+            }
+            "input" => {
+                let def: medialive::InputDef = definition(spec)?;
+                let client = self.medialive(region).await;
+                let out =
+                    medialive::create_input(&client, &names::own(spec), &def, &spec.tags, token)
+                        .await?;
+                (
+                    out["input_id"].as_str().unwrap_or_default().to_string(),
+                    out,
+                )
+            }
+            "encoder" => {
+                let def: medialive::EncoderDef = definition(spec)?;
+                let doc = medialive::channel::ChannelDoc::parse(&def.channel).map_err(|e| {
+                    ProviderError::Permanent(format!("templates/aws/encoder.tera rendered {e}"))
+                })?;
+                let client = self.medialive(region).await;
+                let out = medialive::create_channel(
+                    &client,
+                    &names::own(spec),
+                    &doc,
+                    &names::sibling(spec, &def.input),
+                    &names::sibling(spec, &def.origin),
+                    &spec.tags,
+                    token,
+                )
+                .await?;
+                (
+                    out["channel_id"].as_str().unwrap_or_default().to_string(),
+                    out,
+                )
+            }
+            "cdn" => {
+                let def: CdnDef = definition(spec)?;
+                let origin = match (def.shared, def.origin) {
+                    (false, Some(o)) => o,
+                    _ => {
+                        return Err(ProviderError::Permanent(
+                            "cdn.shared: the aws provider cannot share a CloudFront distribution across an event group yet"
+                                .into(),
+                        ));
+                    }
+                };
+                let url = self
+                    .origin_url(region, &names::sibling(spec, &origin))
+                    .await?;
+                let client = self.cloudfront(region).await;
+                let out = cloudfront::create(&client, &names::own(spec), &url, &spec.tags).await?;
+                (
+                    out["distribution_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    out,
+                )
+            }
+            other => return Err(not_built(other)),
+        };
+        if provider_id.is_empty() {
+            return Err(ProviderError::Transient(format!(
+                "{}: the service answered without an id",
+                spec.id.as_str()
+            )));
         }
+        Ok(Created {
+            provider_id,
+            outputs,
+        })
     }
 
     async fn update(
@@ -150,26 +343,31 @@ impl Provider for AwsProvider {
     ) -> Result<Value, ProviderError> {
         match spec.kind.as_str() {
             "archive" => {
-                let bucket = rec.provider_id.clone().unwrap_or_else(|| bucket_name(spec));
-                let client = self.s3(&spec.region).await;
-                s3::tag_bucket(&client, &bucket, &spec.tags).await?;
+                let bucket = rec
+                    .provider_id
+                    .clone()
+                    .unwrap_or_else(|| names::bucket(spec));
+                s3::tag_bucket(&self.s3(&spec.region).await, &bucket, &spec.tags).await?;
                 Ok(rec.outputs.clone())
             }
-            other => Err(not_built(other)),
+            other => Err(ProviderError::Permanent(format!(
+                "the aws provider cannot change a `{other}` in place yet: `down` the event, then `up` it again"
+            ))),
         }
     }
 
     async fn delete(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
+        let Some(id) = self.object_id(rec).await? else {
+            return Ok(());
+        };
+        let region = rec.spec.region.as_str();
         match rec.spec.kind.as_str() {
-            "archive" => {
-                let bucket = rec
-                    .provider_id
-                    .clone()
-                    .unwrap_or_else(|| bucket_name(&rec.spec));
-                let client = self.s3(&rec.spec.region).await;
-                s3::delete_bucket(&client, &bucket).await
-            }
-            // Nothing of these kinds can exist: they are never created.
+            "archive" => s3::delete_bucket(&self.s3(region).await, &id).await,
+            "origin" => mediapackage::delete(&self.mediapackage(region).await, &id).await,
+            "input" => medialive::delete_input(&self.medialive(region).await, &id).await,
+            "encoder" => medialive::delete_channel(&self.medialive(region).await, &id).await,
+            "cdn" => cloudfront::delete(&self.cloudfront(region).await, &id).await,
+            // Nothing of the other kinds is ever created.
             _ => Ok(()),
         }
     }
@@ -178,68 +376,67 @@ impl Provider for AwsProvider {
         let Some(home) = self.home_region().map(String::from) else {
             return Ok(Vec::new());
         };
-        let client = self.s3(&home).await;
         let mut out = Vec::new();
-        for (bucket, region, tags) in s3::tagged_buckets(&client).await? {
-            if !self.catalog.regions.contains_key(&region) {
-                continue;
+        let mut push = |kind: &str, id: String, region: String, name: String, tags| {
+            out.push(item(kind, id, region, name, tags));
+        };
+        for (bucket, region, tags) in s3::tagged_buckets(&self.s3(&home).await).await? {
+            if self.catalog.regions.contains_key(&region) {
+                push("archive", bucket.clone(), region, bucket, tags);
             }
-            let name = match (
-                tags.get(crate::model::TAG_EVENT),
-                tags.get(crate::model::TAG_REGION),
-            ) {
-                (Some(e), Some(r)) => format!("{e}/{r}/archive"),
-                _ => bucket.clone(),
-            };
-            out.push(InventoryItem {
-                provider: "aws".into(),
-                provider_id: bucket,
-                kind: "archive".into(),
-                region,
-                name,
-                client_token: None,
-                status: "available".into(),
-                tags,
-            });
         }
+        let regions: Vec<String> = self.catalog.regions.keys().cloned().collect();
+        for region in &regions {
+            let ml = self.medialive(region).await;
+            for (id, name, _, tags) in medialive::channels(&ml).await? {
+                push("encoder", id, region.clone(), name, tags);
+            }
+            for (id, name, _, tags) in medialive::inputs(&ml).await? {
+                push("input", id, region.clone(), name, tags);
+            }
+            let mp = self.mediapackage(region).await;
+            for (id, tags) in mediapackage::list(&mp).await? {
+                push("origin", id.clone(), region.clone(), id, tags);
+            }
+        }
+        // Distributions are global: each says its region in its tags.
+        let cf = self.cloudfront(&home).await;
+        for d in cloudfront::distributions(&cf).await? {
+            let tags = cloudfront::tags(&cf, &d.arn).await?;
+            if let Some(region) = tags.get(TAG_REGION).cloned() {
+                push("cdn", d.id, region, d.comment, tags);
+            }
+        }
+        out.retain(|i| i.tags.contains_key(TAG_OWNER));
         Ok(out)
+    }
+
+    async fn encoder_health(&self, rec: &RecordedResource) -> Option<EncoderHealth> {
+        let id = rec.provider_id.as_deref()?;
+        medialive::health(&self.medialive(&rec.spec.region).await, id).await
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Definition, ResourceId, Window};
-
-    fn spec(event: &str) -> ResourceSpec {
-        let at = jiff::Timestamp::UNIX_EPOCH;
-        ResourceSpec {
-            id: ResourceId::new(event, "eu-west-1", "archive"),
-            provider: "aws".into(),
-            region: "eu-west-1".into(),
-            event: event.into(),
-            kind: "archive".into(),
-            name: "archive".into(),
-            depends_on: Vec::new(),
-            definition: Definition::null(),
-            tags: [(TAG_OWNER.to_string(), "owner-1".to_string())].into(),
-            hourly_price: 0.0,
-            window: Window { from: at, to: at },
-            spec_hash: String::new(),
-        }
-    }
-
-    #[test]
-    fn bucket_names_are_valid_unique_and_stable() {
-        let a = bucket_name(&spec("cup-final"));
-        assert_eq!(a, bucket_name(&spec("cup-final")));
-        assert!(a.starts_with("orch-") && a.ends_with("-cup-final"), "{a}");
-        assert_ne!(a, bucket_name(&spec("cup-semi")));
-        let long = bucket_name(&spec(&"x-".repeat(24)));
-        assert!(long.len() <= 63 && !long.ends_with('-'), "{long}");
-        assert!(
-            long.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        );
+fn item(
+    kind: &str,
+    provider_id: String,
+    region: String,
+    name: String,
+    tags: BTreeMap<String, String>,
+) -> InventoryItem {
+    // The resource id it was made as, when its tags say so.
+    let name = match (tags.get(TAG_EVENT), tags.get(TAG_REGION)) {
+        (Some(e), Some(r)) if kind == "archive" => format!("{e}/{r}/archive"),
+        _ => name,
+    };
+    InventoryItem {
+        provider: "aws".into(),
+        provider_id,
+        kind: kind.into(),
+        region,
+        name,
+        client_token: None,
+        status: "available".into(),
+        tags,
     }
 }

@@ -1,0 +1,233 @@
+//! The CDN on CloudFront: a distribution in front of the event's MediaPackage endpoints. It
+//! is made enabled; to go, it is disabled, allowed to finish deploying, then deleted, as
+//! CloudFront requires. Its comment carries the name it was made under, which is also its
+//! caller reference, so a retried create finds it instead of making a second one.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_cloudfront::Client;
+use aws_sdk_cloudfront::types::{
+    CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags,
+    Origin, OriginProtocolPolicy, Origins, Tag, Tags, ViewerProtocolPolicy,
+};
+use serde_json::{Value, json};
+
+use super::errors::{classify, is_not_found};
+use crate::providers::ProviderError;
+
+/// CloudFront's managed "CachingOptimized" policy: honours the origin's Cache-Control, which
+/// MediaPackage sets short on manifests and long on segments.
+const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+const ORIGIN_ID: &str = "mediapackage";
+
+fn invalid(what: &str, e: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Permanent(format!("CloudFront {what}: {e}"))
+}
+
+/// A distribution as listed.
+pub struct Dist {
+    pub id: String,
+    pub arn: String,
+    /// The name it was made under.
+    pub comment: String,
+    pub domain: String,
+}
+
+pub async fn distributions(client: &Client) -> Result<Vec<Dist>, ProviderError> {
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = client
+            .list_distributions()
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| classify("CloudFront ListDistributions", e))?;
+        let Some(list) = page.distribution_list() else {
+            return Ok(out);
+        };
+        for d in list.items() {
+            out.push(Dist {
+                id: d.id().to_string(),
+                arn: d.arn().to_string(),
+                comment: d.comment().to_string(),
+                domain: d.domain_name().to_string(),
+            });
+        }
+        match list.next_marker() {
+            Some(m) if list.is_truncated() && !m.is_empty() => marker = Some(m.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// A distribution's tags.
+pub async fn tags(client: &Client, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let t = client
+        .list_tags_for_resource()
+        .resource(arn)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("CloudFront ListTagsForResource {arn}"), e))?;
+    Ok(t.tags()
+        .map(|t| {
+            t.items()
+                .iter()
+                .map(|i| {
+                    (
+                        i.key().to_string(),
+                        i.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Makes (or finds) the distribution `name` in front of `origin_url` (an endpoint URL whose
+/// host is the origin and whose path viewers ask for).
+pub async fn create(
+    client: &Client,
+    name: &str,
+    origin_url: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<Value, ProviderError> {
+    let url = reqwest::Url::parse(origin_url)
+        .map_err(|e| invalid(&format!("origin URL `{origin_url}`"), e))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| invalid("origin URL", format!("`{origin_url}` has no host")))?
+        .to_string();
+    let path = url.path().to_string();
+    let (id, domain) = match distributions(client)
+        .await?
+        .into_iter()
+        .find(|d| d.comment == name)
+    {
+        Some(d) => (d.id, d.domain),
+        None => {
+            let origin = Origin::builder()
+                .id(ORIGIN_ID)
+                .domain_name(&host)
+                .custom_origin_config(
+                    CustomOriginConfig::builder()
+                        .http_port(80)
+                        .https_port(443)
+                        .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                        .build()
+                        .map_err(|e| invalid("origin", e))?,
+                )
+                .build()
+                .map_err(|e| invalid("origin", e))?;
+            let config = DistributionConfig::builder()
+                .caller_reference(name)
+                .comment(name)
+                .enabled(true)
+                .origins(
+                    Origins::builder()
+                        .quantity(1)
+                        .items(origin)
+                        .build()
+                        .map_err(|e| invalid("origins", e))?,
+                )
+                .default_cache_behavior(
+                    DefaultCacheBehavior::builder()
+                        .target_origin_id(ORIGIN_ID)
+                        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                        .cache_policy_id(CACHING_OPTIMIZED)
+                        .build()
+                        .map_err(|e| invalid("cache behaviour", e))?,
+                )
+                .build()
+                .map_err(|e| invalid("distribution config", e))?;
+            let items = tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| invalid("tags", e))?;
+            let made = client
+                .create_distribution_with_tags()
+                .distribution_config_with_tags(
+                    DistributionConfigWithTags::builder()
+                        .distribution_config(config)
+                        .tags(Tags::builder().set_items(Some(items)).build())
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    classify(&format!("CloudFront CreateDistributionWithTags {name}"), e)
+                })?;
+            let d = made.distribution().ok_or_else(|| {
+                invalid(
+                    "CreateDistributionWithTags",
+                    "no distribution in the answer",
+                )
+            })?;
+            (d.id().to_string(), d.domain_name().to_string())
+        }
+    };
+    Ok(json!({
+        "distribution_id": id,
+        "domain_name": domain,
+        "url": format!("https://{domain}{path}"),
+    }))
+}
+
+/// Disables the distribution, waits until that is deployed, then deletes it.
+pub async fn delete(client: &Client, id: &str) -> Result<(), ProviderError> {
+    let got = match client.get_distribution_config().id(id).send().await {
+        Ok(g) => g,
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => {
+            return Err(classify(
+                &format!("CloudFront GetDistributionConfig {id}"),
+                e,
+            ));
+        }
+    };
+    let mut etag = got.e_tag().unwrap_or_default().to_string();
+    if let Some(config) = got.distribution_config().filter(|c| c.enabled) {
+        let mut disabled = config.clone();
+        disabled.enabled = false;
+        let upd = client
+            .update_distribution()
+            .id(id)
+            .if_match(&etag)
+            .distribution_config(disabled)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("CloudFront UpdateDistribution {id} (disable)"), e))?;
+        etag = upd.e_tag().unwrap_or_default().to_string();
+    }
+    // Deleting is refused until the disabled configuration is deployed: minutes on AWS. The
+    // executor's step timeout bounds the wait.
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let d = match client.get_distribution().id(id).send().await {
+            Ok(d) => d,
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(classify(&format!("CloudFront GetDistribution {id}"), e)),
+        };
+        if let Some(t) = d.e_tag() {
+            etag = t.to_string();
+        }
+        if d.distribution().is_some_and(|d| d.status() == "Deployed") {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(30));
+    }
+    match client
+        .delete_distribution()
+        .id(id)
+        .if_match(&etag)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(classify(&format!("CloudFront DeleteDistribution {id}"), e)),
+    }
+}

@@ -1,0 +1,352 @@
+//! The encoder on Elemental MediaLive: an input the contribution feed reaches, and a channel
+//! that encodes the profile's ladder into the event's MediaPackage channel. The channel is
+//! started as soon as it exists (at lead time) and stopped before it is deleted, as MediaLive
+//! requires; its input goes after it.
+
+pub mod channel;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_medialive::Client;
+use aws_sdk_medialive::types::{ChannelClass, InputSourceRequest, InputType};
+use serde_json::{Value, json};
+
+use super::errors::{classify, is_not_found};
+use crate::providers::{EncoderHealth, ProviderError};
+use channel::ChannelDoc;
+
+/// What the input template asks for.
+#[derive(Debug, serde::Deserialize)]
+pub struct InputDef {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// What the encoder template asks for: the channel document and the names of the input and
+/// origin it is wired to.
+#[derive(Debug, serde::Deserialize)]
+pub struct EncoderDef {
+    pub input: String,
+    pub origin: String,
+    pub channel: Value,
+}
+
+/// The MediaLive input type for the profile's input, and its source URL. Pull inputs only:
+/// push inputs (RTMP, SRT listener) need an input security group, not built yet.
+fn input_type(def: &InputDef) -> Result<(InputType, String), ProviderError> {
+    let address = def.address.clone().unwrap_or_default();
+    match def.kind.as_str() {
+        "file" if address.starts_with("s3://")
+            || address.starts_with("s3ssl://")
+            || address.starts_with("https://")
+            || address.starts_with("http://") =>
+        {
+            if address.ends_with(".m3u8") {
+                Ok((InputType::UrlPull, address))
+            } else {
+                Ok((InputType::Mp4File, address))
+            }
+        }
+        "file" => Err(ProviderError::Permanent(format!(
+            "encoder.input.address: MediaLive reads a file from an s3:// or https:// URL, not `{address}`"
+        ))),
+        "testsrc" => Err(ProviderError::Permanent(
+            "encoder.input.type: MediaLive has no test pattern; use `file` with an s3:// or https:// URL of a clip"
+                .into(),
+        )),
+        other => Err(ProviderError::Permanent(format!(
+            "encoder.input.type: the aws provider cannot make a MediaLive `{other}` input yet (push inputs need an input security group); use `file`"
+        ))),
+    }
+}
+
+fn tags_of(m: Option<&std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {
+    m.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+const GONE: &[&str] = &["DELETING", "DELETED"];
+
+/// A channel or input as listed: (id, name, state, tags).
+pub type Listed = (String, String, String, BTreeMap<String, String>);
+
+/// One listed object, unless it is being deleted (MediaLive lists those for a while).
+fn listed(
+    id: Option<&str>,
+    name: Option<&str>,
+    state: Option<&str>,
+    tags: Option<&std::collections::HashMap<String, String>>,
+) -> Option<Listed> {
+    let state = state.unwrap_or_default();
+    if GONE.contains(&state) {
+        return None;
+    }
+    Some((
+        id?.to_string(),
+        name.unwrap_or_default().to_string(),
+        state.to_string(),
+        tags_of(tags),
+    ))
+}
+
+/// Every input of the region that is not being deleted.
+pub async fn inputs(client: &Client) -> Result<Vec<Listed>, ProviderError> {
+    let all = client
+        .list_inputs()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify("MediaLive ListInputs", e))?;
+    Ok(all
+        .iter()
+        .filter_map(|i| listed(i.id(), i.name(), i.state().map(|s| s.as_str()), i.tags()))
+        .collect())
+}
+
+/// Every channel of the region that is not being deleted.
+pub async fn channels(client: &Client) -> Result<Vec<Listed>, ProviderError> {
+    let all = client
+        .list_channels()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify("MediaLive ListChannels", e))?;
+    Ok(all
+        .iter()
+        .filter_map(|c| listed(c.id(), c.name(), c.state().map(|s| s.as_str()), c.tags()))
+        .collect())
+}
+
+/// The id of our input named `name`, if one exists.
+async fn find_input(
+    client: &Client,
+    name: &str,
+    owner: &str,
+) -> Result<Option<String>, ProviderError> {
+    Ok(inputs(client)
+        .await?
+        .into_iter()
+        .find(|(_, n, _, t)| {
+            n == name && t.get(crate::model::TAG_OWNER).map(String::as_str) == Some(owner)
+        })
+        .map(|(id, ..)| id))
+}
+
+pub async fn create_input(
+    client: &Client,
+    name: &str,
+    def: &InputDef,
+    tags: &BTreeMap<String, String>,
+    token: &str,
+) -> Result<Value, ProviderError> {
+    let (kind, url) = input_type(def)?;
+    let owner = tags
+        .get(crate::model::TAG_OWNER)
+        .cloned()
+        .unwrap_or_default();
+    let id = match find_input(client, name, &owner).await? {
+        Some(id) => id,
+        None => {
+            let mut req = client
+                .create_input()
+                .name(name)
+                .r#type(kind.clone())
+                .request_id(token)
+                .sources(InputSourceRequest::builder().url(&url).build());
+            for (k, v) in tags {
+                req = req.tags(k, v);
+            }
+            let made = req
+                .send()
+                .await
+                .map_err(|e| classify(&format!("MediaLive CreateInput {name}"), e))?;
+            made.input()
+                .and_then(|i| i.id())
+                .map(String::from)
+                .ok_or_else(|| {
+                    ProviderError::Transient(format!(
+                        "MediaLive CreateInput {name}: no id in the answer"
+                    ))
+                })?
+        }
+    };
+    Ok(json!({ "input_id": id, "type": kind.as_str(), "source": url }))
+}
+
+pub async fn delete_input(client: &Client, id: &str) -> Result<(), ProviderError> {
+    if !inputs(client).await?.iter().any(|(i, ..)| i == id) {
+        return Ok(());
+    }
+    match client.delete_input().input_id(id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(classify(&format!("MediaLive DeleteInput {id}"), e)),
+    }
+}
+
+/// The channel's state, or `None` when it is gone.
+async fn state(client: &Client, id: &str) -> Result<Option<String>, ProviderError> {
+    // Listed first: a describe of an id that does not exist is not a clean 404 everywhere.
+    if !channels(client).await?.iter().any(|(c, ..)| c == id) {
+        return Ok(None);
+    }
+    match client.describe_channel().channel_id(id).send().await {
+        Ok(d) => Ok(d.state().map(|s| s.as_str().to_string())),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(classify(&format!("MediaLive DescribeChannel {id}"), e)),
+    }
+}
+
+/// Polls until the channel is in one of `want` (or gone, when `None` is wanted); fails at a
+/// state that cannot lead there. The executor's step timeout bounds the wait.
+async fn wait(
+    client: &Client,
+    id: &str,
+    want: &[&str],
+    gone_ok: bool,
+) -> Result<Option<String>, ProviderError> {
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let s = state(client, id).await?;
+        match s.as_deref() {
+            None if gone_ok => return Ok(None),
+            None => {
+                return Err(ProviderError::Permanent(format!(
+                    "MediaLive channel {id} disappeared"
+                )));
+            }
+            Some(st) if want.contains(&st) => return Ok(s),
+            Some(st @ ("CREATE_FAILED" | "UPDATE_FAILED")) => {
+                return Err(ProviderError::Permanent(format!(
+                    "MediaLive channel {id} is {st}"
+                )));
+            }
+            Some(_) => {}
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Makes (or finds) the channel, then starts it; answers once it runs.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_channel(
+    client: &Client,
+    name: &str,
+    doc: &ChannelDoc,
+    input_name: &str,
+    mediapackage_channel: &str,
+    tags: &BTreeMap<String, String>,
+    token: &str,
+) -> Result<Value, ProviderError> {
+    let owner = tags
+        .get(crate::model::TAG_OWNER)
+        .cloned()
+        .unwrap_or_default();
+    let found = channels(client)
+        .await?
+        .into_iter()
+        .find(|(_, n, _, t)| n == name && t.get(crate::model::TAG_OWNER) == Some(&owner));
+    let id = match found {
+        Some((id, ..)) => id,
+        None => {
+            let input_id = find_input(client, input_name, &owner)
+                .await?
+                .ok_or_else(|| {
+                    ProviderError::Transient(format!(
+                        "its MediaLive input {input_name} does not exist yet"
+                    ))
+                })?;
+            let mut req = client
+                .create_channel()
+                .name(name)
+                .request_id(token)
+                .channel_class(
+                    doc.channel_class
+                        .as_deref()
+                        .map_or(ChannelClass::SinglePipeline, ChannelClass::from),
+                )
+                .set_input_attachments(Some(doc.input_attachments(&input_id)))
+                .set_destinations(Some(doc.destinations(mediapackage_channel)))
+                .encoder_settings(doc.encoder_settings());
+            if let Some(spec) = doc.input_specification() {
+                req = req.input_specification(spec);
+            }
+            for (k, v) in tags {
+                req = req.tags(k, v);
+            }
+            let made = req
+                .send()
+                .await
+                .map_err(|e| classify(&format!("MediaLive CreateChannel {name}"), e))?;
+            made.channel()
+                .and_then(|c| c.id())
+                .map(String::from)
+                .ok_or_else(|| {
+                    ProviderError::Transient(format!(
+                        "MediaLive CreateChannel {name}: no id in the answer"
+                    ))
+                })?
+        }
+    };
+    let now = wait(client, &id, &["IDLE", "RUNNING", "STARTING"], false).await?;
+    if now.as_deref() == Some("IDLE") {
+        client
+            .start_channel()
+            .channel_id(&id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("MediaLive StartChannel {id}"), e))?;
+    }
+    wait(client, &id, &["RUNNING"], false).await?;
+    Ok(json!({ "channel_id": id, "name": name }))
+}
+
+/// Stops the channel if it runs, then deletes it and waits until it is gone.
+pub async fn delete_channel(client: &Client, id: &str) -> Result<(), ProviderError> {
+    // A failed channel can only be deleted; a starting one is let run, then stopped.
+    let wanted = ["IDLE", "RUNNING", "CREATE_FAILED", "UPDATE_FAILED"];
+    let Some(now) = wait(client, id, &wanted, true).await? else {
+        return Ok(());
+    };
+    if now == "RUNNING" {
+        client
+            .stop_channel()
+            .channel_id(id)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("MediaLive StopChannel {id}"), e))?;
+        if wait(client, id, &["IDLE"], true).await?.is_none() {
+            return Ok(());
+        }
+    }
+    match client.delete_channel().channel_id(id).send().await {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(classify(&format!("MediaLive DeleteChannel {id}"), e)),
+    }
+    wait(client, id, &[], true).await.map(|_| ())
+}
+
+/// The channel's own view for the monitor's first tier: running or not.
+pub async fn health(client: &Client, id: &str) -> Option<EncoderHealth> {
+    let state = client
+        .describe_channel()
+        .channel_id(id)
+        .send()
+        .await
+        .ok()?
+        .state()
+        .map(|s| s.as_str().to_string())?;
+    Some(EncoderHealth {
+        up: state == "RUNNING",
+        ..EncoderHealth::default()
+    })
+}

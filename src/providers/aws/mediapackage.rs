@@ -1,0 +1,166 @@
+//! The origin on MediaPackage (v1): a channel the encoder pushes to, with one origin endpoint
+//! per packaging the profile asks for (`hls`, `dash`). Looked up by id before it is made, so a
+//! retried create adopts what an earlier attempt left.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_mediapackage::Client;
+use aws_sdk_mediapackage::types::{DashPackage, HlsPackage};
+use serde_json::{Value, json};
+
+use super::errors::{classify, is_not_found};
+use crate::providers::ProviderError;
+
+/// What the template asks of the origin.
+#[derive(Debug, serde::Deserialize)]
+pub struct OriginDef {
+    pub packaging: Vec<String>,
+    pub segment_duration_s: f64,
+    /// How far back a viewer may seek, in seconds (the profile's `dvr_window`).
+    #[serde(default = "default_window")]
+    pub window_s: f64,
+}
+
+fn default_window() -> f64 {
+    60.0
+}
+
+pub fn endpoint_id(channel: &str, packaging: &str) -> String {
+    format!("{channel}-{packaging}")
+}
+
+/// Makes (or finds) the channel `id` and its endpoints; answers the resource's outputs.
+pub async fn create(
+    client: &Client,
+    id: &str,
+    def: &OriginDef,
+    tags: &BTreeMap<String, String>,
+) -> Result<Value, ProviderError> {
+    match client.describe_channel().id(id).send().await {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => {
+            let mut req = client
+                .create_channel()
+                .id(id)
+                .description("orchestrate origin");
+            for (k, v) in tags {
+                req = req.tags(k, v);
+            }
+            req.send()
+                .await
+                .map_err(|e| classify(&format!("MediaPackage CreateChannel {id}"), e))?;
+        }
+        Err(e) => return Err(classify(&format!("MediaPackage DescribeChannel {id}"), e)),
+    }
+    let seg = def.segment_duration_s.round().max(1.0) as i32;
+    let window = def.window_s.round().max(f64::from(seg) * 3.0) as i32;
+    let mut urls = serde_json::Map::new();
+    for packaging in &def.packaging {
+        let ep = endpoint_id(id, packaging);
+        let url = match client.describe_origin_endpoint().id(&ep).send().await {
+            Ok(found) => found.url().unwrap_or_default().to_string(),
+            Err(e) if is_not_found(&e) => {
+                let mut req = client.create_origin_endpoint().channel_id(id).id(&ep);
+                req = match packaging.as_str() {
+                    "hls" => req.hls_package(
+                        HlsPackage::builder()
+                            .segment_duration_seconds(seg)
+                            .playlist_window_seconds(window)
+                            .program_date_time_interval_seconds(seg)
+                            .build(),
+                    ),
+                    "dash" => req.dash_package(
+                        DashPackage::builder()
+                            .segment_duration_seconds(seg)
+                            .manifest_window_seconds(window)
+                            .build(),
+                    ),
+                    other => {
+                        return Err(ProviderError::Permanent(format!(
+                            "origin.packaging: MediaPackage has no `{other}` endpoint here (hls, dash)"
+                        )));
+                    }
+                };
+                for (k, v) in tags {
+                    req = req.tags(k, v);
+                }
+                let made = req
+                    .send()
+                    .await
+                    .map_err(|e| classify(&format!("MediaPackage CreateOriginEndpoint {ep}"), e))?;
+                made.url().unwrap_or_default().to_string()
+            }
+            Err(e) => {
+                return Err(classify(
+                    &format!("MediaPackage DescribeOriginEndpoint {ep}"),
+                    e,
+                ));
+            }
+        };
+        urls.insert(packaging.clone(), Value::String(url));
+    }
+    // The ingest credentials MediaPackage hands out are left out of the outputs: MediaLive
+    // reaches the channel by its id.
+    Ok(json!({ "channel_id": id, "endpoints": urls }))
+}
+
+/// Deletes the endpoints, then the channel; what is already gone counts as deleted.
+pub async fn delete(client: &Client, id: &str) -> Result<(), ProviderError> {
+    let listed = client.list_origin_endpoints().channel_id(id).send().await;
+    let endpoints = match listed {
+        Ok(l) => l
+            .origin_endpoints()
+            .iter()
+            .filter(|e| e.channel_id() == Some(id))
+            .filter_map(|e| e.id().map(String::from))
+            .collect::<Vec<_>>(),
+        Err(e) if is_not_found(&e) => Vec::new(),
+        Err(e) => {
+            return Err(classify(
+                &format!("MediaPackage ListOriginEndpoints {id}"),
+                e,
+            ));
+        }
+    };
+    for ep in endpoints {
+        match client.delete_origin_endpoint().id(&ep).send().await {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => {
+                return Err(classify(
+                    &format!("MediaPackage DeleteOriginEndpoint {ep}"),
+                    e,
+                ));
+            }
+        }
+    }
+    match client.delete_channel().id(id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(classify(&format!("MediaPackage DeleteChannel {id}"), e)),
+    }
+}
+
+/// Every channel in the region with its tags.
+pub async fn list(
+    client: &Client,
+) -> Result<Vec<(String, BTreeMap<String, String>)>, ProviderError> {
+    let all = client
+        .list_channels()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify("MediaPackage ListChannels", e))?;
+    Ok(all
+        .iter()
+        .filter_map(|c| {
+            let tags = c
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            Some((c.id()?.to_string(), tags))
+        })
+        .collect())
+}

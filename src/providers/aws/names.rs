@@ -1,0 +1,101 @@
+//! Names AWS objects are created under. Each is derived from the owner and the resource id,
+//! so a retried or resumed create finds the object the first attempt made, and two projects
+//! (owners) sharing an account never collide.
+
+use sha2::{Digest, Sha256};
+
+use crate::model::{ResourceId, ResourceSpec, TAG_OWNER};
+
+/// `orch-<hash of owner and resource id>-<event>-<suffix>`, at most `max` characters of
+/// `[a-z0-9-]` (what S3 bucket names and MediaPackage ids both accept).
+fn physical(owner: &str, id: &ResourceId, event: &str, suffix: &str, max: usize) -> String {
+    let digest = Sha256::digest(format!("{owner}/{}", id.as_str()).as_bytes());
+    let hash = hex::encode(&digest[..5]);
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let mut name = format!("orch-{hash}-{}", clean(event));
+    if !suffix.is_empty() {
+        name.push('-');
+        name.push_str(&clean(suffix));
+    }
+    name.truncate(max);
+    name.trim_end_matches(['-', '.']).to_string()
+}
+
+fn owner(spec: &ResourceSpec) -> &str {
+    spec.tags.get(TAG_OWNER).map_or("", String::as_str)
+}
+
+/// An S3 bucket's name: global, so only the hash and as much of the event as fits in 63.
+pub fn bucket(spec: &ResourceSpec) -> String {
+    physical(owner(spec), &spec.id, &spec.event, "", 63)
+}
+
+/// The name of `spec`'s own object (a MediaPackage channel id, a MediaLive input or channel
+/// name, a CloudFront caller reference, a security group name).
+pub fn own(spec: &ResourceSpec) -> String {
+    physical(owner(spec), &spec.id, &spec.event, &spec.name, 128)
+}
+
+/// The name `own` gives a sibling resource `name` of the same event and region: how one
+/// resource finds the objects of those it depends on.
+pub fn sibling(spec: &ResourceSpec, name: &str) -> String {
+    let id = ResourceId::new(&spec.event, &spec.region, name);
+    physical(owner(spec), &id, &spec.event, name, 128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Definition, Window};
+
+    pub fn spec(event: &str, name: &str) -> ResourceSpec {
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        ResourceSpec {
+            id: ResourceId::new(event, "eu-west-1", name),
+            provider: "aws".into(),
+            region: "eu-west-1".into(),
+            event: event.into(),
+            kind: "archive".into(),
+            name: name.into(),
+            depends_on: Vec::new(),
+            definition: Definition::null(),
+            tags: [(TAG_OWNER.to_string(), "owner-1".to_string())].into(),
+            hourly_price: 0.0,
+            window: Window { from: at, to: at },
+            spec_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn bucket_names_are_valid_unique_and_stable() {
+        let a = bucket(&spec("cup-final", "archive"));
+        assert_eq!(a, bucket(&spec("cup-final", "archive")));
+        assert!(a.starts_with("orch-") && a.ends_with("-cup-final"), "{a}");
+        assert_ne!(a, bucket(&spec("cup-semi", "archive")));
+        let long = bucket(&spec(&"x-".repeat(24), "archive"));
+        assert!(long.len() <= 63 && !long.ends_with('-'), "{long}");
+        assert!(
+            long.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
+    }
+
+    #[test]
+    fn a_sibling_is_named_as_it_names_itself() {
+        let enc = spec("cup-final", "encoder-a");
+        assert_eq!(sibling(&enc, "input-a"), own(&spec("cup-final", "input-a")));
+        assert_eq!(sibling(&enc, "origin"), own(&spec("cup-final", "origin")));
+        assert_ne!(own(&enc), sibling(&enc, "encoder-b"));
+        assert!(own(&enc).ends_with("-cup-final-encoder-a"));
+    }
+}
