@@ -120,7 +120,7 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
     let p = Project::fast();
     p.write(
         "profiles/on-aws.yaml",
-        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: rtmp }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\ncdn:\n  enabled: true\n  shared: true\n",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: rtmp }\n  redundancy: dual\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\ncdn:\n  enabled: true\n  shared: true\n",
     );
     let out = p.run(&["validate"]);
     assert_eq!(out.status.code(), Some(2));

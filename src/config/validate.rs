@@ -866,6 +866,15 @@ fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
         );
         ok = false;
     }
+    if p.encoder.redundancy == super::profile::Redundancy::Dual {
+        // Two single-pipeline channels would both push to the MediaPackage channel's first
+        // ingest endpoint; two pipelines into one origin need a STANDARD channel.
+        cx.top(
+            "encoder.redundancy",
+            "the aws provider makes single-pipeline MediaLive channels; `dual` (a STANDARD channel feeding both MediaPackage ingest endpoints) is not built yet",
+        );
+        ok = false;
+    }
     if p.cdn.enabled && p.cdn.shared {
         cx.top(
             "cdn.shared",

@@ -14,6 +14,7 @@ use aws_sdk_cloudfront::types::{
 use serde_json::{Value, json};
 
 use super::errors::{classify, is_not_found};
+use super::once;
 use crate::providers::ProviderError;
 
 /// CloudFront's managed "CachingOptimized" policy: honours the origin's Cache-Control, which
@@ -48,10 +49,25 @@ pub async fn distributions(client: &Client) -> Result<Vec<Dist>, ProviderError> 
             return Ok(out);
         };
         for d in list.items() {
+            let mut comment = d.comment().to_string();
+            if comment.is_empty() {
+                // Some emulators leave the comment out of the listing: read the configuration.
+                comment = client
+                    .get_distribution_config()
+                    .id(d.id())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        classify(&format!("CloudFront GetDistributionConfig {}", d.id()), e)
+                    })?
+                    .distribution_config()
+                    .map(|c| c.comment().to_string())
+                    .unwrap_or_default();
+            }
             out.push(Dist {
                 id: d.id().to_string(),
                 arn: d.arn().to_string(),
-                comment: d.comment().to_string(),
+                comment,
                 domain: d.domain_name().to_string(),
             });
         }
@@ -154,6 +170,8 @@ pub async fn create(
                         .tags(Tags::builder().set_items(Some(items)).build())
                         .build(),
                 )
+                .customize()
+                .config_override(once!(aws_sdk_cloudfront))
                 .send()
                 .await
                 .map_err(|e| {

@@ -9,6 +9,7 @@ use aws_sdk_mediapackage::types::{DashPackage, HlsPackage};
 use serde_json::{Value, json};
 
 use super::errors::{classify, is_not_found};
+use super::once;
 use crate::providers::ProviderError;
 
 /// What the template asks of the origin.
@@ -46,7 +47,9 @@ pub async fn create(
             for (k, v) in tags {
                 req = req.tags(k, v);
             }
-            req.send()
+            req.customize()
+                .config_override(once!(aws_sdk_mediapackage))
+                .send()
                 .await
                 .map_err(|e| classify(&format!("MediaPackage CreateChannel {id}"), e))?;
         }
@@ -85,6 +88,8 @@ pub async fn create(
                     req = req.tags(k, v);
                 }
                 let made = req
+                    .customize()
+                    .config_override(once!(aws_sdk_mediapackage))
                     .send()
                     .await
                     .map_err(|e| classify(&format!("MediaPackage CreateOriginEndpoint {ep}"), e))?;

@@ -58,6 +58,18 @@ pub struct AwsProvider {
     cloudfront: Clients<aws_sdk_cloudfront::Client>,
 }
 
+/// Attempts the SDK makes of one call before the error goes to the step.
+const CALL_ATTEMPTS: u32 = 5;
+
+/// A create's answer may be lost after the object was made: the SDK must not send it again
+/// blindly (not every service, nor every emulator, honours the request's idempotency token).
+macro_rules! once {
+    ($krate:ident) => {
+        $krate::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled())
+    };
+}
+pub(crate) use once;
+
 /// CloudFront is global; its API is signed for this region.
 const CLOUDFRONT_REGION: &str = "us-east-1";
 
@@ -73,13 +85,21 @@ impl AwsProvider {
         }
     }
 
-    /// The shared SDK configuration: credentials and settings from the standard chain. The
-    /// SDK's own retries are off: the executor retries, within the catalog's rate limits.
+    /// The shared SDK configuration: credentials and settings from the standard chain. Each
+    /// call is retried by the SDK on throttling and server errors (a step makes several), with
+    /// the catalog's backoff; creates are not (see `once`): the executor retries their step,
+    /// which looks the object up before making it again.
     async fn sdk(&self) -> &SdkConfig {
+        let retry = self.catalog.retry;
         self.sdk
-            .get_or_init(|| async {
+            .get_or_init(|| async move {
                 aws_config::defaults(BehaviorVersion::latest())
-                    .retry_config(aws_config::retry::RetryConfig::disabled())
+                    .retry_config(
+                        aws_config::retry::RetryConfig::standard()
+                            .with_max_attempts(CALL_ATTEMPTS)
+                            .with_initial_backoff(retry.base_delay.0)
+                            .with_max_backoff(retry.max_delay.0),
+                    )
                     .timeout_config(
                         aws_config::timeout::TimeoutConfig::builder()
                             .connect_timeout(Duration::from_secs(5))

@@ -13,6 +13,7 @@ use aws_sdk_medialive::types::{ChannelClass, InputSourceRequest, InputType};
 use serde_json::{Value, json};
 
 use super::errors::{classify, is_not_found};
+use super::once;
 use crate::providers::{EncoderHealth, ProviderError};
 use channel::ChannelDoc;
 
@@ -164,6 +165,8 @@ pub async fn create_input(
                 req = req.tags(k, v);
             }
             let made = req
+                .customize()
+                .config_override(once!(aws_sdk_medialive))
                 .send()
                 .await
                 .map_err(|e| classify(&format!("MediaLive CreateInput {name}"), e))?;
@@ -283,6 +286,8 @@ pub async fn create_channel(
                 req = req.tags(k, v);
             }
             let made = req
+                .customize()
+                .config_override(once!(aws_sdk_medialive))
                 .send()
                 .await
                 .map_err(|e| classify(&format!("MediaLive CreateChannel {name}"), e))?;

@@ -1,0 +1,219 @@
+//! A fake AWS front: an HTTP proxy on loopback that passes calls to moto_server and answers a
+//! share of them with AWS's own throttling and server errors, in each protocol's shape
+//! (restJson1 for MediaLive and MediaPackage, restXml for S3 and CloudFront). A server error
+//! is given after moto has done the call, as when AWS acts and its answer is lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Default)]
+pub struct Counts {
+    pub calls: AtomicU64,
+    pub throttled: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+pub struct FaultProxy {
+    pub url: String,
+    pub counts: Arc<Counts>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Shared {
+    upstream: String,
+    client: reqwest::Client,
+    counts: Arc<Counts>,
+    /// Out of 100 calls: throttled, then failed with a 5xx.
+    throttle_pct: u64,
+    error_pct: u64,
+    seed: AtomicU64,
+    /// (method, path prefix) of calls whose first answer is lost after moto acted.
+    lose_first: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl FaultProxy {
+    /// `lose_first`: (method, path prefix) of calls whose first answer is lost after moto
+    /// acted, whatever the dice say (the creates the lookup-before-create must survive).
+    pub fn start(
+        upstream: &str,
+        throttle_pct: u64,
+        error_pct: u64,
+        lose_first: &[(&str, &str)],
+    ) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let counts = Arc::new(Counts::default());
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            client: reqwest::Client::new(),
+            counts: counts.clone(),
+            throttle_pct,
+            error_pct,
+            seed: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
+            lose_first: std::sync::Mutex::new(
+                lose_first
+                    .iter()
+                    .map(|(m, p)| (m.to_string(), p.to_string()))
+                    .collect(),
+            ),
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let app = axum::Router::new().fallback(
+                    move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                        let shared = shared.clone();
+                        async move { shared.handle(method, uri, headers, body).await }
+                    },
+                );
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("proxy");
+            });
+        });
+        FaultProxy {
+            url,
+            counts,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// restXml services here: S3 (path-style buckets) and CloudFront (dated paths).
+fn xml(uri: &Uri) -> bool {
+    let p = uri.path();
+    !(p.starts_with("/prod/") || p.starts_with("/channels") || p.starts_with("/origin_endpoints"))
+}
+
+impl Shared {
+    /// A splitmix64 step: reproducible faults for a given order of calls.
+    fn roll(&self) -> u64 {
+        let mut z = self
+            .seed
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+            .wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % 100
+    }
+
+    async fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+        self.counts.calls.fetch_add(1, Ordering::Relaxed);
+        let lose = {
+            let mut l = self.lose_first.lock().unwrap_or_else(|p| p.into_inner());
+            let hit = l
+                .iter()
+                .position(|(m, p)| m == method.as_str() && uri.path().starts_with(p.as_str()));
+            hit.map(|i| l.remove(i)).is_some()
+        };
+        let roll = if lose { self.throttle_pct } else { self.roll() };
+        let xml = xml(&uri);
+        if roll < self.throttle_pct {
+            self.counts.throttled.fetch_add(1, Ordering::Relaxed);
+            return throttled(xml, uri.path());
+        }
+        let target = format!(
+            "{}{}",
+            self.upstream,
+            uri.path_and_query().map_or("/", |p| p.as_str())
+        );
+        let mut req = self.client.request(method, target).body(body);
+        for (k, v) in &headers {
+            if k != "host" && k != "content-length" {
+                req = req.header(k, v);
+            }
+        }
+        let answer = match req.send().await {
+            Ok(a) => a,
+            Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        };
+        if roll < self.throttle_pct + self.error_pct {
+            self.counts.failed.fetch_add(1, Ordering::Relaxed);
+            return server_error(xml);
+        }
+        let status = answer.status();
+        let mut out = HeaderMap::new();
+        for (k, v) in answer.headers() {
+            if k != "transfer-encoding" && k != "content-length" && k != "connection" {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        let bytes = answer.bytes().await.unwrap_or_default();
+        (status, out, bytes).into_response()
+    }
+}
+
+fn throttled(xml: bool, path: &str) -> Response {
+    if !xml {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("x-amzn-ErrorType", "TooManyRequestsException"),
+                ("content-type", "application/json"),
+            ],
+            r#"{"message":"Too many requests (injected)"}"#,
+        )
+            .into_response();
+    }
+    if path.starts_with("/20") {
+        // CloudFront
+        return (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "text/xml")],
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded (injected)</Message></Error><RequestId>fault</RequestId></ErrorResponse>",
+        )
+            .into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [("content-type", "application/xml")],
+        "<Error><Code>SlowDown</Code><Message>Please reduce your request rate (injected)</Message><RequestId>fault</RequestId></Error>",
+    )
+        .into_response()
+}
+
+fn server_error(xml: bool) -> Response {
+    if xml {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [("content-type", "application/xml")],
+            "<Error><Code>InternalError</Code><Message>We encountered an internal error (injected)</Message><RequestId>fault</RequestId></Error>",
+        )
+            .into_response();
+    }
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [
+            ("x-amzn-ErrorType", "InternalServerErrorException"),
+            ("content-type", "application/json"),
+        ],
+        r#"{"message":"Internal failure (injected)"}"#,
+    )
+        .into_response()
+}
