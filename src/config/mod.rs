@@ -14,7 +14,7 @@ pub mod yaml;
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use validate::validate;
+pub use validate::{AWS_INPUT_SCHEMES, validate};
 
 use crate::model::Config;
 

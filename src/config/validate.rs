@@ -845,14 +845,15 @@ fn env_name(e: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// The addresses a MediaLive pull input reads from.
+pub const AWS_INPUT_SCHEMES: &[&str] = &["s3://", "s3ssl://", "https://", "http://"];
+
 /// What the aws provider can build today: MediaLive pull inputs from a URL, and a CDN per
 /// event (see docs/providers.md).
 fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
     let mut ok = true;
     let address = p.encoder.input.address.as_deref().unwrap_or("");
-    let url = ["s3://", "s3ssl://", "https://", "http://"]
-        .iter()
-        .any(|s| address.starts_with(s));
+    let url = AWS_INPUT_SCHEMES.iter().any(|s| address.starts_with(s));
     if p.encoder.input.kind != InputKind::File {
         cx.top(
             "encoder.input.type",

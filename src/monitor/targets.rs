@@ -73,6 +73,10 @@ fn hls_master(manifest: &str) -> String {
     }
 }
 
+/// The output naming a resource's HLS master playlist in full, for origins and CDNs whose
+/// paths are the service's own (MediaPackage, CloudFront).
+pub const HLS_MANIFEST: &str = "hls_manifest";
+
 /// Each profile's rules and actions, compiled once per configuration.
 pub type Compiled = BTreeMap<String, (Arc<Vec<Rule>>, Arc<Plan>)>;
 
@@ -122,20 +126,27 @@ pub fn targets(
             let Some(origin) = own.iter().find(|r| r.spec.kind == "origin") else {
                 continue;
             };
-            let (Some(origin_url), Some(first)) = (str_of(origin, "url"), encoders.first()) else {
+            let Some(first) = encoders.first() else {
                 continue;
             };
             let manifest = hls_master(&str_of(first, "manifest").unwrap_or_default());
-            let origin_masters = encoders
-                .iter()
-                .filter_map(|e| {
-                    let p = str_of(e, "pipeline")?;
-                    Some((
-                        format!("origin/{p}"),
-                        format!("{origin_url}/{p}/{manifest}"),
-                    ))
-                })
-                .collect();
+            // An origin that packages the pipelines itself (MediaPackage) names the one
+            // manifest viewers get; a plain HTTP origin serves each pipeline under its name.
+            let origin_masters: Vec<(String, String)> =
+                match (str_of(origin, HLS_MANIFEST), str_of(origin, "url")) {
+                    (Some(m), _) => vec![("origin/main".to_string(), m)],
+                    (None, Some(origin_url)) => encoders
+                        .iter()
+                        .filter_map(|e| {
+                            let p = str_of(e, "pipeline")?;
+                            Some((
+                                format!("origin/{p}"),
+                                format!("{origin_url}/{p}/{manifest}"),
+                            ))
+                        })
+                        .collect(),
+                    (None, None) => continue,
+                };
             let cdn = own
                 .iter()
                 .find(|r| r.spec.kind == "cdn")
@@ -148,9 +159,10 @@ pub fn targets(
                         .find(|r| r.spec.kind == "cdn")
                         .copied()
                 });
-            let edge_master = cdn
-                .and_then(|c| str_of(c, "url"))
-                .map(|u| format!("{u}/{}/{manifest}", event.id));
+            let edge_master = cdn.and_then(|c| {
+                str_of(c, HLS_MANIFEST)
+                    .or_else(|| str_of(c, "url").map(|u| format!("{u}/{}/{manifest}", event.id)))
+            });
             out.push(Target {
                 event: event.id.clone(),
                 region: region.clone(),
@@ -176,6 +188,83 @@ pub fn targets(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rec(name: &str, kind: &str, outputs: serde_json::Value) -> RecordedResource {
+        use crate::model::{Definition, ResourceId, ResourceSpec, Window};
+        let at = Timestamp::UNIX_EPOCH;
+        RecordedResource {
+            spec: ResourceSpec {
+                id: ResourceId::new("cup-final", "eu-west-1", name),
+                provider: "aws".into(),
+                region: "eu-west-1".into(),
+                event: "cup-final".into(),
+                kind: kind.into(),
+                name: name.into(),
+                depends_on: Vec::new(),
+                definition: Definition::null(),
+                tags: Default::default(),
+                hourly_price: 0.0,
+                window: Window { from: at, to: at },
+                spec_hash: String::new(),
+            },
+            status: ResourceStatus::Ready,
+            provider_id: Some(name.into()),
+            client_token: None,
+            outputs,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn a_packaging_origin_and_its_cdn_are_probed_at_the_manifests_they_name() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        for (from, to) in [
+            ("providers/aws.yaml", "providers/aws.yaml"),
+            (
+                "examples/aws-moto/profiles/aws-live.yaml",
+                "profiles/aws-live.yaml",
+            ),
+            (
+                "examples/aws-moto/schedules/aws-moto.yaml",
+                "schedules/aws-moto.yaml",
+            ),
+        ] {
+            std::fs::create_dir_all(dir.path().join(to).parent().unwrap()).unwrap();
+            std::fs::copy(repo.join(from), dir.path().join(to)).unwrap();
+        }
+        let config = crate::config::load(dir.path(), &[]).unwrap();
+        let origin_hls = "https://abc.mediapackage.eu-west-1.amazonaws.com/out/v1/x/index.m3u8";
+        let edge_hls = "https://d111.cloudfront.net/out/v1/x/index.m3u8";
+        let resources = [
+            rec(
+                "encoder",
+                "encoder",
+                serde_json::json!({ "channel_id": "1" }),
+            ),
+            rec(
+                "origin",
+                "origin",
+                serde_json::json!({ (HLS_MANIFEST): origin_hls }),
+            ),
+            rec(
+                "cdn",
+                "cdn",
+                serde_json::json!({ (HLS_MANIFEST): edge_hls }),
+            ),
+        ];
+        let start = config.events[0].start;
+        let t = targets(&config, &resources, start, &mut Compiled::new());
+        let eu: Vec<&Target> = t.iter().filter(|t| t.region == "eu-west-1").collect();
+        assert_eq!(eu.len(), 1);
+        assert_eq!(
+            eu[0].origin_masters,
+            [("origin/main".to_string(), origin_hls.to_string())]
+        );
+        assert_eq!(eu[0].edge_master.as_deref(), Some(edge_hls));
+        assert_eq!(eu[0].encoders.len(), 1);
+    }
 
     #[test]
     fn dash_pipelines_are_probed_through_their_hls_playlists() {

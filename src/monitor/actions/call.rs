@@ -191,6 +191,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn https_webhooks_are_spoken_over_tls() {
+        // A plain TCP peer: the client must try a TLS handshake with it (and fail there),
+        // not refuse the scheme as a build without TLS would.
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let peer = tokio::spawn(async move {
+            if let Ok((mut s, _)) = l.accept().await {
+                use tokio::io::AsyncWriteExt;
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
+            }
+        });
+        let e = reqwest::Client::new()
+            .post(format!("https://127.0.0.1:{port}/hook"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.is_connect() && !e.is_builder(), "{e:?}");
+        peer.abort();
+    }
+
+    #[tokio::test]
     async fn a_command_reads_stdin_and_answers_on_stdout() {
         let argv = ["cat".to_string()];
         let out = command(&argv, b"{\"a\":1}".to_vec(), Duration::from_secs(5)).await;

@@ -186,10 +186,18 @@ pub async fn create(
             (d.id().to_string(), d.domain_name().to_string())
         }
     };
+    // Viewers ask the distribution for the endpoint's path.
+    let manifest = format!("https://{domain}{path}");
+    let hls = if path.ends_with(".m3u8") {
+        Value::String(manifest.clone())
+    } else {
+        Value::Null
+    };
     Ok(json!({
         "distribution_id": id,
         "domain_name": domain,
-        "url": format!("https://{domain}{path}"),
+        "manifest_url": manifest,
+        (crate::monitor::targets::HLS_MANIFEST): hls,
     }))
 }
 

@@ -106,7 +106,12 @@ pub async fn create(
     }
     // The ingest credentials MediaPackage hands out are left out of the outputs: MediaLive
     // reaches the channel by its id.
-    Ok(json!({ "channel_id": id, "endpoints": urls }))
+    let hls = urls.get("hls").cloned().unwrap_or(Value::Null);
+    Ok(json!({
+        "channel_id": id,
+        "endpoints": urls,
+        (crate::monitor::targets::HLS_MANIFEST): hls,
+    }))
 }
 
 /// Deletes the endpoints, then the channel; what is already gone counts as deleted.

@@ -40,10 +40,10 @@ pub struct EncoderDef {
 fn input_type(def: &InputDef) -> Result<(InputType, String), ProviderError> {
     let address = def.address.clone().unwrap_or_default();
     match def.kind.as_str() {
-        "file" if address.starts_with("s3://")
-            || address.starts_with("s3ssl://")
-            || address.starts_with("https://")
-            || address.starts_with("http://") =>
+        "file"
+            if crate::config::AWS_INPUT_SCHEMES
+                .iter()
+                .any(|s| address.starts_with(s)) =>
         {
             if address.ends_with(".m3u8") {
                 Ok((InputType::UrlPull, address))
