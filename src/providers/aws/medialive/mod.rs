@@ -109,17 +109,24 @@ pub async fn inputs(client: &Client) -> Result<Vec<Listed>, ProviderError> {
         .collect())
 }
 
-/// Every channel of the region that is not being deleted.
-pub async fn channels(client: &Client) -> Result<Vec<Listed>, ProviderError> {
-    let all = client
+/// Every channel of the region, as MediaLive lists them (those being deleted included).
+async fn all_channels(
+    client: &Client,
+) -> Result<Vec<aws_sdk_medialive::types::ChannelSummary>, ProviderError> {
+    client
         .list_channels()
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .map_err(|e| classify("MediaLive ListChannels", e))?;
-    Ok(all
+        .map_err(|e| classify("MediaLive ListChannels", e))
+}
+
+/// Every channel of the region that is not being deleted.
+pub async fn channels(client: &Client) -> Result<Vec<Listed>, ProviderError> {
+    Ok(all_channels(client)
+        .await?
         .iter()
         .filter_map(|c| listed(c.id(), c.name(), c.state().map(|s| s.as_str()), c.tags()))
         .collect())
@@ -194,14 +201,22 @@ pub async fn delete_input(client: &Client, id: &str) -> Result<(), ProviderError
     }
 }
 
-/// The channel's state, or `None` when it is gone.
+/// The channel's state, or `None` once it is deleted. A channel being deleted still holds
+/// its input, so `DELETING` is a state to wait through, not gone.
 async fn state(client: &Client, id: &str) -> Result<Option<String>, ProviderError> {
     // Listed first: a describe of an id that does not exist is not a clean 404 everywhere.
-    if !channels(client).await?.iter().any(|(c, ..)| c == id) {
+    if !all_channels(client)
+        .await?
+        .iter()
+        .any(|c| c.id() == Some(id))
+    {
         return Ok(None);
     }
     match client.describe_channel().channel_id(id).send().await {
-        Ok(d) => Ok(d.state().map(|s| s.as_str().to_string())),
+        Ok(d) => Ok(d
+            .state()
+            .map(|s| s.as_str().to_string())
+            .filter(|s| s != "DELETED")),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(classify(&format!("MediaLive DescribeChannel {id}"), e)),
     }
