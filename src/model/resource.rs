@@ -63,6 +63,28 @@ pub struct ResourceSpec {
     pub spec_hash: String,
 }
 
+#[cfg(test)]
+impl ResourceSpec {
+    /// A spec with only what unit tests read: no definition, dependencies, tags or price.
+    pub fn bare(provider: &str, event: &str, region: &str, name: &str, kind: &str) -> Self {
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        Self {
+            id: ResourceId::new(event, region, name),
+            provider: provider.into(),
+            region: region.into(),
+            event: event.into(),
+            kind: kind.into(),
+            name: name.into(),
+            depends_on: Vec::new(),
+            definition: super::Definition::null(),
+            tags: BTreeMap::new(),
+            hourly_price: 0.0,
+            window: Window { from: at, to: at },
+            spec_hash: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceStatus {
@@ -115,4 +137,21 @@ pub struct RecordedResource {
     pub outputs: Value,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+impl RecordedResource {
+    /// `spec` made and ready, its provider id its name, with `outputs`.
+    pub fn ready(spec: ResourceSpec, outputs: serde_json::Value) -> Self {
+        let at = spec.window.from;
+        Self {
+            provider_id: Some(spec.name.clone()),
+            spec,
+            status: ResourceStatus::Ready,
+            client_token: None,
+            outputs,
+            created_at: at,
+            updated_at: at,
+        }
+    }
 }

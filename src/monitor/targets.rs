@@ -190,30 +190,10 @@ mod tests {
     use super::*;
 
     fn rec(name: &str, kind: &str, outputs: serde_json::Value) -> RecordedResource {
-        use crate::model::{Definition, ResourceId, ResourceSpec, Window};
-        let at = Timestamp::UNIX_EPOCH;
-        RecordedResource {
-            spec: ResourceSpec {
-                id: ResourceId::new("cup-final", "eu-west-1", name),
-                provider: "aws".into(),
-                region: "eu-west-1".into(),
-                event: "cup-final".into(),
-                kind: kind.into(),
-                name: name.into(),
-                depends_on: Vec::new(),
-                definition: Definition::null(),
-                tags: Default::default(),
-                hourly_price: 0.0,
-                window: Window { from: at, to: at },
-                spec_hash: String::new(),
-            },
-            status: ResourceStatus::Ready,
-            provider_id: Some(name.into()),
-            client_token: None,
+        RecordedResource::ready(
+            crate::model::ResourceSpec::bare("aws", "cup-final", "eu-west-1", name, kind),
             outputs,
-            created_at: at,
-            updated_at: at,
-        }
+        )
     }
 
     #[test]

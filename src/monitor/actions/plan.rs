@@ -214,33 +214,14 @@ pub fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Definition, ResourceId, ResourceSpec, ResourceStatus, Window};
+    use crate::model::ResourceSpec;
     use std::sync::Arc;
 
     fn rec(name: &str, kind: &str, outputs: serde_json::Value) -> RecordedResource {
-        let at = jiff::Timestamp::UNIX_EPOCH;
-        RecordedResource {
-            spec: ResourceSpec {
-                id: ResourceId::new("show", "eu", name),
-                provider: "local".into(),
-                region: "eu".into(),
-                event: "show".into(),
-                kind: kind.into(),
-                name: name.into(),
-                depends_on: Vec::new(),
-                definition: Definition::null(),
-                tags: Default::default(),
-                hourly_price: 0.0,
-                window: Window { from: at, to: at },
-                spec_hash: String::new(),
-            },
-            status: ResourceStatus::Ready,
-            provider_id: Some(name.into()),
-            client_token: None,
+        RecordedResource::ready(
+            ResourceSpec::bare("local", "show", "eu", name, kind),
             outputs,
-            created_at: at,
-            updated_at: at,
-        }
+        )
     }
 
     fn dual() -> Resources {

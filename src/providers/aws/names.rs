@@ -56,24 +56,11 @@ pub fn sibling(spec: &ResourceSpec, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Definition, Window};
 
-    pub fn spec(event: &str, name: &str) -> ResourceSpec {
-        let at = jiff::Timestamp::UNIX_EPOCH;
-        ResourceSpec {
-            id: ResourceId::new(event, "eu-west-1", name),
-            provider: "aws".into(),
-            region: "eu-west-1".into(),
-            event: event.into(),
-            kind: "archive".into(),
-            name: name.into(),
-            depends_on: Vec::new(),
-            definition: Definition::null(),
-            tags: [(TAG_OWNER.to_string(), "owner-1".to_string())].into(),
-            hourly_price: 0.0,
-            window: Window { from: at, to: at },
-            spec_hash: String::new(),
-        }
+    fn spec(event: &str, name: &str) -> ResourceSpec {
+        let mut s = ResourceSpec::bare("aws", event, "eu-west-1", name, "archive");
+        s.tags.insert(TAG_OWNER.to_string(), "owner-1".to_string());
+        s
     }
 
     #[test]
