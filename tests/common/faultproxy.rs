@@ -132,9 +132,11 @@ impl Shared {
                 .position(|(m, p)| m == method.as_str() && uri.path().starts_with(p.as_str()));
             hit.map(|i| l.remove(i)).is_some()
         };
-        let roll = if lose { self.throttle_pct } else { self.roll() };
+        let roll = self.roll();
+        let throttle = !lose && roll < self.throttle_pct;
+        let fail_after = lose || (!throttle && roll < self.throttle_pct + self.error_pct);
         let xml = xml(&uri);
-        if roll < self.throttle_pct {
+        if throttle {
             self.counts.throttled.fetch_add(1, Ordering::Relaxed);
             return throttled(xml, uri.path());
         }
@@ -153,7 +155,7 @@ impl Shared {
             Ok(a) => a,
             Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
         };
-        if roll < self.throttle_pct + self.error_pct {
+        if fail_after {
             self.counts.failed.fetch_add(1, Ordering::Relaxed);
             return server_error(xml);
         }
