@@ -6,6 +6,10 @@
 //!   CloudFront and S3 objects, tagged, in each region; a second `up` changes nothing; an `up`
 //!   killed midway and run again leaves no duplicate; `down` leaves nothing tagged, and
 //!   `sweep` deletes everything an owner made once its state is lost;
+//! - an event on EC2 encoders (`engine: instance`, two pipelines) gets a security group and a
+//!   running instance per pipeline, each launched with its role and a user-data wired to its
+//!   own MediaPackage ingest endpoint; `up` twice, or through the fake front below, makes each
+//!   once, and `down` terminates them and deletes the groups;
 //! - through a fake AWS front that throttles 20 % of calls and fails 5 % with a server error
 //!   (after moto acted), and loses the answer to the first create of each kind of object,
 //!   `up` and `down` still converge, with no duplicate.
@@ -62,6 +66,11 @@ fn the_archive_bucket_lives_and_dies_on_s3() {
 #[test]
 fn a_whole_event_goes_up_and_down_on_aws() {
     against_moto("up_and_down_against_moto");
+}
+
+#[test]
+fn ec2_encoders_go_up_and_down_on_aws() {
+    against_moto("ec2_encoders_against_moto");
 }
 
 #[test]
@@ -256,12 +265,55 @@ fn example_project(moto: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(repo.join(rel), to).unwrap();
     }
-    for k in ["archive", "origin", "input", "encoder", "cdn", "vod"] {
-        let rel = format!("templates/aws/{k}.tera");
-        std::fs::create_dir_all(dir.join("templates/aws")).unwrap();
-        std::fs::copy(repo.join(&rel), dir.join(&rel)).unwrap();
-    }
+    copy_templates(dir);
     provider(moto, dir)
+}
+
+fn copy_templates(dir: &std::path::Path) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("templates/aws")).unwrap();
+    for f in std::fs::read_dir(repo.join("templates/aws")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.join("templates/aws").join(f.file_name().unwrap())).unwrap();
+    }
+}
+
+/// A project with one event on examples/aws-moto's EC2 profile, in eu-west-1.
+fn ec2_project(moto: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("profiles")).unwrap();
+    std::fs::create_dir_all(dir.join("schedules")).unwrap();
+    std::fs::copy(
+        repo.join("examples/aws-moto/profiles/aws-ec2.yaml"),
+        dir.join("profiles/aws-ec2.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("schedules/derby.yaml"),
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: derby\n    title: Derby\n    start: 2026-12-05T19:45:00Z\n    end: 2026-12-05T22:00:00Z\n    profile: aws-ec2\n    regions: [eu-west-1]\n",
+    )
+    .unwrap();
+    copy_templates(dir);
+    provider(moto, dir)
+}
+
+/// The instance profile the catalog's `kinds.instance.role` names, made in moto's IAM (which
+/// reads the service from the signature's scope and checks no signature).
+async fn create_instance_profile(moto: &str, name: &str) {
+    let answer = reqwest::Client::new()
+        .post(format!("{moto}/"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(format!(
+            "Action=CreateInstanceProfile&Version=2010-05-08&InstanceProfileName={name}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
 }
 
 fn orchestrate(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
@@ -299,13 +351,18 @@ fn planned() -> Vec<(String, String)> {
 
 /// What the provider lists, as sorted (region, kind, name) triples, with every tag checked.
 async fn inventory(aws: &Arc<dyn Provider>) -> Vec<(String, String, String)> {
+    inventory_of(aws, "cup-final").await
+}
+
+/// The same, for a project whose only event is `event`.
+async fn inventory_of(aws: &Arc<dyn Provider>, event: &str) -> Vec<(String, String, String)> {
     let mut seen: Vec<_> = aws
         .list()
         .await
         .unwrap()
         .into_iter()
         .map(|i| {
-            assert_eq!(i.tags.get(TAG_EVENT).map(String::as_str), Some("cup-final"));
+            assert_eq!(i.tags.get(TAG_EVENT).map(String::as_str), Some(event));
             assert_eq!(i.tags.get(TAG_REGION), Some(&i.region), "{i:?}");
             assert!(i.tags.get(TAG_OWNER).is_some_and(|o| !o.is_empty()));
             (i.region, i.kind, i.name)
@@ -527,4 +584,403 @@ async fn up_through_faults_against_moto() {
         throttled > 0 && failed > 0,
         "no fault was injected in {calls} calls"
     );
+    assert_eq!(proxy.never_lost(), Vec::<(String, String)>::new());
+}
+
+#[tokio::test]
+#[ignore = "run by ec2_encoders_go_up_and_down_on_aws, with moto and credentials"]
+async fn ec2_encoders_against_moto() {
+    let moto = std::env::var(MOTO_ENV).expect("run through ec2_encoders_go_up_and_down_on_aws");
+    create_instance_profile(&moto, "orchestrate-encoder").await;
+    let dir = tempfile::tempdir().unwrap();
+    let aws = ec2_project(&moto, dir.path());
+    let want: Vec<String> = [
+        "archive", "cdn", "firewall", "firewall", "instance", "instance", "origin",
+    ]
+    .map(String::from)
+    .to_vec();
+    let kinds = |inv: &[(String, String, String)]| -> Vec<String> {
+        inv.iter().map(|(_, k, _)| k.clone()).collect()
+    };
+
+    // The plan shows each instance's user-data, its channel id still to come.
+    let plan = ok(dir.path(), &["plan"]);
+    assert!(plan.contains("user_data     = <<-EOT"), "{plan}");
+    assert!(plan.contains("CHANNEL_ID=(known after apply)"), "{plan}");
+    assert!(plan.contains("INGEST_ENDPOINT=1"), "{plan}");
+
+    ok(dir.path(), &["up", "--yes"]);
+    let after_up = inventory_of(&aws, "derby").await;
+    assert_eq!(kinds(&after_up), want, "{after_up:#?}");
+
+    let sdk = aws_config::load_from_env().await;
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(&moto)
+            .build(),
+    );
+    let mp = aws_sdk_mediapackage::Client::from_conf(
+        aws_sdk_mediapackage::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(&moto)
+            .build(),
+    );
+    let channels = mp.list_channels().send().await.unwrap();
+    let [channel] = channels.channels() else {
+        panic!("one MediaPackage channel: {channels:?}")
+    };
+    let channel_id = channel.id().unwrap();
+    let described = ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("instance-state-name")
+                .values("running")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let running: Vec<_> = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .collect();
+    assert_eq!(running.len(), 2, "{running:#?}");
+    let mut endpoints = Vec::new();
+    for i in running {
+        let tag = |k: &str| {
+            i.tags()
+                .iter()
+                .find(|t| t.key() == Some(k))
+                .and_then(|t| t.value())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let pipeline = tag("Name").rsplit('-').next().unwrap().to_string();
+        assert_eq!(tag(TAG_EVENT), "derby");
+        assert_eq!(i.instance_type().map(|t| t.as_str()), Some("c5.2xlarge"));
+        assert!(
+            i.iam_instance_profile()
+                .and_then(|p| p.arn())
+                .is_some_and(|a| a.ends_with("instance-profile/orchestrate-encoder")),
+            "{i:?}"
+        );
+        // In its own pipeline's group, which admits nothing.
+        let [group] = i.security_groups() else {
+            panic!("one security group: {i:?}")
+        };
+        assert!(
+            group
+                .group_name()
+                .unwrap()
+                .ends_with(&format!("firewall-{pipeline}")),
+            "{group:?} for {pipeline}"
+        );
+        let g = ec2
+            .describe_security_groups()
+            .group_ids(group.group_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert!(g.security_groups()[0].ip_permissions().is_empty());
+        // The user-data as the plan showed it, with the channel id filled in.
+        let attr = ec2
+            .describe_instance_attribute()
+            .instance_id(i.instance_id().unwrap())
+            .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+            .send()
+            .await
+            .unwrap();
+        let encoded = attr.user_data().and_then(|u| u.value()).unwrap();
+        use base64::Engine as _;
+        let user_data = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(user_data.starts_with("#cloud-config\n"), "{user_data}");
+        assert!(
+            user_data.contains(&format!("CHANNEL_ID={channel_id}\n")),
+            "{user_data}"
+        );
+        assert!(!user_data.contains("known after apply"));
+        let endpoint = user_data
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("INGEST_ENDPOINT="))
+            .unwrap()
+            .to_string();
+        endpoints.push((pipeline, endpoint));
+    }
+    endpoints.sort();
+    assert_eq!(
+        endpoints,
+        [("a".into(), "0".into()), ("b".into(), "1".into())],
+        "each pipeline on its own ingest endpoint"
+    );
+
+    // Idempotent, then gone.
+    ok(dir.path(), &["up", "--yes"]);
+    assert_eq!(inventory_of(&aws, "derby").await, after_up);
+    ok(dir.path(), &["down", "--yes"]);
+    assert!(inventory_of(&aws, "derby").await.is_empty());
+    let left = ec2.describe_instances().send().await.unwrap();
+    assert!(
+        left.reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated")),
+        "{left:#?}"
+    );
+
+    // Through the fake front: throttled, failed after acting, and the first answer to each
+    // launch and group create lost; still each object once.
+    let proxy = common::faultproxy::FaultProxy::start(
+        &moto,
+        20,
+        5,
+        &[
+            ("POST", "Action=RunInstances"),
+            ("POST", "Action=CreateSecurityGroup"),
+        ],
+    );
+    let faulty = tempfile::tempdir().unwrap();
+    ec2_project(&proxy.url, faulty.path());
+    ok(faulty.path(), &["up", "--yes"]);
+    let through = inventory_of(&aws, "derby").await;
+    assert_eq!(kinds(&through), want, "{through:#?}");
+    ok(faulty.path(), &["down", "--yes"]);
+    assert!(inventory_of(&aws, "derby").await.is_empty());
+    let throttled = proxy
+        .counts
+        .throttled
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let failed = proxy
+        .counts
+        .failed
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(throttled > 0 && failed > 0, "no fault was injected");
+    assert_eq!(proxy.never_lost(), Vec::<(String, String)>::new());
+}
+
+/// Every (path, body) an ingest was sent.
+type Puts = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A loopback HLS ingest taking PUTs.
+struct Ingest {
+    url: String,
+    puts: Puts,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ingest {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let puts = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = puts.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let app = axum::Router::new().fallback(
+                    move |method: axum::http::Method,
+                          uri: axum::http::Uri,
+                          body: axum::body::Bytes| {
+                        let seen = seen.clone();
+                        async move {
+                            if method != axum::http::Method::PUT {
+                                return axum::http::StatusCode::METHOD_NOT_ALLOWED;
+                            }
+                            seen.lock()
+                                .unwrap()
+                                .push((uri.path().to_string(), body.to_vec()));
+                            axum::http::StatusCode::CREATED
+                        }
+                    },
+                );
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Ingest {
+            url,
+            puts,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// The last body put at `path`.
+    fn last(&self, path: &str) -> Option<String> {
+        let puts = self.puts.lock().unwrap();
+        puts.iter()
+            .rev()
+            .find(|(p, _)| p == path)
+            .map(|(_, b)| String::from_utf8_lossy(b).to_string())
+    }
+
+    fn count(&self, suffix: &str) -> usize {
+        let puts = self.puts.lock().unwrap();
+        puts.iter().filter(|(p, _)| p.ends_with(suffix)).count()
+    }
+}
+
+impl Drop for Ingest {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The EC2 encoder's program, from the user-data `plan` shows, run here with real ffmpeg: it
+/// pushes the profile's ladder as HLS (a master playlist, a playlist and segments per
+/// rendition, named as MediaPackage's ingest expects) by PUT to a loopback ingest. A fake AWS
+/// CLI (named so, answering DescribeChannel's ingest endpoint in the CLI's output shape)
+/// stands in for the instance's role; whether MediaPackage accepts ffmpeg's authentication is
+/// not something this machine can show.
+#[test]
+fn the_instance_encoder_pushes_the_ladder_to_an_hls_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    ec2_project("http://127.0.0.1:9", &project);
+    let plan: serde_json::Value =
+        serde_json::from_str(&ok(&project, &["plan", "--output", "json"])).unwrap();
+    let mut user_data = Vec::new();
+    find_strings(&plan, "user_data", &mut user_data);
+    let first = user_data
+        .iter()
+        .find(|u| u.contains("INGEST_ENDPOINT=0"))
+        .expect("pipeline a's user-data");
+    let cloud: serde_json::Value = serde_saphyr::from_str(first).unwrap();
+    let file = |path: &str| -> String {
+        cloud["write_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .and_then(|f| f["content"].as_str())
+            .unwrap_or_else(|| panic!("{path} in {cloud:#}"))
+            .to_string()
+    };
+    let script = dir.path().join("orchestrate-encoder");
+    std::fs::write(&script, file("/usr/local/bin/orchestrate-encoder")).unwrap();
+    assert!(
+        file("/etc/systemd/system/orchestrate-encoder.service")
+            .contains("EnvironmentFile=/etc/orchestrate/encoder.env")
+    );
+
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake_aws = bin.join("aws");
+    std::fs::write(
+        &fake_aws,
+        "#!/bin/sh\n# A fake AWS CLI: DescribeChannel's first ingest endpoint, as `--output json` prints it.\ncase \"$*\" in\n  *'mediapackage describe-channel'*'IngestEndpoints[0]'*) printf '{\"Id\":\"ep\",\"Url\":\"%s\",\"Username\":\"ingest\",\"Password\":\"p@ss/word\"}\\n' \"$FAKE_INGEST_URL\" ;;\n  *) echo \"fake aws: not answered: $*\" >&2; exit 1 ;;\nesac\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake_aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let clip = dir.path().join("clip.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=640x360:rate=30")
+        .args(["-f", "lavfi", "-i", "sine=frequency=440", "-t", "4"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    let ingest = Ingest::start();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut encoder = std::process::Command::new("bash")
+        .arg(&script)
+        .env("PATH", path)
+        .env("REGION", "eu-west-1")
+        .env("CHANNEL_ID", "orch-test-derby-origin")
+        .env("INGEST_ENDPOINT", "0")
+        .env("INPUT", &clip)
+        .env(
+            "FAKE_INGEST_URL",
+            format!("{}/in/v2/abc/def/channel", ingest.url),
+        )
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let enough = || {
+        ingest.count("/channel_0.m3u8") > 0
+            && ingest.count("/channel_1.m3u8") > 0
+            && ingest.count(".ts") >= 4
+            && ingest.last("/in/v2/abc/def/channel.m3u8").is_some()
+    };
+    while !enough() && t0.elapsed() < std::time::Duration::from_secs(60) {
+        if let Some(status) = encoder.try_wait().unwrap() {
+            panic!("the encoder exited with {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    encoder.kill().unwrap();
+    encoder.wait().unwrap();
+    assert!(
+        enough(),
+        "{:?}",
+        ingest
+            .puts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(p, _)| p)
+            .collect::<Vec<_>>()
+    );
+
+    let master = ingest.last("/in/v2/abc/def/channel.m3u8").unwrap();
+    assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), 2, "{master}");
+    assert!(
+        master.contains("RESOLUTION=1280x720") && master.contains("RESOLUTION=640x360"),
+        "{master}"
+    );
+    assert!(
+        master.contains("channel_0.m3u8") && master.contains("channel_1.m3u8"),
+        "{master}"
+    );
+    let variant = ingest.last("/in/v2/abc/def/channel_1.m3u8").unwrap();
+    assert!(variant.contains("#EXT-X-TARGETDURATION:2"), "{variant}");
+    assert!(variant.contains("channel_1_00000.ts"), "{variant}");
+}
+
+fn find_strings(v: &serde_json::Value, key: &str, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                match x {
+                    serde_json::Value::String(s) if k == key => out.push(s.clone()),
+                    _ => find_strings(x, key, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| find_strings(x, key, out)),
+        _ => {}
+    }
 }

@@ -145,8 +145,8 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
 /// pushes to the origin; a CDN fronts the origin), then what they used, the archive last.
 fn teardown_rank(kind: &str) -> u8 {
     match kind {
-        "encoder" | "cdn" | "vod" => 0,
-        "input" | "origin" => 1,
+        "encoder" | "instance" | "cdn" | "vod" => 0,
+        "input" | "firewall" | "origin" => 1,
         _ => 2,
     }
 }

@@ -103,6 +103,10 @@ pub struct KindEntry {
     pub instance_type: Option<String>,
     #[serde(default)]
     pub image: Option<String>,
+    /// The identity an instance runs as (an IAM instance profile's name on aws), for what it
+    /// must read at boot.
+    #[serde(default)]
+    pub role: Option<String>,
     /// Typical time from the create call to ready.
     pub provision: Latency,
     /// Typical time from the delete call to gone.

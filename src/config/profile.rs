@@ -50,6 +50,10 @@ pub struct EncoderSpec {
     pub segment_duration: String,
     #[serde(default)]
     pub redundancy: Redundancy,
+    /// What runs the ladder on a cloud provider: its managed encoding service (`managed`,
+    /// MediaLive on aws) or a virtual machine running ffmpeg (`instance`, EC2 on aws).
+    #[serde(default)]
+    pub engine: Engine,
     pub ladder: Vec<Rendition>,
 }
 
@@ -82,6 +86,14 @@ pub enum Codec {
     #[default]
     H264,
     H265,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    #[default]
+    Managed,
+    Instance,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]

@@ -15,7 +15,8 @@ use super::schedule::EventEntry;
 use super::yaml::{nearest, position};
 use super::{API_VERSION, Diagnostic, Diagnostics, Parsed};
 use crate::model::{
-    Catalog, Config, DEFAULT_GRACE, Event, Lead, LeadSource, Profile, blueprint_kinds,
+    Catalog, Config, DEFAULT_GRACE, Event, INSTANCE_KIND, Lead, LeadSource, Profile,
+    blueprint_kinds,
 };
 
 const PROVIDERS: [&str; 5] = ["local", "aws", "azure", "kubernetes", "sim"];
@@ -421,13 +422,25 @@ fn profile(
     };
     if let Some(cat) = catalogs.get(provider) {
         for kind in blueprint_kinds(&out) {
-            if !cat.kinds.contains_key(kind) {
-                cx.at(
-                    &p.provider,
-                    "provider",
-                    format!("the `{provider}` catalog has no resource kind `{kind}`, which this profile needs"),
-                );
-                ok = false;
+            match cat.kinds.get(kind) {
+                None => {
+                    cx.at(
+                        &p.provider,
+                        "provider",
+                        format!("the `{provider}` catalog has no resource kind `{kind}`, which this profile needs"),
+                    );
+                    ok = false;
+                }
+                // The EC2 encoder reads its ingest credentials at boot, as this role.
+                Some(k) if provider == "aws" && kind == INSTANCE_KIND && k.role.is_none() => {
+                    cx.at(
+                        &p.provider,
+                        "provider",
+                        "`encoder.engine: instance` needs `kinds.instance.role` in the aws catalog: an IAM instance profile allowed mediapackage:DescribeChannel (and s3:GetObject for an s3:// input)",
+                    );
+                    ok = false;
+                }
+                Some(_) => {}
             }
         }
     }
@@ -854,20 +867,27 @@ fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
     let mut ok = true;
     let address = p.encoder.input.address.as_deref().unwrap_or("");
     let url = AWS_INPUT_SCHEMES.iter().any(|s| address.starts_with(s));
+    let managed = p.encoder.engine == super::profile::Engine::Managed;
+    let reader = if managed {
+        "MediaLive"
+    } else {
+        "an EC2 encoder"
+    };
     if p.encoder.input.kind != InputKind::File {
         cx.top(
             "encoder.input.type",
-            "the aws provider reads the feed from a URL: use `file` with an s3:// or https:// address (MediaLive push inputs are not built yet)",
+            "the aws provider reads the feed from a URL: use `file` with an s3:// or https:// address (push inputs are not built yet)",
         );
         ok = false;
     } else if !address.is_empty() && !url {
         cx.top(
             "encoder.input.address",
-            format!("MediaLive reads a file from an s3:// or https:// URL, not `{address}`"),
+            format!("{reader} reads a file from an s3:// or https:// URL, not `{address}`"),
         );
         ok = false;
     }
-    if p.encoder.redundancy == super::profile::Redundancy::Dual {
+    // Two EC2 encoders push to the MediaPackage channel's two ingest endpoints, one each.
+    if managed && p.encoder.redundancy == super::profile::Redundancy::Dual {
         // Two single-pipeline channels would both push to the MediaPackage channel's first
         // ingest endpoint; two pipelines into one origin need a STANDARD channel.
         cx.top(

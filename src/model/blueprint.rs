@@ -7,7 +7,7 @@
 //! from the archive after the show, and the rest waits for it before going.
 
 use super::Profile;
-use crate::config::profile::Redundancy;
+use crate::config::profile::{Engine, Redundancy};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {
@@ -24,6 +24,16 @@ pub struct Slot {
     /// Made when the show is over (the VOD), not before it: outside the lead time, and the
     /// event's teardown waits for it.
     pub after_show: bool,
+}
+
+/// The kind of a managed encoder (a cloud's encoding service, or the local ffmpeg process).
+pub const ENCODER_KIND: &str = "encoder";
+/// The kind of an encoder on a virtual machine (`encoder.engine: instance`).
+pub const INSTANCE_KIND: &str = "instance";
+
+/// Whether resources of `kind` encode the ladder (and are watched as tier 1).
+pub fn is_encoder(kind: &str) -> bool {
+    kind == ENCODER_KIND || kind == INSTANCE_KIND
 }
 
 /// The kind of the VOD hand-off's resource; published VODs outlive their event.
@@ -44,10 +54,21 @@ pub fn blueprint(profile: &Profile) -> Vec<Slot> {
         Redundancy::Dual => &[Some('a'), Some('b')],
     };
     for &p in pipelines {
-        let input = suffixed("input", p);
         let encoder = suffixed("encoder", p);
-        slots.push(slot(&input, "input", p, &[]));
-        slots.push(slot(&encoder, "encoder", p, &[&input, "origin"]));
+        match profile.encoder.engine {
+            Engine::Managed => {
+                let input = suffixed("input", p);
+                slots.push(slot(&input, "input", p, &[]));
+                slots.push(slot(&encoder, ENCODER_KIND, p, &[&input, "origin"]));
+            }
+            // The machine reads the contribution itself; its firewall admits nothing and
+            // can go only once the machine is gone.
+            Engine::Instance => {
+                let firewall = suffixed("firewall", p);
+                slots.push(slot(&firewall, "firewall", p, &[]));
+                slots.push(slot(&encoder, INSTANCE_KIND, p, &[&firewall, "origin"]));
+            }
+        }
     }
     if profile.vod.enabled {
         // Reads the archive by its place, not through a dependency: the archive is deleted

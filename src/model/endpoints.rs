@@ -38,7 +38,7 @@ pub fn endpoints(
     };
     let manifest = own
         .iter()
-        .filter(|r| r.spec.kind == "encoder")
+        .filter(|r| super::is_encoder(&r.spec.kind))
         .find_map(|r| r.outputs.get("manifest").and_then(|m| m.as_str()));
     let cdn = by_name("cdn").or(shared_cdn);
     let playback_url = match (str_of(cdn, "url"), manifest) {

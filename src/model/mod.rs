@@ -11,7 +11,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub use blueprint::{ARCHIVE_KIND, Slot, VOD_KIND, blueprint, kinds as blueprint_kinds};
+pub use blueprint::{
+    ARCHIVE_KIND, ENCODER_KIND, INSTANCE_KIND, Slot, VOD_KIND, blueprint, is_encoder,
+    kinds as blueprint_kinds,
+};
 pub use definition::Definition;
 pub use endpoints::{Endpoints, endpoints};
 pub use resource::{

@@ -120,7 +120,7 @@ pub fn targets(
             };
             let encoders: Vec<RecordedResource> = own
                 .iter()
-                .filter(|r| r.spec.kind == "encoder")
+                .filter(|r| crate::model::is_encoder(&r.spec.kind))
                 .map(|r| (*r).clone())
                 .collect();
             let Some(origin) = own.iter().find(|r| r.spec.kind == "origin") else {

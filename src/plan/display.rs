@@ -80,7 +80,7 @@ fn fields(out: &mut String, sym: &str, def: Option<Value>) {
             let map = &map;
             let width = map.keys().map(String::len).max().unwrap_or(0);
             for (k, v) in map {
-                let _ = writeln!(out, "      {sym} {k:<width$} = {}", scalar(v));
+                let _ = writeln!(out, "      {sym} {k:<width$} = {}", block(v, 8));
             }
         }
         Some(other) => {
@@ -92,6 +92,61 @@ fn fields(out: &mut String, sym: &str, def: Option<Value>) {
 
 fn scalar(v: &Value) -> String {
     v.to_string()
+}
+
+/// Compact JSON longer than this, when nested, is shown one member per line.
+const WIDE: usize = 120;
+
+/// A field's value as a reader takes it in, its later lines indented by `indent`: text of
+/// several lines (a cloud-init user-data) as a heredoc, a long list of flat rows (a ladder)
+/// one row per line, a long nested document (a MediaLive channel) as indented JSON, the rest
+/// as compact JSON.
+fn block(v: &Value, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::String(s) if s.contains('\n') => {
+            let mut text = String::from("<<-EOT\n");
+            for line in s.lines() {
+                if !line.is_empty() {
+                    text.push_str(&pad);
+                    text.push_str("    ");
+                    text.push_str(line);
+                }
+                text.push('\n');
+            }
+            text.push_str(&pad);
+            text.push_str("EOT");
+            text
+        }
+        Value::Array(rows)
+            if nested(v) && !rows.iter().any(nested) && v.to_string().len() > WIDE =>
+        {
+            let mut text = String::from("[\n");
+            for row in rows {
+                text.push_str(&pad);
+                text.push_str("    ");
+                text.push_str(&row.to_string());
+                text.push_str(",\n");
+            }
+            text.push_str(&pad);
+            text.push(']');
+            text
+        }
+        Value::Object(_) | Value::Array(_) if nested(v) && v.to_string().len() > WIDE => {
+            let pretty = serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+            pretty.replace('\n', &format!("\n{pad}"))
+        }
+        _ => v.to_string(),
+    }
+}
+
+fn nested(v: &Value) -> bool {
+    let deep = |x: &Value| matches!(x, Value::Object(_) | Value::Array(_));
+    match v {
+        Value::Object(m) => m.values().any(deep),
+        Value::Array(a) => a.iter().any(deep),
+        _ => false,
+    }
 }
 
 fn cost(out: &mut String, plan: &Plan) {
@@ -150,4 +205,42 @@ fn cost(out: &mut String, plan: &Plan) {
 
 pub fn money(v: f64) -> String {
     format!("${v:.2}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_of_several_lines_is_a_heredoc() {
+        let v = json!("#cloud-config\n\nruncmd: []\n");
+        assert_eq!(
+            block(&v, 8),
+            "<<-EOT\n            #cloud-config\n\n            runcmd: []\n        EOT"
+        );
+    }
+
+    #[test]
+    fn only_long_nested_documents_are_spread_over_lines() {
+        let tags = json!({"orchestrate:event": "a-rather-long-event-name", "orchestrate:owner": "0c6eb0bc9bc3046e", "orchestrate:region": "eu-west-1"});
+        assert_eq!(block(&tags, 8), tags.to_string());
+        let short = json!({"a": {"b": 1}});
+        assert_eq!(block(&short, 8), r#"{"a":{"b":1}}"#);
+        let ladder = json!([{"name": "720p", "width": 1280, "height": 720, "bitrate": 3000000}, {"name": "360p", "width": 640, "height": 360, "bitrate": 800000}]);
+        assert_eq!(
+            block(&ladder, 8),
+            format!(
+                "[\n            {},\n            {},\n        ]",
+                ladder[0], ladder[1]
+            )
+        );
+        let channel = json!({"EncoderSettings": {"VideoDescriptions": [{"Name": "video_720p", "Width": 1280, "Height": 720}, {"Name": "video_360p", "Width": 640, "Height": 360}]}});
+        let text = block(&channel, 8);
+        assert!(
+            text.starts_with("{\n          \"EncoderSettings\": {"),
+            "{text}"
+        );
+        assert!(text.ends_with("\n        }"), "{text}");
+    }
 }

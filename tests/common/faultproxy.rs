@@ -1,6 +1,7 @@
 //! A fake AWS front: an HTTP proxy on loopback that passes calls to moto_server and answers a
 //! share of them with AWS's own throttling and server errors, in each protocol's shape
-//! (restJson1 for MediaLive and MediaPackage, restXml for S3 and CloudFront). A server error
+//! (restJson1 for MediaLive and MediaPackage, restXml for S3 and CloudFront, the EC2 query
+//! protocol for EC2). A server error
 //! is given after moto has done the call, as when AWS acts and its answer is lost.
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub struct Counts {
 pub struct FaultProxy {
     pub url: String,
     pub counts: Arc<Counts>,
+    shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -32,12 +34,13 @@ struct Shared {
     throttle_pct: u64,
     error_pct: u64,
     seed: AtomicU64,
-    /// (method, path prefix) of calls whose first answer is lost after moto acted.
+    /// (method, path prefix, or `Action=…` for the EC2 query protocol) of calls whose first
+    /// answer is lost after moto acted.
     lose_first: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl FaultProxy {
-    /// `lose_first`: (method, path prefix) of calls whose first answer is lost after moto
+    /// `lose_first`: (method, path prefix or `Action=…`) of calls whose first answer is lost after moto
     /// acted, whatever the dice say (the creates the lookup-before-create must survive).
     pub fn start(
         upstream: &str,
@@ -63,6 +66,7 @@ impl FaultProxy {
                     .collect(),
             ),
         });
+        let shared_app = shared.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -73,7 +77,7 @@ impl FaultProxy {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 let app = axum::Router::new().fallback(
                     move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                        let shared = shared.clone();
+                        let shared = shared_app.clone();
                         async move { shared.handle(method, uri, headers, body).await }
                     },
                 );
@@ -88,9 +92,22 @@ impl FaultProxy {
         FaultProxy {
             url,
             counts,
+            shared,
             stop: Some(stop),
             thread: Some(thread),
         }
+    }
+}
+
+impl FaultProxy {
+    /// The calls named to lose their first answer that were never made: a test that named
+    /// them expects none.
+    pub fn never_lost(&self) -> Vec<(String, String)> {
+        self.shared
+            .lose_first
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -105,10 +122,42 @@ impl Drop for FaultProxy {
     }
 }
 
-/// restXml services here: S3 (path-style buckets) and CloudFront (dated paths).
-fn xml(uri: &Uri) -> bool {
+#[derive(Clone, Copy, PartialEq)]
+enum Protocol {
+    /// MediaLive, MediaPackage.
+    Json,
+    /// S3 (path-style buckets), CloudFront (dated paths).
+    Xml,
+    /// EC2: a form `Action=…` posted to `/`.
+    Query,
+}
+
+fn protocol(uri: &Uri, body: &[u8]) -> Protocol {
     let p = uri.path();
-    !(p.starts_with("/prod/") || p.starts_with("/channels") || p.starts_with("/origin_endpoints"))
+    if p.starts_with("/prod/") || p.starts_with("/channels") || p.starts_with("/origin_endpoints") {
+        Protocol::Json
+    } else if p == "/" && form_action(body).is_some() {
+        Protocol::Query
+    } else {
+        Protocol::Xml
+    }
+}
+
+/// Whether a call is the one `(method, pattern)` names: a path prefix, or the query
+/// protocol's `Action=…`.
+fn names(method: &Method, uri: &Uri, body: &[u8], (m, pattern): &(String, String)) -> bool {
+    if m != method.as_str() {
+        return false;
+    }
+    match pattern.strip_prefix("Action=") {
+        Some(action) => form_action(body) == Some(action),
+        None => uri.path().starts_with(pattern.as_str()),
+    }
+}
+
+fn form_action(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&').find_map(|kv| kv.strip_prefix("Action="))
 }
 
 impl Shared {
@@ -127,18 +176,16 @@ impl Shared {
         self.counts.calls.fetch_add(1, Ordering::Relaxed);
         let lose = {
             let mut l = self.lose_first.lock().unwrap_or_else(|p| p.into_inner());
-            let hit = l
-                .iter()
-                .position(|(m, p)| m == method.as_str() && uri.path().starts_with(p.as_str()));
+            let hit = l.iter().position(|n| names(&method, &uri, &body, n));
             hit.map(|i| l.remove(i)).is_some()
         };
         let roll = self.roll();
         let throttle = !lose && roll < self.throttle_pct;
         let fail_after = lose || (!throttle && roll < self.throttle_pct + self.error_pct);
-        let xml = xml(&uri);
+        let protocol = protocol(&uri, &body);
         if throttle {
             self.counts.throttled.fetch_add(1, Ordering::Relaxed);
-            return throttled(xml, uri.path());
+            return throttled(protocol, uri.path());
         }
         let target = format!(
             "{}{}",
@@ -157,7 +204,7 @@ impl Shared {
         };
         if fail_after {
             self.counts.failed.fetch_add(1, Ordering::Relaxed);
-            return server_error(xml);
+            return server_error(protocol);
         }
         let status = answer.status();
         let mut out = HeaderMap::new();
@@ -171,8 +218,16 @@ impl Shared {
     }
 }
 
-fn throttled(xml: bool, path: &str) -> Response {
-    if !xml {
+fn throttled(protocol: Protocol, path: &str) -> Response {
+    if protocol == Protocol::Query {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "text/xml")],
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded. (injected)</Message></Error></Errors><RequestID>fault</RequestID></Response>",
+        )
+            .into_response();
+    }
+    if protocol == Protocol::Json {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [
@@ -200,8 +255,16 @@ fn throttled(xml: bool, path: &str) -> Response {
         .into_response()
 }
 
-fn server_error(xml: bool) -> Response {
-    if xml {
+fn server_error(protocol: Protocol) -> Response {
+    if protocol == Protocol::Query {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [("content-type", "text/xml")],
+            "<Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred (injected)</Message></Error></Errors><RequestID>fault</RequestID></Response>",
+        )
+            .into_response();
+    }
+    if protocol == Protocol::Xml {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             [("content-type", "application/xml")],

@@ -3,14 +3,16 @@
 //! the SDK at an emulator such as moto_server.
 //!
 //! Kinds: `archive` is an S3 bucket, `origin` a MediaPackage (v1) channel with its endpoints,
-//! `input` and `encoder` a MediaLive input and channel, `cdn` a CloudFront distribution. Every
+//! `input` and `encoder` a MediaLive input and channel, `firewall` and `instance` an EC2
+//! security group and an EC2 encoder, `cdn` a CloudFront distribution. Every
 //! object is named from its owner and resource id (`names`), tagged, and looked up before it
 //! is made, so a retried or resumed create adopts what an earlier attempt left.
 //!
-//! Not built yet: EC2 encoders, MediaLive push inputs (which need an input security group),
+//! Not built yet: MediaLive push inputs (which need an input security group),
 //! a CDN shared by an event group, the VOD harvest, and updates in place.
 
 mod cloudfront;
+mod ec2;
 mod errors;
 mod medialive;
 mod mediapackage;
@@ -56,6 +58,7 @@ pub struct AwsProvider {
     mediapackage: Clients<aws_sdk_mediapackage::Client>,
     medialive: Clients<aws_sdk_medialive::Client>,
     cloudfront: Clients<aws_sdk_cloudfront::Client>,
+    ec2: Clients<aws_sdk_ec2::Client>,
 }
 
 /// Attempts the SDK makes of one call before the error goes to the step.
@@ -82,6 +85,7 @@ impl AwsProvider {
             mediapackage: Clients::new(),
             medialive: Clients::new(),
             cloudfront: Clients::new(),
+            ec2: Clients::new(),
         }
     }
 
@@ -153,6 +157,18 @@ impl AwsProvider {
         })
     }
 
+    async fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let sdk = self.sdk().await;
+        self.ec2.get_or(region, || {
+            let mut b =
+                aws_sdk_ec2::config::Builder::from(sdk).region(Region::new(region.to_string()));
+            if let Some(url) = self.endpoint(region) {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_ec2::Client::from_conf(b.build())
+        })
+    }
+
     /// CloudFront's global API, reached through the emulator of `region` when it has one.
     async fn cloudfront(&self, region: &str) -> aws_sdk_cloudfront::Client {
         let sdk = self.sdk().await;
@@ -212,6 +228,8 @@ impl AwsProvider {
                 .into_iter()
                 .find(|(_, n, _, t)| ours(n, t))
                 .map(|(id, ..)| id),
+            "firewall" => ec2::find_firewall(&self.ec2(&spec.region).await, &name, owner).await?,
+            "instance" => ec2::find_instance(&self.ec2(&spec.region).await, &name, owner).await?,
             "cdn" => cloudfront::distributions(&self.cloudfront(&spec.region).await)
                 .await?
                 .into_iter()
@@ -318,6 +336,41 @@ impl Provider for AwsProvider {
                     out,
                 )
             }
+            "firewall" => {
+                let def: ec2::FirewallDef = definition(spec)?;
+                let client = self.ec2(region).await;
+                let out =
+                    ec2::create_firewall(&client, &names::own(spec), &def, &spec.tags).await?;
+                (
+                    out["group_id"].as_str().unwrap_or_default().to_string(),
+                    out,
+                )
+            }
+            "instance" => {
+                let def: ec2::InstanceDef = definition(spec)?;
+                let client = self.ec2(region).await;
+                let firewall = names::sibling(spec, &def.firewall);
+                let firewall_id = ec2::find_firewall(&client, &firewall, spec.tags.get(TAG_OWNER))
+                    .await?
+                    .ok_or_else(|| {
+                        ProviderError::Transient(format!(
+                            "its security group {firewall} does not exist yet"
+                        ))
+                    })?;
+                let user_data = ec2::user_data(&def, &names::sibling(spec, &def.origin))?;
+                let launch = ec2::Launch {
+                    name: &names::own(spec),
+                    firewall_id: &firewall_id,
+                    user_data: &user_data,
+                    tags: &spec.tags,
+                    token,
+                };
+                let out = ec2::create_instance(&client, &def, launch).await?;
+                (
+                    out["instance_id"].as_str().unwrap_or_default().to_string(),
+                    out,
+                )
+            }
             "cdn" => {
                 let def: CdnDef = definition(spec)?;
                 let origin = match (def.shared, def.origin) {
@@ -386,6 +439,8 @@ impl Provider for AwsProvider {
             "origin" => mediapackage::delete(&self.mediapackage(region).await, &id).await,
             "input" => medialive::delete_input(&self.medialive(region).await, &id).await,
             "encoder" => medialive::delete_channel(&self.medialive(region).await, &id).await,
+            "firewall" => ec2::delete_firewall(&self.ec2(region).await, &id).await,
+            "instance" => ec2::delete_instance(&self.ec2(region).await, &id).await,
             "cdn" => cloudfront::delete(&self.cloudfront(region).await, &id).await,
             // Nothing of the other kinds is ever created.
             _ => Ok(()),
@@ -414,6 +469,13 @@ impl Provider for AwsProvider {
             for (id, name, _, tags) in medialive::inputs(&ml).await? {
                 push("input", id, region.clone(), name, tags);
             }
+            let ec2 = self.ec2(region).await;
+            for (id, name, tags) in ec2::instances(&ec2).await? {
+                push("instance", id, region.clone(), name, tags);
+            }
+            for (id, name, tags) in ec2::firewalls(&ec2).await? {
+                push("firewall", id, region.clone(), name, tags);
+            }
             let mp = self.mediapackage(region).await;
             for (id, tags) in mediapackage::list(&mp).await? {
                 push("origin", id.clone(), region.clone(), id, tags);
@@ -433,7 +495,11 @@ impl Provider for AwsProvider {
 
     async fn encoder_health(&self, rec: &RecordedResource) -> Option<EncoderHealth> {
         let id = rec.provider_id.as_deref()?;
-        medialive::health(&self.medialive(&rec.spec.region).await, id).await
+        let region = &rec.spec.region;
+        match rec.spec.kind.as_str() {
+            "instance" => ec2::health(&self.ec2(region).await, id).await,
+            _ => medialive::health(&self.medialive(region).await, id).await,
+        }
     }
 }
 
