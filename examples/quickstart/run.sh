@@ -16,13 +16,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
+# jq: the EC2 encoder's program reads its ingest endpoint with it, and a test runs that program.
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null || ! command -v jq >/dev/null; then
   if command -v apt-get >/dev/null; then
-    echo "Installing ffmpeg (the local provider's encoder)…"
+    echo "Installing ffmpeg (the local provider's encoder) and jq…"
     sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq ffmpeg >/dev/null
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq ffmpeg jq >/dev/null
   else
-    echo "ffmpeg and ffprobe are needed: install them (e.g. brew install ffmpeg) and run again" >&2
+    echo "ffmpeg, ffprobe and jq are needed: install them (e.g. brew install ffmpeg jq) and run again" >&2
     exit 1
   fi
 fi
