@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(block(&tags, 8), tags.to_string());
         let short = json!({"a": {"b": 1}});
         assert_eq!(block(&short, 8), r#"{"a":{"b":1}}"#);
-        let ladder = json!([{"name": "720p", "width": 1280, "height": 720, "bitrate": 3000000}, {"name": "360p", "width": 640, "height": 360, "bitrate": 800000}]);
+        let ladder = json!([{"name": "720p", "width": 1280, "height": 720, "bitrate": 3000000, "fps": 30}, {"name": "360p", "width": 640, "height": 360, "bitrate": 800000, "fps": 30}]);
         assert_eq!(
             block(&ladder, 8),
             format!(
