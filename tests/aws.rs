@@ -10,6 +10,10 @@
 //!   running instance per pipeline, each launched with its role and a user-data wired to its
 //!   own MediaPackage ingest endpoint; `up` twice, or through the fake front below, makes each
 //!   once, and `down` terminates them and deletes the groups;
+//! - an event whose input is an RTMP push gets an input security group admitting only the
+//!   profile's networks, held by its input; `up` twice, `down`, and `sweep` once the state is
+//!   lost leave no group behind, and through faults the group and input are made once each
+//!   (moto has no input security groups: the fake front serves them, following MediaLive's API);
 //! - through a fake AWS front that throttles 20 % of calls and fails 5 % with a server error
 //!   (after moto acted), and loses the answer to the first create of each kind of object,
 //!   `up` and `down` still converge, with no duplicate.
@@ -76,6 +80,11 @@ fn ec2_encoders_go_up_and_down_on_aws() {
 #[test]
 fn up_converges_through_throttling_and_server_errors() {
     against_moto("up_through_faults_against_moto");
+}
+
+#[test]
+fn rtmp_push_inputs_admit_only_listed_networks_on_aws() {
+    against_moto("push_input_against_moto");
 }
 
 fn spec(event: &str, region: &str, kind: &str) -> ResourceSpec {
@@ -295,6 +304,30 @@ fn ec2_project(moto: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
     .unwrap();
     copy_templates(dir);
     provider(moto, dir)
+}
+
+/// A project with one event on examples/aws-moto's MediaLive profile, its input an RTMP push
+/// from two networks, in eu-west-1.
+fn push_project(endpoint: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("profiles")).unwrap();
+    std::fs::create_dir_all(dir.join("schedules")).unwrap();
+    let live =
+        std::fs::read_to_string(repo.join("examples/aws-moto/profiles/aws-live.yaml")).unwrap();
+    let pull = r#"input: { type: file, address: "s3://orchestrate-example-media/slate.mp4" }"#;
+    assert!(live.contains(pull), "aws-live.yaml's input line changed");
+    let push = live.replace(
+        pull,
+        "input: { type: rtmp, allow: [203.0.113.0/24, 198.51.100.7/32] }",
+    );
+    std::fs::write(dir.join("profiles/aws-live.yaml"), push).unwrap();
+    std::fs::write(
+        dir.join("schedules/derby.yaml"),
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: derby\n    title: Derby\n    start: 2026-12-05T19:45:00Z\n    end: 2026-12-05T22:00:00Z\n    profile: aws-live\n    regions: [eu-west-1]\n",
+    )
+    .unwrap();
+    copy_templates(dir);
+    provider(endpoint, dir)
 }
 
 /// The instance profile the catalog's `kinds.instance.role` names, made in moto's IAM (which
@@ -585,6 +618,129 @@ async fn up_through_faults_against_moto() {
         "no fault was injected in {calls} calls"
     );
     assert_eq!(proxy.never_lost(), Vec::<(String, String)>::new());
+}
+
+/// The region's input security groups, as (id, whitelisted networks, inputs holding it),
+/// read through the real SDK.
+async fn input_security_groups(endpoint: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    let client = aws_sdk_medialive::Client::new(&conf);
+    let listed = client.list_input_security_groups().send().await.unwrap();
+    listed
+        .input_security_groups()
+        .iter()
+        .map(|g| {
+            assert!(g.tags().is_some_and(|t| t.contains_key(TAG_OWNER)), "{g:?}");
+            (
+                g.id().unwrap().to_string(),
+                g.whitelist_rules()
+                    .iter()
+                    .filter_map(|r| r.cidr().map(String::from))
+                    .collect(),
+                g.inputs().to_vec(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "run by rtmp_push_inputs_admit_only_listed_networks_on_aws, with moto and credentials"]
+async fn push_input_against_moto() {
+    let moto = std::env::var(MOTO_ENV)
+        .expect("run through rtmp_push_inputs_admit_only_listed_networks_on_aws");
+    // moto has no input security groups: the fake front serves them, faultless at first.
+    let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let aws = push_project(&front.url, dir.path());
+    let kinds = |inv: &[(String, String, String)]| -> Vec<String> {
+        inv.iter().map(|(_, k, _)| k.clone()).collect()
+    };
+    let want = [
+        "archive",
+        "cdn",
+        "encoder",
+        "input",
+        "input_firewall",
+        "origin",
+    ];
+
+    // The input's group, made before it, admits the profile's networks and nothing else.
+    ok(dir.path(), &["up", "--yes"]);
+    let inv = inventory_of(&aws, "derby").await;
+    assert_eq!(kinds(&inv), want, "{inv:#?}");
+    let groups = input_security_groups(&front.url).await;
+    let input_id = aws
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.kind == "input")
+        .unwrap()
+        .provider_id;
+    assert_eq!(
+        groups,
+        vec![(
+            groups[0].0.clone(),
+            vec!["203.0.113.0/24".to_string(), "198.51.100.7/32".to_string()],
+            vec![input_id],
+        )]
+    );
+    let input: serde_json::Value = serde_json::from_str(&ok(
+        dir.path(),
+        &["state", "show", "derby/eu-west-1/input", "--output", "json"],
+    ))
+    .unwrap();
+    assert_eq!(input["outputs"]["type"], "RTMP_PUSH", "{input:#}");
+    assert_eq!(input["outputs"]["input_firewall"], groups[0].0.as_str());
+    assert_eq!(input["outputs"]["stream"], "live/derby");
+
+    // Again: nothing new.
+    ok(dir.path(), &["up", "--yes"]);
+    assert_eq!(inventory_of(&aws, "derby").await, inv);
+
+    // Down: the channel, then the input, then the group it held.
+    ok(dir.path(), &["down", "--yes"]);
+    assert!(inventory_of(&aws, "derby").await.is_empty());
+    assert!(input_security_groups(&front.url).await.is_empty());
+
+    // Up with the state then lost: sweep finds the group as well, and deletes it last.
+    ok(dir.path(), &["up", "--yes"]);
+    let owner = aws.list().await.unwrap()[0].tags[TAG_OWNER].clone();
+    std::fs::remove_dir_all(dir.path().join("state")).unwrap();
+    let sweep = ["sweep", "--provider", "aws", "--owner", &owner];
+    let found = ok(
+        dir.path(),
+        &[&sweep[..], &["--dry-run", "--output", "json"]].concat(),
+    );
+    assert!(found.contains("input_firewall"), "{found}");
+    ok(dir.path(), &[&sweep[..], &["--yes"]].concat());
+    assert!(inventory_of(&aws, "derby").await.is_empty());
+    assert!(input_security_groups(&front.url).await.is_empty());
+
+    // Through faults, the first group's and input's create answers lost after acting: one of
+    // each all the same.
+    let faulty = common::faultproxy::FaultProxy::start(
+        &moto,
+        20,
+        5,
+        &[
+            ("POST", "/prod/inputSecurityGroups"),
+            ("POST", "/prod/inputs"),
+        ],
+    );
+    // The fakes keep their groups apart: the faulty front has its own, checked through it.
+    let dir = tempfile::tempdir().unwrap();
+    let aws = push_project(&faulty.url, dir.path());
+    ok(dir.path(), &["up", "--yes"]);
+    let inv = inventory_of(&aws, "derby").await;
+    assert_eq!(kinds(&inv), want, "{inv:#?}");
+    ok(dir.path(), &["down", "--yes"]);
+    assert!(inventory_of(&aws, "derby").await.is_empty());
+    assert_eq!(faulty.never_lost(), Vec::<(String, String)>::new());
 }
 
 #[tokio::test]

@@ -120,7 +120,7 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
     let p = Project::fast();
     p.write(
         "profiles/on-aws.yaml",
-        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: rtmp }\n  redundancy: dual\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\ncdn:\n  enabled: true\n  shared: true\n",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: srt }\n  redundancy: dual\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\ncdn:\n  enabled: true\n  shared: true\n",
     );
     let out = p.run(&["validate"]);
     assert_eq!(out.status.code(), Some(2));
@@ -134,6 +134,21 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
     let out = p.run(&["validate"]);
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!("aws_file_address", stderr(&out));
+    // An RTMP push: MediaLive chooses the address, and admits only the networks listed.
+    p.write(
+        "profiles/on-aws.yaml",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: rtmp, address: \"rtmp://0.0.0.0:1935/live\", allow: [10.0.0.0/8, 300.1.2.0/24] }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\n",
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!("aws_rtmp_address_and_networks", stderr(&out));
+    p.write(
+        "profiles/on-aws.yaml",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: rtmp }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\n",
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!("aws_rtmp_without_networks", stderr(&out));
 }
 
 #[test]

@@ -69,6 +69,11 @@ pub struct InputSpec {
     /// File path for `file`; listen address for `srt`/`rtmp` (a free port is chosen when omitted).
     #[serde(default)]
     pub address: Option<String>,
+    /// The networks (CIDR) allowed to push to a cloud push input (`rtmp` on aws, where the
+    /// input's security group admits only these). The local provider listens on loopback and
+    /// does not read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

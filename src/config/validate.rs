@@ -403,6 +403,15 @@ fn profile(
         ok = false;
     }
     ok &= monitoring(cx, &p.monitoring);
+    for (i, net) in p.encoder.input.allow.iter().enumerate() {
+        if net.parse::<ipnet::IpNet>().is_err() {
+            cx.top(
+                format!("encoder.input.allow[{i}]"),
+                format!("`{net}` is not a network in CIDR form, such as 203.0.113.0/24"),
+            );
+            ok = false;
+        }
+    }
     if provider == "aws" {
         ok &= aws_profile(cx, p);
     }
@@ -861,8 +870,9 @@ fn env_name(e: &str) -> bool {
 /// The addresses a MediaLive pull input reads from.
 pub const AWS_INPUT_SCHEMES: &[&str] = &["s3://", "s3ssl://", "https://", "http://"];
 
-/// What the aws provider can build today: MediaLive pull inputs from a URL, and a CDN per
-/// event (see docs/providers.md).
+/// What the aws provider can build today: MediaLive inputs pulling from a URL or taking an
+/// RTMP push from listed networks, EC2 encoders pulling from a URL, and a CDN per event (see
+/// docs/providers.md).
 fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
     let mut ok = true;
     let address = p.encoder.input.address.as_deref().unwrap_or("");
@@ -873,18 +883,45 @@ fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
     } else {
         "an EC2 encoder"
     };
-    if p.encoder.input.kind != InputKind::File {
-        cx.top(
-            "encoder.input.type",
-            "the aws provider reads the feed from a URL: use `file` with an s3:// or https:// address (push inputs are not built yet)",
-        );
-        ok = false;
-    } else if !address.is_empty() && !url {
-        cx.top(
-            "encoder.input.address",
-            format!("{reader} reads a file from an s3:// or https:// URL, not `{address}`"),
-        );
-        ok = false;
+    match p.encoder.input.kind {
+        InputKind::File if !address.is_empty() && !url => {
+            cx.top(
+                "encoder.input.address",
+                format!("{reader} reads a file from an s3:// or https:// URL, not `{address}`"),
+            );
+            ok = false;
+        }
+        InputKind::File => {}
+        InputKind::Rtmp if managed => {
+            if p.encoder.input.address.is_some() {
+                cx.top(
+                    "encoder.input.address",
+                    "MediaLive chooses where an RTMP push input listens: leave `address` out; `orchestrate status` shows the push URL once it exists",
+                );
+                ok = false;
+            }
+            if p.encoder.input.allow.is_empty() {
+                cx.top(
+                    "encoder.input.allow",
+                    "a MediaLive RTMP push input admits only the networks listed here: name the contribution's source networks, such as `allow: [203.0.113.0/24]`",
+                );
+                ok = false;
+            }
+        }
+        _ if managed => {
+            cx.top(
+                "encoder.input.type",
+                "MediaLive takes the feed from a URL (`file` with an s3:// or https:// address) or as an RTMP push (`rtmp` with `allow`); SRT inputs are not built yet",
+            );
+            ok = false;
+        }
+        _ => {
+            cx.top(
+                "encoder.input.type",
+                "an EC2 encoder reads the feed from a URL: use `file` with an s3:// or https:// address",
+            );
+            ok = false;
+        }
     }
     // Two EC2 encoders push to the MediaPackage channel's two ingest endpoints, one each.
     if managed && p.encoder.redundancy == super::profile::Redundancy::Dual {

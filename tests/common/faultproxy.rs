@@ -2,7 +2,9 @@
 //! share of them with AWS's own throttling and server errors, in each protocol's shape
 //! (restJson1 for MediaLive and MediaPackage, restXml for S3 and CloudFront, the EC2 query
 //! protocol for EC2). A server error
-//! is given after moto has done the call, as when AWS acts and its answer is lost.
+//! is given after moto has done the call, as when AWS acts and its answer is lost. It also
+//! serves what moto lacks (MediaLive input security groups, `fake_input_security_groups.rs`),
+//! under the same faults.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+
+use super::fake_input_security_groups::InputSecurityGroups;
 
 #[derive(Default)]
 pub struct Counts {
@@ -37,6 +41,7 @@ struct Shared {
     /// (method, path prefix, or `Action=…` for the EC2 query protocol) of calls whose first
     /// answer is lost after moto acted.
     lose_first: std::sync::Mutex<Vec<(String, String)>>,
+    input_security_groups: InputSecurityGroups,
 }
 
 impl FaultProxy {
@@ -65,6 +70,7 @@ impl FaultProxy {
                     .map(|(m, p)| (m.to_string(), p.to_string()))
                     .collect(),
             ),
+            input_security_groups: InputSecurityGroups::default(),
         });
         let shared_app = shared.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -187,12 +193,25 @@ impl Shared {
             self.counts.throttled.fetch_add(1, Ordering::Relaxed);
             return throttled(protocol, uri.path());
         }
+        if let Some(answer) =
+            self.input_security_groups
+                .answer(&method, uri.path(), &headers, &body)
+        {
+            if fail_after {
+                self.counts.failed.fetch_add(1, Ordering::Relaxed);
+                return server_error(protocol);
+            }
+            return answer;
+        }
         let target = format!(
             "{}{}",
             self.upstream,
             uri.path_and_query().map_or("/", |p| p.as_str())
         );
-        let mut req = self.client.request(method, target).body(body);
+        let mut req = self
+            .client
+            .request(method.clone(), target)
+            .body(body.clone());
         for (k, v) in &headers {
             if k != "host" && k != "content-length" {
                 req = req.header(k, v);
@@ -202,10 +221,6 @@ impl Shared {
             Ok(a) => a,
             Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
         };
-        if fail_after {
-            self.counts.failed.fetch_add(1, Ordering::Relaxed);
-            return server_error(protocol);
-        }
         let status = answer.status();
         let mut out = HeaderMap::new();
         for (k, v) in answer.headers() {
@@ -214,6 +229,14 @@ impl Shared {
             }
         }
         let bytes = answer.bytes().await.unwrap_or_default();
+        if status.is_success() {
+            self.input_security_groups
+                .observe(&method, uri.path(), &body, &bytes);
+        }
+        if fail_after {
+            self.counts.failed.fetch_add(1, Ordering::Relaxed);
+            return server_error(protocol);
+        }
         (status, out, bytes).into_response()
     }
 }

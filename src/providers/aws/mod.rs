@@ -430,6 +430,14 @@ impl Provider for AwsProvider {
     }
 
     async fn delete(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
+        if rec.spec.kind == "input" {
+            // Its security group may outlive an input already gone.
+            let client = self.medialive(&rec.spec.region).await;
+            let owner = rec.spec.tags.get(TAG_OWNER).map_or("", String::as_str);
+            let id = self.object_id(rec).await?;
+            return medialive::delete_input(&client, id.as_deref(), &names::own(&rec.spec), owner)
+                .await;
+        }
         let Some(id) = self.object_id(rec).await? else {
             return Ok(());
         };
@@ -437,7 +445,9 @@ impl Provider for AwsProvider {
         match rec.spec.kind.as_str() {
             "archive" => s3::delete_bucket(&self.s3(region).await, &id).await,
             "origin" => mediapackage::delete(&self.mediapackage(region).await, &id).await,
-            "input" => medialive::delete_input(&self.medialive(region).await, &id).await,
+            "input_firewall" => {
+                medialive::delete_input_firewall(&self.medialive(region).await, &id).await
+            }
             "encoder" => medialive::delete_channel(&self.medialive(region).await, &id).await,
             "firewall" => ec2::delete_firewall(&self.ec2(region).await, &id).await,
             "instance" => ec2::delete_instance(&self.ec2(region).await, &id).await,
@@ -468,6 +478,9 @@ impl Provider for AwsProvider {
             }
             for (id, name, _, tags) in medialive::inputs(&ml).await? {
                 push("input", id, region.clone(), name, tags);
+            }
+            for (id, name, tags) in medialive::input_firewalls(&ml).await? {
+                push("input_firewall", id, region.clone(), name, tags);
             }
             let ec2 = self.ec2(region).await;
             for (id, name, tags) in ec2::instances(&ec2).await? {

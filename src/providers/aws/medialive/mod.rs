@@ -4,27 +4,24 @@
 //! requires; its input goes after it.
 
 pub mod channel;
+mod input;
+
+pub use input::{
+    InputDef, create_input, delete_input, delete_input_firewall, find_input, input_firewalls,
+    inputs,
+};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_medialive::Client;
-use aws_sdk_medialive::types::{ChannelClass, InputSourceRequest, InputType};
+use aws_sdk_medialive::types::ChannelClass;
 use serde_json::{Value, json};
 
 use super::errors::{classify, is_not_found};
 use super::once;
 use crate::providers::{EncoderHealth, ProviderError};
 use channel::ChannelDoc;
-
-/// What the input template asks for.
-#[derive(Debug, serde::Deserialize)]
-pub struct InputDef {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub address: Option<String>,
-}
 
 /// What the encoder template asks for: the channel document and the names of the input and
 /// origin it is wired to.
@@ -35,36 +32,9 @@ pub struct EncoderDef {
     pub channel: Value,
 }
 
-/// The MediaLive input type for the profile's input, and its source URL. Pull inputs only:
-/// push inputs (RTMP, SRT listener) need an input security group, not built yet.
-fn input_type(def: &InputDef) -> Result<(InputType, String), ProviderError> {
-    let address = def.address.clone().unwrap_or_default();
-    match def.kind.as_str() {
-        "file"
-            if crate::config::AWS_INPUT_SCHEMES
-                .iter()
-                .any(|s| address.starts_with(s)) =>
-        {
-            if address.ends_with(".m3u8") {
-                Ok((InputType::UrlPull, address))
-            } else {
-                Ok((InputType::Mp4File, address))
-            }
-        }
-        "file" => Err(ProviderError::Permanent(format!(
-            "encoder.input.address: MediaLive reads a file from an s3:// or https:// URL, not `{address}`"
-        ))),
-        "testsrc" => Err(ProviderError::Permanent(
-            "encoder.input.type: MediaLive has no test pattern; use `file` with an s3:// or https:// URL of a clip"
-                .into(),
-        )),
-        other => Err(ProviderError::Permanent(format!(
-            "encoder.input.type: the aws provider cannot make a MediaLive `{other}` input yet (push inputs need an input security group); use `file`"
-        ))),
-    }
-}
-
-fn tags_of(m: Option<&std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {
+pub(super) fn tags_of(
+    m: Option<&std::collections::HashMap<String, String>>,
+) -> BTreeMap<String, String> {
     m.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default()
 }
@@ -75,7 +45,7 @@ const GONE: &[&str] = &["DELETING", "DELETED"];
 pub type Listed = (String, String, String, BTreeMap<String, String>);
 
 /// One listed object, unless it is being deleted (MediaLive lists those for a while).
-fn listed(
+pub(super) fn listed(
     id: Option<&str>,
     name: Option<&str>,
     state: Option<&str>,
@@ -91,22 +61,6 @@ fn listed(
         state.to_string(),
         tags_of(tags),
     ))
-}
-
-/// Every input of the region that is not being deleted.
-pub async fn inputs(client: &Client) -> Result<Vec<Listed>, ProviderError> {
-    let all = client
-        .list_inputs()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| classify("MediaLive ListInputs", e))?;
-    Ok(all
-        .iter()
-        .filter_map(|i| listed(i.id(), i.name(), i.state().map(|s| s.as_str()), i.tags()))
-        .collect())
 }
 
 /// Every channel of the region, as MediaLive lists them (those being deleted included).
@@ -130,75 +84,6 @@ pub async fn channels(client: &Client) -> Result<Vec<Listed>, ProviderError> {
         .iter()
         .filter_map(|c| listed(c.id(), c.name(), c.state().map(|s| s.as_str()), c.tags()))
         .collect())
-}
-
-/// The id of our input named `name`, if one exists.
-async fn find_input(
-    client: &Client,
-    name: &str,
-    owner: &str,
-) -> Result<Option<String>, ProviderError> {
-    Ok(inputs(client)
-        .await?
-        .into_iter()
-        .find(|(_, n, _, t)| {
-            n == name && t.get(crate::model::TAG_OWNER).map(String::as_str) == Some(owner)
-        })
-        .map(|(id, ..)| id))
-}
-
-pub async fn create_input(
-    client: &Client,
-    name: &str,
-    def: &InputDef,
-    tags: &BTreeMap<String, String>,
-    token: &str,
-) -> Result<Value, ProviderError> {
-    let (kind, url) = input_type(def)?;
-    let owner = tags
-        .get(crate::model::TAG_OWNER)
-        .cloned()
-        .unwrap_or_default();
-    let id = match find_input(client, name, &owner).await? {
-        Some(id) => id,
-        None => {
-            let mut req = client
-                .create_input()
-                .name(name)
-                .r#type(kind.clone())
-                .request_id(token)
-                .sources(InputSourceRequest::builder().url(&url).build());
-            for (k, v) in tags {
-                req = req.tags(k, v);
-            }
-            let made = req
-                .customize()
-                .config_override(once!(aws_sdk_medialive))
-                .send()
-                .await
-                .map_err(|e| classify(&format!("MediaLive CreateInput {name}"), e))?;
-            made.input()
-                .and_then(|i| i.id())
-                .map(String::from)
-                .ok_or_else(|| {
-                    ProviderError::Transient(format!(
-                        "MediaLive CreateInput {name}: no id in the answer"
-                    ))
-                })?
-        }
-    };
-    Ok(json!({ "input_id": id, "type": kind.as_str(), "source": url }))
-}
-
-pub async fn delete_input(client: &Client, id: &str) -> Result<(), ProviderError> {
-    if !inputs(client).await?.iter().any(|(i, ..)| i == id) {
-        return Ok(());
-    }
-    match client.delete_input().input_id(id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(classify(&format!("MediaLive DeleteInput {id}"), e)),
-    }
 }
 
 /// The channel's state, or `None` once it is deleted. A channel being deleted still holds

@@ -1,0 +1,169 @@
+//! A fake of MediaLive's input security groups, which moto_server lacks: Create, List,
+//! Describe and Delete in the MediaLive API's restJson1 shapes (`/prod/inputSecurityGroups`,
+//! camelCase fields, `x-amzn-ErrorType` errors), each region apart (read from the request's
+//! signature scope). The fault proxy serves it and passes every other call on to moto. Like
+//! MediaLive, it counts a group as held by the inputs created with it (it reads the CreateInput
+//! and DeleteInput calls going through to moto), shows it `IN_USE` with their ids, and refuses
+//! to delete it while they exist.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+const PATH: &str = "/prod/inputSecurityGroups";
+
+#[derive(Default)]
+pub struct InputSecurityGroups {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    next: u64,
+    /// By id: (region, tags, whitelist rules).
+    groups: BTreeMap<String, (String, Value, Value)>,
+    /// Input id → the groups it was created with.
+    holders: BTreeMap<String, Vec<String>>,
+}
+
+impl State {
+    fn view(&self, id: &str) -> Value {
+        let (region, tags, rules) = &self.groups[id];
+        let inputs: Vec<&String> = self
+            .holders
+            .iter()
+            .filter(|(_, gs)| gs.iter().any(|g| g == id))
+            .map(|(i, _)| i)
+            .collect();
+        json!({
+            "arn": format!("arn:aws:medialive:{region}:123456789012:inputSecurityGroup:{id}"),
+            "id": id,
+            "inputs": inputs,
+            "state": if inputs.is_empty() { "IDLE" } else { "IN_USE" },
+            "tags": tags,
+            "whitelistRules": rules,
+        })
+    }
+}
+
+impl InputSecurityGroups {
+    /// The fake's answer to a call on input security groups; `None` for any other call.
+    pub fn answer(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<Response> {
+        let rest = path.strip_prefix(PATH)?;
+        let region = region(headers);
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let id = rest.strip_prefix('/').filter(|i| !i.is_empty());
+        Some(match (method.as_str(), id) {
+            ("POST", None) => {
+                let Ok(req) = serde_json::from_slice::<Value>(body) else {
+                    return Some(error(400, "BadRequestException", "the body is not JSON"));
+                };
+                st.next += 1;
+                let id = format!("{}", 100_000 + st.next);
+                let tags = req.get("tags").cloned().unwrap_or_else(|| json!({}));
+                let rules = req
+                    .get("whitelistRules")
+                    .cloned()
+                    .unwrap_or_else(|| json!([]));
+                st.groups.insert(id.clone(), (region, tags, rules));
+                ok(json!({ "securityGroup": st.view(&id) }))
+            }
+            ("GET", None) => {
+                let all: Vec<Value> = st
+                    .groups
+                    .iter()
+                    .filter(|(_, (r, ..))| *r == region)
+                    .map(|(id, _)| st.view(id))
+                    .collect();
+                ok(json!({ "inputSecurityGroups": all }))
+            }
+            (_, Some(id)) if st.groups.get(id).is_none_or(|(r, ..)| *r != region) => error(
+                404,
+                "NotFoundException",
+                &format!("Input Security Group {id} not found"),
+            ),
+            ("GET", Some(id)) => ok(st.view(id)),
+            ("DELETE", Some(id)) => {
+                if st.view(id)["inputs"]
+                    .as_array()
+                    .is_some_and(|i| !i.is_empty())
+                {
+                    error(
+                        400,
+                        "BadRequestException",
+                        &format!("Input Security Group {id} is in use by an input"),
+                    )
+                } else {
+                    st.groups.remove(id);
+                    ok(json!({}))
+                }
+            }
+            _ => error(405, "MethodNotAllowedException", "not served by the fake"),
+        })
+    }
+
+    /// Reads a call moto answered: which inputs hold which groups.
+    pub fn observe(&self, method: &Method, path: &str, request: &[u8], answer: &[u8]) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if method == Method::POST && path == "/prod/inputs" {
+            let groups: Vec<String> = serde_json::from_slice::<Value>(request)
+                .ok()
+                .and_then(|r| r.get("inputSecurityGroups").cloned())
+                .and_then(|g| serde_json::from_value(g).ok())
+                .unwrap_or_default();
+            let input = serde_json::from_slice::<Value>(answer)
+                .ok()
+                .and_then(|a| a["input"]["id"].as_str().map(String::from));
+            if let Some(input) = input
+                && !groups.is_empty()
+            {
+                st.holders.insert(input, groups);
+            }
+        } else if method == Method::DELETE
+            && let Some(input) = path.strip_prefix("/prod/inputs/")
+        {
+            st.holders.remove(input);
+        }
+    }
+}
+
+/// The region of a SigV4-signed call: `Credential=<key>/<date>/<region>/<service>/aws4_request`.
+fn region(headers: &HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|a| a.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(2))
+        .unwrap_or("us-east-1")
+        .to_string()
+}
+
+fn ok(body: Value) -> Response {
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        [
+            ("x-amzn-ErrorType", code.to_string()),
+            ("content-type", "application/json".to_string()),
+        ],
+        json!({ "message": message }).to_string(),
+    )
+        .into_response()
+}
