@@ -14,6 +14,10 @@
 //!   profile's networks, held by its input; `up` twice, `down`, and `sweep` once the state is
 //!   lost leave no group behind, and through faults the group and input are made once each
 //!   (moto has no input security groups: the fake front serves them, following MediaLive's API);
+//! - an event with a VOD, whose show ended minutes ago, goes `up` with its HLS endpoint keeping
+//!   the show, then `tick`s: a harvest job of exactly the scheduled show (moto has none: the
+//!   fake front serves them, following MediaPackage's API, and writes the playlist to moto's
+//!   S3) fills the VOD's bucket, and then only the VOD is left;
 //! - through a fake AWS front that throttles 20 % of calls and fails 5 % with a server error
 //!   (after moto acted), and loses the answer to the first create of each kind of object,
 //!   `up` and `down` still converge, with no duplicate.
@@ -80,6 +84,11 @@ fn ec2_encoders_go_up_and_down_on_aws() {
 #[test]
 fn up_converges_through_throttling_and_server_errors() {
     against_moto("up_through_faults_against_moto");
+}
+
+#[test]
+fn the_show_is_harvested_to_a_vod_and_the_rest_torn_down_on_aws() {
+    against_moto("vod_harvest_against_moto");
 }
 
 #[test]
@@ -251,13 +260,13 @@ async fn s3_archive_against_moto() {
     // Deleting what is gone succeeds.
     aws.delete(&recorded(eu, &a.provider_id)).await.unwrap();
 
-    // Kinds not built yet are refused, and nothing is made.
+    // A kind the provider does not know is refused, and nothing is made.
     let e = aws
-        .create(&spec("cup-final", "eu-west-1", "vod"), "t")
+        .create(&spec("cup-final", "eu-west-1", "packager"), "t")
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, ProviderError::Permanent(m) if m.contains("cannot") && m.contains("vod")),
+        matches!(&e, ProviderError::Permanent(m) if m.contains("cannot") && m.contains("packager")),
         "{e}"
     );
     assert!(aws.list().await.unwrap().is_empty());
@@ -328,6 +337,52 @@ fn push_project(endpoint: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
     .unwrap();
     copy_templates(dir);
     provider(endpoint, dir)
+}
+
+/// A project with one event on examples/aws-moto's MediaLive profile with a VOD, in
+/// eu-west-1, whose show ended `ago` before now (the harvest needs a span in the past).
+fn vod_project(
+    endpoint: &str,
+    dir: &std::path::Path,
+    ago: jiff::SignedDuration,
+) -> (Arc<dyn Provider>, jiff::Timestamp, jiff::Timestamp) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("profiles")).unwrap();
+    std::fs::create_dir_all(dir.join("schedules")).unwrap();
+    let live =
+        std::fs::read_to_string(repo.join("examples/aws-moto/profiles/aws-live.yaml")).unwrap();
+    std::fs::write(
+        dir.join("profiles/aws-live.yaml"),
+        format!("{live}vod:\n  enabled: true\n"),
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
+    let end = now - ago;
+    let start = end - jiff::SignedDuration::from_mins(20);
+    std::fs::write(
+        dir.join("schedules/derby.yaml"),
+        format!("apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: derby\n    title: Derby\n    start: {start}\n    end: {end}\n    profile: aws-live\n    regions: [eu-west-1]\n"),
+    )
+    .unwrap();
+    copy_templates(dir);
+    let aws = provider(endpoint, dir);
+    // The role MediaPackage writes the VOD as: the catalog ships it commented out.
+    let catalog = dir.join("providers/aws.yaml");
+    let text = std::fs::read_to_string(&catalog).unwrap();
+    let commented = "    # role: arn:aws:iam::123456789012:role/orchestrate-harvest";
+    assert!(
+        text.contains(commented),
+        "providers/aws.yaml's vod role line changed"
+    );
+    std::fs::write(
+        &catalog,
+        text.replace(
+            commented,
+            "    role: arn:aws:iam::123456789012:role/orchestrate-harvest",
+        ),
+    )
+    .unwrap();
+    (aws, start, end)
 }
 
 /// The instance profile the catalog's `kinds.instance.role` names, made in moto's IAM (which
@@ -645,6 +700,115 @@ async fn input_security_groups(endpoint: &str) -> Vec<(String, Vec<String>, Vec<
             )
         })
         .collect()
+}
+
+#[tokio::test]
+#[ignore = "run by the_show_is_harvested_to_a_vod_and_the_rest_torn_down_on_aws, with moto and credentials"]
+async fn vod_harvest_against_moto() {
+    let moto = std::env::var(MOTO_ENV)
+        .expect("run through the_show_is_harvested_to_a_vod_and_the_rest_torn_down_on_aws");
+    // moto has no harvest jobs: the fake front serves them. The first create's answer is lost
+    // after the job started: the retry finds it.
+    let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[("POST", "/harvest_jobs")]);
+    let dir = tempfile::tempdir().unwrap();
+    let (aws, start, end) = vod_project(&front.url, dir.path(), jiff::SignedDuration::from_mins(5));
+    let kinds = |inv: &[(String, String, String)]| -> Vec<String> {
+        inv.iter().map(|(_, k, _)| k.clone()).collect()
+    };
+
+    // Live: no VOD yet; the HLS endpoint keeps the show, and a day more, for the harvest.
+    ok(dir.path(), &["up", "--yes"]);
+    let inv = inventory_of(&aws, "derby").await;
+    assert_eq!(
+        kinds(&inv),
+        ["archive", "cdn", "encoder", "input", "origin"]
+    );
+    let sdk = aws_config::load_from_env().await;
+    // Through the front, which serves the harvest jobs moto lacks.
+    let mp = aws_sdk_mediapackage::Client::from_conf(
+        aws_sdk_mediapackage::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(&front.url)
+            .build(),
+    );
+    let origin = inv
+        .iter()
+        .find(|(_, k, _)| k == "origin")
+        .unwrap()
+        .2
+        .clone();
+    let hls = mp
+        .describe_origin_endpoint()
+        .id(format!("{origin}-hls"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hls.startover_window_seconds(), Some(20 * 60 + 86_400));
+
+    // The show is over (end + a minute of grace): the tick harvests it, then tears the rest
+    // down once the VOD is verified; only the VOD stays.
+    let mut ticks = Vec::new();
+    for _ in 0..4 {
+        let out = orchestrate(dir.path(), &["tick"]).output().unwrap();
+        ticks.push(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+        if kinds(&inventory_of(&aws, "derby").await) == ["vod"] {
+            break;
+        }
+    }
+    let inv = inventory_of(&aws, "derby").await;
+    assert_eq!(kinds(&inv), ["vod"], "{ticks:#?}");
+
+    // The job harvested the scheduled show from the HLS endpoint into the VOD's bucket.
+    let vod: serde_json::Value = serde_json::from_str(&ok(
+        dir.path(),
+        &["state", "show", "derby/eu-west-1/vod", "--output", "json"],
+    ))
+    .unwrap();
+    assert_eq!(vod["status"], "ready", "{vod:#}");
+    let bucket = vod["outputs"]["bucket"].as_str().unwrap().to_string();
+    assert_eq!(inv[0].2, "derby/eu-west-1/vod");
+    assert_eq!(
+        vod["outputs"]["hls"],
+        format!("s3://{bucket}/derby/index.m3u8").as_str()
+    );
+    let job = mp
+        .describe_harvest_job()
+        .id(vod["outputs"]["harvest_job"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        job.origin_endpoint_id(),
+        Some(format!("{origin}-hls").as_str())
+    );
+    let at = |t: Option<&str>| t.unwrap().parse::<jiff::Timestamp>().unwrap();
+    assert_eq!((at(job.start_time()), at(job.end_time())), (start, end));
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+            .endpoint_url(&moto)
+            .force_path_style(true)
+            .build(),
+    );
+    let playlist = s3
+        .get_object()
+        .bucket(&bucket)
+        .key("derby/index.m3u8")
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let playlist = String::from_utf8_lossy(&playlist);
+    assert!(playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
+    assert_eq!(front.never_lost(), Vec::<(String, String)>::new());
 }
 
 #[tokio::test]

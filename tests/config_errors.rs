@@ -149,6 +149,28 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
     let out = p.run(&["validate"]);
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!("aws_rtmp_without_networks", stderr(&out));
+    // The VOD is a harvest of the HLS endpoint, as HLS in the clear.
+    p.write(
+        "profiles/on-aws.yaml",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: file, address: \"s3://media/clip.mp4\" }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\norigin:\n  packaging: [dash]\nvod:\n  enabled: true\n  formats: [hls, dash]\n  drm: { scheme: cenc }\n",
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!("aws_vod", stderr(&out));
+    // With the shipped catalog, which names the EC2 encoders' instance profile but leaves the
+    // harvest's role (an ARN, of the account) to be filled in.
+    let catalog = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("providers/aws.yaml"),
+    )
+    .unwrap();
+    p.write("providers/aws.yaml", &catalog);
+    p.write(
+        "profiles/on-aws.yaml",
+        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  engine: instance\n  input: { type: file, address: \"s3://media/clip.mp4\" }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\nvod:\n  enabled: true\n",
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!("aws_roles", stderr(&out));
 }
 
 #[test]

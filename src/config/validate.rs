@@ -15,7 +15,7 @@ use super::schedule::EventEntry;
 use super::yaml::{nearest, position};
 use super::{API_VERSION, Diagnostic, Diagnostics, Parsed};
 use crate::model::{
-    Catalog, Config, DEFAULT_GRACE, Event, INSTANCE_KIND, Lead, LeadSource, Profile,
+    Catalog, Config, DEFAULT_GRACE, Event, INSTANCE_KIND, Lead, LeadSource, Profile, VOD_KIND,
     blueprint_kinds,
 };
 
@@ -446,6 +446,15 @@ fn profile(
                         &p.provider,
                         "provider",
                         "`encoder.engine: instance` needs `kinds.instance.role` in the aws catalog: an IAM instance profile allowed mediapackage:DescribeChannel (and s3:GetObject for an s3:// input)",
+                    );
+                    ok = false;
+                }
+                // MediaPackage writes the harvested VOD into S3 as this role.
+                Some(k) if provider == "aws" && kind == VOD_KIND && k.role.is_none() => {
+                    cx.at(
+                        &p.provider,
+                        "provider",
+                        "`vod.enabled` needs `kinds.vod.role` in the aws catalog: the ARN of an IAM role MediaPackage may assume, allowed to write to S3",
                     );
                     ok = false;
                 }
@@ -933,10 +942,46 @@ fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
         );
         ok = false;
     }
+    if p.vod.enabled {
+        ok &= aws_vod(cx, p);
+    }
     if p.cdn.enabled && p.cdn.shared {
         cx.top(
             "cdn.shared",
             "the aws provider cannot share a CloudFront distribution across an event group yet",
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// The aws VOD is a MediaPackage harvest of the origin's HLS endpoint, written to S3 as HLS
+/// in the clear.
+fn aws_vod(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
+    use super::profile::{DrmScheme, Packaging};
+    let mut ok = true;
+    if !p.origin.packaging.contains(&Packaging::Hls) {
+        cx.top(
+            "origin.packaging",
+            "the aws VOD is harvested from the origin's HLS endpoint: add `hls`",
+        );
+        ok = false;
+    }
+    if p.vod.formats.iter().any(|f| *f != Packaging::Hls) {
+        cx.top(
+            "vod.formats",
+            "the aws VOD is HLS (a MediaPackage harvest); other formats are not built yet",
+        );
+        ok = false;
+    }
+    if p.vod
+        .drm
+        .as_ref()
+        .is_some_and(|d| d.scheme != DrmScheme::None)
+    {
+        cx.top(
+            "vod.drm",
+            "DRM on the aws VOD (MediaPackage VOD packaging with SPEKE) is not built yet",
         );
         ok = false;
     }

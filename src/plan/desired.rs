@@ -280,6 +280,7 @@ fn render_event(
             "title": event.title.as_deref().unwrap_or(&event.id),
             "start": event.start.to_string(),
             "end": event.end.to_string(),
+            "duration_s": event.end.duration_since(event.start).as_secs(),
             "regions": event.regions,
             "vod_enabled": event.vod_enabled,
         }),

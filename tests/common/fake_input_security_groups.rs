@@ -9,9 +9,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use serde_json::{Value, json};
+
+use super::faultproxy::{json_error, json_ok};
 
 const PATH: &str = "/prod/inputSecurityGroups";
 
@@ -65,7 +67,11 @@ impl InputSecurityGroups {
         Some(match (method.as_str(), id) {
             ("POST", None) => {
                 let Ok(req) = serde_json::from_slice::<Value>(body) else {
-                    return Some(error(400, "BadRequestException", "the body is not JSON"));
+                    return Some(json_error(
+                        400,
+                        "BadRequestException",
+                        "the body is not JSON",
+                    ));
                 };
                 st.next += 1;
                 let id = format!("{}", 100_000 + st.next);
@@ -75,7 +81,7 @@ impl InputSecurityGroups {
                     .cloned()
                     .unwrap_or_else(|| json!([]));
                 st.groups.insert(id.clone(), (region, tags, rules));
-                ok(json!({ "securityGroup": st.view(&id) }))
+                json_ok(json!({ "securityGroup": st.view(&id) }))
             }
             ("GET", None) => {
                 let all: Vec<Value> = st
@@ -84,30 +90,30 @@ impl InputSecurityGroups {
                     .filter(|(_, (r, ..))| *r == region)
                     .map(|(id, _)| st.view(id))
                     .collect();
-                ok(json!({ "inputSecurityGroups": all }))
+                json_ok(json!({ "inputSecurityGroups": all }))
             }
-            (_, Some(id)) if st.groups.get(id).is_none_or(|(r, ..)| *r != region) => error(
+            (_, Some(id)) if st.groups.get(id).is_none_or(|(r, ..)| *r != region) => json_error(
                 404,
                 "NotFoundException",
                 &format!("Input Security Group {id} not found"),
             ),
-            ("GET", Some(id)) => ok(st.view(id)),
+            ("GET", Some(id)) => json_ok(st.view(id)),
             ("DELETE", Some(id)) => {
                 if st.view(id)["inputs"]
                     .as_array()
                     .is_some_and(|i| !i.is_empty())
                 {
-                    error(
+                    json_error(
                         400,
                         "BadRequestException",
                         &format!("Input Security Group {id} is in use by an input"),
                     )
                 } else {
                     st.groups.remove(id);
-                    ok(json!({}))
+                    json_ok(json!({}))
                 }
             }
-            _ => error(405, "MethodNotAllowedException", "not served by the fake"),
+            _ => json_error(405, "MethodNotAllowedException", "not served by the fake"),
         })
     }
 
@@ -145,25 +151,4 @@ fn region(headers: &HeaderMap) -> String {
         .and_then(|c| c.split('/').nth(2))
         .unwrap_or("us-east-1")
         .to_string()
-}
-
-fn ok(body: Value) -> Response {
-    (
-        StatusCode::OK,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn error(status: u16, code: &str, message: &str) -> Response {
-    (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        [
-            ("x-amzn-ErrorType", code.to_string()),
-            ("content-type", "application/json".to_string()),
-        ],
-        json!({ "message": message }).to_string(),
-    )
-        .into_response()
 }

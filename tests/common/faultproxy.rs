@@ -3,8 +3,8 @@
 //! (restJson1 for MediaLive and MediaPackage, restXml for S3 and CloudFront, the EC2 query
 //! protocol for EC2). A server error
 //! is given after moto has done the call, as when AWS acts and its answer is lost. It also
-//! serves what moto lacks (MediaLive input security groups, `fake_input_security_groups.rs`),
-//! under the same faults.
+//! serves what moto lacks, under the same faults: MediaLive input security groups
+//! (`fake_input_security_groups.rs`) and MediaPackage harvest jobs (`fake_harvest_jobs.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +13,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+use super::fake_harvest_jobs::HarvestJobs;
 use super::fake_input_security_groups::InputSecurityGroups;
 
 #[derive(Default)]
@@ -42,6 +43,7 @@ struct Shared {
     /// answer is lost after moto acted.
     lose_first: std::sync::Mutex<Vec<(String, String)>>,
     input_security_groups: InputSecurityGroups,
+    harvest_jobs: HarvestJobs,
 }
 
 impl FaultProxy {
@@ -71,6 +73,7 @@ impl FaultProxy {
                     .collect(),
             ),
             input_security_groups: InputSecurityGroups::default(),
+            harvest_jobs: HarvestJobs::default(),
         });
         let shared_app = shared.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -140,7 +143,10 @@ enum Protocol {
 
 fn protocol(uri: &Uri, body: &[u8]) -> Protocol {
     let p = uri.path();
-    if p.starts_with("/prod/") || p.starts_with("/channels") || p.starts_with("/origin_endpoints") {
+    if ["/prod/", "/channels", "/origin_endpoints", "/harvest_jobs"]
+        .iter()
+        .any(|prefix| p.starts_with(prefix))
+    {
         Protocol::Json
     } else if p == "/" && form_action(body).is_some() {
         Protocol::Query
@@ -192,6 +198,24 @@ impl Shared {
         if throttle {
             self.counts.throttled.fetch_add(1, Ordering::Relaxed);
             return throttled(protocol, uri.path());
+        }
+        if HarvestJobs::serves(uri.path()) {
+            let answer = self
+                .harvest_jobs
+                .answer(
+                    &self.upstream,
+                    &self.client,
+                    &method,
+                    uri.path(),
+                    &headers,
+                    &body,
+                )
+                .await;
+            if fail_after {
+                self.counts.failed.fetch_add(1, Ordering::Relaxed);
+                return server_error(protocol);
+            }
+            return answer;
         }
         if let Some(answer) =
             self.input_security_groups
@@ -302,6 +326,29 @@ fn server_error(protocol: Protocol) -> Response {
             ("content-type", "application/json"),
         ],
         r#"{"message":"Internal failure (injected)"}"#,
+    )
+        .into_response()
+}
+
+/// A fake's JSON answer.
+pub fn json_ok(body: serde_json::Value) -> Response {
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A fake's error, in the restJson1 shape: the code in `x-amzn-ErrorType`, a `message`.
+pub fn json_error(status: u16, code: &str, message: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        [
+            ("x-amzn-ErrorType", code.to_string()),
+            ("content-type", "application/json".to_string()),
+        ],
+        serde_json::json!({ "message": message }).to_string(),
     )
         .into_response()
 }

@@ -20,7 +20,13 @@ pub struct OriginDef {
     /// How far back a viewer may seek, in seconds (the profile's `dvr_window`).
     #[serde(default = "default_window")]
     pub window_s: f64,
+    /// How long the endpoints keep what they served, for the VOD's harvest after the show.
+    #[serde(default)]
+    pub startover_s: Option<f64>,
 }
+
+/// MediaPackage keeps at most 14 days for startover.
+const STARTOVER_MAX_S: f64 = 1_209_600.0;
 
 fn default_window() -> f64 {
     60.0
@@ -64,6 +70,9 @@ pub async fn create(
             Ok(found) => found.url().unwrap_or_default().to_string(),
             Err(e) if is_not_found(&e) => {
                 let mut req = client.create_origin_endpoint().channel_id(id).id(&ep);
+                if let Some(s) = def.startover_s {
+                    req = req.startover_window_seconds(s.clamp(0.0, STARTOVER_MAX_S) as i32);
+                }
                 req = match packaging.as_str() {
                     "hls" => req.hls_package(
                         HlsPackage::builder()

@@ -3,17 +3,19 @@
 //! the SDK at an emulator such as moto_server.
 //!
 //! Kinds: `archive` is an S3 bucket, `origin` a MediaPackage (v1) channel with its endpoints,
-//! `input` and `encoder` a MediaLive input and channel, `firewall` and `instance` an EC2
-//! security group and an EC2 encoder, `cdn` a CloudFront distribution. Every
+//! `input` and `encoder` a MediaLive input (with its input security group, for a push) and
+//! channel, `firewall` and `instance` an EC2 security group and an EC2 encoder, `cdn` a
+//! CloudFront distribution, `vod` a MediaPackage harvest job into its own S3 bucket. Every
 //! object is named from its owner and resource id (`names`), tagged, and looked up before it
 //! is made, so a retried or resumed create adopts what an earlier attempt left.
 //!
-//! Not built yet: MediaLive push inputs (which need an input security group),
-//! a CDN shared by an event group, the VOD harvest, and updates in place.
+//! Not built yet: SRT inputs, a CDN shared by an event group, DRM on the VOD, and updates in
+//! place.
 
 mod cloudfront;
 mod ec2;
 mod errors;
+mod harvest;
 mod medialive;
 mod mediapackage;
 pub mod names;
@@ -32,8 +34,11 @@ use tokio::sync::OnceCell;
 use super::{Created, EncoderHealth, InventoryItem, Provider, ProviderError};
 use crate::model::{
     Catalog, RateLimit, RecordedResource, ResourceSpec, RetryPolicy, TAG_EVENT, TAG_OWNER,
-    TAG_REGION,
+    TAG_REGION, VOD_KIND,
 };
+
+/// Tells a VOD's bucket from an archive's, both tagged as ours.
+const TAG_KIND: &str = "orchestrate:kind";
 
 pub use names::bucket as bucket_name;
 
@@ -216,7 +221,7 @@ impl AwsProvider {
         let owner = spec.tags.get(TAG_OWNER);
         let ours = |n: &str, t: &BTreeMap<String, String>| n == name && t.get(TAG_OWNER) == owner;
         Ok(match spec.kind.as_str() {
-            "archive" => Some(names::bucket(spec)),
+            "archive" | "vod" => Some(names::bucket(spec)),
             "origin" => Some(name),
             "input" => medialive::inputs(&self.medialive(&spec.region).await)
                 .await?
@@ -395,6 +400,23 @@ impl Provider for AwsProvider {
                     out,
                 )
             }
+            "vod" => {
+                let def: harvest::VodDef = definition(spec)?;
+                let bucket = names::bucket(spec);
+                let origin = names::sibling(spec, &def.origin);
+                let at = harvest::Harvest {
+                    job: &names::own(spec),
+                    origin_endpoint: &mediapackage::endpoint_id(&origin, "hls"),
+                    bucket: &bucket,
+                    region,
+                };
+                // The VOD's bucket is told from the archive's by this tag when listed.
+                let mut tags = spec.tags.clone();
+                tags.insert(TAG_KIND.into(), VOD_KIND.into());
+                let (mp, s3) = (self.mediapackage(region).await, self.s3(region).await);
+                let out = harvest::create(&mp, &s3, &at, &def, &tags).await?;
+                (bucket.clone(), out)
+            }
             other => return Err(not_built(other)),
         };
         if provider_id.is_empty() {
@@ -443,7 +465,7 @@ impl Provider for AwsProvider {
         };
         let region = rec.spec.region.as_str();
         match rec.spec.kind.as_str() {
-            "archive" => s3::delete_bucket(&self.s3(region).await, &id).await,
+            "archive" | "vod" => s3::delete_bucket(&self.s3(region).await, &id).await,
             "origin" => mediapackage::delete(&self.mediapackage(region).await, &id).await,
             "input_firewall" => {
                 medialive::delete_input_firewall(&self.medialive(region).await, &id).await
@@ -467,7 +489,12 @@ impl Provider for AwsProvider {
         };
         for (bucket, region, tags) in s3::tagged_buckets(&self.s3(&home).await).await? {
             if self.catalog.regions.contains_key(&region) {
-                push("archive", bucket.clone(), region, bucket, tags);
+                let kind = if tags.get(TAG_KIND).map(String::as_str) == Some(VOD_KIND) {
+                    VOD_KIND
+                } else {
+                    "archive"
+                };
+                push(kind, bucket.clone(), region, bucket, tags);
             }
         }
         let regions: Vec<String> = self.catalog.regions.keys().cloned().collect();
@@ -525,7 +552,7 @@ fn item(
 ) -> InventoryItem {
     // The resource id it was made as, when its tags say so.
     let name = match (tags.get(TAG_EVENT), tags.get(TAG_REGION)) {
-        (Some(e), Some(r)) if kind == "archive" => format!("{e}/{r}/archive"),
+        (Some(e), Some(r)) if kind == "archive" || kind == VOD_KIND => format!("{e}/{r}/{kind}"),
         _ => name,
     };
     InventoryItem {

@@ -1,0 +1,170 @@
+//! The VOD on MediaPackage (v1): once the show is over, a harvest job copies the show's span
+//! of the origin's HLS endpoint (kept by its startover window) into the VOD's own S3 bucket as
+//! an HLS VOD, which outlives the event. The job's id comes from the hash, so a retried create
+//! finds the job an earlier attempt started; the VOD counts as made only once the playlist the
+//! job wrote is read back, complete.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_mediapackage::types::{S3Destination, Status};
+use serde::de::IgnoredAny;
+use serde_json::{Value, json};
+
+use super::errors::{classify, is_not_found};
+use super::once;
+use crate::providers::ProviderError;
+
+/// What the VOD template asks for.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VodDef {
+    // Rendered by every template, taken by the provider from the resource instead.
+    #[serde(rename = "name")]
+    _name: IgnoredAny,
+    #[serde(default, rename = "tags")]
+    _tags: IgnoredAny,
+    #[serde(default, rename = "event")]
+    _event: IgnoredAny,
+    /// The span harvested, as RFC 3339 times.
+    pub start: String,
+    pub end: String,
+    /// The origin resource's name, whose HLS endpoint is harvested.
+    pub origin: String,
+    /// The playlist's key in the VOD's bucket.
+    pub manifest: String,
+    /// The IAM role MediaPackage assumes to write into the bucket.
+    pub role: String,
+}
+
+/// Where a VOD's harvest reads and writes.
+pub struct Harvest<'a> {
+    pub job: &'a str,
+    pub origin_endpoint: &'a str,
+    pub bucket: &'a str,
+    pub region: &'a str,
+}
+
+pub async fn create(
+    mp: &aws_sdk_mediapackage::Client,
+    s3: &aws_sdk_s3::Client,
+    at: &Harvest<'_>,
+    def: &VodDef,
+    tags: &BTreeMap<String, String>,
+) -> Result<Value, ProviderError> {
+    super::s3::create_bucket(s3, at.bucket, at.region, tags).await?;
+    let job = at.job;
+    match mp.describe_harvest_job().id(job).send().await {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => {
+            let destination = S3Destination::builder()
+                .bucket_name(at.bucket)
+                .manifest_key(&def.manifest)
+                .role_arn(&def.role)
+                .build();
+            mp.create_harvest_job()
+                .id(job)
+                .origin_endpoint_id(at.origin_endpoint)
+                .start_time(&def.start)
+                .end_time(&def.end)
+                .s3_destination(destination)
+                .customize()
+                .config_override(once!(aws_sdk_mediapackage))
+                .send()
+                .await
+                .map_err(|e| classify(&format!("MediaPackage CreateHarvestJob {job}"), e))?;
+        }
+        Err(e) => {
+            return Err(classify(
+                &format!("MediaPackage DescribeHarvestJob {job}"),
+                e,
+            ));
+        }
+    }
+    wait(mp, job).await?;
+    verify(s3, at.bucket, &def.manifest).await?;
+    Ok(json!({
+        "bucket": at.bucket,
+        "harvest_job": job,
+        "manifest": def.manifest,
+        "hls": format!("s3://{}/{}", at.bucket, def.manifest),
+    }))
+}
+
+/// Polls the job until it has succeeded; a failed job fails the VOD, and the hand-off's
+/// attempts decide what comes next. The executor's step timeout bounds the wait.
+async fn wait(mp: &aws_sdk_mediapackage::Client, job: &str) -> Result<(), ProviderError> {
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let d = mp
+            .describe_harvest_job()
+            .id(job)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("MediaPackage DescribeHarvestJob {job}"), e))?;
+        match d.status() {
+            Some(Status::Succeeded) => return Ok(()),
+            Some(Status::Failed) => {
+                return Err(ProviderError::Permanent(format!(
+                    "MediaPackage harvest job {job} failed (is the show within the HLS endpoint's startover window, and may the role write to the bucket?)"
+                )));
+            }
+            _ => {}
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The playlist the job wrote: an HLS VOD, closed.
+async fn verify(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<(), ProviderError> {
+    let got = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("S3 GetObject s3://{bucket}/{key}"), e))?;
+    let body =
+        got.body.collect().await.map_err(|e| {
+            ProviderError::Transient(format!("S3 GetObject s3://{bucket}/{key}: {e}"))
+        })?;
+    let text = String::from_utf8_lossy(&body.into_bytes()).to_string();
+    if complete_vod(&text) {
+        Ok(())
+    } else {
+        Err(ProviderError::Permanent(format!(
+            "the harvest wrote s3://{bucket}/{key}, which is not a complete HLS VOD playlist"
+        )))
+    }
+}
+
+/// An HLS playlist that lists media and is closed (`#EXT-X-ENDLIST`), or a master playlist
+/// naming variants.
+fn complete_vod(text: &str) -> bool {
+    let text = text.trim_start_matches('\u{feff}');
+    if !text.starts_with("#EXTM3U") {
+        return false;
+    }
+    let has_media = text.lines().any(|l| l.starts_with("#EXTINF"));
+    let has_variants = text.lines().any(|l| l.starts_with("#EXT-X-STREAM-INF"));
+    has_variants || (has_media && text.contains("#EXT-X-ENDLIST"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::complete_vod;
+
+    #[test]
+    fn only_a_closed_media_playlist_or_a_master_playlist_is_a_vod() {
+        let media = "#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:2.0,\na.ts\n#EXT-X-ENDLIST\n";
+        assert!(complete_vod(media));
+        assert!(complete_vod(
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\nindex_1.m3u8\n"
+        ));
+        // Still live, empty, or not a playlist at all.
+        assert!(!complete_vod("#EXTM3U\n#EXTINF:2.0,\na.ts\n"));
+        assert!(!complete_vod("#EXTM3U\n#EXT-X-ENDLIST\n"));
+        assert!(!complete_vod("<Error>AccessDenied</Error>"));
+    }
+}
