@@ -17,7 +17,8 @@
 //! - an event with a VOD, whose show ended minutes ago, goes `up` with its HLS endpoint keeping
 //!   the show, then `tick`s: a harvest job of exactly the scheduled show (moto has none: the
 //!   fake front serves them, following MediaPackage's API, and writes the playlist to moto's
-//!   S3) fills the VOD's bucket, and then only the VOD is left;
+//!   S3) fails while its role does not exist, keeping the rest; once the role exists, `vod
+//!   retry` starts a second job, which fills the VOD's bucket, and then only the VOD is left;
 //! - through a fake AWS front that throttles 20 % of calls and fails 5 % with a server error
 //!   (after moto acted), and loses the answer to the first create of each kind of object,
 //!   `up` and `down` still converge, with no duplicate.
@@ -385,9 +386,18 @@ fn vod_project(
     (aws, start, end)
 }
 
-/// The instance profile the catalog's `kinds.instance.role` names, made in moto's IAM (which
-/// reads the service from the signature's scope and checks no signature).
+/// The instance profile the catalog's `kinds.instance.role` names, made in moto's IAM.
 async fn create_instance_profile(moto: &str, name: &str) {
+    iam(
+        moto,
+        &format!("Action=CreateInstanceProfile&Version=2010-05-08&InstanceProfileName={name}"),
+    )
+    .await;
+}
+
+/// A call to moto's IAM (which reads the service from the signature's scope and checks no
+/// signature), which must succeed.
+async fn iam(moto: &str, form: &str) {
     let answer = reqwest::Client::new()
         .post(format!("{moto}/"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -395,9 +405,7 @@ async fn create_instance_profile(moto: &str, name: &str) {
             "authorization",
             "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
         )
-        .body(format!(
-            "Action=CreateInstanceProfile&Version=2010-05-08&InstanceProfileName={name}"
-        ))
+        .body(form.to_string())
         .send()
         .await
         .unwrap();
@@ -745,19 +753,39 @@ async fn vod_harvest_against_moto() {
         .unwrap();
     assert_eq!(hls.startover_window_seconds(), Some(20 * 60 + 86_400));
 
-    // The show is over (end + a minute of grace): the tick harvests it, then tears the rest
-    // down once the VOD is verified; only the VOD stays.
-    let mut ticks = Vec::new();
-    for _ in 0..4 {
-        let out = orchestrate(dir.path(), &["tick"]).output().unwrap();
-        ticks.push(format!(
+    // The show is over (end + a minute of grace): the tick harvests it. The role the catalog
+    // names does not exist yet: the job fails, and the live resources and the archive stay
+    // for another try.
+    let run = |args: &[&str]| {
+        let out = orchestrate(dir.path(), args).output().unwrap();
+        format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        ));
+        )
+    };
+    let first = run(&["tick"]);
+    assert!(first.contains("failed"), "{first}");
+    let inv = inventory_of(&aws, "derby").await;
+    assert_eq!(
+        kinds(&inv),
+        ["archive", "cdn", "encoder", "input", "origin", "vod"],
+        "{first}"
+    );
+
+    // With the role there, a retry starts a new job, which succeeds; the rest then goes.
+    let trust = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22mediapackage.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+    iam(
+        &moto,
+        &format!("Action=CreateRole&Version=2010-05-08&RoleName=orchestrate-harvest&AssumeRolePolicyDocument={trust}"),
+    )
+    .await;
+    let mut ticks = vec![first, run(&["vod", "retry", "derby"])];
+    for _ in 0..3 {
         if kinds(&inventory_of(&aws, "derby").await) == ["vod"] {
             break;
         }
+        ticks.push(run(&["tick"]));
     }
     let inv = inventory_of(&aws, "derby").await;
     assert_eq!(kinds(&inv), ["vod"], "{ticks:#?}");
@@ -775,12 +803,16 @@ async fn vod_harvest_against_moto() {
         vod["outputs"]["hls"],
         format!("s3://{bucket}/derby/index.m3u8").as_str()
     );
-    let job = mp
+    let job_id = vod["outputs"]["harvest_job"].as_str().unwrap();
+    assert!(job_id.ends_with("-vod-2"), "{job_id}");
+    let failed = mp
         .describe_harvest_job()
-        .id(vod["outputs"]["harvest_job"].as_str().unwrap())
+        .id(job_id.trim_end_matches("-2"))
         .send()
         .await
         .unwrap();
+    assert_eq!(failed.status().map(|s| s.as_str()), Some("FAILED"));
+    let job = mp.describe_harvest_job().id(job_id).send().await.unwrap();
     assert_eq!(
         job.origin_endpoint_id(),
         Some(format!("{origin}-hls").as_str())

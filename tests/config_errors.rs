@@ -115,48 +115,50 @@ fn profile_and_catalog_errors_name_their_files() {
     insta::assert_snapshot!("profile_semantics", stderr(&out));
 }
 
-#[test]
-fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
-    let p = Project::fast();
+/// `validate` of a project whose aws profile is `encoder` (the lines under `encoder:`) and
+/// `rest`: refused, as configuration.
+fn refused_on_aws(p: &Project, encoder: &str, rest: &str) -> String {
     p.write(
         "profiles/on-aws.yaml",
-        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: srt }\n  redundancy: dual\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\ncdn:\n  enabled: true\n  shared: true\n",
+        &format!(
+            "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n{encoder}  ladder:\n    - {{ name: a, width: 640, height: 360, bitrate: 800k }}\n{rest}"
+        ),
     );
     let out = p.run(&["validate"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("profiles/on-aws.yaml"), "{err}");
+    err
+}
+
+#[test]
+fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
+    let p = Project::fast();
+    let err = refused_on_aws(
+        &p,
+        "  input: { type: srt }\n  redundancy: dual\n",
+        "cdn:\n  enabled: true\n  shared: true\n",
+    );
     insta::assert_snapshot!(err);
-    p.write(
-        "profiles/on-aws.yaml",
-        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: file, address: /srv/clip.mp4 }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\n",
-    );
-    let out = p.run(&["validate"]);
-    assert_eq!(out.status.code(), Some(2));
-    insta::assert_snapshot!("aws_file_address", stderr(&out));
+    let err = refused_on_aws(&p, "  input: { type: file, address: /srv/clip.mp4 }\n", "");
+    insta::assert_snapshot!("aws_file_address", err);
     // An RTMP push: MediaLive chooses the address, and admits only the networks listed.
-    p.write(
-        "profiles/on-aws.yaml",
-        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: rtmp, address: \"rtmp://0.0.0.0:1935/live\", allow: [10.0.0.0/8, 300.1.2.0/24] }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\n",
+    let err = refused_on_aws(
+        &p,
+        "  input: { type: rtmp, address: \"rtmp://0.0.0.0:1935/live\", allow: [10.0.0.0/8, 300.1.2.0/24] }\n",
+        "",
     );
-    let out = p.run(&["validate"]);
-    assert_eq!(out.status.code(), Some(2));
-    insta::assert_snapshot!("aws_rtmp_address_and_networks", stderr(&out));
-    p.write(
-        "profiles/on-aws.yaml",
-        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: rtmp }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\n",
-    );
-    let out = p.run(&["validate"]);
-    assert_eq!(out.status.code(), Some(2));
-    insta::assert_snapshot!("aws_rtmp_without_networks", stderr(&out));
+    insta::assert_snapshot!("aws_rtmp_address_and_networks", err);
+    let err = refused_on_aws(&p, "  input: { type: rtmp }\n", "");
+    insta::assert_snapshot!("aws_rtmp_without_networks", err);
     // The VOD is a harvest of the HLS endpoint, as HLS in the clear.
-    p.write(
-        "profiles/on-aws.yaml",
-        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  input: { type: file, address: \"s3://media/clip.mp4\" }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\norigin:\n  packaging: [dash]\nvod:\n  enabled: true\n  formats: [hls, dash]\n  drm: { scheme: cenc }\n",
+    let clip = "  input: { type: file, address: \"s3://media/clip.mp4\" }\n";
+    let err = refused_on_aws(
+        &p,
+        clip,
+        "origin:\n  packaging: [dash]\nvod:\n  enabled: true\n  formats: [hls, dash]\n  drm: { scheme: cenc }\n",
     );
-    let out = p.run(&["validate"]);
-    assert_eq!(out.status.code(), Some(2));
-    insta::assert_snapshot!("aws_vod", stderr(&out));
+    insta::assert_snapshot!("aws_vod", err);
     // With the shipped catalog, which names the EC2 encoders' instance profile but leaves the
     // harvest's role (an ARN, of the account) to be filled in.
     let catalog = std::fs::read_to_string(
@@ -164,13 +166,12 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
     )
     .unwrap();
     p.write("providers/aws.yaml", &catalog);
-    p.write(
-        "profiles/on-aws.yaml",
-        "apiVersion: orchestrate/v1\nkind: Profile\nprovider: aws\nencoder:\n  engine: instance\n  input: { type: file, address: \"s3://media/clip.mp4\" }\n  ladder:\n    - { name: a, width: 640, height: 360, bitrate: 800k }\nvod:\n  enabled: true\n",
+    let err = refused_on_aws(
+        &p,
+        &format!("  engine: instance\n{clip}"),
+        "vod:\n  enabled: true\n",
     );
-    let out = p.run(&["validate"]);
-    assert_eq!(out.status.code(), Some(2));
-    insta::assert_snapshot!("aws_roles", stderr(&out));
+    insta::assert_snapshot!("aws_roles", err);
 }
 
 #[test]

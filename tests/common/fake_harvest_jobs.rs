@@ -4,8 +4,9 @@
 //! UnprocessableEntityException) whose origin endpoint does not exist (asked of moto), keeps no
 //! startover window, or whose span is not in the past and within that window, and a job id
 //! already taken; a job starts `IN_PROGRESS`. At its next describe it has "harvested": it
-//! writes an HLS VOD playlist spanning the job into the destination bucket, in moto's S3, and
-//! answers `SUCCEEDED`. It writes no media segments: moto serves no media to harvest.
+//! assumes the job's role (which must exist in moto's IAM), writes an HLS VOD playlist spanning
+//! the job into the destination bucket, in moto's S3, and is `SUCCEEDED`; `FAILED` if the role
+//! or the bucket is not there. It writes no media segments: moto serves no media to harvest.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -64,12 +65,14 @@ impl HarvestJobs {
                     );
                 };
                 if !written {
-                    if let Err(e) = write_playlist(moto, client, &job).await {
-                        return json_error(500, "InternalServerErrorException", &e);
-                    }
+                    // A job that cannot write to its bucket fails, as MediaPackage's does.
+                    let status = match write_playlist(moto, client, &job).await {
+                        Ok(()) => "SUCCEEDED",
+                        Err(_) => "FAILED",
+                    };
                     let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(j) = jobs.get_mut(id) {
-                        j.0["status"] = json!("SUCCEEDED");
+                        j.0["status"] = json!(status);
                         j.1 = true;
                     }
                     return json_ok(jobs[id].0.clone());
@@ -173,8 +176,31 @@ impl HarvestJobs {
     }
 }
 
+/// moto's IAM, which reads the service from the signature's scope and checks no signature.
+const IAM_AUTH: &str = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
+
+/// Whether the role `arn:aws:iam::<account>:role/<name>` exists in moto's IAM.
+async fn role_exists(moto: &str, client: &reqwest::Client, arn: &str) -> bool {
+    let Some(name) = arn.split(":role/").nth(1) else {
+        return false;
+    };
+    let name = name.rsplit('/').next().unwrap_or(name);
+    client
+        .post(format!("{moto}/"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", IAM_AUTH)
+        .body(format!("Action=GetRole&Version=2010-05-08&RoleName={name}"))
+        .send()
+        .await
+        .is_ok_and(|a| a.status().is_success())
+}
+
 /// The harvested playlist: 6-second segments over the job's span, closed.
 async fn write_playlist(moto: &str, client: &reqwest::Client, job: &Value) -> Result<(), String> {
+    let role = job["s3Destination"]["roleArn"].as_str().unwrap_or_default();
+    if !role_exists(moto, client, role).await {
+        return Err(format!("cannot assume {role}"));
+    }
     let span = |k: &str| {
         job[k]
             .as_str()

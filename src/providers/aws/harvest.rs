@@ -1,8 +1,8 @@
 //! The VOD on MediaPackage (v1): once the show is over, a harvest job copies the show's span
 //! of the origin's HLS endpoint (kept by its startover window) into the VOD's own S3 bucket as
 //! an HLS VOD, which outlives the event. The job's id comes from the hash, so a retried create
-//! finds the job an earlier attempt started; the VOD counts as made only once the playlist the
-//! job wrote is read back, complete.
+//! finds the job an earlier attempt started (after a failed one, the next is `<id>-2`…); the
+//! VOD counts as made only once the playlist the job wrote is read back, complete.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use aws_sdk_mediapackage::types::{S3Destination, Status};
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
-use super::errors::{classify, is_not_found};
+use super::errors::classify;
 use super::once;
 use crate::providers::ProviderError;
 
@@ -53,17 +53,23 @@ pub async fn create(
     tags: &BTreeMap<String, String>,
 ) -> Result<Value, ProviderError> {
     super::s3::create_bucket(s3, at.bucket, at.region, tags).await?;
-    let job = at.job;
-    match mp.describe_harvest_job().id(job).send().await {
-        Ok(_) => {}
-        Err(e) if is_not_found(&e) => {
+    // A job started by an earlier attempt is adopted unless it failed: then (a hand-off's
+    // retry) a new one starts, numbered after those before it.
+    let earlier = jobs_of(mp, at.job).await?;
+    let job = match earlier.iter().find(|(_, s)| *s != Status::Failed) {
+        Some((id, _)) => id.clone(),
+        None => {
+            let id = match earlier.len() {
+                0 => at.job.to_string(),
+                n => format!("{}-{}", at.job, n + 1),
+            };
             let destination = S3Destination::builder()
                 .bucket_name(at.bucket)
                 .manifest_key(&def.manifest)
                 .role_arn(&def.role)
                 .build();
             mp.create_harvest_job()
-                .id(job)
+                .id(&id)
                 .origin_endpoint_id(at.origin_endpoint)
                 .start_time(&def.start)
                 .end_time(&def.end)
@@ -72,15 +78,11 @@ pub async fn create(
                 .config_override(once!(aws_sdk_mediapackage))
                 .send()
                 .await
-                .map_err(|e| classify(&format!("MediaPackage CreateHarvestJob {job}"), e))?;
+                .map_err(|e| classify(&format!("MediaPackage CreateHarvestJob {id}"), e))?;
+            id
         }
-        Err(e) => {
-            return Err(classify(
-                &format!("MediaPackage DescribeHarvestJob {job}"),
-                e,
-            ));
-        }
-    }
+    };
+    let job = job.as_str();
     wait(mp, job).await?;
     verify(s3, at.bucket, &def.manifest).await?;
     Ok(json!({
@@ -89,6 +91,38 @@ pub async fn create(
         "manifest": def.manifest,
         "hls": format!("s3://{}/{}", at.bucket, def.manifest),
     }))
+}
+
+/// The harvest jobs named `name` or `name-<n>`, with their status.
+async fn jobs_of(
+    mp: &aws_sdk_mediapackage::Client,
+    name: &str,
+) -> Result<Vec<(String, Status)>, ProviderError> {
+    let all = mp
+        .list_harvest_jobs()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify("MediaPackage ListHarvestJobs", e))?;
+    let numbered = format!("{name}-");
+    Ok(all
+        .iter()
+        .filter_map(|j| {
+            let id = j.id()?;
+            let ours = id == name
+                || id
+                    .strip_prefix(&numbered)
+                    .is_some_and(|n| n.parse::<u32>().is_ok());
+            ours.then(|| {
+                (
+                    id.to_string(),
+                    j.status().cloned().unwrap_or(Status::InProgress),
+                )
+            })
+        })
+        .collect())
 }
 
 /// Polls the job until it has succeeded; a failed job fails the VOD, and the hand-off's
