@@ -93,6 +93,11 @@ fn the_show_is_harvested_to_a_vod_and_the_rest_torn_down_on_aws() {
 }
 
 #[test]
+fn medialive_alerts_reach_the_first_tier() {
+    against_moto("channel_alerts_against_moto");
+}
+
+#[test]
 fn rtmp_push_inputs_admit_only_listed_networks_on_aws() {
     against_moto("push_input_against_moto");
 }
@@ -841,6 +846,50 @@ async fn vod_harvest_against_moto() {
     let playlist = String::from_utf8_lossy(&playlist);
     assert!(playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
     assert_eq!(front.never_lost(), Vec::<(String, String)>::new());
+}
+
+#[tokio::test]
+#[ignore = "run by medialive_alerts_reach_the_first_tier, with moto and credentials"]
+async fn channel_alerts_against_moto() {
+    let moto = std::env::var(MOTO_ENV).expect("run through medialive_alerts_reach_the_first_tier");
+    // moto keeps no channel alerts: the fake front serves them.
+    let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let aws = push_project(&front.url, dir.path());
+    ok(dir.path(), &["up", "--yes"]);
+    let channel = aws
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.kind == "encoder")
+        .unwrap()
+        .provider_id;
+    let encoder = recorded(spec("derby", "eu-west-1", "encoder"), &channel);
+    let health = || async { aws.encoder_health(&encoder).await.unwrap() };
+
+    let h = health().await;
+    assert!(h.up);
+    assert_eq!(h.alerts, Some(0));
+    // A lost input leaves the channel running: only its alert says so.
+    let alerts = front.channel_alerts();
+    alerts.set(&channel, "Video Not Detected", "no video on input");
+    alerts.set(&channel, "RTMP Has No Audio/Video", "the stream is empty");
+    let h = health().await;
+    assert!(h.up);
+    assert_eq!(h.alerts, Some(2));
+    alerts.clear(&channel, "Video Not Detected");
+    assert_eq!(health().await.alerts, Some(1));
+    alerts.clear(&channel, "RTMP Has No Audio/Video");
+    assert_eq!(health().await.alerts, Some(0));
+
+    // Straight against moto, which has no alerts to read: none are claimed.
+    let direct = tempfile::tempdir().unwrap();
+    let plain = provider(&moto, direct.path());
+    let h = plain.encoder_health(&encoder).await.unwrap();
+    assert!(h.up);
+    assert_eq!(h.alerts, None);
+    ok(dir.path(), &["down", "--yes"]);
 }
 
 #[tokio::test]

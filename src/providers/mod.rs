@@ -122,6 +122,8 @@ pub struct EncoderHealth {
     /// Counters since the encoder started.
     pub dropped_frames: Option<u64>,
     pub duplicated_frames: Option<u64>,
+    /// Alerts the encoding service holds set (MediaLive's), where it keeps any.
+    pub alerts: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]

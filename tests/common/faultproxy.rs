@@ -4,7 +4,8 @@
 //! protocol for EC2). A server error
 //! is given after moto has done the call, as when AWS acts and its answer is lost. It also
 //! serves what moto lacks, under the same faults: MediaLive input security groups
-//! (`fake_input_security_groups.rs`) and MediaPackage harvest jobs (`fake_harvest_jobs.rs`).
+//! (`fake_input_security_groups.rs`) and channel alerts (`fake_channel_alerts.rs`), and
+//! MediaPackage harvest jobs (`fake_harvest_jobs.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +14,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+use super::fake_channel_alerts::ChannelAlerts;
 use super::fake_harvest_jobs::HarvestJobs;
 use super::fake_input_security_groups::InputSecurityGroups;
 
@@ -44,6 +46,7 @@ struct Shared {
     lose_first: std::sync::Mutex<Vec<(String, String)>>,
     input_security_groups: InputSecurityGroups,
     harvest_jobs: HarvestJobs,
+    channel_alerts: ChannelAlerts,
 }
 
 impl FaultProxy {
@@ -74,6 +77,7 @@ impl FaultProxy {
             ),
             input_security_groups: InputSecurityGroups::default(),
             harvest_jobs: HarvestJobs::default(),
+            channel_alerts: ChannelAlerts::default(),
         });
         let shared_app = shared.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -111,6 +115,11 @@ impl FaultProxy {
 impl FaultProxy {
     /// The calls named to lose their first answer that were never made: a test that named
     /// them expects none.
+    /// The MediaLive channel alerts the front serves, for a test to raise and clear.
+    pub fn channel_alerts(&self) -> &ChannelAlerts {
+        &self.shared.channel_alerts
+    }
+
     pub fn never_lost(&self) -> Vec<(String, String)> {
         self.shared
             .lose_first
@@ -217,10 +226,11 @@ impl Shared {
             }
             return answer;
         }
-        if let Some(answer) =
+        let fake = self.channel_alerts.answer(&method, &uri).or_else(|| {
             self.input_security_groups
                 .answer(&method, uri.path(), &headers, &body)
-        {
+        });
+        if let Some(answer) = fake {
             if fail_after {
                 self.counts.failed.fetch_add(1, Ordering::Relaxed);
                 return server_error(protocol);

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod daemon;
+pub mod fake_channel_alerts;
 pub mod fake_harvest_jobs;
 pub mod fake_input_security_groups;
 pub mod faultproxy;

@@ -28,8 +28,9 @@ pub async fn run(
         Metric::EncoderBitrateKbps,
         Metric::EncoderDroppedFrames,
         Metric::EncoderDuplicatedFrames,
+        Metric::EncoderAlerts,
     ]);
-    let [up, fps, speed, bitrate, dropped, duplicated] = s.as_slice() else {
+    let [up, fps, speed, bitrate, dropped, duplicated, alerts] = s.as_slice() else {
         return;
     };
     let mut before: Option<(Option<u64>, Option<u64>)> = None;
@@ -46,6 +47,9 @@ pub async fn run(
         };
         let now = Timestamp::now();
         let mut out = vec![Signal::new(up, now, f64::from(u8::from(h.up)))];
+        if let Some(n) = h.alerts {
+            out.push(Signal::new(alerts, now, f64::from(n)));
+        }
         if h.up {
             for (series, v) in [(fps, h.fps), (speed, h.speed), (bitrate, h.bitrate_kbps)] {
                 if let Some(v) = v {

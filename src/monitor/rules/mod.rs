@@ -12,6 +12,7 @@ use crate::monitor::Metric;
 /// The rules every profile has unless `default_rules: false`.
 pub const BUILT_IN: &[&str] = &[
     "encoder-down",
+    "encoder-alerts",
     "playlist-stale",
     "playlist-unreachable",
     "edge-errors",
@@ -132,6 +133,18 @@ pub fn built_in(t: f64, stale_after: f64) -> Vec<Rule> {
             0.0,
             Critical,
         ),
+        // A channel can run on with its input lost, its origin fed slate or black: what the
+        // service itself says is wrong is as urgent as a stop.
+        rule(
+            "encoder-alerts",
+            Metric::EncoderAlerts,
+            Above {
+                fire: 0.5,
+                clear: 0.5,
+            },
+            0.0,
+            Critical,
+        ),
         // Resolves as soon as the playlist moves again (its age drops back to zero).
         rule(
             "playlist-stale",
@@ -193,7 +206,7 @@ mod tests {
 
     #[test]
     fn filters_narrow_what_a_rule_reads() {
-        let mut r = built_in(2.0, 1.5).remove(1);
+        let mut r = built_in(2.0, 1.5).remove(2);
         assert!(r.applies(Metric::PlaylistAgeS, "origin", Some("720p")));
         r.rendition = Some("1080p".into());
         assert!(!r.applies(Metric::PlaylistAgeS, "origin", Some("720p")));

@@ -182,6 +182,7 @@ fn readings(v: &BTreeMap<Metric, f64>) -> String {
         (EncoderFps, "fps", 1),
         (EncoderSpeed, "speed", 2),
         (EncoderBitrateKbps, "kbps", 0),
+        (EncoderAlerts, "alerts", 0),
         (PlaylistUp, "up", 0),
         (PlaylistAgeS, "age", 1),
         (MediaSequence, "seq", 0),

@@ -240,7 +240,8 @@ pub async fn delete_channel(client: &Client, id: &str) -> Result<(), ProviderErr
     wait(client, id, &[], true).await.map(|_| ())
 }
 
-/// The channel's own view for the monitor's first tier: running or not.
+/// The channel's own view for the monitor's first tier: running or not, and how many alerts
+/// MediaLive holds set on it (a lost input leaves the channel running, its output slate).
 pub async fn health(client: &Client, id: &str) -> Option<EncoderHealth> {
     let state = client
         .describe_channel()
@@ -252,6 +253,27 @@ pub async fn health(client: &Client, id: &str) -> Option<EncoderHealth> {
         .map(|s| s.as_str().to_string())?;
     Some(EncoderHealth {
         up: state == "RUNNING",
+        alerts: set_alerts(client, id).await,
         ..EncoderHealth::default()
     })
+}
+
+/// The channel's alerts in state `SET`; `None` where MediaLive's alerts cannot be read.
+async fn set_alerts(client: &Client, id: &str) -> Option<u32> {
+    let alerts: Vec<_> = client
+        .list_alerts()
+        .channel_id(id)
+        .state_filter("SET")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .ok()?;
+    // The filter is the service's; counted again so that a cleared alert never counts.
+    let set = alerts
+        .iter()
+        .filter(|a| a.state().is_some_and(|s| s.as_str() == "SET"))
+        .count();
+    u32::try_from(set).ok()
 }
