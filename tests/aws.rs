@@ -19,6 +19,10 @@
 //!   fake front serves them, following MediaPackage's API, and writes the playlist to moto's
 //!   S3) fails while its role does not exist, keeping the rest; once the role exists, `vod
 //!   retry` starts a second job, which fills the VOD's bucket, and then only the VOD is left;
+//! - with a slate, each channel starts on a second, looped input, and its schedule switches to
+//!   the feed at the show's start (at once for a show already on) and back at its end; MediaLive
+//!   alerts raised on a channel reach T1's `encoder_alerts` (moto has neither schedules nor
+//!   alerts: the fake front serves them);
 //! - through a fake AWS front that throttles 20 % of calls and fails 5 % with a server error
 //!   (after moto acted), and loses the answer to the first create of each kind of object,
 //!   `up` and `down` still converge, with no duplicate.
@@ -38,7 +42,7 @@ use orchestrate::model::{
     Definition, RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER,
     TAG_REGION, Window,
 };
-use orchestrate::providers::{Provider, ProviderError, ProviderOptions, Providers};
+use orchestrate::providers::{InventoryItem, Provider, ProviderError, ProviderOptions, Providers};
 
 const MOTO_ENV: &str = "ORCHESTRATE_TEST_MOTO_URL";
 
@@ -90,6 +94,11 @@ fn up_converges_through_throttling_and_server_errors() {
 #[test]
 fn the_show_is_harvested_to_a_vod_and_the_rest_torn_down_on_aws() {
     against_moto("vod_harvest_against_moto");
+}
+
+#[test]
+fn the_channel_shows_a_slate_outside_the_show_on_schedule() {
+    against_moto("slate_schedule_against_moto");
 }
 
 #[test]
@@ -846,6 +855,148 @@ async fn vod_harvest_against_moto() {
     let playlist = String::from_utf8_lossy(&playlist);
     assert!(playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
     assert_eq!(front.never_lost(), Vec::<(String, String)>::new());
+}
+
+#[tokio::test]
+#[ignore = "run by the_channel_shows_a_slate_outside_the_show_on_schedule, with moto and credentials"]
+async fn slate_schedule_against_moto() {
+    let moto = std::env::var(MOTO_ENV)
+        .expect("run through the_channel_shows_a_slate_outside_the_show_on_schedule");
+    // moto keeps no schedules: the fake front does.
+    let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.path().join("profiles")).unwrap();
+    std::fs::create_dir_all(dir.path().join("schedules")).unwrap();
+    let live =
+        std::fs::read_to_string(repo.join("examples/aws-moto/profiles/aws-live.yaml")).unwrap();
+    let slate = "s3://orchestrate-example-media/slate.mp4";
+    std::fs::write(
+        dir.path().join("profiles/aws-live.yaml"),
+        live.replacen(
+            "encoder:\n",
+            &format!("encoder:\n  slate: \"{slate}\"\n"),
+            1,
+        ),
+    )
+    .unwrap();
+    // One show ahead, one already on (its channel made late).
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
+    let hour = jiff::SignedDuration::from_hours(1);
+    let (ahead, on) = ((now + hour, now + hour * 3), (now - hour / 6, now + hour));
+    let event = |id: &str, (start, end): (jiff::Timestamp, jiff::Timestamp)| {
+        format!(
+            "  - id: {id}\n    title: {id}\n    start: {start}\n    end: {end}\n    profile: aws-live\n    regions: [eu-west-1]\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("schedules/day.yaml"),
+        format!(
+            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n{}{}",
+            event("ahead", ahead),
+            event("on", on)
+        ),
+    )
+    .unwrap();
+    copy_templates(dir.path());
+    let aws = provider(&front.url, dir.path());
+
+    ok(dir.path(), &["up", "--yes"]);
+    let listed = aws.list().await.unwrap();
+    let sdk = aws_config::load_from_env().await;
+    let ml = aws_sdk_medialive::Client::from_conf(
+        aws_sdk_medialive::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(&moto)
+            .build(),
+    );
+    for (id, (start, end)) in [("ahead", ahead), ("on", on)] {
+        let of = |kind: &str| -> Vec<&InventoryItem> {
+            listed
+                .iter()
+                .filter(|i| i.kind == kind && i.tags[TAG_EVENT] == id)
+                .collect()
+        };
+        assert_eq!(of("input").len(), 2, "{listed:#?}");
+        let channel = &of("encoder")[0].provider_id;
+
+        // The channel starts on the slate, looped; the feed is its second input.
+        let d = ml
+            .describe_channel()
+            .channel_id(channel)
+            .send()
+            .await
+            .unwrap();
+        let attached: Vec<(&str, Option<&str>)> = d
+            .input_attachments()
+            .iter()
+            .map(|a| {
+                (
+                    a.input_attachment_name().unwrap(),
+                    a.input_settings()
+                        .and_then(|s| s.source_end_behavior())
+                        .map(|b| b.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(attached, [("slate", Some("LOOP")), ("input", None)]);
+        let slate_input = d.input_attachments()[0].input_id().unwrap();
+        let described = ml
+            .describe_input()
+            .input_id(slate_input)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(described.sources()[0].url(), Some(slate));
+
+        // The schedule switches to the feed at the start (at once for the show already on)
+        // and back to the slate at the end.
+        let actions: Vec<(String, Option<jiff::Timestamp>, String)> = front
+            .schedules()
+            .of(channel)
+            .iter()
+            .map(|a| {
+                (
+                    a["actionName"].as_str().unwrap().to_string(),
+                    a["scheduleActionStartSettings"]["fixedModeScheduleActionStartSettings"]
+                        ["time"]
+                        .as_str()
+                        .map(|t| t.parse().unwrap()),
+                    a["scheduleActionSettings"]["inputSwitchSettings"]
+                        ["inputAttachmentNameReference"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect();
+        let at_start = (id == "ahead").then_some(start);
+        assert_eq!(
+            actions,
+            [
+                ("show-start".to_string(), at_start, "input".to_string()),
+                ("show-end".to_string(), Some(end), "slate".to_string()),
+            ],
+            "{id}"
+        );
+    }
+
+    // Again: nothing added (the fake refuses a name twice).
+    ok(dir.path(), &["up", "--yes"]);
+    assert_eq!(aws.list().await.unwrap().len(), listed.len());
+    let channels: Vec<String> = listed
+        .iter()
+        .filter(|i| i.kind == "encoder")
+        .map(|i| i.provider_id.clone())
+        .collect();
+    for c in &channels {
+        assert_eq!(front.schedules().of(c).len(), 2);
+    }
+    ok(dir.path(), &["down", "--yes"]);
+    assert!(aws.list().await.unwrap().is_empty());
+    for c in &channels {
+        assert!(front.schedules().of(c).is_empty());
+    }
 }
 
 #[tokio::test]

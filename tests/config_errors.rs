@@ -159,6 +159,13 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
         "origin:\n  packaging: [dash]\nvod:\n  enabled: true\n  formats: [hls, dash]\n  drm: { scheme: cenc }\n",
     );
     insta::assert_snapshot!("aws_vod", err);
+    // A slate is a MediaLive clip, switched to on schedule.
+    let err = refused_on_aws(
+        &p,
+        &format!("  engine: instance\n  slate: /srv/slate.mp4\n{clip}"),
+        "",
+    );
+    insta::assert_snapshot!("aws_slate", err);
     // With the shipped catalog, which names the EC2 encoders' instance profile but leaves the
     // harvest's role (an ARN, of the account) to be filled in.
     let catalog = std::fs::read_to_string(

@@ -54,6 +54,11 @@ pub struct EncoderSpec {
     /// MediaLive on aws) or a virtual machine running ffmpeg (`instance`, EC2 on aws).
     #[serde(default)]
     pub engine: Engine,
+    /// A clip (s3:// or https://) shown, looped, from the channel's start until the show
+    /// starts and again once it ends; the switches to the feed and back are scheduled at the
+    /// event's start and end (MediaLive: aws, `engine: managed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slate: Option<String>,
     pub ladder: Vec<Rendition>,
 }
 

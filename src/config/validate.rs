@@ -412,6 +412,14 @@ fn profile(
             ok = false;
         }
     }
+    let medialive = provider == "aws" && p.encoder.engine == super::profile::Engine::Managed;
+    if p.encoder.slate.is_some() && !medialive {
+        cx.top(
+            "encoder.slate",
+            "only MediaLive (provider aws, `engine: managed`) shows a slate and switches to the feed on schedule",
+        );
+        ok = false;
+    }
     if provider == "aws" {
         ok &= aws_profile(cx, p);
     }
@@ -931,6 +939,15 @@ fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
             );
             ok = false;
         }
+    }
+    if let Some(slate) = &p.encoder.slate
+        && !AWS_INPUT_SCHEMES.iter().any(|s| slate.starts_with(s))
+    {
+        cx.top(
+            "encoder.slate",
+            format!("MediaLive reads the slate from an s3:// or https:// URL, not `{slate}`"),
+        );
+        ok = false;
     }
     // Two EC2 encoders push to the MediaPackage channel's two ingest endpoints, one each.
     if managed && p.encoder.redundancy == super::profile::Redundancy::Dual {

@@ -59,7 +59,14 @@ pub fn blueprint(profile: &Profile) -> Vec<Slot> {
             Engine::Managed => {
                 let input = suffixed("input", p);
                 slots.push(slot(&input, "input", p, &[]));
-                slots.push(slot(&encoder, ENCODER_KIND, p, &[&input, "origin"]));
+                if profile.encoder.slate.is_some() {
+                    // A second input the channel loops outside the show.
+                    let slate = suffixed("slate", p);
+                    slots.push(slot(&slate, "input", p, &[]));
+                    slots.push(slot(&encoder, ENCODER_KIND, p, &[&input, &slate, "origin"]));
+                } else {
+                    slots.push(slot(&encoder, ENCODER_KIND, p, &[&input, "origin"]));
+                }
             }
             // The machine reads the contribution itself; its firewall admits nothing and
             // can go only once the machine is gone.

@@ -4,8 +4,8 @@
 //! protocol for EC2). A server error
 //! is given after moto has done the call, as when AWS acts and its answer is lost. It also
 //! serves what moto lacks, under the same faults: MediaLive input security groups
-//! (`fake_input_security_groups.rs`) and channel alerts (`fake_channel_alerts.rs`), and
-//! MediaPackage harvest jobs (`fake_harvest_jobs.rs`).
+//! (`fake_input_security_groups.rs`), channel alerts (`fake_channel_alerts.rs`) and schedules
+//! (`fake_schedule.rs`), and MediaPackage harvest jobs (`fake_harvest_jobs.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use super::fake_channel_alerts::ChannelAlerts;
 use super::fake_harvest_jobs::HarvestJobs;
 use super::fake_input_security_groups::InputSecurityGroups;
+use super::fake_schedule::Schedules;
 
 #[derive(Default)]
 pub struct Counts {
@@ -47,6 +48,7 @@ struct Shared {
     input_security_groups: InputSecurityGroups,
     harvest_jobs: HarvestJobs,
     channel_alerts: ChannelAlerts,
+    schedules: Schedules,
 }
 
 impl FaultProxy {
@@ -78,6 +80,7 @@ impl FaultProxy {
             input_security_groups: InputSecurityGroups::default(),
             harvest_jobs: HarvestJobs::default(),
             channel_alerts: ChannelAlerts::default(),
+            schedules: Schedules::default(),
         });
         let shared_app = shared.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -118,6 +121,11 @@ impl FaultProxy {
     /// The MediaLive channel alerts the front serves, for a test to raise and clear.
     pub fn channel_alerts(&self) -> &ChannelAlerts {
         &self.shared.channel_alerts
+    }
+
+    /// The MediaLive channel schedules the front keeps.
+    pub fn schedules(&self) -> &Schedules {
+        &self.shared.schedules
     }
 
     pub fn never_lost(&self) -> Vec<(String, String)> {
@@ -208,29 +216,28 @@ impl Shared {
             self.counts.throttled.fetch_add(1, Ordering::Relaxed);
             return throttled(protocol, uri.path());
         }
-        if HarvestJobs::serves(uri.path()) {
-            let answer = self
-                .harvest_jobs
-                .answer(
-                    &self.upstream,
-                    &self.client,
-                    &method,
-                    uri.path(),
-                    &headers,
-                    &body,
-                )
-                .await;
-            if fail_after {
-                self.counts.failed.fetch_add(1, Ordering::Relaxed);
-                return server_error(protocol);
-            }
-            return answer;
-        }
-        let fake = self.channel_alerts.answer(&method, &uri).or_else(|| {
-            self.input_security_groups
-                .answer(&method, uri.path(), &headers, &body)
-        });
-        if let Some(answer) = fake {
+        // What moto lacks, the fakes answer, under the same faults.
+        let (moto, client) = (self.upstream.as_str(), &self.client);
+        let faked = if HarvestJobs::serves(uri.path()) {
+            let jobs = &self.harvest_jobs;
+            Some(
+                jobs.answer(moto, client, &method, uri.path(), &headers, &body)
+                    .await,
+            )
+        } else if let Some(channel) = Schedules::channel_of(uri.path()) {
+            let schedules = &self.schedules;
+            Some(
+                schedules
+                    .answer(moto, client, &method, channel, &headers, &body)
+                    .await,
+            )
+        } else {
+            self.channel_alerts.answer(&method, &uri).or_else(|| {
+                self.input_security_groups
+                    .answer(&method, uri.path(), &headers, &body)
+            })
+        };
+        if let Some(answer) = faked {
             if fail_after {
                 self.counts.failed.fetch_add(1, Ordering::Relaxed);
                 return server_error(protocol);
@@ -266,6 +273,7 @@ impl Shared {
         if status.is_success() {
             self.input_security_groups
                 .observe(&method, uri.path(), &body, &bytes);
+            self.schedules.observe(&method, uri.path());
         }
         if fail_after {
             self.counts.failed.fetch_add(1, Ordering::Relaxed);

@@ -325,17 +325,27 @@ impl Provider for AwsProvider {
                 let doc = medialive::channel::ChannelDoc::parse(&def.channel).map_err(|e| {
                     ProviderError::Permanent(format!("templates/aws/encoder.tera rendered {e}"))
                 })?;
+                // Each attachment names one of the encoder's inputs.
+                let mut inputs = BTreeMap::new();
+                for a in doc.attachment_names() {
+                    if a != def.input && def.slate.as_deref() != Some(a) {
+                        return Err(ProviderError::Permanent(format!(
+                            "templates/aws/encoder.tera rendered an input attachment `{a}`, which is neither its `input` nor its `slate`"
+                        )));
+                    }
+                    inputs.insert(a.to_string(), names::sibling(spec, a));
+                }
                 let client = self.medialive(region).await;
-                let out = medialive::create_channel(
-                    &client,
-                    &names::own(spec),
-                    &doc,
-                    &names::sibling(spec, &def.input),
-                    &names::sibling(spec, &def.origin),
-                    &spec.tags,
+                let channel = medialive::NewChannel {
+                    name: &names::own(spec),
+                    doc: &doc,
+                    inputs,
+                    mediapackage_channel: &names::sibling(spec, &def.origin),
+                    schedule: &def.schedule,
+                    tags: &spec.tags,
                     token,
-                )
-                .await?;
+                };
+                let out = medialive::create_channel(&client, channel).await?;
                 (
                     out["channel_id"].as_str().unwrap_or_default().to_string(),
                     out,

@@ -30,11 +30,21 @@ pub struct InputSpecDoc {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct AttachmentDoc {
+    /// The input resource's name (`input`, `slate-a`…), which is how its id is found.
     pub input_attachment_name: String,
     /// Known once the input exists: the provider fills it in.
     #[serde(default)]
     #[allow(dead_code)] // Read for the document's shape; the provider sets its own.
     pub input_id: Option<String>,
+    #[serde(default)]
+    pub input_settings: Option<InputSettingsDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct InputSettingsDoc {
+    /// `LOOP` for a clip played over and over (the slate), `CONTINUE` to hold its last frame.
+    pub source_end_behavior: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,17 +242,36 @@ impl ChannelDoc {
         })
     }
 
-    /// The attachments, with `input_id` for each.
-    pub fn input_attachments(&self, input_id: &str) -> Vec<ml::InputAttachment> {
+    /// The attachments, each with its input's id from `ids` (by attachment name); the first
+    /// is what the channel shows when it starts.
+    pub fn input_attachments(
+        &self,
+        ids: &std::collections::BTreeMap<String, String>,
+    ) -> Vec<ml::InputAttachment> {
         self.input_attachments
             .iter()
             .map(|a| {
+                let settings = a.input_settings.as_ref().map(|s| {
+                    ml::InputSettings::builder()
+                        .source_end_behavior(ml::InputSourceEndBehavior::from(
+                            s.source_end_behavior.as_str(),
+                        ))
+                        .build()
+                });
                 ml::InputAttachment::builder()
                     .input_attachment_name(&a.input_attachment_name)
-                    .input_id(input_id)
+                    .set_input_id(ids.get(&a.input_attachment_name).cloned())
+                    .set_input_settings(settings)
                     .build()
             })
             .collect()
+    }
+
+    /// The names of the attached inputs, in order.
+    pub fn attachment_names(&self) -> impl Iterator<Item = &str> {
+        self.input_attachments
+            .iter()
+            .map(|a| a.input_attachment_name.as_str())
     }
 
     /// The destinations, every MediaPackage one pointing at `channel_id`.
@@ -404,7 +433,8 @@ mod tests {
         assert_eq!(h264.bitrate(), Some(3_000_000));
         assert_eq!(h264.gop_size(), Some(2.0));
         assert_eq!(h264.rate_control_mode().map(|m| m.as_str()), Some("CBR"));
-        assert_eq!(d.input_attachments("1234")[0].input_id(), Some("1234"));
+        let ids = std::collections::BTreeMap::from([("input".to_string(), "1234".to_string())]);
+        assert_eq!(d.input_attachments(&ids)[0].input_id(), Some("1234"));
         let dest = &d.destinations("orch-x-origin")[0];
         assert_eq!(
             dest.media_package_settings()[0].channel_id(),

@@ -5,6 +5,7 @@
 
 pub mod channel;
 mod input;
+pub mod schedule;
 
 pub use input::{
     InputDef, create_input, delete_input, delete_input_firewall, find_input, input_firewalls,
@@ -23,12 +24,16 @@ use super::once;
 use crate::providers::{EncoderHealth, ProviderError};
 use channel::ChannelDoc;
 
-/// What the encoder template asks for: the channel document and the names of the input and
-/// origin it is wired to.
+/// What the encoder template asks for: the channel document, the names of the inputs and
+/// origin it is wired to, and the input switches to schedule.
 #[derive(Debug, serde::Deserialize)]
 pub struct EncoderDef {
     pub input: String,
+    #[serde(default)]
+    pub slate: Option<String>,
     pub origin: String,
+    #[serde(default)]
+    pub schedule: Vec<schedule::SwitchDoc>,
     pub channel: Value,
 }
 
@@ -138,17 +143,29 @@ async fn wait(
     }
 }
 
-/// Makes (or finds) the channel, then starts it; answers once it runs.
-#[allow(clippy::too_many_arguments)]
-pub async fn create_channel(
-    client: &Client,
-    name: &str,
-    doc: &ChannelDoc,
-    input_name: &str,
-    mediapackage_channel: &str,
-    tags: &BTreeMap<String, String>,
-    token: &str,
-) -> Result<Value, ProviderError> {
+/// A channel to make: its name, document and schedule, the MediaLive names of its inputs (by
+/// attachment name) and the MediaPackage channel it feeds.
+pub struct NewChannel<'a> {
+    pub name: &'a str,
+    pub doc: &'a ChannelDoc,
+    pub inputs: BTreeMap<String, String>,
+    pub mediapackage_channel: &'a str,
+    pub schedule: &'a [schedule::SwitchDoc],
+    pub tags: &'a BTreeMap<String, String>,
+    pub token: &'a str,
+}
+
+/// Makes (or finds) the channel, starts it and completes its schedule; answers once it runs.
+pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Value, ProviderError> {
+    let NewChannel {
+        name,
+        doc,
+        inputs,
+        mediapackage_channel,
+        schedule: switches,
+        tags,
+        token,
+    } = c;
     let owner = tags
         .get(crate::model::TAG_OWNER)
         .cloned()
@@ -160,13 +177,17 @@ pub async fn create_channel(
     let id = match found {
         Some((id, ..)) => id,
         None => {
-            let input_id = find_input(client, input_name, &owner)
-                .await?
-                .ok_or_else(|| {
-                    ProviderError::Transient(format!(
-                        "its MediaLive input {input_name} does not exist yet"
-                    ))
-                })?;
+            let mut input_ids = BTreeMap::new();
+            for (attachment, input_name) in &inputs {
+                let id = find_input(client, input_name, &owner)
+                    .await?
+                    .ok_or_else(|| {
+                        ProviderError::Transient(format!(
+                            "its MediaLive input {input_name} does not exist yet"
+                        ))
+                    })?;
+                input_ids.insert(attachment.clone(), id);
+            }
             let mut req = client
                 .create_channel()
                 .name(name)
@@ -176,7 +197,7 @@ pub async fn create_channel(
                         .as_deref()
                         .map_or(ChannelClass::SinglePipeline, ChannelClass::from),
                 )
-                .set_input_attachments(Some(doc.input_attachments(&input_id)))
+                .set_input_attachments(Some(doc.input_attachments(&input_ids)))
                 .set_destinations(Some(doc.destinations(mediapackage_channel)))
                 .encoder_settings(doc.encoder_settings());
             if let Some(spec) = doc.input_specification() {
@@ -211,6 +232,8 @@ pub async fn create_channel(
             .map_err(|e| classify(&format!("MediaLive StartChannel {id}"), e))?;
     }
     wait(client, &id, &["RUNNING"], false).await?;
+    // Immediate switches need a running channel.
+    schedule::ensure(client, &id, switches).await?;
     Ok(json!({ "channel_id": id, "name": name }))
 }
 

@@ -1,0 +1,156 @@
+//! A fake of MediaLive's channel schedule (BatchUpdateSchedule, DescribeSchedule and
+//! DeleteSchedule at `/prod/channels/{id}/schedule`), which moto_server lacks, in the API's
+//! restJson1 shape. Like MediaLive it refuses (422 UnprocessableEntityException) a batch that
+//! repeats an action name or reuses one already scheduled, a fixed time not in the future, an
+//! immediate action on a channel that is not running, or an input switch to an attachment the
+//! channel does not have (the channel as moto describes it); and a channel's schedule goes with
+//! the channel (it reads the DeleteChannel calls going through to moto).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::faultproxy::{json_error, json_ok};
+
+#[derive(Default)]
+pub struct Schedules {
+    /// Channel id → its actions, as DescribeSchedule lists them.
+    actions: Mutex<BTreeMap<String, Vec<Value>>>,
+}
+
+impl Schedules {
+    /// The channel a schedule call is for; `None` for any other call.
+    pub fn channel_of(path: &str) -> Option<&str> {
+        path.strip_prefix("/prod/channels/")?
+            .strip_suffix("/schedule")
+    }
+
+    /// What a test reads: the channel's actions.
+    pub fn of(&self, channel: &str) -> Vec<Value> {
+        let all = self.actions.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(channel).cloned().unwrap_or_default()
+    }
+
+    pub async fn answer(
+        &self,
+        moto: &str,
+        client: &reqwest::Client,
+        method: &Method,
+        channel: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        match method.as_str() {
+            "GET" => json_ok(json!({ "scheduleActions": self.of(channel) })),
+            "DELETE" => {
+                let mut all = self.actions.lock().unwrap_or_else(|p| p.into_inner());
+                all.remove(channel);
+                json_ok(json!({}))
+            }
+            "PUT" => self.batch(moto, client, channel, headers, body).await,
+            _ => json_error(405, "MethodNotAllowedException", "not served by the fake"),
+        }
+    }
+
+    async fn batch(
+        &self,
+        moto: &str,
+        client: &reqwest::Client,
+        channel: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        let Ok(req) = serde_json::from_slice::<Value>(body) else {
+            return json_error(400, "BadRequestException", "the body is not JSON");
+        };
+        // The channel, as moto keeps it, asked as the caller asked (for its region).
+        let mut ask = client.get(format!("{moto}/prod/channels/{channel}"));
+        if let Some(auth) = headers.get("authorization") {
+            ask = ask.header("authorization", auth);
+        }
+        let described = match ask.send().await {
+            Ok(a) if a.status().is_success() => a.json::<Value>().await.unwrap_or(Value::Null),
+            _ => {
+                return json_error(
+                    404,
+                    "NotFoundException",
+                    &format!("channel {channel} not found"),
+                );
+            }
+        };
+        let running = described["state"] == "RUNNING";
+        let attachments: Vec<&str> = described["inputAttachments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["inputAttachmentName"].as_str())
+            .collect();
+        let creates: Vec<Value> = req["creates"]["scheduleActions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let now = jiff::Timestamp::now();
+        let mut all = self.actions.lock().unwrap_or_else(|p| p.into_inner());
+        let scheduled = all.entry(channel.to_string()).or_default();
+        let mut names: Vec<String> = scheduled
+            .iter()
+            .filter_map(|a| a["actionName"].as_str().map(String::from))
+            .collect();
+        for a in &creates {
+            let name = a["actionName"].as_str().unwrap_or_default();
+            let refuse = |why: String| {
+                json_error(
+                    422,
+                    "UnprocessableEntityException",
+                    &format!("action `{name}`: {why}"),
+                )
+            };
+            if name.is_empty() || names.iter().any(|n| n == name) {
+                return refuse("the name is missing or taken".into());
+            }
+            names.push(name.to_string());
+            let start = &a["scheduleActionStartSettings"];
+            if let Some(time) = start["fixedModeScheduleActionStartSettings"]["time"].as_str() {
+                match time.parse::<jiff::Timestamp>() {
+                    Ok(t) if t > now => {}
+                    _ => return refuse(format!("the time `{time}` is not in the future")),
+                }
+            } else if start
+                .get("immediateModeScheduleActionStartSettings")
+                .is_some()
+            {
+                if !running {
+                    return refuse("an immediate action needs a running channel".into());
+                }
+            } else {
+                return refuse("no start settings".into());
+            }
+            let to =
+                a["scheduleActionSettings"]["inputSwitchSettings"]["inputAttachmentNameReference"]
+                    .as_str()
+                    .unwrap_or_default();
+            if !attachments.contains(&to) {
+                return refuse(format!("the channel has no input attachment `{to}`"));
+            }
+        }
+        scheduled.extend(creates.iter().cloned());
+        json_ok(json!({
+            "creates": { "scheduleActions": creates },
+            "deletes": { "scheduleActions": [] },
+        }))
+    }
+
+    /// Reads a call moto answered: a deleted channel takes its schedule along.
+    pub fn observe(&self, method: &Method, path: &str) {
+        if method == Method::DELETE
+            && let Some(channel) = path.strip_prefix("/prod/channels/")
+            && !channel.contains('/')
+        {
+            let mut all = self.actions.lock().unwrap_or_else(|p| p.into_inner());
+            all.remove(channel);
+        }
+    }
+}
