@@ -136,7 +136,7 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
     let p = Project::fast();
     let err = refused_on_aws(
         &p,
-        "  input: { type: srt }\n  redundancy: dual\n",
+        "  input: { type: testsrc }\n  redundancy: dual\n",
         "cdn:\n  enabled: true\n  shared: true\n",
     );
     insta::assert_snapshot!(err);
@@ -151,6 +151,13 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
     insta::assert_snapshot!("aws_rtmp_address_and_networks", err);
     let err = refused_on_aws(&p, "  input: { type: rtmp }\n", "");
     insta::assert_snapshot!("aws_rtmp_without_networks", err);
+    // SRT: MediaLive calls the contribution encoder, which listens.
+    let err = refused_on_aws(
+        &p,
+        "  input: { type: srt, address: \"0.0.0.0:9000\" }\n",
+        "",
+    );
+    insta::assert_snapshot!("aws_srt_address", err);
     // The VOD is a harvest of the HLS endpoint, as HLS in the clear.
     let clip = "  input: { type: file, address: \"s3://media/clip.mp4\" }\n";
     let err = refused_on_aws(

@@ -1,6 +1,7 @@
 //! Configuration files: parsing with positions (I/O here only), then pure validation into a
 //! [`crate::model::Config`].
 
+mod address;
 pub mod bitrate;
 pub mod catalog;
 pub mod diagnostic;
@@ -13,6 +14,7 @@ pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
+pub use address::srt_listener;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use validate::{AWS_INPUT_SCHEMES, validate};
 

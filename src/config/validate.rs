@@ -925,10 +925,22 @@ fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
                 ok = false;
             }
         }
+        // MediaLive calls out to the contribution encoder, which listens.
+        InputKind::Srt if managed => {
+            if super::srt_listener(address).is_none() {
+                cx.top(
+                    "encoder.input.address",
+                    format!(
+                        "MediaLive calls the contribution's SRT listener (SRT_CALLER): give its address as srt://host:port, not `{address}`"
+                    ),
+                );
+                ok = false;
+            }
+        }
         _ if managed => {
             cx.top(
                 "encoder.input.type",
-                "MediaLive takes the feed from a URL (`file` with an s3:// or https:// address) or as an RTMP push (`rtmp` with `allow`); SRT inputs are not built yet",
+                "MediaLive takes the feed from a URL (`file` with an s3:// or https:// address), as an RTMP push (`rtmp` with `allow`), or by calling an SRT listener (`srt` with its address)",
             );
             ok = false;
         }

@@ -9,8 +9,8 @@
 //! object is named from its owner and resource id (`names`), tagged, and looked up before it
 //! is made, so a retried or resumed create adopts what an earlier attempt left.
 //!
-//! Not built yet: SRT inputs, a CDN shared by an event group, DRM on the VOD, and updates in
-//! place.
+//! Not built yet: encrypted SRT sources, a CDN shared by an event group, DRM on the VOD, and
+//! updates in place.
 
 mod cloudfront;
 mod ec2;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_medialive::Client;
 use aws_sdk_medialive::types::{
     InputDestinationRequest, InputSecurityGroupState, InputSourceRequest, InputType,
-    InputWhitelistRuleCidr,
+    InputWhitelistRuleCidr, SrtCallerSourceRequest, SrtSettingsRequest,
 };
 use serde_json::{Value, json};
 
@@ -38,7 +38,17 @@ pub struct InputDef {
 
 enum Source {
     Pull(InputType, String),
-    Push { allow: Vec<String>, stream: String },
+    Push {
+        allow: Vec<String>,
+        stream: String,
+    },
+    /// MediaLive calls the contribution's SRT listener.
+    SrtCaller {
+        address: String,
+        host: String,
+        port: u16,
+        stream_id: Option<String>,
+    },
 }
 
 /// How the feed reaches MediaLive: pulled from a URL, or pushed over RTMP.
@@ -67,12 +77,23 @@ fn source(def: &InputDef) -> Result<Source, ProviderError> {
             allow: def.allow.clone(),
             stream: def.stream.clone().unwrap_or_else(|| "live/stream".into()),
         }),
+        "srt" => match crate::config::srt_listener(&address) {
+            Some((host, port, stream_id)) => Ok(Source::SrtCaller {
+                address,
+                host,
+                port,
+                stream_id,
+            }),
+            None => Err(ProviderError::Permanent(format!(
+                "encoder.input.address: MediaLive calls the contribution's SRT listener: give it as srt://host:port, not `{address}`"
+            ))),
+        },
         "testsrc" => Err(ProviderError::Permanent(
             "encoder.input.type: MediaLive has no test pattern; use `file` with an s3:// or https:// URL of a clip"
                 .into(),
         )),
         other => Err(ProviderError::Permanent(format!(
-            "encoder.input.type: the aws provider cannot make a MediaLive `{other}` input yet; use `file` or `rtmp`"
+            "encoder.input.type: the aws provider cannot make a MediaLive `{other}` input; use `file`, `rtmp` or `srt`"
         ))),
     }
 }
@@ -194,7 +215,7 @@ pub async fn create_input(
     let owner = tags.get(TAG_OWNER).cloned().unwrap_or_default();
     let firewall = match &source {
         Source::Push { allow, .. } => Some(ensure_firewall(client, name, allow, tags).await?),
-        Source::Pull(..) => None,
+        Source::Pull(..) | Source::SrtCaller { .. } => None,
     };
     let id = match find_input(client, name, &owner).await? {
         Some(id) => id,
@@ -213,6 +234,22 @@ pub async fn create_input(
                             .build(),
                     )
                     .set_input_security_groups(firewall.clone().map(|f| vec![f])),
+                Source::SrtCaller {
+                    host,
+                    port,
+                    stream_id,
+                    ..
+                } => req.r#type(InputType::SrtCaller).srt_settings(
+                    SrtSettingsRequest::builder()
+                        .srt_caller_sources(
+                            SrtCallerSourceRequest::builder()
+                                .srt_listener_address(host)
+                                .srt_listener_port(port.to_string())
+                                .set_stream_id(stream_id.clone())
+                                .build(),
+                        )
+                        .build(),
+                ),
             };
             for (k, v) in tags {
                 req = req.tags(k, v);
@@ -235,6 +272,9 @@ pub async fn create_input(
     };
     Ok(match source {
         Source::Pull(kind, url) => json!({ "input_id": id, "type": kind.as_str(), "source": url }),
+        Source::SrtCaller { address, .. } => {
+            json!({ "input_id": id, "type": InputType::SrtCaller.as_str(), "source": address })
+        }
         Source::Push { allow, stream } => {
             let push_urls = push_urls(client, &id).await?;
             json!({
@@ -365,7 +405,35 @@ mod tests {
             _ => panic!("refused"),
         };
         assert!(refused(def("rtmp", None, &[])).starts_with("encoder.input.allow"));
-        assert!(refused(def("srt", None, &["10.0.0.0/8"])).contains("use `file` or `rtmp`"));
+        match source(&def(
+            "srt",
+            Some("srt://contrib.example.net:9000?streamid=cam1"),
+            &[],
+        )) {
+            Ok(Source::SrtCaller {
+                host,
+                port,
+                stream_id,
+                ..
+            }) => assert_eq!(
+                (host.as_str(), port, stream_id.as_deref()),
+                ("contrib.example.net", 9000, Some("cam1"))
+            ),
+            _ => panic!("an srt input with a listener's address is called by MediaLive"),
+        }
+        for bad in [
+            "srt://host",
+            "srt://:9000",
+            "srt://host:0",
+            "udp://host:9000",
+            "",
+        ] {
+            assert!(
+                refused(def("srt", Some(bad), &[])).contains("srt://host:port"),
+                "{bad}"
+            );
+        }
+        assert!(refused(def("hdmi", None, &[])).contains("use `file`, `rtmp` or `srt`"));
         assert!(refused(def("file", Some("/tmp/clip.mp4"), &[])).contains("not `/tmp/clip.mp4`"));
     }
 }

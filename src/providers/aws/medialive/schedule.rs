@@ -8,6 +8,7 @@ use aws_sdk_medialive::types as ml;
 use jiff::{SignedDuration, Timestamp};
 
 use super::super::errors::classify;
+use super::super::once;
 use crate::providers::ProviderError;
 
 /// One switch, as the encoder template renders it.
@@ -119,6 +120,10 @@ pub async fn ensure(
                 .set_schedule_actions(Some(actions))
                 .build(),
         )
+        // Not retried by the SDK: a lost answer after MediaLive acted would make a retry
+        // refuse the names as taken. The step's retry reads the schedule first instead.
+        .customize()
+        .config_override(once!(aws_sdk_medialive))
         .send()
         .await
         .map_err(|e| classify(&format!("MediaLive BatchUpdateSchedule {channel}"), e))?;
