@@ -871,6 +871,29 @@ async fn vod_harvest_against_moto() {
     let playlist = String::from_utf8_lossy(&playlist);
     assert!(playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
     assert_eq!(front.never_lost(), Vec::<(String, String)>::new());
+
+    // Made again (its create driven once more): the job that succeeded is adopted while what
+    // it wrote is there. Once that is gone, a third job is asked for, which MediaPackage
+    // refuses: the origin it would read is gone with the event.
+    let rec: RecordedResource = serde_json::from_value(vod.clone()).unwrap();
+    let again = aws.create(&rec.spec, "again").await.unwrap();
+    assert_eq!(again.outputs["harvest_job"], job_id);
+    s3.delete_object()
+        .bucket(&bucket)
+        .key("derby/index.m3u8")
+        .send()
+        .await
+        .unwrap();
+    match aws.create(&rec.spec, "remade").await {
+        Err(ProviderError::Permanent(m)) => {
+            let third = format!("{}-3", job_id.trim_end_matches("-2"));
+            assert!(
+                m.contains(&third) && m.contains(&format!("{origin}-hls")),
+                "{m}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

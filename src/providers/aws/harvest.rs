@@ -1,8 +1,9 @@
 //! The VOD on MediaPackage (v1): once the show is over, a harvest job copies the show's span
 //! of the origin's HLS endpoint (kept by its startover window) into the VOD's own S3 bucket as
 //! an HLS VOD, which outlives the event. The job's id comes from the hash, so a retried create
-//! finds the job an earlier attempt started (after a failed one, the next is `<id>-2`…); the
-//! VOD counts as made only once the playlist the job wrote is read back, complete.
+//! finds the job an earlier attempt started, running or done (after a failed one, or one whose
+//! output is gone, the next is `<id>-2`…); the VOD counts as made only once the playlist the
+//! job wrote is read back, complete.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -53,10 +54,24 @@ pub async fn create(
     tags: &BTreeMap<String, String>,
 ) -> Result<Value, ProviderError> {
     super::s3::create_bucket(s3, at.bucket, at.region, tags).await?;
-    // A job started by an earlier attempt is adopted unless it failed: then (a hand-off's
-    // retry) a new one starts, numbered after those before it.
     let earlier = jobs_of(mp, at.job).await?;
-    let job = match earlier.iter().find(|(_, s)| *s != Status::Failed) {
+    let out = |job: &str| {
+        json!({
+            "bucket": at.bucket,
+            "harvest_job": job,
+            "manifest": def.manifest,
+            "hls": format!("s3://{}/{}", at.bucket, def.manifest),
+        })
+    };
+    // A job an earlier attempt saw through is done, if what it wrote is still there.
+    for (id, status) in &earlier {
+        if *status == Status::Succeeded && verify(s3, at.bucket, &def.manifest).await.is_ok() {
+            return Ok(out(id));
+        }
+    }
+    // One still running is waited for; else (first try, a failed job, a VOD made again) a new
+    // one starts, numbered after those before it.
+    let job = match earlier.iter().find(|(_, s)| *s == Status::InProgress) {
         Some((id, _)) => id.clone(),
         None => {
             let id = match earlier.len() {
@@ -82,15 +97,9 @@ pub async fn create(
             id
         }
     };
-    let job = job.as_str();
-    wait(mp, job).await?;
+    wait(mp, &job).await?;
     verify(s3, at.bucket, &def.manifest).await?;
-    Ok(json!({
-        "bucket": at.bucket,
-        "harvest_job": job,
-        "manifest": def.manifest,
-        "hls": format!("s3://{}/{}", at.bucket, def.manifest),
-    }))
+    Ok(out(&job))
 }
 
 /// The harvest jobs named `name` or `name-<n>`, with their status.
