@@ -519,12 +519,7 @@ async fn up_and_down_against_moto() {
     // The channels run, wired to their inputs and to the MediaPackage channel, which has an
     // endpoint per packaging.
     let sdk = aws_config::load_from_env().await;
-    let ml = aws_sdk_medialive::Client::from_conf(
-        aws_sdk_medialive::config::Builder::from(&sdk)
-            .region(aws_config::Region::new("eu-west-1"))
-            .endpoint_url(&moto)
-            .build(),
-    );
+    let ml = medialive_in_ireland(&moto).await;
     let channels = ml.list_channels().send().await.unwrap();
     let ours: Vec<_> = channels
         .channels()
@@ -713,15 +708,21 @@ async fn up_through_faults_against_moto() {
     assert_eq!(proxy.never_lost(), Vec::<(String, String)>::new());
 }
 
+/// A MediaLive client for eu-west-1 at `endpoint`, with the environment's credentials.
+async fn medialive_in_ireland(endpoint: &str) -> aws_sdk_medialive::Client {
+    let sdk = aws_config::load_from_env().await;
+    aws_sdk_medialive::Client::from_conf(
+        aws_sdk_medialive::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
 /// The region's input security groups, as (id, whitelisted networks, inputs holding it),
 /// read through the real SDK.
 async fn input_security_groups(endpoint: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("eu-west-1"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    let client = aws_sdk_medialive::Client::new(&conf);
+    let client = medialive_in_ireland(endpoint).await;
     let listed = client.list_input_security_groups().send().await.unwrap();
     listed
         .input_security_groups()
@@ -943,13 +944,7 @@ async fn slate_schedule_against_moto() {
 
     ok(dir.path(), &["up", "--yes"]);
     let listed = aws.list().await.unwrap();
-    let sdk = aws_config::load_from_env().await;
-    let ml = aws_sdk_medialive::Client::from_conf(
-        aws_sdk_medialive::config::Builder::from(&sdk)
-            .region(aws_config::Region::new("eu-west-1"))
-            .endpoint_url(&moto)
-            .build(),
-    );
+    let ml = medialive_in_ireland(&moto).await;
     for (id, (start, end)) in [("ahead", ahead), ("on", on)] {
         let of = |kind: &str| -> Vec<&InventoryItem> {
             listed
@@ -1059,13 +1054,7 @@ async fn srt_input_against_moto() {
         .into_iter()
         .find(|i| i.kind == "input")
         .unwrap();
-    let sdk = aws_config::load_from_env().await;
-    let ml = aws_sdk_medialive::Client::from_conf(
-        aws_sdk_medialive::config::Builder::from(&sdk)
-            .region(aws_config::Region::new("eu-west-1"))
-            .endpoint_url(&moto)
-            .build(),
-    );
+    let ml = medialive_in_ireland(&moto).await;
     let d = ml
         .describe_input()
         .input_id(&input.provider_id)

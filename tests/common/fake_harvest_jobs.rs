@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::faultproxy::{json_error, json_ok};
+use super::faultproxy::{ask_moto, json_error, json_ok};
 
 const PATH: &str = "/harvest_jobs";
 
@@ -130,14 +130,10 @@ impl HarvestJobs {
                 "startTime and endTime are ISO 8601 times",
             );
         };
-        // The endpoint, as moto keeps it, signed as the caller signed (for its region).
-        let mut ask = client.get(format!("{moto}/origin_endpoints/{endpoint}"));
-        if let Some(auth) = headers.get("authorization") {
-            ask = ask.header("authorization", auth);
-        }
-        let found = match ask.send().await {
-            Ok(a) if a.status().is_success() => a.json::<Value>().await.unwrap_or(Value::Null),
-            _ => {
+        let path = format!("/origin_endpoints/{endpoint}");
+        let found = match ask_moto(client, moto, &path, headers).await {
+            Some(found) => found,
+            None => {
                 return json_error(
                     422,
                     "UnprocessableEntityException",

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::faultproxy::{json_error, json_ok};
+use super::faultproxy::{ask_moto, json_error, json_ok};
 
 #[derive(Default)]
 pub struct Schedules {
@@ -66,14 +66,10 @@ impl Schedules {
         let Ok(req) = serde_json::from_slice::<Value>(body) else {
             return json_error(400, "BadRequestException", "the body is not JSON");
         };
-        // The channel, as moto keeps it, asked as the caller asked (for its region).
-        let mut ask = client.get(format!("{moto}/prod/channels/{channel}"));
-        if let Some(auth) = headers.get("authorization") {
-            ask = ask.header("authorization", auth);
-        }
-        let described = match ask.send().await {
-            Ok(a) if a.status().is_success() => a.json::<Value>().await.unwrap_or(Value::Null),
-            _ => {
+        let path = format!("/prod/channels/{channel}");
+        let described = match ask_moto(client, moto, &path, headers).await {
+            Some(described) => described,
+            None => {
                 return json_error(
                     404,
                     "NotFoundException",

@@ -370,3 +370,21 @@ pub fn json_error(status: u16, code: &str, message: &str) -> Response {
     )
         .into_response()
 }
+
+/// What moto keeps at `path` (a GET), asked with the caller's signature (so in its region);
+/// `None` unless moto answers it.
+pub async fn ask_moto(
+    client: &reqwest::Client,
+    moto: &str,
+    path: &str,
+    headers: &HeaderMap,
+) -> Option<serde_json::Value> {
+    let mut ask = client.get(format!("{moto}{path}"));
+    if let Some(auth) = headers.get("authorization") {
+        ask = ask.header("authorization", auth);
+    }
+    match ask.send().await {
+        Ok(a) if a.status().is_success() => Some(a.json().await.unwrap_or(serde_json::Value::Null)),
+        _ => None,
+    }
+}
