@@ -319,7 +319,15 @@ fn report_counts_what_was_billed_per_kind_and_region() {
             .iter()
             .all(|k| k["billed_minutes"].as_f64().unwrap() > 0.0)
     );
-    assert!(r["provisioning_minutes"].as_f64().unwrap() > 0.0);
+    let provisioning = r["provisioning_minutes"].as_f64().unwrap();
+    assert!(provisioning > 0.0);
+    // The minimum holds each resource for the show and its create, and what waits on slower
+    // creates for theirs too (the archive for the origin's and the encoder's).
+    let minimum = r["minimum_minutes"].as_f64().unwrap();
+    assert!(minimum > 10.0 * 135.0 + provisioning, "{r}");
+    let billed = r["billed_minutes"].as_f64().unwrap();
+    let efficiency = r["efficiency"].as_f64().unwrap();
+    assert!((efficiency - billed / minimum).abs() < 1e-12, "{r}");
     let out = p.run(&["report", "no-such-event"]);
     assert_eq!(out.status.code(), Some(2));
 }

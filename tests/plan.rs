@@ -210,8 +210,8 @@ fn a_saved_plan_applies_exactly_and_is_refused_once_the_state_changed() {
 #[test]
 fn an_auto_lead_comes_from_the_catalog_until_history_teaches_it() {
     // Provisioning here really takes well under a second: once five creates of every kind are
-    // recorded, the learned lead is the chain's p95 × 1.25 plus a minute of readiness checks,
-    // rounded up to the minute.
+    // recorded, the learned lead is the chain's p95 × 1.25 (or its tail, the catalog's scaled to
+    // what was recorded) plus a minute of readiness checks, rounded up to the minute.
     let p = Project::new("sim:\n  time_scale: 0.0002\n");
     p.write(
         "schedules/main.yaml",
@@ -225,8 +225,9 @@ fn an_auto_lead_comes_from_the_catalog_until_history_teaches_it() {
             e["lead_from"].as_str().unwrap().to_string(),
         )
     };
-    // The catalog: (5 s + 15 s + 15 min) × 1.25 + 1 min → 21 min.
-    assert_eq!(lead(&p), ("21m".to_string(), "catalog".to_string()));
+    // The catalog: (5 s + 15 s) × 1.25 for the archive and origin, the CDN's 20-minute max ×
+    // 1.1, and 1 min → 24 min.
+    assert_eq!(lead(&p), ("24m".to_string(), "catalog".to_string()));
     for _ in 0..5 {
         p.ok(&["up", "--yes"]);
         p.ok(&["down", "--yes"]);

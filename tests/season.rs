@@ -36,12 +36,26 @@ fn learned_leads_bill_less_than_a_fixed_half_hour_and_every_event_is_ready_in_ti
         assert_eq!(r["scenario"], "season");
         assert_eq!(r["events"], 24);
         assert_eq!(r["failed_steps"], 0, "{r}");
-        // Learned leads cover the p95 × 1.25: a start drawn near its cap may still be late
-        // (BENCHMARKS.md), so only a fixed half hour is held to every event.
+        // Learned leads cover the tail of each create, but with a margin of a minute or so of
+        // simulated time, which is 30 ms here: a test machine busy with other work may make an
+        // event late, so only a fixed half hour is held to every event.
         assert!(
             r["ready_before_start_ratio"].as_f64().unwrap() >= 0.9,
             "{r}"
         );
+        // The minimum counts what waits for slower creates: never below each resource's own.
+        let (chain, own) = (
+            r["billed_over_minimum"].as_f64().unwrap(),
+            r["billed_over_own_creates"].as_f64().unwrap(),
+        );
+        assert!(chain <= own, "{r}");
+        for kind in ["archive", "origin", "input", "encoder", "cdn (shared)"] {
+            let k = &r["by_kind"][kind];
+            assert!(
+                k["billed"].as_f64().unwrap() >= k["minimum"].as_f64().unwrap(),
+                "{kind}: {r}"
+            );
+        }
         // Every event's four resources, plus the shared CDNs.
         assert!(r["resources_created"].as_u64().unwrap() > 24 * 4, "{r}");
         assert!(r["billed_over_minimum"].as_f64().unwrap() > 1.0, "{r}");

@@ -347,3 +347,46 @@ async fn schedule_edits_move_extend_and_shrink_what_exists() {
     tick_at(&ws, at("2026-12-05T21:31:00Z")).await;
     assert!(p.inventory().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_auto_lead_each_resource_is_created_as_late_as_what_needs_it_allows() {
+    let p = Project::new("sim:\n  time_scale: 0.0001\n");
+    p.write(
+        "schedules/main.yaml",
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: show\n    start: 2026-12-05T20:00:00Z\n    end: 2026-12-05T21:00:00Z\n    profile: sim-hd\n    regions: [eu-west-1]\n",
+    );
+    let ws = Workspace::new(p.path(), None, Duration::from_secs(10));
+    // From the catalog, with a minute of readiness checks before the show: the encoder is
+    // allowed its 10-minute max × 1.1 (12 min before start), its input 37.5 s more (13 min,
+    // rounded up to the minute); the CDN its 20-minute max × 1.1 (23 min); the origin, which
+    // both need, 18.75 s more than the CDN (24 min), and the archive 6.25 s more than that.
+    let steps: [(&str, &[&str]); 6] = [
+        ("19:35", &[]),
+        ("19:36", &["archive", "origin"]),
+        ("19:37", &["archive", "cdn", "origin"]),
+        ("19:47", &["archive", "cdn", "input", "origin"]),
+        ("19:48", &["archive", "cdn", "encoder", "input", "origin"]),
+        ("20:30", &["archive", "cdn", "encoder", "input", "origin"]),
+    ];
+    for (hm, want) in steps {
+        let now: Timestamp = format!("2026-12-05T{hm}:00Z").parse().unwrap();
+        let report = tick_at(&ws, now).await.report;
+        let got: Vec<String> = p
+            .inventory_names()
+            .into_iter()
+            .map(|n| n.trim_start_matches("show/eu-west-1/").to_string())
+            .collect();
+        assert_eq!(got, want, "at {hm}");
+        let ev = &report.events[0];
+        assert_eq!(ev.lead, "24m");
+        assert_eq!(ev.lead_from.as_str(), "catalog");
+        // Ready only once all of them are.
+        let phase = ev.phase.as_str();
+        match hm {
+            "19:35" => assert_eq!(phase, "scheduled"),
+            "19:48" => assert_eq!(phase, "ready"),
+            "20:30" => assert_eq!(phase, "live"),
+            _ => assert_eq!(phase, "provisioning", "at {hm}"),
+        }
+    }
+}

@@ -56,10 +56,16 @@ pub struct SeasonResult {
     pub late_events: usize,
     /// The latest any event became ready after its start, in seconds.
     pub worst_late_s: f64,
-    /// Billed resource-minutes / (on-air + the time each resource's create really took).
+    /// Billed resource-minutes / (on-air + minimum provisioning: each resource's own create
+    /// and the creates that needed it first, as `orchestrate report` counts them).
     pub billed_over_minimum: f64,
+    /// Billed resource-minutes / (on-air + each resource's own create alone): a bound no
+    /// schedule can reach, since the archive must exist while the encoder is created.
+    pub billed_over_own_creates: f64,
     pub billed_resource_minutes: f64,
     pub minimum_resource_minutes: f64,
+    /// The same two, and their ratio, per resource kind: where the minutes beyond the minimum go.
+    pub by_kind: BTreeMap<String, KindMinutes>,
     pub cost: f64,
     /// What the same resources would cost kept on from the season's first start to its end.
     pub always_on_cost: f64,
@@ -67,6 +73,20 @@ pub struct SeasonResult {
     pub failed_steps: usize,
     pub wall_ms: u64,
     pub peak_rss_bytes: u64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct KindMinutes {
+    pub billed: f64,
+    pub minimum: f64,
+    pub billed_over_minimum: f64,
+}
+
+impl KindMinutes {
+    fn add(&mut self, billed: f64, minimum: f64) {
+        self.billed += billed;
+        self.minimum += minimum;
+    }
 }
 
 struct Season {
@@ -229,18 +249,27 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     let now = clock::now();
     let mut late = 0usize;
     let mut worst_late = 0.0f64;
-    let (mut billed, mut minimum, mut cost) = (0.0, 0.0, 0.0);
+    let (mut billed, mut minimum, mut own_creates, mut cost) = (0.0, 0.0, 0.0, 0.0);
     let mut resources = 0usize;
+    let mut by_kind: BTreeMap<String, KindMinutes> = BTreeMap::new();
     // Each shared unit's journal, and the shows it served in each region.
     let mut shows: BTreeMap<(String, String), Vec<(Timestamp, Timestamp)>> = BTreeMap::new();
     let mut unit_journals: BTreeMap<String, Vec<JournalEntry>> = BTreeMap::new();
     for e in &events {
         let journal = state.event_journal(&e.id).await?;
-        let r = report::compute(&e.id, (e.start, e.end), &journal, price, now);
+        let needs = report::needed_by(profile, &e.id, &e.regions);
+        let r = report::compute(&e.id, (e.start, e.end), &journal, &needs, price, now);
         billed += r.billed_minutes;
-        minimum += r.resources as f64 * r.on_air_minutes + r.provisioning_minutes;
+        minimum += r.minimum_minutes;
+        own_creates += r.resources as f64 * r.on_air_minutes + r.provisioning_minutes;
         cost += r.cost;
         resources += r.resources;
+        for u in &r.by_kind {
+            by_kind
+                .entry(u.kind.clone())
+                .or_default()
+                .add(u.billed_minutes, u.minimum_minutes);
+        }
         let mut ready_at = ready_time(&journal, e.start);
         let unit = format!("@{}+{}", p.profile, e.group);
         if profile.cdn.enabled && profile.cdn.shared {
@@ -267,18 +296,32 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         }
     }
     for (unit, journal) in &unit_journals {
-        let r = report::compute(unit, (day0, day0), journal, price, now);
+        let none = report::NeededBy::new();
+        let r = report::compute(unit, (day0, day0), journal, &none, price, now);
         billed += r.billed_minutes;
         // The minimum for a shared resource is the time any of its group's shows is on air
-        // in its region, plus its creates.
-        let per_region: BTreeSet<&str> = journal.iter().map(|j| j.region.as_str()).collect();
-        for region in per_region {
-            let key = (unit.clone(), region.to_string());
-            minimum += union_minutes(shows.get(&key).cloned().unwrap_or_default());
+        // in its region, plus its creates (nothing waits for it to be created).
+        for u in &r.by_kind {
+            let key = (unit.clone(), u.region.clone());
+            let on_air = union_minutes(shows.get(&key).cloned().unwrap_or_default());
+            minimum += on_air + u.provisioning_minutes;
+            own_creates += on_air + u.provisioning_minutes;
+            by_kind
+                .entry(format!("{} (shared)", u.kind))
+                .or_default()
+                .add(u.billed_minutes, on_air + u.provisioning_minutes);
         }
-        minimum += r.provisioning_minutes;
         cost += r.cost;
         resources += r.resources;
+    }
+    for k in by_kind.values_mut() {
+        k.billed_over_minimum = round3(if k.minimum > 0.0 {
+            k.billed / k.minimum
+        } else {
+            0.0
+        });
+        k.billed = k.billed.round();
+        k.minimum = k.minimum.round();
     }
     let failed = counter.failed.load(Ordering::Relaxed);
     let first = events.iter().map(|e| e.start).min().unwrap_or(day0);
@@ -298,8 +341,14 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         late_events: late,
         worst_late_s: worst_late.round(),
         billed_over_minimum: round3(if minimum > 0.0 { billed / minimum } else { 0.0 }),
+        billed_over_own_creates: round3(if own_creates > 0.0 {
+            billed / own_creates
+        } else {
+            0.0
+        }),
         billed_resource_minutes: billed.round(),
         minimum_resource_minutes: minimum.round(),
+        by_kind,
         cost: (cost * 100.0).round() / 100.0,
         always_on_cost: (always_on_cost * 100.0).round() / 100.0,
         resources_created: resources,

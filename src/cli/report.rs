@@ -8,13 +8,15 @@ use crate::state::StateStore;
 use crate::workspace::Workspace;
 
 /// What an event really cost: billed resource-minutes per kind and region, on-air minutes, and
-/// the efficiency ratio billed / (on-air + provisioning).
+/// the efficiency ratio billed / (on-air + minimum provisioning).
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "Examples:
   orchestrate report cup-final
   orchestrate report cup-final --output json | jq .efficiency
 
-Billing runs from the start of each resource's create to the end of its delete (or until now).")]
+Billing runs from the start of each resource's create to the end of its delete (or until now).
+A resource's minimum provisioning is its own create plus the creates that needed it first (the
+archive waits through the origin's and the encoder's).")]
 pub struct Args {
     /// The event's id.
     pub event: String,
@@ -36,11 +38,16 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         return Err(UsageError(format!("no state in {}", ws.state_dir.display())).into());
     };
     let entries = state.event_journal(&event.id).await?;
-    let catalog = crate::plan::profile_and_catalog(&config, event).map(|(_, c)| c);
+    let found = crate::plan::profile_and_catalog(&config, event);
+    let catalog = found.map(|(_, c)| c);
+    let needs = found.map_or_else(Default::default, |(p, _)| {
+        crate::report::needed_by(p, &event.id, &event.regions)
+    });
     let mut report = compute(
         &event.id,
         (event.start, event.end),
         &entries,
+        &needs,
         |region, kind| catalog.map_or(0.0, |c| c.hourly_price(region, kind)),
         crate::clock::now(),
     );
@@ -128,7 +135,8 @@ fn print_text(r: &Report, start: jiff::Timestamp, end: jiff::Timestamp) {
     );
     if let Some(e) = r.efficiency {
         println!(
-            "Efficiency, billed / (on-air + provisioning): {e:.2} (1.00 is the minimum possible)."
+            "Efficiency, billed / (on-air + minimum provisioning): {e:.2} (1.00: each resource \
+             created exactly when needed and gone when the show ends)."
         );
     }
     if r.still_running > 0 {

@@ -13,7 +13,7 @@ use crate::model::{
 use crate::render::{RenderError, Renderer};
 use crate::schedule::handoff::Handoff;
 use crate::schedule::lead::{LeadOrigin, Learned};
-use crate::schedule::timeline::{Timeline, timeline};
+use crate::schedule::timeline::{Held, Timeline, timeline};
 
 #[derive(Debug, Clone, Default)]
 pub struct DesiredState {
@@ -40,13 +40,11 @@ pub enum Scope {
     /// These events and the shared resources of their groups; for deletions, only theirs:
     /// shared resources outlive any one event.
     Events(Vec<String>),
-    /// What should exist at this instant: the events inside their windows and the shared
-    /// resources some event still needs. `held` (the keys the state holds resources for) keeps
-    /// a provisioned event or group from being torn down because a shorter lead was learned.
-    At {
-        now: jiff::Timestamp,
-        held: BTreeSet<String>,
-    },
+    /// What should exist at this instant: the resources of the events inside their windows
+    /// whose own leads have come, and the shared resources some event still needs. `held`
+    /// (what the state holds) keeps a provisioned event or group from being torn down because
+    /// a shorter lead was learned.
+    At { now: jiff::Timestamp, held: Held },
 }
 
 impl Scope {
@@ -116,6 +114,10 @@ pub fn desired_state_in(
             .flat_map(|(u, e)| e.regions.iter().map(move |r| (u.clone(), r.clone())))
             .collect(),
     };
+    let at = match scope {
+        Scope::At { now, held } => Some((*now, held)),
+        _ => None,
+    };
     // Rendering is the expensive part of planning: spread the events over the cores.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -128,7 +130,7 @@ pub fn desired_state_in(
                 s.spawn(move || {
                     let mut out = Vec::new();
                     for e in evs {
-                        event_resources(config, renderer, owner, timeline, e, &mut out)?;
+                        event_resources(config, renderer, owner, timeline, e, at, &mut out)?;
                     }
                     Ok(out)
                 })
@@ -173,12 +175,15 @@ pub fn profile_and_catalog<'c>(
     Some((profile, config.catalogs.get(&profile.provider)?))
 }
 
+/// The event's own resources; at an instant (`at`), only those whose lead has come, and those
+/// the state already holds.
 fn event_resources(
     config: &Config,
     renderer: &Renderer,
     owner: &str,
     timeline: &Timeline,
     event: &Event,
+    at: Option<(jiff::Timestamp, &Held)>,
     out: &mut Vec<ResourceSpec>,
 ) -> Result<(), RenderError> {
     let (Some((profile, catalog)), Some(w)) = (
@@ -191,10 +196,40 @@ fn event_resources(
         .into_iter()
         .filter(|s| !s.shared && !s.after_show)
         .collect();
-    let regions = &event.regions;
-    render_event(
-        renderer, owner, event, profile, catalog, &slots, w.window, regions, out,
-    )
+    let win = |s: &Slot| Window {
+        from: w.slot_from(&s.name),
+        to: w.window.to,
+    };
+    let Some((now, held)) = at else {
+        return render_event(
+            renderer,
+            owner,
+            event,
+            profile,
+            catalog,
+            &slots,
+            &win,
+            &event.regions,
+            out,
+        );
+    };
+    for region in &event.regions {
+        let due: Vec<Slot> = slots
+            .iter()
+            .filter(|s| {
+                w.slot_from(&s.name) <= now
+                    || held.resource(&ResourceId::new(&event.id, region, &s.name))
+            })
+            .cloned()
+            .collect();
+        if !due.is_empty() {
+            let regions = std::slice::from_ref(region);
+            render_event(
+                renderer, owner, event, profile, catalog, &due, &win, regions, out,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Adds what the events' hand-offs need, per event and region (see
@@ -227,14 +262,14 @@ pub fn add_handoffs(
                     .filter(|s| s.after_show)
                     .collect();
                 let release = event.release_at();
-                let win = Window {
+                let win = |_: &Slot| Window {
                     from: release,
                     to: release,
                 };
                 let mut out = Vec::new();
                 let regions = std::slice::from_ref(region);
                 render_event(
-                    renderer, owner, event, profile, catalog, &slots, win, regions, &mut out,
+                    renderer, owner, event, profile, catalog, &slots, &win, regions, &mut out,
                 )?;
                 for spec in out {
                     desired.gates.insert(spec.id.clone());
@@ -267,7 +302,7 @@ fn render_event(
     profile: &Profile,
     catalog: &Catalog,
     slots: &[Slot],
-    win: Window,
+    win: &dyn Fn(&Slot) -> Window,
     regions: &[String],
     out: &mut Vec<ResourceSpec>,
 ) -> Result<(), RenderError> {
@@ -292,7 +327,15 @@ fn render_event(
         insert_region(&mut ctx, catalog, region);
         for slot in slots {
             out.push(render_slot(
-                &mut ctx, renderer, profile, catalog, owner, &event.id, region, slot, win,
+                &mut ctx,
+                renderer,
+                profile,
+                catalog,
+                owner,
+                &event.id,
+                region,
+                slot,
+                win(slot),
             )?);
         }
     }

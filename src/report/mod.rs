@@ -2,8 +2,12 @@
 //! region, the on-air minutes, and how close the billing came to the minimum possible.
 //!
 //! A resource is billed from the start of its create to the end of its delete (or until now
-//! while it exists). The minimum for a resource is the show itself plus the time its create
-//! really took: `efficiency = billed / (on-air + provisioning)`, 1.0 being perfect.
+//! while it exists). The minimum for a resource is the show itself plus its minimum
+//! provisioning: the time its own create really took, and the creates that needed it before
+//! they could begin (the archive exists while the origin and then the encoder are created, so
+//! its minimum includes theirs). `efficiency = billed / (on-air + minimum provisioning)`: 1.0
+//! is a resource created exactly when needed with hindsight of how long each create would
+//! take, and gone when the show ends.
 
 pub mod health;
 
@@ -20,7 +24,32 @@ pub struct Usage {
     pub region: String,
     pub resources: usize,
     pub billed_minutes: f64,
+    /// The time their last successful creates took.
+    pub provisioning_minutes: f64,
+    /// On-air plus minimum provisioning, for each of them.
+    pub minimum_minutes: f64,
     pub cost: f64,
+}
+
+/// For each resource id of an event, the ids of those whose creates need it: the blueprint's
+/// dependencies, turned around.
+pub type NeededBy = BTreeMap<String, Vec<String>>;
+
+/// [`NeededBy`] for an event's own resources (the shared ones need nothing of it).
+pub fn needed_by(profile: &crate::model::Profile, event: &str, regions: &[String]) -> NeededBy {
+    let mut out = NeededBy::new();
+    for region in regions {
+        for slot in crate::model::blueprint(profile)
+            .iter()
+            .filter(|s| !s.shared)
+        {
+            for dep in &slot.depends_on {
+                let id = |name: &str| crate::model::ResourceId::new(event, region, name).0;
+                out.entry(id(dep)).or_default().push(id(&slot.name));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,7 +63,9 @@ pub struct Report {
     pub billed_minutes: f64,
     /// Sum over resources of the time their last successful create took.
     pub provisioning_minutes: f64,
-    /// billed / (resources × on-air + provisioning); `None` before anything was billed.
+    /// Sum over resources of on-air plus minimum provisioning (see the module's text).
+    pub minimum_minutes: f64,
+    /// billed / minimum; `None` before anything was billed.
     pub efficiency: Option<f64>,
     pub cost: f64,
     pub by_kind: Vec<Usage>,
@@ -49,12 +80,13 @@ fn minutes(from: Timestamp, to: Timestamp) -> f64 {
     (to.as_millisecond() - from.as_millisecond()).max(0) as f64 / 60_000.0
 }
 
-/// `entries` are the event's journal entries, oldest first; `price` gives the hourly price of a
-/// kind in a region.
+/// `entries` are the event's journal entries, oldest first; `needed_by` says which creates
+/// need which resource; `price` gives the hourly price of a kind in a region.
 pub fn compute(
     event: &str,
     on_air: (Timestamp, Timestamp),
     entries: &[JournalEntry],
+    needed_by: &NeededBy,
     price: impl Fn(&str, &str) -> f64,
     now: Timestamp,
 ) -> Report {
@@ -95,9 +127,13 @@ pub fn compute(
         }
     }
     let on_air_minutes = minutes(on_air.0, on_air.1);
+    let own: BTreeMap<&str, f64> = lives.iter().map(|(id, l)| (*id, l.provisioning)).collect();
+    let mut chains: BTreeMap<&str, f64> = BTreeMap::new();
     let mut by_kind: BTreeMap<(&str, &str), Usage> = BTreeMap::new();
-    let (mut billed, mut provisioning, mut still_running) = (0.0, 0.0, 0);
-    for life in lives.values_mut() {
+    let (mut billed, mut provisioning, mut minimum, mut still_running) = (0.0, 0.0, 0.0, 0);
+    for (id, life) in lives.iter_mut() {
+        let least = on_air_minutes + chain(id, &own, needed_by, &mut chains, 0);
+        minimum += least;
         if let Some(since) = life.billing_since {
             life.billed += minutes(since, now);
             still_running += 1;
@@ -111,13 +147,16 @@ pub fn compute(
                 region: life.region.to_string(),
                 resources: 0,
                 billed_minutes: 0.0,
+                provisioning_minutes: 0.0,
+                minimum_minutes: 0.0,
                 cost: 0.0,
             });
         u.resources += 1;
         u.billed_minutes += life.billed;
+        u.provisioning_minutes += life.provisioning;
+        u.minimum_minutes += least;
         u.cost += life.billed / 60.0 * price(life.region, life.kind);
     }
-    let minimum = lives.len() as f64 * on_air_minutes + provisioning;
     let by_kind: Vec<Usage> = by_kind.into_values().collect();
     Report {
         event: event.to_string(),
@@ -126,12 +165,41 @@ pub fn compute(
         still_running,
         billed_minutes: billed,
         provisioning_minutes: provisioning,
+        minimum_minutes: minimum,
         efficiency: (billed > 0.0 && minimum > 0.0).then(|| billed / minimum),
         cost: by_kind.iter().map(|u| u.cost).sum(),
         by_kind,
         vod: Vec::new(),
         health: None,
     }
+}
+
+/// A resource's minimum provisioning: its own create, then the longest chain of creates that
+/// needed it (the DAG is shallow; `depth` bounds a malformed one).
+fn chain<'a>(
+    id: &'a str,
+    own: &BTreeMap<&'a str, f64>,
+    needed_by: &'a NeededBy,
+    memo: &mut BTreeMap<&'a str, f64>,
+    depth: usize,
+) -> f64 {
+    if let Some(m) = memo.get(id) {
+        return *m;
+    }
+    let after = if depth > 32 {
+        0.0
+    } else {
+        needed_by
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|d| own.contains_key(d.as_str()))
+            .map(|d| chain(d, own, needed_by, memo, depth + 1))
+            .fold(0.0, f64::max)
+    };
+    let total = own.get(id).copied().unwrap_or(0.0) + after;
+    memo.insert(id, total);
+    total
 }
 
 #[cfg(test)]
@@ -172,6 +240,7 @@ mod tests {
             "show",
             (at("20:00"), at("21:00")),
             &entries,
+            &NeededBy::new(),
             |_, _| 3.0,
             at("22:00"),
         );
@@ -192,6 +261,7 @@ mod tests {
             "show",
             (at("20:00"), at("21:00")),
             &entries,
+            &NeededBy::new(),
             |_, _| 0.0,
             at("20:30"),
         );
@@ -201,5 +271,49 @@ mod tests {
         );
         assert_eq!(r.provisioning_minutes, 8.0);
         assert_eq!(r.still_running, 1);
+    }
+
+    #[test]
+    fn what_a_create_needs_first_has_that_create_in_its_minimum() {
+        // Show 20:00–21:00. The archive (1 min) is needed by the origin (2 min), which the
+        // encoder (5 min) needs; the input (1 min) is needed by the encoder alone.
+        let entries = vec![
+            step("show/eu-west-1/archive", "create", "19:50", "19:51", "ok"),
+            step("show/eu-west-1/input", "create", "19:50", "19:51", "ok"),
+            step("show/eu-west-1/origin", "create", "19:51", "19:53", "ok"),
+            step("show/eu-west-1/encoder", "create", "19:53", "19:58", "ok"),
+        ];
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = crate::config::load(repo, &[]).unwrap();
+        let needs = needed_by(
+            &config.profiles["sim-league"],
+            "show",
+            &["eu-west-1".to_string()],
+        );
+        assert_eq!(
+            needs["show/eu-west-1/origin"],
+            vec!["show/eu-west-1/encoder".to_string()]
+        );
+        let r = compute(
+            "show",
+            (at("20:00"), at("21:00")),
+            &entries,
+            &needs,
+            |_, _| 0.0,
+            at("21:00"),
+        );
+        let least = |kind: &str| {
+            r.by_kind
+                .iter()
+                .find(|u| u.kind == kind)
+                .map(|u| u.minimum_minutes)
+                .unwrap()
+        };
+        assert_eq!(least("encoder"), 65.0);
+        assert_eq!(least("origin"), 67.0);
+        assert_eq!(least("archive"), 68.0);
+        assert_eq!(least("input"), 66.0);
+        assert_eq!(r.minimum_minutes, 266.0);
+        assert_eq!(r.provisioning_minutes, 9.0);
     }
 }

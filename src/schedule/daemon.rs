@@ -4,7 +4,7 @@
 //! Unlike a `tick` from cron, the daemon does not wait for one apply before starting the next:
 //! a CDN delete can take forty minutes, and the next event's encoders cannot wait for it. Each
 //! reconciliation plans only the events and shared units no running apply is working on, and
-//! starts an apply for them alongside the others. The daemon holds the state lock for its whole
+//! starts an apply for each of them alongside the others. The daemon holds the state lock for its whole
 //! life, so a `tick` or `up` run meanwhile waits for it and then names it.
 //!
 //! A stop request lets the applies in flight finish their steps (a second one abandons them,
@@ -19,7 +19,8 @@ use std::time::{Duration, SystemTime};
 use jiff::Timestamp;
 use tokio::task::JoinSet;
 
-use super::tick::{TickReport, prepare};
+use super::tick::{TickReport, plan_places, prepare};
+use super::timeline::Place;
 use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
 use crate::clock;
 use crate::config::duration::signed;
@@ -70,9 +71,10 @@ pub async fn run(
     let state = ws.open_state()?;
     let mut loaded: Option<Loaded> = None;
     let mut seen = None;
-    let mut busy: BTreeSet<String> = BTreeSet::new();
-    let mut applies: JoinSet<(BTreeSet<String>, anyhow::Result<ApplyReport>)> = JoinSet::new();
-    // Recorded durations change only when an apply finishes: learn from them again then.
+    let mut busy: BTreeSet<Place> = BTreeSet::new();
+    let mut applies: JoinSet<(BTreeSet<Place>, bool, anyhow::Result<ApplyReport>)> = JoinSet::new();
+    // Recorded create durations change only when an apply that creates finishes: learn from
+    // them again then.
     let mut learned = None;
     loop {
         if learned.is_none() {
@@ -112,11 +114,15 @@ pub async fn run(
                     }
                     let report = prepared.report(now, &prepared.recorded);
                     next_change = report.next_change;
-                    if !prepared.plan.is_empty() {
-                        let keys = prepared.keys();
-                        busy.extend(keys.iter().cloned());
+                    // One apply per place: a place stays busy until its apply ends, and must
+                    // not wait on another's slow step.
+                    for part in prepared.plan.split_by_place() {
+                        let places = plan_places(&part);
+                        let counts = part.counts();
+                        let creates = counts.create + counts.replace > 0;
+                        busy.extend(places.iter().cloned());
                         let (plan, providers, state, reporter, opts, stop) = (
-                            prepared.plan.clone(),
+                            Arc::new(part),
                             l.providers.clone(),
                             state.clone(),
                             reporter.clone(),
@@ -125,7 +131,7 @@ pub async fn run(
                         );
                         applies.spawn(async move {
                             let r = apply(plan, &providers, state, reporter, &opts, &stop).await;
-                            (keys, r.map_err(anyhow::Error::from))
+                            (places, creates, r.map_err(anyhow::Error::from))
                         });
                     }
                     sink.tick(&Ok(report));
@@ -157,12 +163,14 @@ pub async fn run(
                 () = shutdown.graceful.cancelled(), if !shutdown.graceful.is_cancelled() => break,
                 Some(done) = applies.join_next(), if !applies.is_empty() => {
                     match done {
-                        Ok((keys, result)) => {
-                            for k in &keys {
-                                busy.remove(k);
+                        Ok((places, creates, result)) => {
+                            for p in &places {
+                                busy.remove(p);
                             }
-                            learned = None;
-                            sink.applied(&keys, &result);
+                            if creates {
+                                learned = None;
+                            }
+                            sink.applied(&keys_of(&places), &result);
                         }
                         Err(e) => sink.tick(&Err(anyhow::anyhow!("an apply task failed: {e}"))),
                     }
@@ -178,13 +186,17 @@ pub async fn run(
         if shutdown.graceful.is_cancelled() {
             // Let the applies in flight settle; they stop starting steps on their own.
             while let Some(done) = applies.join_next().await {
-                if let Ok((keys, result)) = done {
-                    sink.applied(&keys, &result);
+                if let Ok((places, _, result)) = done {
+                    sink.applied(&keys_of(&places), &result);
                 }
             }
             return Ok(());
         }
     }
+}
+
+fn keys_of(places: &BTreeSet<Place>) -> BTreeSet<String> {
+    places.iter().map(|(key, _)| key.clone()).collect()
 }
 
 fn load(ws: &Workspace, schedules: &[PathBuf]) -> anyhow::Result<Loaded> {

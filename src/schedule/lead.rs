@@ -1,27 +1,37 @@
 //! How long before `start` an event's resources must be created.
 //!
 //! Explicit leads (the event's, else its profile's) are taken as given. `auto` is learned: for
-//! each region, the p95 of the recorded create durations of each resource kind (the catalog's
-//! p95 where fewer than [`MIN_SAMPLES`] were recorded) along the profile's longest dependency
-//! chain, times a safety factor, plus time for readiness checks, rounded up to the catalog's
-//! lead step (a minute unless it says); the event's lead is the largest over its regions.
+//! each region, the p95 of the recorded create durations of each resource kind times a safety
+//! factor, or the longest with a margin where the tail is longer (the catalog's p95 and `max` where
+//! fewer than [`MIN_SAMPLES`] were recorded), along the profile's longest dependency chain,
+//! plus time for readiness checks, rounded up to the catalog's lead step (a minute unless it
+//! says); the event's lead is the largest over its regions.
+//! Each resource on the chain has a lead of its own, the part of the chain from it to the
+//! show, so that the quick creates early in the chain are not made at the start of the
+//! slow one's lead and left idle (see [`Leads::slots`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Catalog, Event, Lead, LeadSource, Profile, Window, blueprint};
+use crate::model::{Catalog, Event, KindEntry, Lead, LeadSource, Profile, Slot, Window, blueprint};
 use crate::state::HistoryEntry;
 
-/// Safety factor over the critical path of provisioning times.
+/// Safety factor over the p95 of each create on the critical path.
 pub const SAFETY: f64 = 1.25;
+/// Margin over the longest recorded create (or the catalog's `max`): provisioning times have
+/// heavy tails (a MediaLive start is usually done in 3 minutes and may take 10), and the p95
+/// alone would leave one event in fifty late.
+pub const TAIL: f64 = 1.1;
 /// Time for readiness checks after the last resource reports ready, unless the catalog says.
 pub const READINESS: Duration = Duration::from_secs(60);
 /// `auto` leads are rounded up to a multiple of this, unless the catalog says.
 pub const LEAD_STEP: Duration = Duration::from_secs(60);
 /// Recorded creates needed before a kind's own history replaces the catalog's figure.
 pub const MIN_SAMPLES: usize = 5;
+/// Recorded creates needed before the longest of them replaces the catalog's tail.
+pub const TAIL_SAMPLES: usize = 100;
 
 /// Where a lead came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,10 +56,19 @@ impl LeadOrigin {
     }
 }
 
-/// p95 create durations per (provider, region, kind), from the state's history.
+/// Recorded create durations per (provider, region, kind), from the state's history.
 #[derive(Debug, Clone, Default)]
 pub struct Learned {
-    p95: HashMap<(String, String, String), Duration>,
+    kinds: HashMap<(String, String, String), Sampled>,
+}
+
+/// What the recorded creates of one kind in one region say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sampled {
+    pub p95: Duration,
+    /// The longest.
+    pub max: Duration,
+    pub count: usize,
 }
 
 impl Learned {
@@ -61,23 +80,54 @@ impl Learned {
                 .or_default()
                 .push(h.duration_ms);
         }
-        let p95 = samples
+        let kinds = samples
             .into_iter()
             .filter(|(_, v)| v.len() >= MIN_SAMPLES)
             .map(|(k, mut v)| {
                 v.sort_unstable();
-                let i = ((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1;
-                (k, Duration::from_millis(v[i]))
+                let q = |p: f64| {
+                    let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
+                    Duration::from_millis(v[i])
+                };
+                let sampled = Sampled {
+                    p95: q(0.95),
+                    max: q(1.0),
+                    count: v.len(),
+                };
+                (k, sampled)
             })
             .collect();
-        Self { p95 }
+        Self { kinds }
     }
 
-    pub fn get(&self, provider: &str, region: &str, kind: &str) -> Option<Duration> {
-        self.p95
+    pub fn get(&self, provider: &str, region: &str, kind: &str) -> Option<Sampled> {
+        self.kinds
             .get(&(provider.to_string(), region.to_string(), kind.to_string()))
             .copied()
     }
+}
+
+/// How long to allow for one create: the p95 × [`SAFETY`], and never less than the tail ×
+/// [`TAIL`]. The tail is the longest recorded create once there are [`TAIL_SAMPLES`] (a start
+/// that takes its 10 minutes one time in seventy shows up in a hundred). Before that, the
+/// catalog's tail (its `max`, where it gives one) stands in for it, scaled by how the recorded
+/// p95 compares with the catalog's: a provider twice as fast as its catalog says has a tail
+/// half as long. Without any record, the catalog's p95 and `max`.
+fn allow(sampled: Option<Sampled>, catalog: Option<&KindEntry>) -> Duration {
+    let p95 = catalog.map_or(Duration::ZERO, |k| k.provision.p95.0);
+    let max = catalog.and_then(|k| k.provision.max).map(|m| m.0);
+    let (p95, tail) = match sampled {
+        Some(s) if s.count >= TAIL_SAMPLES => (s.p95, s.max),
+        Some(s) => {
+            let shape = match max {
+                Some(m) if !p95.is_zero() => m.as_secs_f64() / p95.as_secs_f64(),
+                _ => 0.0,
+            };
+            (s.p95, s.max.max(s.p95.mul_f64(shape)))
+        }
+        None => (p95, max.unwrap_or_default()),
+    };
+    p95.mul_f64(SAFETY).max(tail.mul_f64(TAIL))
 }
 
 /// Which of a profile's resources a lead must cover.
@@ -91,75 +141,135 @@ pub enum Covering {
     Shared,
 }
 
-/// The learned (or catalog) lead for a profile in one region.
-pub fn region_lead(
+/// How long before `start` each of a profile's resources is created in one region, and the
+/// lead of the whole (the longest of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leads {
+    pub lead: Duration,
+    pub origin: LeadOrigin,
+    /// Per blueprint slot. With `auto`, each resource is created as late as the chain of what
+    /// depends on it allows: the archive before the origin before the encoder, each by its own
+    /// learned time, so that nothing waits idle for the slowest create of the event. A fixed
+    /// lead is the same for every slot.
+    pub slots: BTreeMap<String, Duration>,
+}
+
+impl Leads {
+    fn fixed(lead: Duration, origin: LeadOrigin, profile: &Profile, covering: Covering) -> Self {
+        Self {
+            lead,
+            origin,
+            slots: covered(profile, covering).map(|s| (s.name, lead)).collect(),
+        }
+    }
+
+    /// The slot's lead; the whole lead for a slot it does not cover.
+    pub fn slot(&self, name: &str) -> Duration {
+        self.slots.get(name).copied().unwrap_or(self.lead)
+    }
+
+    /// Slot by slot, the longer of two.
+    fn max(mut self, other: Self) -> Self {
+        for (name, d) in other.slots {
+            let e = self.slots.entry(name).or_insert(d);
+            *e = (*e).max(d);
+        }
+        if other.lead > self.lead {
+            self.lead = other.lead;
+            self.origin = other.origin;
+        }
+        self
+    }
+}
+
+fn covered(profile: &Profile, covering: Covering) -> impl Iterator<Item = Slot> {
+    blueprint(profile)
+        .into_iter()
+        .filter(|s| !s.after_show)
+        .filter(move |s| match covering {
+            Covering::All => true,
+            Covering::Own => !s.shared,
+            Covering::Shared => s.shared,
+        })
+}
+
+/// The learned (or catalog) leads for a profile in one region. Walking back from the show:
+/// what nothing depends on must be ready a readiness check before start; anything else must
+/// be ready before the first of its dependents is created. Each create is given what
+/// [`Learned`] allows for it (from the catalog's p95 and `max` until enough are recorded),
+/// and each lead is rounded up to the catalog's step, so that a
+/// `tick` every step creates each resource at its time.
+pub fn region_leads(
     profile: &Profile,
     catalog: &Catalog,
     region: &str,
     learned: &Learned,
     covering: Covering,
-) -> (Duration, LeadOrigin) {
+) -> Leads {
     let mut used_history = false;
-    let mut done: HashMap<&str, Duration> = HashMap::new();
-    let slots = blueprint(profile);
-    // The blueprint lists dependencies before dependents.
-    for s in slots
-        .iter()
-        .filter(|s| !s.after_show)
-        .filter(|s| match covering {
-            Covering::All => true,
-            Covering::Own => !s.shared,
-            Covering::Shared => s.shared,
-        })
-    {
-        let own = match learned.get(&profile.provider, region, s.kind) {
-            Some(d) => {
-                used_history = true;
-                d
-            }
-            None => catalog
-                .kinds
-                .get(s.kind)
-                .map_or(Duration::ZERO, |k| k.provision.p95.0),
-        };
-        let after = s
-            .depends_on
+    let slots: Vec<Slot> = covered(profile, covering).collect();
+    // Milliseconds before start by which each slot's create must begin.
+    let mut begin: HashMap<&str, u64> = HashMap::new();
+    // The blueprint lists dependencies before dependents: walk it backwards.
+    for s in slots.iter().rev() {
+        let sampled = learned.get(&profile.provider, region, s.kind);
+        used_history |= sampled.is_some();
+        let own = allow(sampled, catalog.kinds.get(s.kind));
+        let ready_by = slots
             .iter()
-            .filter_map(|d| done.get(d.as_str()).copied())
+            .filter(|d| d.depends_on.contains(&s.name))
+            .filter_map(|d| begin.get(d.name.as_str()).copied())
             .max()
-            .unwrap_or(Duration::ZERO);
-        done.insert(s.name.as_str(), after + own);
+            .unwrap_or(catalog.readiness.as_millis() as u64);
+        let ms = ready_by + own.as_millis() as u64;
+        begin.insert(s.name.as_str(), ms);
     }
-    let path = done.values().copied().max().unwrap_or(Duration::ZERO);
-    let ms =
-        (path.as_secs_f64() * SAFETY * 1000.0).ceil() as u64 + catalog.readiness.as_millis() as u64;
     let step = (catalog.lead_step.as_millis() as u64).max(1);
-    let origin = if used_history {
-        LeadOrigin::Learned
-    } else {
-        LeadOrigin::Catalog
-    };
-    (Duration::from_millis(ms.div_ceil(step) * step), origin)
+    let round = |ms: u64| Duration::from_millis(ms.div_ceil(step) * step);
+    let slots: BTreeMap<String, Duration> = slots
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                round(begin.get(s.name.as_str()).copied().unwrap_or(0)),
+            )
+        })
+        .collect();
+    Leads {
+        lead: slots
+            .values()
+            .copied()
+            .max()
+            .unwrap_or_else(|| round(catalog.readiness.as_millis() as u64)),
+        origin: if used_history {
+            LeadOrigin::Learned
+        } else {
+            LeadOrigin::Catalog
+        },
+        slots,
+    }
 }
 
-/// The lead an event uses, and where it came from, when its lead must cover `covering`
-/// (fixed leads are taken as given).
-pub fn resolve_lead(
+/// The leads an event uses, and where they came from, when they must cover `covering`
+/// (fixed leads are taken as given); with several regions, the longest of each.
+pub fn resolve_leads(
     event: &Event,
     profile: &Profile,
     catalog: &Catalog,
     learned: &Learned,
     covering: Covering,
-) -> (Duration, LeadOrigin) {
+) -> Leads {
     match (event.lead, event.lead_source) {
-        (Lead::Fixed(d), LeadSource::Profile) => (d, LeadOrigin::Profile),
-        (Lead::Fixed(d), _) => (d, LeadOrigin::Event),
+        (Lead::Fixed(d), LeadSource::Profile) => {
+            Leads::fixed(d, LeadOrigin::Profile, profile, covering)
+        }
+        (Lead::Fixed(d), _) => Leads::fixed(d, LeadOrigin::Event, profile, covering),
         (Lead::Auto, _) => event
             .regions
             .iter()
-            .map(|r| region_lead(profile, catalog, r, learned, covering))
-            .max_by_key(|(d, _)| *d)
-            .unwrap_or_else(|| region_lead(profile, catalog, "", learned, covering)),
+            .map(|r| region_leads(profile, catalog, r, learned, covering))
+            .reduce(Leads::max)
+            .unwrap_or_else(|| region_leads(profile, catalog, "", learned, covering)),
     }
 }
 
@@ -199,10 +309,50 @@ mod tests {
         );
         let many: Vec<_> = (1..=20).map(|i| entry("cdn", i * 1000)).collect();
         let l = Learned::from_history(&many);
-        assert_eq!(
-            l.get("sim", "eu-west-1", "cdn"),
-            Some(Duration::from_secs(19))
-        );
+        let s = l.get("sim", "eu-west-1", "cdn").unwrap();
+        assert_eq!(s.p95, Duration::from_secs(19));
+        assert_eq!(s.max, Duration::from_secs(20));
+        assert_eq!(s.count, 20);
         assert_eq!(l.get("sim", "us-east-1", "cdn"), None);
+    }
+
+    fn kind(p95: u64, max: Option<u64>) -> KindEntry {
+        let max = max.map_or(String::new(), |m| format!(", max: {m}s"));
+        let yaml = format!(
+            "hourly_price: 0\nprovision: {{ median: 1s, p95: {p95}s{max} }}\n\
+             destroy: {{ median: 1s, p95: 1s }}"
+        );
+        serde_saphyr::from_str(&yaml).unwrap()
+    }
+
+    #[test]
+    fn a_create_is_allowed_its_p95_with_a_margin_or_its_tail() {
+        let secs = Duration::from_secs;
+        // No record: the catalog's p95 × 1.25, or its max × 1.1 when that is longer.
+        assert_eq!(allow(None, Some(&kind(100, None))), secs(125));
+        assert_eq!(allow(None, Some(&kind(100, Some(200)))), secs(220));
+        // A few dozen records rarely show the tail: the catalog's stands in for it, scaled to
+        // the recorded p95 (here 0.9 of the catalog's, so the tail is 180 s rather than 200 s)...
+        let few = Sampled {
+            p95: secs(90),
+            max: secs(150),
+            count: 30,
+        };
+        assert_eq!(allow(Some(few), Some(&kind(100, Some(200)))), secs(198));
+        assert_eq!(allow(Some(few), Some(&kind(100, None))), secs(165));
+        // ...until enough are recorded to read it.
+        let many = Sampled {
+            count: TAIL_SAMPLES,
+            ..few
+        };
+        assert_eq!(allow(Some(many), Some(&kind(100, Some(200)))), secs(165));
+        let light_tail = Sampled {
+            max: secs(95),
+            ..many
+        };
+        assert_eq!(
+            allow(Some(light_tail), None),
+            Duration::from_millis(112_500)
+        );
     }
 }

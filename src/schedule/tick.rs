@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::handoff::{Facts, Handoff, decide, decide_now};
 use super::lead::{LeadOrigin, Learned};
 use super::phase::{Holdings, Phase, observed};
-use super::timeline::{Timeline, timeline};
+use super::timeline::{Held, Place, Timeline, timeline};
 use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
 use crate::model::{ARCHIVE_KIND, Config, RecordedResource, ResourceStatus, VOD_KIND};
 use crate::plan::{Counts, Plan, Scope, add_handoffs, desired_state_in, plan};
@@ -113,29 +113,12 @@ pub async fn tick(
 pub struct Prepared {
     pub plan: Arc<Plan>,
     pub timeline: Timeline,
-    /// How many resources each event (or shared unit) needs now.
-    desired_per_key: BTreeMap<String, usize>,
     /// What the state held when the plan was made.
     pub recorded: Vec<RecordedResource>,
     pub handoffs: BTreeMap<(String, String), Handoff>,
 }
 
 impl Prepared {
-    /// The keys (event ids and shared units) the plan acts on.
-    pub fn keys(&self) -> BTreeSet<String> {
-        self.plan
-            .actions
-            .iter()
-            .filter(|a| a.op != crate::plan::Op::NoOp)
-            .filter_map(|a| {
-                a.desired
-                    .as_ref()
-                    .or(a.recorded.as_ref().map(|r| &r.spec))
-                    .map(|s| s.event.clone())
-            })
-            .collect()
-    }
-
     /// Each event's phase given what the state holds (`after`).
     pub fn report(&self, now: Timestamp, after: &[RecordedResource]) -> TickReport {
         let mut holdings: BTreeMap<&str, Holdings> = BTreeMap::new();
@@ -165,7 +148,8 @@ impl Prepared {
             .iter()
             .map(|(id, w)| {
                 let mut h = holdings.get(id.as_str()).copied().unwrap_or_default();
-                h.desired = self.desired_per_key.get(id).copied().unwrap_or(0);
+                // All of them, though some are created later than others.
+                h.desired = w.resources;
                 let handoffs = self
                     .handoffs
                     .iter()
@@ -237,6 +221,15 @@ impl Prepared {
             alerts,
         }
     }
+}
+
+/// The places a plan acts on.
+pub fn plan_places(plan: &Plan) -> BTreeSet<Place> {
+    plan.actions
+        .iter()
+        .filter(|a| a.op != crate::plan::Op::NoOp)
+        .filter_map(|a| a.spec().map(|s| (s.event.clone(), s.region.clone())))
+        .collect()
 }
 
 /// `handoff` while a VOD is being made or waits for a retry.
@@ -317,19 +310,19 @@ pub async fn survey(
     Ok(out)
 }
 
-/// Plans one reconciliation at `now`, leaving alone every event and shared unit in `busy`
-/// (the daemon's applies still working on them).
+/// Plans one reconciliation at `now`, leaving alone every place in `busy` (the daemon's
+/// applies still working on them).
 pub async fn prepare(
     config: &Config,
     renderer: &Renderer,
     state: &dyn StateStore,
     learned: &Learned,
     now: Timestamp,
-    busy: &BTreeSet<String>,
+    busy: &BTreeSet<Place>,
 ) -> anyhow::Result<Prepared> {
     let timeline = timeline(config, learned);
     let recorded = state.resources().await?;
-    let held: BTreeSet<String> = recorded.iter().map(|r| r.spec.event.clone()).collect();
+    let held = Held::of(&recorded);
     let mut desired = desired_state_in(
         config,
         renderer,
@@ -346,18 +339,17 @@ pub async fn prepare(
         &handoffs,
         &recorded,
     )?;
-    let mut desired_per_key: BTreeMap<String, usize> = BTreeMap::new();
-    for spec in desired.resources.values() {
-        *desired_per_key.entry(spec.event.clone()).or_default() += 1;
-    }
-    desired.resources.retain(|_, s| !busy.contains(&s.event));
+    let is_busy = |s: &crate::model::ResourceSpec| {
+        !busy.is_empty() && busy.contains(&(s.event.clone(), s.region.clone()))
+    };
+    desired.resources.retain(|_, s| !is_busy(s));
     let without_busy: Vec<RecordedResource>;
     let idle: &[RecordedResource] = if busy.is_empty() {
         &recorded
     } else {
         without_busy = recorded
             .iter()
-            .filter(|r| !busy.contains(&r.spec.event))
+            .filter(|r| !is_busy(&r.spec))
             .cloned()
             .collect();
         &without_busy
@@ -376,7 +368,6 @@ pub async fn prepare(
     Ok(Prepared {
         plan,
         timeline,
-        desired_per_key,
         recorded,
         handoffs,
     })

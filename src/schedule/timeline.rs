@@ -1,6 +1,8 @@
 //! When each event's resources, and each group's shared resources, should exist (pure).
 //!
-//! An event's resources exist from `start − lead` to `end + grace`. Resources an event group
+//! An event's resources exist from `start − lead` to `end + grace`; within that, each of them
+//! from its own lead (the archive a little before the origin, the origin a little before the
+//! encoder), so that quick creates do not wait idle for the slowest. Resources an event group
 //! shares (a CDN distribution: minutes to deploy, and a delete known to take far longer) exist
 //! while any event of the group needs them, and are kept across a gap between two events when
 //! tearing them down and creating them again would take longer than the gap. Each is created
@@ -12,10 +14,10 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::lead::{Covering, LeadOrigin, Learned, resolve_lead, window};
+use super::lead::{Covering, LeadOrigin, Learned, resolve_leads, window};
 use super::phase::Times;
 use crate::config::duration::signed;
-use crate::model::{Catalog, Config, Profile, Window, blueprint};
+use crate::model::{Catalog, Config, Profile, RecordedResource, ResourceId, Window, blueprint};
 
 #[derive(Debug, Clone)]
 pub struct EventWindow {
@@ -23,8 +25,60 @@ pub struct EventWindow {
     pub lead_from: LeadOrigin,
     pub times: Times,
     pub window: Window,
+    /// When each of the event's own resources (by blueprint slot) is created: at the latest,
+    /// `window.from`.
+    pub slot_from: BTreeMap<String, Timestamp>,
+    /// How many resources the event has in all its regions (the shared ones apart).
+    pub resources: usize,
     /// The key of the group's shared resources, when the profile shares any.
     pub shared_unit: Option<String>,
+}
+
+impl EventWindow {
+    /// When the slot's resources are created.
+    pub fn slot_from(&self, slot: &str) -> Timestamp {
+        self.slot_from
+            .get(slot)
+            .copied()
+            .unwrap_or(self.window.from)
+    }
+}
+
+/// An event or shared unit in one region: (key, region). The daemon applies each on its own.
+pub type Place = (String, String);
+
+/// What the state holds, as far as the timeline's hysteresis asks: by event or shared unit,
+/// by place (key and region), and by resource.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    keys: BTreeSet<String>,
+    places: BTreeSet<Place>,
+    resources: BTreeSet<ResourceId>,
+}
+
+impl Held {
+    pub fn of(recorded: &[RecordedResource]) -> Self {
+        let mut h = Self::default();
+        for r in recorded {
+            h.keys.insert(r.spec.event.clone());
+            h.places
+                .insert((r.spec.event.clone(), r.spec.region.clone()));
+            h.resources.insert(r.spec.id.clone());
+        }
+        h
+    }
+
+    pub fn key(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+
+    pub fn place(&self, key: &str, region: &str) -> bool {
+        self.places.contains(&(key.to_string(), region.to_string()))
+    }
+
+    pub fn resource(&self, id: &ResourceId) -> bool {
+        self.resources.contains(id)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,11 +101,11 @@ impl Timeline {
     /// resources for it) is kept from `start − 2 × lead`: a lead shortened by newly learned
     /// durations must not tear down what was provisioned under the longer one, only to create
     /// it again minutes later. An event moved hours later is still released.
-    pub fn events_at(&self, now: Timestamp, held: &BTreeSet<String>) -> Vec<String> {
+    pub fn events_at(&self, now: Timestamp, held: &Held) -> Vec<String> {
         self.events
             .iter()
             .filter(|(id, w)| {
-                let from = if held.contains(*id) {
+                let from = if held.key(id) {
                     w.times.start - w.times.lead * 2
                 } else {
                     w.window.from
@@ -62,14 +116,14 @@ impl Timeline {
             .collect()
     }
 
-    /// The (unit, region) pairs whose shared resources should exist at `now`; a unit in
-    /// `held` is kept from one linger before its span, for the same reason as in
-    /// [`Self::events_at`].
-    pub fn shared_at(&self, now: Timestamp, held: &BTreeSet<String>) -> BTreeSet<(String, String)> {
+    /// The (unit, region) pairs whose shared resources should exist at `now`; a unit the
+    /// state holds in that region is kept from one linger before its span, for the same
+    /// reason as in [`Self::events_at`].
+    pub fn shared_at(&self, now: Timestamp, held: &Held) -> BTreeSet<(String, String)> {
         self.shared
             .iter()
-            .filter(|((unit, _), s)| {
-                let slack = if held.contains(unit) {
+            .filter(|((unit, region), s)| {
+                let slack = if held.place(unit, region) {
                     s.linger
                 } else {
                     SignedDuration::ZERO
@@ -83,10 +137,11 @@ impl Timeline {
     /// The next instant after `now` at which something should change: a window opening or
     /// closing, or a show starting.
     pub fn next_change(&self, now: Timestamp) -> Option<Timestamp> {
-        let events = self
-            .events
-            .values()
-            .flat_map(|w| [w.window.from, w.times.start, w.window.to]);
+        let events = self.events.values().flat_map(|w| {
+            [w.window.from, w.times.start, w.window.to]
+                .into_iter()
+                .chain(w.slot_from.values().copied())
+        });
         let shared = self
             .shared
             .values()
@@ -112,10 +167,22 @@ pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
         } else {
             Covering::All
         };
-        let lead = resolve_lead(e, profile, catalog, learned, covering);
-        let win = window(e, lead.0);
+        let leads = resolve_leads(e, profile, catalog, learned, covering);
+        let win = window(e, leads.lead);
+        let own: Vec<String> = blueprint(profile)
+            .into_iter()
+            .filter(|s| !s.shared && !s.after_show)
+            .map(|s| s.name)
+            .collect();
+        let slot_from = own
+            .iter()
+            .map(|name| {
+                let lead = signed(leads.slot(name));
+                (name.clone(), e.start.checked_sub(lead).unwrap_or(e.start))
+            })
+            .collect();
         if let Some(u) = &unit {
-            let shared_lead = resolve_lead(e, profile, catalog, learned, Covering::Shared).0;
+            let shared_lead = resolve_leads(e, profile, catalog, learned, Covering::Shared).lead;
             let span = window(e, shared_lead);
             let linger = linger(profile, catalog);
             for r in &e.regions {
@@ -127,15 +194,17 @@ pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
         out.events.insert(
             e.id.clone(),
             EventWindow {
-                lead: lead.0,
-                lead_from: lead.1,
+                lead: leads.lead,
+                lead_from: leads.origin,
                 times: Times {
                     start: e.start,
                     end: e.end,
-                    lead: signed(lead.0),
+                    lead: signed(leads.lead),
                     grace: signed(e.grace),
                 },
                 window: win,
+                slot_from,
+                resources: own.len() * e.regions.len(),
                 shared_unit: unit,
             },
         );
