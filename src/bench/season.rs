@@ -56,6 +56,8 @@ pub struct SeasonResult {
     pub late_events: usize,
     /// The latest any event became ready after its start, in seconds.
     pub worst_late_s: f64,
+    /// The first few late events, and what was ready last in each.
+    pub late: Vec<LateEvent>,
     /// Billed resource-minutes / (on-air + minimum provisioning: each resource's own create
     /// and the creates that needed it first, as `orchestrate report` counts them).
     pub billed_over_minimum: f64,
@@ -73,6 +75,19 @@ pub struct SeasonResult {
     pub failed_steps: usize,
     pub wall_ms: u64,
     pub peak_rss_bytes: u64,
+}
+
+/// How many late events the result lists.
+const MAX_LATE_LISTED: usize = 10;
+
+#[derive(Debug, Serialize)]
+pub struct LateEvent {
+    pub event: String,
+    pub late_s: f64,
+    /// The resource ready last, and when its create began and how long it took.
+    pub last_ready: Option<String>,
+    pub created_before_start_s: Option<f64>,
+    pub create_took_s: Option<f64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -248,6 +263,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     let price = |region: &str, kind: &str| sim.hourly_price(region, kind);
     let now = clock::now();
     let mut late = 0usize;
+    let mut lates: Vec<LateEvent> = Vec::new();
     let mut worst_late = 0.0f64;
     let (mut billed, mut minimum, mut own_creates, mut cost) = (0.0, 0.0, 0.0, 0.0);
     let mut resources = 0usize;
@@ -270,7 +286,8 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
                 .or_default()
                 .add(u.billed_minutes, u.minimum_minutes);
         }
-        let mut ready_at = ready_time(&journal, e.start);
+        let (at, by) = ready_time(&journal, e.start);
+        let mut ready_at = (at, by.map(std::borrow::Cow::Borrowed));
         let unit = format!("@{}+{}", p.profile, e.group);
         if profile.cdn.enabled && profile.cdn.shared {
             if !unit_journals.contains_key(&unit) {
@@ -281,7 +298,10 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
                 .filter(|j| e.regions.contains(&j.region))
                 .cloned()
                 .collect();
-            ready_at = ready_at.max(ready_time(&shared, e.start));
+            let (at, by) = ready_time(&shared, e.start);
+            if at > ready_at.0 {
+                ready_at = (at, by.cloned().map(std::borrow::Cow::Owned));
+            }
             for region in &e.regions {
                 shows
                     .entry((unit.clone(), region.clone()))
@@ -289,10 +309,23 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
                     .push((e.start, e.end));
             }
         }
-        let behind = ready_at.duration_since(e.start).as_secs_f64();
+        let behind = ready_at.0.duration_since(e.start).as_secs_f64();
         if behind > 0.0 {
             late += 1;
             worst_late = worst_late.max(behind);
+            if lates.len() < MAX_LATE_LISTED {
+                let by = ready_at.1.as_deref();
+                lates.push(LateEvent {
+                    event: e.id.clone(),
+                    late_s: behind.round(),
+                    last_ready: by.map(|j| j.resource.clone()),
+                    created_before_start_s: by
+                        .map(|j| e.start.duration_since(j.started_at).as_secs_f64().round()),
+                    create_took_s: by
+                        .and_then(|j| j.duration_ms)
+                        .map(|ms| (ms as f64 / 1000.0).round()),
+                });
+            }
         }
     }
     for (unit, journal) in &unit_journals {
@@ -340,6 +373,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         ready_before_start_ratio: round3(1.0 - late as f64 / events.len().max(1) as f64),
         late_events: late,
         worst_late_s: worst_late.round(),
+        late: lates,
         billed_over_minimum: round3(if minimum > 0.0 { billed / minimum } else { 0.0 }),
         billed_over_own_creates: round3(if own_creates > 0.0 {
             billed / own_creates
@@ -362,12 +396,13 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
 /// For each resource, the create serving the show is the last one started before `start` that
 /// no delete followed before `start`; failing that, the first one started after it (a late
 /// provisioning). A resource with neither was never there for the show.
-fn ready_time(journal: &[JournalEntry], start: Timestamp) -> Timestamp {
+/// Also returns the create that was ready last, if any was.
+fn ready_time(journal: &[JournalEntry], start: Timestamp) -> (Timestamp, Option<&JournalEntry>) {
     let mut by_resource: BTreeMap<&str, Vec<&JournalEntry>> = BTreeMap::new();
     for j in journal {
         by_resource.entry(j.resource.as_str()).or_default().push(j);
     }
-    let mut ready = Timestamp::MIN;
+    let mut ready = (Timestamp::MIN, None);
     for entries in by_resource.values() {
         let creates: Vec<&&JournalEntry> = entries
             .iter()
@@ -385,11 +420,16 @@ fn ready_time(journal: &[JournalEntry], start: Timestamp) -> Timestamp {
             .filter(|c| !deleted_between(c.started_at));
         let after = creates.iter().find(|c| c.started_at > start);
         match before.or(after) {
-            Some(c) => ready = ready.max(c.finished_at.unwrap_or(Timestamp::MAX)),
+            Some(c) => {
+                let at = c.finished_at.unwrap_or(Timestamp::MAX);
+                if at > ready.0 {
+                    ready = (at, Some(**c));
+                }
+            }
             None => {
                 // Created for an earlier show only; this one never had it.
                 if creates.iter().any(|c| c.started_at <= start) {
-                    return Timestamp::MAX;
+                    return (Timestamp::MAX, None);
                 }
             }
         }
@@ -470,18 +510,18 @@ mod tests {
             entry("create", "15:02", "15:10"),
         ];
         assert_eq!(
-            ready_time(&late, start),
+            ready_time(&late, start).0,
             "2027-01-01T15:10:00Z".parse().unwrap()
         );
         let kept = [entry("create", "10:00", "10:10")];
         assert_eq!(
-            ready_time(&kept, start),
+            ready_time(&kept, start).0,
             "2027-01-01T10:10:00Z".parse().unwrap()
         );
         let gone = [
             entry("create", "10:00", "10:10"),
             entry("delete", "12:00", "12:50"),
         ];
-        assert_eq!(ready_time(&gone, start), Timestamp::MAX);
+        assert_eq!(ready_time(&gone, start).0, Timestamp::MAX);
     }
 }

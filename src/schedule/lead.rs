@@ -1,14 +1,14 @@
 //! How long before `start` an event's resources must be created.
 //!
-//! Explicit leads (the event's, else its profile's) are taken as given. `auto` is learned: for
-//! each region, the p95 of the recorded create durations of each resource kind times a safety
-//! factor, or the longest with a margin where the tail is longer (the catalog's p95 and `max` where
-//! fewer than [`MIN_SAMPLES`] were recorded), along the profile's longest dependency chain,
-//! plus time for readiness checks, rounded up to the catalog's lead step (a minute unless it
-//! says); the event's lead is the largest over its regions.
-//! Each resource on the chain has a lead of its own, the part of the chain from it to the
-//! show, so that the quick creates early in the chain are not made at the start of the
-//! slow one's lead and left idle (see [`Leads::slots`]).
+//! Explicit leads (the event's, else its profile's) are taken as given. `auto` is learned: each
+//! create is allowed the p95 of its kind's recorded durations in the region times a safety
+//! factor, or its tail with a margin where that is longer (see `allow`; the catalog's p95 and
+//! `max` where fewer than [`MIN_SAMPLES`] were recorded). The event's lead is the longest chain
+//! of these through the profile's dependencies, plus time for readiness checks, rounded up to
+//! the catalog's lead step (a minute unless it says), and the largest over its regions. Each
+//! resource on the chain has a lead of its own, the part of the chain from it to the show, so
+//! that quick creates are not made at the start of the slow one's lead and left idle (see
+//! [`Leads::slots`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -30,8 +30,6 @@ pub const READINESS: Duration = Duration::from_secs(60);
 pub const LEAD_STEP: Duration = Duration::from_secs(60);
 /// Recorded creates needed before a kind's own history replaces the catalog's figure.
 pub const MIN_SAMPLES: usize = 5;
-/// Recorded creates needed before the longest of them replaces the catalog's tail.
-pub const TAIL_SAMPLES: usize = 100;
 
 /// Where a lead came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,10 +54,12 @@ impl LeadOrigin {
     }
 }
 
-/// Recorded create durations per (provider, region, kind), from the state's history.
+/// Recorded create durations per (provider, region, kind), and per (provider, kind) over all
+/// regions, from the state's history.
 #[derive(Debug, Clone, Default)]
 pub struct Learned {
     kinds: HashMap<(String, String, String), Sampled>,
+    everywhere: HashMap<(String, String), Sampled>,
 }
 
 /// What the recorded creates of one kind in one region say.
@@ -74,30 +74,21 @@ pub struct Sampled {
 impl Learned {
     pub fn from_history(history: &[HistoryEntry]) -> Self {
         let mut samples: HashMap<(String, String, String), Vec<u64>> = HashMap::new();
+        let mut everywhere: HashMap<(String, String), Vec<u64>> = HashMap::new();
         for h in history.iter().filter(|h| h.op == "create") {
             samples
                 .entry((h.provider.clone(), h.region.clone(), h.kind.clone()))
                 .or_default()
                 .push(h.duration_ms);
+            everywhere
+                .entry((h.provider.clone(), h.kind.clone()))
+                .or_default()
+                .push(h.duration_ms);
         }
-        let kinds = samples
-            .into_iter()
-            .filter(|(_, v)| v.len() >= MIN_SAMPLES)
-            .map(|(k, mut v)| {
-                v.sort_unstable();
-                let q = |p: f64| {
-                    let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
-                    Duration::from_millis(v[i])
-                };
-                let sampled = Sampled {
-                    p95: q(0.95),
-                    max: q(1.0),
-                    count: v.len(),
-                };
-                (k, sampled)
-            })
-            .collect();
-        Self { kinds }
+        Self {
+            kinds: summarise(samples),
+            everywhere: summarise(everywhere),
+        }
     }
 
     pub fn get(&self, provider: &str, region: &str, kind: &str) -> Option<Sampled> {
@@ -105,25 +96,55 @@ impl Learned {
             .get(&(provider.to_string(), region.to_string(), kind.to_string()))
             .copied()
     }
+
+    /// The kind's records in every region together.
+    pub fn everywhere(&self, provider: &str, kind: &str) -> Option<Sampled> {
+        self.everywhere
+            .get(&(provider.to_string(), kind.to_string()))
+            .copied()
+    }
 }
 
-/// How long to allow for one create: the p95 × [`SAFETY`], and never less than the tail ×
-/// [`TAIL`]. The tail is the longest recorded create once there are [`TAIL_SAMPLES`] (a start
-/// that takes its 10 minutes one time in seventy shows up in a hundred). Before that, the
-/// catalog's tail (its `max`, where it gives one) stands in for it, scaled by how the recorded
-/// p95 compares with the catalog's: a provider twice as fast as its catalog says has a tail
-/// half as long. Without any record, the catalog's p95 and `max`.
-fn allow(sampled: Option<Sampled>, catalog: Option<&KindEntry>) -> Duration {
+fn summarise<K: std::hash::Hash + Eq>(samples: HashMap<K, Vec<u64>>) -> HashMap<K, Sampled> {
+    samples
+        .into_iter()
+        .filter(|(_, v)| v.len() >= MIN_SAMPLES)
+        .map(|(k, mut v)| {
+            v.sort_unstable();
+            let q = |p: f64| {
+                let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
+                Duration::from_millis(v[i])
+            };
+            let sampled = Sampled {
+                p95: q(0.95),
+                max: q(1.0),
+                count: v.len(),
+            };
+            (k, sampled)
+        })
+        .collect()
+}
+
+/// How long to allow for one create: the region's p95 × [`SAFETY`], and never less than the
+/// tail × [`TAIL`]. The tail is read from the kind's records in every region together (`wide`;
+/// a service's tail is its own, and seven regions show it seven times as often): the longest
+/// recorded create, and never less than the catalog's `max` (the longest known in practice,
+/// where it gives one) scaled by how the recorded p95 compares with the catalog's. A hundred
+/// creates often miss a deploy that takes its 20 minutes one time in fifty, and a provider twice
+/// as fast as its catalog says has a tail half as long. Without any record, the catalog's p95
+/// and `max`.
+fn allow(sampled: Option<Sampled>, wide: Option<Sampled>, catalog: Option<&KindEntry>) -> Duration {
     let p95 = catalog.map_or(Duration::ZERO, |k| k.provision.p95.0);
     let max = catalog.and_then(|k| k.provision.max).map(|m| m.0);
     let (p95, tail) = match sampled {
-        Some(s) if s.count >= TAIL_SAMPLES => (s.p95, s.max),
         Some(s) => {
             let shape = match max {
                 Some(m) if !p95.is_zero() => m.as_secs_f64() / p95.as_secs_f64(),
                 _ => 0.0,
             };
-            (s.p95, s.max.max(s.p95.mul_f64(shape)))
+            let wide = wide.unwrap_or(s);
+            let tail = s.max.max(wide.max).max(wide.p95.mul_f64(shape));
+            (s.p95, tail)
         }
         None => (p95, max.unwrap_or_default()),
     };
@@ -214,7 +235,8 @@ pub fn region_leads(
     for s in slots.iter().rev() {
         let sampled = learned.get(&profile.provider, region, s.kind);
         used_history |= sampled.is_some();
-        let own = allow(sampled, catalog.kinds.get(s.kind));
+        let wide = learned.everywhere(&profile.provider, s.kind);
+        let own = allow(sampled, wide, catalog.kinds.get(s.kind));
         let ready_by = slots
             .iter()
             .filter(|d| d.depends_on.contains(&s.name))
@@ -314,6 +336,7 @@ mod tests {
         assert_eq!(s.max, Duration::from_secs(20));
         assert_eq!(s.count, 20);
         assert_eq!(l.get("sim", "us-east-1", "cdn"), None);
+        assert_eq!(l.everywhere("sim", "cdn"), Some(s));
     }
 
     fn kind(p95: u64, max: Option<u64>) -> KindEntry {
@@ -329,30 +352,50 @@ mod tests {
     fn a_create_is_allowed_its_p95_with_a_margin_or_its_tail() {
         let secs = Duration::from_secs;
         // No record: the catalog's p95 × 1.25, or its max × 1.1 when that is longer.
-        assert_eq!(allow(None, Some(&kind(100, None))), secs(125));
-        assert_eq!(allow(None, Some(&kind(100, Some(200)))), secs(220));
-        // A few dozen records rarely show the tail: the catalog's stands in for it, scaled to
-        // the recorded p95 (here 0.9 of the catalog's, so the tail is 180 s rather than 200 s)...
+        assert_eq!(allow(None, None, Some(&kind(100, None))), secs(125));
+        assert_eq!(allow(None, None, Some(&kind(100, Some(200)))), secs(220));
+        // Records rarely show the tail: the catalog's stands in for it, scaled to the recorded
+        // p95 (here 0.9 of the catalog's, so the tail is 180 s rather than 200 s)...
         let few = Sampled {
             p95: secs(90),
             max: secs(150),
             count: 30,
         };
-        assert_eq!(allow(Some(few), Some(&kind(100, Some(200)))), secs(198));
-        assert_eq!(allow(Some(few), Some(&kind(100, None))), secs(165));
-        // ...until enough are recorded to read it.
-        let many = Sampled {
-            count: TAIL_SAMPLES,
+        assert_eq!(
+            allow(Some(few), None, Some(&kind(100, Some(200)))),
+            secs(198)
+        );
+        assert_eq!(allow(Some(few), None, Some(&kind(100, None))), secs(165));
+        // ...and a longer recorded one replaces it.
+        let long = Sampled {
+            max: secs(300),
             ..few
         };
-        assert_eq!(allow(Some(many), Some(&kind(100, Some(200)))), secs(165));
+        assert_eq!(
+            allow(Some(long), None, Some(&kind(100, Some(200)))),
+            secs(330)
+        );
         let light_tail = Sampled {
             max: secs(95),
-            ..many
+            ..few
         };
         assert_eq!(
-            allow(Some(light_tail), None),
+            allow(Some(light_tail), None, None),
             Duration::from_millis(112_500)
+        );
+        // The tail seen in other regions counts here too, as their p95 does for scaling it.
+        let elsewhere = Sampled {
+            p95: secs(100),
+            max: secs(260),
+            count: 300,
+        };
+        assert_eq!(
+            allow(Some(few), Some(elsewhere), Some(&kind(100, None))),
+            secs(286)
+        );
+        assert_eq!(
+            allow(Some(few), Some(elsewhere), Some(&kind(100, Some(300)))),
+            secs(330)
         );
     }
 }
