@@ -287,7 +287,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
                 .add(u.billed_minutes, u.minimum_minutes);
         }
         let (at, by) = ready_time(&journal, e.start);
-        let mut ready_at = (at, by.map(std::borrow::Cow::Borrowed));
+        let mut ready_at = (at, by.cloned());
         let unit = format!("@{}+{}", p.profile, e.group);
         if profile.cdn.enabled && profile.cdn.shared {
             if !unit_journals.contains_key(&unit) {
@@ -300,7 +300,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
                 .collect();
             let (at, by) = ready_time(&shared, e.start);
             if at > ready_at.0 {
-                ready_at = (at, by.cloned().map(std::borrow::Cow::Owned));
+                ready_at = (at, by.cloned());
             }
             for region in &e.regions {
                 shows
@@ -314,7 +314,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
             late += 1;
             worst_late = worst_late.max(behind);
             if lates.len() < MAX_LATE_LISTED {
-                let by = ready_at.1.as_deref();
+                let by = ready_at.1.as_ref();
                 lates.push(LateEvent {
                     event: e.id.clone(),
                     late_s: behind.round(),
@@ -348,11 +348,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         resources += r.resources;
     }
     for k in by_kind.values_mut() {
-        k.billed_over_minimum = round3(if k.minimum > 0.0 {
-            k.billed / k.minimum
-        } else {
-            0.0
-        });
+        k.billed_over_minimum = ratio(k.billed, k.minimum);
         k.billed = k.billed.round();
         k.minimum = k.minimum.round();
     }
@@ -374,12 +370,8 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         late_events: late,
         worst_late_s: worst_late.round(),
         late: lates,
-        billed_over_minimum: round3(if minimum > 0.0 { billed / minimum } else { 0.0 }),
-        billed_over_own_creates: round3(if own_creates > 0.0 {
-            billed / own_creates
-        } else {
-            0.0
-        }),
+        billed_over_minimum: ratio(billed, minimum),
+        billed_over_own_creates: ratio(billed, own_creates),
         billed_resource_minutes: billed.round(),
         minimum_resource_minutes: minimum.round(),
         by_kind,
@@ -473,6 +465,11 @@ fn always_on(ws: &Workspace, config: &crate::model::Config, hours: f64) -> f64 {
     .map_or(0.0, |d| {
         d.resources.values().map(|s| s.hourly_price * hours).sum()
     })
+}
+
+/// `billed / minimum` to three places, 0 with no minimum.
+fn ratio(billed: f64, minimum: f64) -> f64 {
+    round3(if minimum > 0.0 { billed / minimum } else { 0.0 })
 }
 
 fn round3(x: f64) -> f64 {

@@ -38,11 +38,9 @@ pub type NeededBy = BTreeMap<String, Vec<String>>;
 /// [`NeededBy`] for an event's own resources (the shared ones need nothing of it).
 pub fn needed_by(profile: &crate::model::Profile, event: &str, regions: &[String]) -> NeededBy {
     let mut out = NeededBy::new();
+    let slots = crate::model::blueprint(profile);
     for region in regions {
-        for slot in crate::model::blueprint(profile)
-            .iter()
-            .filter(|s| !s.shared)
-        {
+        for slot in slots.iter().filter(|s| !s.shared) {
             for dep in &slot.depends_on {
                 let id = |name: &str| crate::model::ResourceId::new(event, region, name).0;
                 out.entry(id(dep)).or_default().push(id(&slot.name));

@@ -3,9 +3,10 @@
 //!
 //! Unlike a `tick` from cron, the daemon does not wait for one apply before starting the next:
 //! a CDN delete can take forty minutes, and the next event's encoders cannot wait for it. Each
-//! reconciliation plans only the events and shared units no running apply is working on, and
-//! starts an apply for each of them alongside the others. The daemon holds the state lock for its whole
-//! life, so a `tick` or `up` run meanwhile waits for it and then names it.
+//! reconciliation plans only the places (an event or shared unit in one region) no running
+//! apply is working on, and starts an apply for each of them alongside the others. The daemon
+//! holds the state lock for its whole life, so a `tick` or `up` run meanwhile waits for it and
+//! then names it.
 //!
 //! A stop request lets the applies in flight finish their steps (a second one abandons them,
 //! as for `up`) and never tears anything down. A bad schedule edit is reported and the daemon

@@ -62,13 +62,12 @@ pub struct Learned {
     everywhere: HashMap<(String, String), Sampled>,
 }
 
-/// What the recorded creates of one kind in one region say.
+/// What the recorded creates of one kind say (in one region, or in all of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sampled {
     pub p95: Duration,
     /// The longest.
     pub max: Duration,
-    pub count: usize,
 }
 
 impl Learned {
@@ -118,7 +117,6 @@ fn summarise<K: std::hash::Hash + Eq>(samples: HashMap<K, Vec<u64>>) -> HashMap<
             let sampled = Sampled {
                 p95: q(0.95),
                 max: q(1.0),
-                count: v.len(),
             };
             (k, sampled)
         })
@@ -184,11 +182,6 @@ impl Leads {
         }
     }
 
-    /// The slot's lead; the whole lead for a slot it does not cover.
-    pub fn slot(&self, name: &str) -> Duration {
-        self.slots.get(name).copied().unwrap_or(self.lead)
-    }
-
     /// Slot by slot, the longer of two.
     fn max(mut self, other: Self) -> Self {
         for (name, d) in other.slots {
@@ -216,10 +209,9 @@ fn covered(profile: &Profile, covering: Covering) -> impl Iterator<Item = Slot> 
 
 /// The learned (or catalog) leads for a profile in one region. Walking back from the show:
 /// what nothing depends on must be ready a readiness check before start; anything else must
-/// be ready before the first of its dependents is created. Each create is given what
-/// [`Learned`] allows for it (from the catalog's p95 and `max` until enough are recorded),
-/// and each lead is rounded up to the catalog's step, so that a
-/// `tick` every step creates each resource at its time.
+/// be ready before the first of its dependents is created. Each create is given what `allow`
+/// says (from the catalog's p95 and `max` until enough are recorded), and each lead is rounded
+/// up to the catalog's step, so that a `tick` every step creates each resource at its time.
 pub fn region_leads(
     profile: &Profile,
     catalog: &Catalog,
@@ -334,7 +326,6 @@ mod tests {
         let s = l.get("sim", "eu-west-1", "cdn").unwrap();
         assert_eq!(s.p95, Duration::from_secs(19));
         assert_eq!(s.max, Duration::from_secs(20));
-        assert_eq!(s.count, 20);
         assert_eq!(l.get("sim", "us-east-1", "cdn"), None);
         assert_eq!(l.everywhere("sim", "cdn"), Some(s));
     }
@@ -359,7 +350,6 @@ mod tests {
         let few = Sampled {
             p95: secs(90),
             max: secs(150),
-            count: 30,
         };
         assert_eq!(
             allow(Some(few), None, Some(&kind(100, Some(200)))),
@@ -387,7 +377,6 @@ mod tests {
         let elsewhere = Sampled {
             p95: secs(100),
             max: secs(260),
-            count: 300,
         };
         assert_eq!(
             allow(Some(few), Some(elsewhere), Some(&kind(100, None))),

@@ -169,16 +169,13 @@ pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
         };
         let leads = resolve_leads(e, profile, catalog, learned, covering);
         let win = window(e, leads.lead);
-        let own: Vec<String> = blueprint(profile)
-            .into_iter()
-            .filter(|s| !s.shared && !s.after_show)
-            .map(|s| s.name)
-            .collect();
-        let slot_from = own
+        // The leads cover exactly the event's own resources, each under its slot's name.
+        let slot_from: BTreeMap<String, Timestamp> = leads
+            .slots
             .iter()
-            .map(|name| {
-                let lead = signed(leads.slot(name));
-                (name.clone(), e.start.checked_sub(lead).unwrap_or(e.start))
+            .map(|(name, lead)| {
+                let from = e.start.checked_sub(signed(*lead)).unwrap_or(e.start);
+                (name.clone(), from)
             })
             .collect();
         if let Some(u) = &unit {
@@ -203,8 +200,8 @@ pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
                     grace: signed(e.grace),
                 },
                 window: win,
+                resources: slot_from.len() * e.regions.len(),
                 slot_from,
-                resources: own.len() * e.regions.len(),
                 shared_unit: unit,
             },
         );
