@@ -24,6 +24,11 @@
 //!   the feed at the show's start (at once for a show already on) and back at its end; MediaLive
 //!   alerts raised on a channel reach T1's `encoder_alerts` (moto has neither schedules nor
 //!   alerts: the fake front serves them);
+//! - a group of two events sharing its CDN (examples/aws-moto's `aws-shared.yaml`) gets one
+//!   CloudFront distribution per region, in front of the group's MediaPackage v2 channel
+//!   group, which holds a channel per event that its MediaLive channel feeds (moto has
+//!   MediaPackage v2 only in part: the fake front serves it, following its API); `down` of one
+//!   event keeps what the other shares, `down` of all and `sweep` leave nothing;
 //! - through a fake AWS front that throttles 20 % of calls and fails 5 % with a server error
 //!   (after moto acted), and loses the answer to the first create of each kind of object,
 //!   `up` and `down` still converge, with no duplicate.
@@ -115,6 +120,11 @@ fn medialive_alerts_reach_the_first_tier() {
 #[test]
 fn rtmp_push_inputs_admit_only_listed_networks_on_aws() {
     against_moto("push_input_against_moto");
+}
+
+#[test]
+fn a_group_shares_one_distribution_per_region_on_aws() {
+    against_moto("shared_cdn_against_moto");
 }
 
 fn spec(event: &str, region: &str, kind: &str) -> ResourceSpec {
@@ -1616,4 +1626,200 @@ fn find_strings(v: &serde_json::Value, key: &str, out: &mut Vec<String>) {
         serde_json::Value::Array(a) => a.iter().for_each(|x| find_strings(x, key, out)),
         _ => {}
     }
+}
+
+/// A project with two events of the group `cup` on examples/aws-moto's shared-CDN profile, in
+/// eu-west-1 and us-east-1.
+fn shared_project(endpoint: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("profiles")).unwrap();
+    std::fs::create_dir_all(dir.join("schedules")).unwrap();
+    std::fs::copy(
+        repo.join("examples/aws-moto/profiles/aws-shared.yaml"),
+        dir.join("profiles/aws-shared.yaml"),
+    )
+    .unwrap();
+    let event = |id: &str, start: &str, end: &str| {
+        format!(
+            "  - id: {id}\n    start: {start}\n    end: {end}\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1, us-east-1]\n"
+        )
+    };
+    std::fs::write(
+        dir.join("schedules/cup.yaml"),
+        format!(
+            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n{}{}",
+            event("semi-1", "2026-12-05T17:00:00Z", "2026-12-05T19:00:00Z"),
+            event("semi-2", "2026-12-05T19:45:00Z", "2026-12-05T22:00:00Z"),
+        ),
+    )
+    .unwrap();
+    copy_templates(dir);
+    provider(endpoint, dir)
+}
+
+/// (region, kind, event tag) of everything the provider lists, sorted, with the region and
+/// owner tags checked.
+async fn tagged(aws: &Arc<dyn Provider>) -> Vec<(String, String, String)> {
+    let mut seen: Vec<_> = aws
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| {
+            assert_eq!(i.tags.get(TAG_REGION), Some(&i.region), "{i:?}");
+            assert!(i.tags.get(TAG_OWNER).is_some_and(|o| !o.is_empty()));
+            (i.region, i.kind, i.tags[TAG_EVENT].clone())
+        })
+        .collect();
+    seen.sort();
+    seen
+}
+
+#[tokio::test]
+#[ignore = "run by a_group_shares_one_distribution_per_region_on_aws, with moto and credentials"]
+async fn shared_cdn_against_moto() {
+    let moto = std::env::var(MOTO_ENV)
+        .expect("run through a_group_shares_one_distribution_per_region_on_aws");
+    let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let aws = shared_project(&front.url, dir.path());
+    const UNIT: &str = "@aws-shared+cup";
+    let expected = |events: &[&str]| {
+        let mut want = Vec::new();
+        for region in ["eu-west-1", "us-east-1"] {
+            for kind in ["cdn", "channel_group"] {
+                want.push((region.to_string(), kind.to_string(), UNIT.to_string()));
+            }
+            for event in events {
+                for kind in ["encoder", "input", "origin"] {
+                    want.push((region.to_string(), kind.to_string(), event.to_string()));
+                }
+            }
+        }
+        want.sort();
+        want
+    };
+
+    ok(dir.path(), &["up", "--yes"]);
+    let after_up = tagged(&aws).await;
+    assert_eq!(after_up, expected(&["semi-1", "semi-2"]), "{after_up:#?}");
+
+    // Each region's distribution fronts its channel group's egress domain, which serves both
+    // events' endpoints; each MediaLive channel feeds its event's channel in that group.
+    let show = |id: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(dir.path(), &["state", "show", id, "--output", "json"])).unwrap()
+    };
+    let sdk = aws_config::load_from_env().await;
+    let cf = aws_sdk_cloudfront::Client::from_conf(
+        aws_sdk_cloudfront::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&front.url)
+            .build(),
+    );
+    let mut domains = Vec::new();
+    for region in ["eu-west-1", "us-east-1"] {
+        let cdn = show(&format!("{UNIT}/{region}/cdn"))["outputs"].clone();
+        let egress = cdn["egress_domain"].as_str().unwrap().to_string();
+        let group = cdn["channel_group"].as_str().unwrap().to_string();
+        let config = cf
+            .get_distribution_config()
+            .id(cdn["distribution_id"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let origins = config.distribution_config().unwrap().origins().unwrap();
+        assert_eq!(origins.items().len(), 1);
+        assert_eq!(origins.items()[0].domain_name(), egress);
+        for event in ["semi-1", "semi-2"] {
+            let origin = show(&format!("{event}/{region}/origin"))["outputs"].clone();
+            assert_eq!(origin["channel_group"], group.as_str(), "{origin:#}");
+            for (packaging, ext) in [("hls", "m3u8"), ("dash", "mpd")] {
+                let url = origin["endpoints"][packaging].as_str().unwrap();
+                assert!(
+                    url.starts_with(&format!("https://{egress}/out/v1/{group}/"))
+                        && url.ends_with(&format!("/{packaging}/index.{ext}")),
+                    "{url}"
+                );
+            }
+        }
+        domains.push(cdn["domain_name"].as_str().unwrap().to_string());
+    }
+    assert_ne!(domains[0], domains[1], "one distribution per region");
+    let ml = medialive_in_ireland(&front.url).await;
+    let channels = ml.list_channels().send().await.unwrap();
+    assert_eq!(channels.channels().len(), 2);
+    for c in channels.channels() {
+        let d = ml
+            .describe_channel()
+            .channel_id(c.id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let mp = &d.destinations()[0].media_package_settings()[0];
+        let event = d.tags().unwrap()[TAG_EVENT].clone();
+        let origin = show(&format!("{event}/eu-west-1/origin"))["outputs"].clone();
+        assert_eq!(mp.channel_group(), origin["channel_group"].as_str());
+        assert_eq!(mp.channel_name(), origin["channel_name"].as_str());
+        assert_eq!(mp.channel_id(), None);
+    }
+
+    // Idempotent: a second `up` changes nothing.
+    ok(dir.path(), &["up", "--yes"]);
+    assert_eq!(tagged(&aws).await, after_up);
+
+    // One event down: what the group shares stays for the other.
+    ok(dir.path(), &["down", "--event", "semi-1", "--yes"]);
+    assert_eq!(tagged(&aws).await, expected(&["semi-2"]));
+
+    // All down: the distributions are deleted, then the channel groups they fronted.
+    ok(dir.path(), &["down", "--yes"]);
+    assert!(tagged(&aws).await.is_empty());
+
+    // The state lost: `sweep` deletes the distributions and channels before the groups.
+    ok(dir.path(), &["up", "--yes"]);
+    let owner = aws.list().await.unwrap()[0].tags[TAG_OWNER].clone();
+    std::fs::remove_dir_all(dir.path().join("state")).unwrap();
+    let sweep = ["sweep", "--provider", "aws", "--owner", &owner];
+    let found = ok(
+        dir.path(),
+        &[&sweep[..], &["--dry-run", "--output", "json"]].concat(),
+    );
+    let leaked: serde_json::Value = serde_json::from_str(&found).unwrap();
+    assert_eq!(leaked["leaked"].as_array().unwrap().len(), 16, "{found}");
+    ok(dir.path(), &[&sweep[..], &["--yes"]].concat());
+    assert!(tagged(&aws).await.is_empty());
+
+    // Through faults, and with the answers to the first MediaPackage v2 creates lost after
+    // they acted: `up` and `down` converge, with nothing made twice.
+    let faulty = common::faultproxy::FaultProxy::start(
+        &moto,
+        20,
+        5,
+        &[
+            ("POST", "/channelGroup"),
+            ("POST", "/channelGroup"),
+            ("POST", "/channelGroup"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let aws = shared_project(&faulty.url, dir.path());
+    ok(dir.path(), &["up", "--yes"]);
+    faulty.set_faults(0, 0);
+    assert_eq!(tagged(&aws).await, expected(&["semi-1", "semi-2"]));
+    faulty.set_faults(20, 5);
+    ok(dir.path(), &["down", "--yes"]);
+    faulty.set_faults(0, 0);
+    assert!(tagged(&aws).await.is_empty());
+    assert!(
+        faulty
+            .counts
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+            && faulty
+                .counts
+                .failed
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0
+    );
 }

@@ -173,6 +173,14 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
         "",
     );
     insta::assert_snapshot!("aws_slate", err);
+    // A shared CDN fronts a MediaPackage v2 channel group, which MediaLive feeds and whose
+    // harvest is not built.
+    let err = refused_on_aws(
+        &p,
+        &format!("  engine: instance\n{clip}"),
+        "cdn:\n  enabled: true\n  shared: true\nvod:\n  enabled: true\n",
+    );
+    insta::assert_snapshot!("aws_shared_cdn", err);
     // With the shipped catalog, which names the EC2 encoders' instance profile but leaves the
     // harvest's role (an ARN, of the account) to be filled in.
     let catalog = std::fs::read_to_string(

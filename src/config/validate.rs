@@ -974,12 +974,22 @@ fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
     if p.vod.enabled {
         ok &= aws_vod(cx, p);
     }
+    // A shared CDN fronts a MediaPackage v2 channel group: its origins are v2 channels.
     if p.cdn.enabled && p.cdn.shared {
-        cx.top(
-            "cdn.shared",
-            "the aws provider cannot share a CloudFront distribution across an event group yet",
-        );
-        ok = false;
+        if !managed {
+            cx.top(
+                "cdn.shared",
+                "a CDN shared by an event group puts its origins on MediaPackage v2, which only MediaLive (`encoder.engine: managed`) feeds here",
+            );
+            ok = false;
+        }
+        if p.vod.enabled {
+            cx.top(
+                "cdn.shared",
+                "a CDN shared by an event group puts its origins on MediaPackage v2, whose VOD harvest is not built yet: turn `vod` off or the CDN's sharing",
+            );
+            ok = false;
+        }
     }
     ok
 }

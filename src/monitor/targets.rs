@@ -77,6 +77,10 @@ fn hls_master(manifest: &str) -> String {
 /// paths are the service's own (MediaPackage, CloudFront).
 pub const HLS_MANIFEST: &str = "hls_manifest";
 
+/// The output of a CDN shared by a group whose origins' manifests are asked of it at their
+/// own paths (CloudFront in front of a MediaPackage v2 channel group): its base URL.
+pub const EDGE_FOR_ORIGIN_PATHS: &str = "edge_for_origin_paths";
+
 /// Each profile's rules and actions, compiled once per configuration.
 pub type Compiled = BTreeMap<String, (Arc<Vec<Rule>>, Arc<Plan>)>;
 
@@ -161,6 +165,12 @@ pub fn targets(
                 });
             let edge_master = cdn.and_then(|c| {
                 str_of(c, HLS_MANIFEST)
+                    .or_else(|| {
+                        let base = str_of(c, EDGE_FOR_ORIGIN_PATHS)?;
+                        let origin = str_of(origin, HLS_MANIFEST)?;
+                        let path = reqwest::Url::parse(&origin).ok()?.path().to_string();
+                        Some(format!("{base}{path}"))
+                    })
                     .or_else(|| str_of(c, "url").map(|u| format!("{u}/{}/{manifest}", event.id)))
             });
             out.push(Target {
@@ -244,6 +254,64 @@ mod tests {
         );
         assert_eq!(eu[0].edge_master.as_deref(), Some(edge_hls));
         assert_eq!(eu[0].encoders.len(), 1);
+    }
+
+    #[test]
+    fn a_groups_cdn_is_probed_at_each_events_own_origin_path() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        let profile = "examples/aws-moto/profiles/aws-shared.yaml";
+        std::fs::create_dir_all(dir.path().join("profiles")).unwrap();
+        std::fs::create_dir_all(dir.path().join("providers")).unwrap();
+        std::fs::create_dir_all(dir.path().join("schedules")).unwrap();
+        std::fs::copy(
+            repo.join("providers/aws.yaml"),
+            dir.path().join("providers/aws.yaml"),
+        )
+        .unwrap();
+        std::fs::copy(
+            repo.join(profile),
+            dir.path().join("profiles/aws-shared.yaml"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("schedules/cup.yaml"),
+            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: cup-final\n    start: 2026-12-05T19:45:00Z\n    end: 2026-12-05T22:00:00Z\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1]\n",
+        )
+        .unwrap();
+        let config = crate::config::load(dir.path(), &[]).unwrap();
+        let origin_hls =
+            "https://e1.egress.x.mediapackagev2.eu-west-1.amazonaws.com/out/v1/g/c/hls/index.m3u8";
+        let mut cdn = rec(
+            "cdn",
+            "cdn",
+            serde_json::json!({ (EDGE_FOR_ORIGIN_PATHS): "https://d222.cloudfront.net" }),
+        );
+        cdn.spec.event = "@aws-shared+cup".into();
+        let resources = [
+            rec(
+                "encoder",
+                "encoder",
+                serde_json::json!({ "channel_id": "1" }),
+            ),
+            rec(
+                "origin",
+                "origin",
+                serde_json::json!({ (HLS_MANIFEST): origin_hls }),
+            ),
+            cdn,
+        ];
+        let t = targets(
+            &config,
+            &resources,
+            config.events[0].start,
+            &mut Compiled::new(),
+        );
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            t[0].edge_master.as_deref(),
+            Some("https://d222.cloudfront.net/out/v1/g/c/hls/index.m3u8")
+        );
     }
 
     #[test]

@@ -318,6 +318,8 @@ fn render_event(
             "duration_s": event.end.duration_since(event.start).as_secs(),
             "regions": event.regions,
             "vod_enabled": event.vod_enabled,
+            // The key of what the event's group shares, for resources that live inside it.
+            "shared_unit": event.shared_unit(profile),
         }),
     );
     ctx.insert("shared", &false);

@@ -5,7 +5,8 @@
 //! is given after moto has done the call, as when AWS acts and its answer is lost. It also
 //! serves what moto lacks, under the same faults: MediaLive input security groups
 //! (`fake_input_security_groups.rs`), channel alerts (`fake_channel_alerts.rs`) and schedules
-//! (`fake_schedule.rs`), and MediaPackage harvest jobs (`fake_harvest_jobs.rs`).
+//! (`fake_schedule.rs`), MediaPackage harvest jobs (`fake_harvest_jobs.rs`), and MediaPackage
+//! v2 (`fake_mediapackage_v2.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use super::fake_channel_alerts::ChannelAlerts;
 use super::fake_harvest_jobs::HarvestJobs;
 use super::fake_input_security_groups::InputSecurityGroups;
+use super::fake_mediapackage_v2::MediaPackageV2;
 use super::fake_schedule::Schedules;
 
 #[derive(Default)]
@@ -39,8 +41,8 @@ struct Shared {
     client: reqwest::Client,
     counts: Arc<Counts>,
     /// Out of 100 calls: throttled, then failed with a 5xx.
-    throttle_pct: u64,
-    error_pct: u64,
+    throttle_pct: AtomicU64,
+    error_pct: AtomicU64,
     seed: AtomicU64,
     /// (method, path prefix, or `Action=…` for the EC2 query protocol) of calls whose first
     /// answer is lost after moto acted.
@@ -49,6 +51,7 @@ struct Shared {
     harvest_jobs: HarvestJobs,
     channel_alerts: ChannelAlerts,
     schedules: Schedules,
+    mediapackage_v2: MediaPackageV2,
 }
 
 impl FaultProxy {
@@ -68,8 +71,8 @@ impl FaultProxy {
             upstream: upstream.trim_end_matches('/').to_string(),
             client: reqwest::Client::new(),
             counts: counts.clone(),
-            throttle_pct,
-            error_pct,
+            throttle_pct: AtomicU64::new(throttle_pct),
+            error_pct: AtomicU64::new(error_pct),
             seed: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
             lose_first: std::sync::Mutex::new(
                 lose_first
@@ -81,6 +84,7 @@ impl FaultProxy {
             harvest_jobs: HarvestJobs::default(),
             channel_alerts: ChannelAlerts::default(),
             schedules: Schedules::default(),
+            mediapackage_v2: MediaPackageV2::default(),
         });
         let shared_app = shared.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -123,6 +127,15 @@ impl FaultProxy {
         &self.shared.channel_alerts
     }
 
+    /// Changes the share of calls throttled and failed from now on: a test checks what the
+    /// fakes keep with none.
+    pub fn set_faults(&self, throttle_pct: u64, error_pct: u64) {
+        self.shared
+            .throttle_pct
+            .store(throttle_pct, Ordering::Relaxed);
+        self.shared.error_pct.store(error_pct, Ordering::Relaxed);
+    }
+
     /// The MediaLive channel schedules the front keeps.
     pub fn schedules(&self) -> &Schedules {
         &self.shared.schedules
@@ -163,6 +176,7 @@ fn protocol(uri: &Uri, body: &[u8]) -> Protocol {
     if ["/prod/", "/channels", "/origin_endpoints", "/harvest_jobs"]
         .iter()
         .any(|prefix| p.starts_with(prefix))
+        || MediaPackageV2::serves(p)
     {
         Protocol::Json
     } else if p == "/" && form_action(body).is_some() {
@@ -209,8 +223,12 @@ impl Shared {
             hit.map(|i| l.remove(i)).is_some()
         };
         let roll = self.roll();
-        let throttle = !lose && roll < self.throttle_pct;
-        let fail_after = lose || (!throttle && roll < self.throttle_pct + self.error_pct);
+        let (throttle_pct, error_pct) = (
+            self.throttle_pct.load(Ordering::Relaxed),
+            self.error_pct.load(Ordering::Relaxed),
+        );
+        let throttle = !lose && roll < throttle_pct;
+        let fail_after = lose || (!throttle && roll < throttle_pct + error_pct);
         let protocol = protocol(&uri, &body);
         if throttle {
             self.counts.throttled.fetch_add(1, Ordering::Relaxed);
@@ -224,6 +242,9 @@ impl Shared {
                 jobs.answer(moto, client, &method, uri.path(), &headers, &body)
                     .await,
             )
+        } else if MediaPackageV2::serves(uri.path()) {
+            let v2 = &self.mediapackage_v2;
+            Some(v2.answer(&method, uri.path(), &headers, &body))
         } else if let Some(channel) = Schedules::channel_of(uri.path()) {
             let schedules = &self.schedules;
             Some(

@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod fake_channel_alerts;
 pub mod fake_harvest_jobs;
 pub mod fake_input_security_groups;
+pub mod fake_mediapackage_v2;
 pub mod fake_schedule;
 pub mod faultproxy;
 pub mod media;

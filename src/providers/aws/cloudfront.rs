@@ -113,79 +113,9 @@ pub async fn create(
         .map_err(|e| invalid(&format!("origin URL `{origin_url}`"), e))?;
     let host = url
         .host_str()
-        .ok_or_else(|| invalid("origin URL", format!("`{origin_url}` has no host")))?
-        .to_string();
-    let path = url.path().to_string();
-    let (id, domain) = match distributions(client)
-        .await?
-        .into_iter()
-        .find(|d| d.comment == name)
-    {
-        Some(d) => (d.id, d.domain),
-        None => {
-            let origin = Origin::builder()
-                .id(ORIGIN_ID)
-                .domain_name(&host)
-                .custom_origin_config(
-                    CustomOriginConfig::builder()
-                        .http_port(80)
-                        .https_port(443)
-                        .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
-                        .build()
-                        .map_err(|e| invalid("origin", e))?,
-                )
-                .build()
-                .map_err(|e| invalid("origin", e))?;
-            let config = DistributionConfig::builder()
-                .caller_reference(name)
-                .comment(name)
-                .enabled(true)
-                .origins(
-                    Origins::builder()
-                        .quantity(1)
-                        .items(origin)
-                        .build()
-                        .map_err(|e| invalid("origins", e))?,
-                )
-                .default_cache_behavior(
-                    DefaultCacheBehavior::builder()
-                        .target_origin_id(ORIGIN_ID)
-                        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                        .cache_policy_id(CACHING_OPTIMIZED)
-                        .build()
-                        .map_err(|e| invalid("cache behaviour", e))?,
-                )
-                .build()
-                .map_err(|e| invalid("distribution config", e))?;
-            let items = tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| invalid("tags", e))?;
-            let made = client
-                .create_distribution_with_tags()
-                .distribution_config_with_tags(
-                    DistributionConfigWithTags::builder()
-                        .distribution_config(config)
-                        .tags(Tags::builder().set_items(Some(items)).build())
-                        .build(),
-                )
-                .customize()
-                .config_override(once!(aws_sdk_cloudfront))
-                .send()
-                .await
-                .map_err(|e| {
-                    classify(&format!("CloudFront CreateDistributionWithTags {name}"), e)
-                })?;
-            let d = made.distribution().ok_or_else(|| {
-                invalid(
-                    "CreateDistributionWithTags",
-                    "no distribution in the answer",
-                )
-            })?;
-            (d.id().to_string(), d.domain_name().to_string())
-        }
-    };
+        .ok_or_else(|| invalid("origin URL", format!("`{origin_url}` has no host")))?;
+    let path = url.path();
+    let (id, domain) = ensure(client, name, host, tags).await?;
     // Viewers ask the distribution for the endpoint's path.
     let manifest = format!("https://{domain}{path}");
     let hls = if path.ends_with(".m3u8") {
@@ -199,6 +129,88 @@ pub async fn create(
         "manifest_url": manifest,
         (crate::monitor::targets::HLS_MANIFEST): hls,
     }))
+}
+
+/// Makes (or finds) the distribution `name` in front of the HTTPS origin `host`, passing on
+/// every path; answers its id and domain name.
+pub async fn ensure(
+    client: &Client,
+    name: &str,
+    host: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(String, String), ProviderError> {
+    Ok(
+        match distributions(client)
+            .await?
+            .into_iter()
+            .find(|d| d.comment == name)
+        {
+            Some(d) => (d.id, d.domain),
+            None => {
+                let origin = Origin::builder()
+                    .id(ORIGIN_ID)
+                    .domain_name(host)
+                    .custom_origin_config(
+                        CustomOriginConfig::builder()
+                            .http_port(80)
+                            .https_port(443)
+                            .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                            .build()
+                            .map_err(|e| invalid("origin", e))?,
+                    )
+                    .build()
+                    .map_err(|e| invalid("origin", e))?;
+                let config = DistributionConfig::builder()
+                    .caller_reference(name)
+                    .comment(name)
+                    .enabled(true)
+                    .origins(
+                        Origins::builder()
+                            .quantity(1)
+                            .items(origin)
+                            .build()
+                            .map_err(|e| invalid("origins", e))?,
+                    )
+                    .default_cache_behavior(
+                        DefaultCacheBehavior::builder()
+                            .target_origin_id(ORIGIN_ID)
+                            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                            .cache_policy_id(CACHING_OPTIMIZED)
+                            .build()
+                            .map_err(|e| invalid("cache behaviour", e))?,
+                    )
+                    .build()
+                    .map_err(|e| invalid("distribution config", e))?;
+                let items = tags
+                    .iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| invalid("tags", e))?;
+                let made = client
+                    .create_distribution_with_tags()
+                    .distribution_config_with_tags(
+                        DistributionConfigWithTags::builder()
+                            .distribution_config(config)
+                            .tags(Tags::builder().set_items(Some(items)).build())
+                            .build(),
+                    )
+                    .customize()
+                    .config_override(once!(aws_sdk_cloudfront))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        classify(&format!("CloudFront CreateDistributionWithTags {name}"), e)
+                    })?;
+                let d = made.distribution().ok_or_else(|| {
+                    invalid(
+                        "CreateDistributionWithTags",
+                        "no distribution in the answer",
+                    )
+                })?;
+                (d.id().to_string(), d.domain_name().to_string())
+            }
+        },
+    )
 }
 
 /// Disables the distribution, waits until that is deployed, then deletes it.

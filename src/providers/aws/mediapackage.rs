@@ -23,6 +23,10 @@ pub struct OriginDef {
     /// How long the endpoints keep what they served, for the VOD's harvest after the show.
     #[serde(default)]
     pub startover_s: Option<f64>,
+    /// The shared unit whose MediaPackage v2 channel group the origin is a channel of, when
+    /// the event's group shares its CDN; a v1 channel of its own otherwise.
+    #[serde(default)]
+    pub channel_group_of: Option<String>,
 }
 
 /// MediaPackage keeps at most 14 days for startover.

@@ -9,8 +9,13 @@
 //! object is named from its owner and resource id (`names`), tagged, and looked up before it
 //! is made, so a retried or resumed create adopts what an earlier attempt left.
 //!
-//! Not built yet: encrypted SRT sources, a CDN shared by an event group, DRM on the VOD, and
-//! updates in place.
+//! A CDN shared by an event group (`cdn.shared`) is one distribution per group and region in
+//! front of a MediaPackage v2 channel group, which it makes first: a channel group's egress
+//! domain serves all of its channels, so the group's events' origins are v2 channels in it,
+//! and each event is watched through the distribution at its own endpoint's path.
+//!
+//! Not built yet: encrypted SRT sources, DRM on the VOD, a VOD of a v2 origin, and updates in
+//! place.
 
 mod cloudfront;
 mod ec2;
@@ -18,6 +23,7 @@ mod errors;
 mod harvest;
 mod medialive;
 mod mediapackage;
+mod mediapackage_v2;
 pub mod names;
 mod s3;
 
@@ -61,6 +67,7 @@ pub struct AwsProvider {
     sdk: OnceCell<SdkConfig>,
     s3: Clients<aws_sdk_s3::Client>,
     mediapackage: Clients<aws_sdk_mediapackage::Client>,
+    mediapackage_v2: Clients<aws_sdk_mediapackagev2::Client>,
     medialive: Clients<aws_sdk_medialive::Client>,
     cloudfront: Clients<aws_sdk_cloudfront::Client>,
     ec2: Clients<aws_sdk_ec2::Client>,
@@ -88,6 +95,7 @@ impl AwsProvider {
             sdk: OnceCell::new(),
             s3: Clients::new(),
             mediapackage: Clients::new(),
+            mediapackage_v2: Clients::new(),
             medialive: Clients::new(),
             cloudfront: Clients::new(),
             ec2: Clients::new(),
@@ -147,6 +155,18 @@ impl AwsProvider {
                 b = b.endpoint_url(url);
             }
             aws_sdk_mediapackage::Client::from_conf(b.build())
+        })
+    }
+
+    async fn mediapackage_v2(&self, region: &str) -> aws_sdk_mediapackagev2::Client {
+        let sdk = self.sdk().await;
+        self.mediapackage_v2.get_or(region, || {
+            let mut b = aws_sdk_mediapackagev2::config::Builder::from(sdk)
+                .region(Region::new(region.to_string()));
+            if let Some(url) = self.endpoint(region) {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_mediapackagev2::Client::from_conf(b.build())
         })
     }
 
@@ -222,7 +242,13 @@ impl AwsProvider {
         let ours = |n: &str, t: &BTreeMap<String, String>| n == name && t.get(TAG_OWNER) == owner;
         Ok(match spec.kind.as_str() {
             "archive" | "vod" => Some(names::bucket(spec)),
-            "origin" => Some(name),
+            "origin" => Some(match definition::<mediapackage::OriginDef>(spec) {
+                Ok(mediapackage::OriginDef {
+                    channel_group_of: Some(unit),
+                    ..
+                }) => format!("{}/{name}", names::shared(spec, &unit, "cdn")),
+                _ => name,
+            }),
             "input" => medialive::inputs(&self.medialive(&spec.region).await)
                 .await?
                 .into_iter()
@@ -305,9 +331,21 @@ impl Provider for AwsProvider {
             "origin" => {
                 let id = names::own(spec);
                 let def: mediapackage::OriginDef = definition(spec)?;
-                let client = self.mediapackage(region).await;
-                let out = mediapackage::create(&client, &id, &def, &spec.tags).await?;
-                (id, out)
+                match &def.channel_group_of {
+                    Some(unit) => {
+                        let group = names::shared(spec, unit, "cdn");
+                        let client = self.mediapackage_v2(region).await;
+                        let out =
+                            mediapackage_v2::create(&client, &group, &id, &def, &spec.tags, token)
+                                .await?;
+                        (format!("{group}/{id}"), out)
+                    }
+                    None => {
+                        let client = self.mediapackage(region).await;
+                        let out = mediapackage::create(&client, &id, &def, &spec.tags).await?;
+                        (id, out)
+                    }
+                }
             }
             "input" => {
                 let def: medialive::InputDef = definition(spec)?;
@@ -336,11 +374,24 @@ impl Provider for AwsProvider {
                     inputs.insert(a.to_string(), names::sibling(spec, a));
                 }
                 let client = self.medialive(region).await;
+                let origin = names::sibling(spec, &def.origin);
+                let group = def
+                    .channel_group_of
+                    .as_deref()
+                    .map(|unit| names::shared(spec, unit, "cdn"));
                 let channel = medialive::NewChannel {
                     name: &names::own(spec),
                     doc: &doc,
                     inputs,
-                    mediapackage_channel: &names::sibling(spec, &def.origin),
+                    mediapackage: match &group {
+                        Some(group) => medialive::channel::Package::V2 {
+                            group,
+                            channel: &origin,
+                        },
+                        None => medialive::channel::Package::V1 {
+                            channel_id: &origin,
+                        },
+                    },
                     schedule: &def.schedule,
                     tags: &spec.tags,
                     token,
@@ -388,20 +439,37 @@ impl Provider for AwsProvider {
             }
             "cdn" => {
                 let def: CdnDef = definition(spec)?;
-                let origin = match (def.shared, def.origin) {
-                    (false, Some(o)) => o,
-                    _ => {
+                let name = names::own(spec);
+                let client = self.cloudfront(region).await;
+                let out = match (def.shared, def.origin) {
+                    // The group's origins are channels of one channel group, made here with
+                    // the distribution in front of its egress domain.
+                    (true, _) => {
+                        let mp = self.mediapackage_v2(region).await;
+                        let egress =
+                            mediapackage_v2::ensure_group(&mp, &name, &spec.tags, token).await?;
+                        let (id, domain) =
+                            cloudfront::ensure(&client, &name, &egress, &spec.tags).await?;
+                        serde_json::json!({
+                            "distribution_id": id,
+                            "domain_name": domain,
+                            "channel_group": name,
+                            "egress_domain": egress,
+                            (crate::monitor::targets::EDGE_FOR_ORIGIN_PATHS): format!("https://{domain}"),
+                        })
+                    }
+                    (false, Some(origin)) => {
+                        let url = self
+                            .origin_url(region, &names::sibling(spec, &origin))
+                            .await?;
+                        cloudfront::create(&client, &name, &url, &spec.tags).await?
+                    }
+                    (false, None) => {
                         return Err(ProviderError::Permanent(
-                            "cdn.shared: the aws provider cannot share a CloudFront distribution across an event group yet"
-                                .into(),
+                            "templates/aws/cdn.tera rendered a CDN neither shared nor in front of an `origin`".into(),
                         ));
                     }
                 };
-                let url = self
-                    .origin_url(region, &names::sibling(spec, &origin))
-                    .await?;
-                let client = self.cloudfront(region).await;
-                let out = cloudfront::create(&client, &names::own(spec), &url, &spec.tags).await?;
                 (
                     out["distribution_id"]
                         .as_str()
@@ -476,14 +544,31 @@ impl Provider for AwsProvider {
         let region = rec.spec.region.as_str();
         match rec.spec.kind.as_str() {
             "archive" | "vod" => s3::delete_bucket(&self.s3(region).await, &id).await,
-            "origin" => mediapackage::delete(&self.mediapackage(region).await, &id).await,
+            "origin" => match id.split_once('/') {
+                Some((group, channel)) => {
+                    mediapackage_v2::delete(&self.mediapackage_v2(region).await, group, channel)
+                        .await
+                }
+                None => mediapackage::delete(&self.mediapackage(region).await, &id).await,
+            },
+            "channel_group" => {
+                mediapackage_v2::delete_group(&self.mediapackage_v2(region).await, &id).await
+            }
             "input_firewall" => {
                 medialive::delete_input_firewall(&self.medialive(region).await, &id).await
             }
             "encoder" => medialive::delete_channel(&self.medialive(region).await, &id).await,
             "firewall" => ec2::delete_firewall(&self.ec2(region).await, &id).await,
             "instance" => ec2::delete_instance(&self.ec2(region).await, &id).await,
-            "cdn" => cloudfront::delete(&self.cloudfront(region).await, &id).await,
+            "cdn" => {
+                cloudfront::delete(&self.cloudfront(region).await, &id).await?;
+                // A group's CDN made the channel group its origins were channels of.
+                if definition::<CdnDef>(&rec.spec).is_ok_and(|d| d.shared) {
+                    let mp = self.mediapackage_v2(region).await;
+                    mediapackage_v2::delete_group(&mp, &names::own(&rec.spec)).await?;
+                }
+                Ok(())
+            }
             // Nothing of the other kinds is ever created.
             _ => Ok(()),
         }
@@ -529,6 +614,14 @@ impl Provider for AwsProvider {
             let mp = self.mediapackage(region).await;
             for (id, tags) in mediapackage::list(&mp).await? {
                 push("origin", id.clone(), region.clone(), id, tags);
+            }
+            let v2 = mediapackage_v2::list(&self.mediapackage_v2(region).await).await?;
+            for (name, tags) in v2.groups {
+                push("channel_group", name.clone(), region.clone(), name, tags);
+            }
+            for (id, tags) in v2.channels {
+                let name = id.rsplit('/').next().unwrap_or_default().to_string();
+                push("origin", id, region.clone(), name, tags);
             }
         }
         // Distributions are global: each says its region in its tags.

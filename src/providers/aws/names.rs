@@ -53,6 +53,13 @@ pub fn sibling(spec: &ResourceSpec, name: &str) -> String {
     physical(owner(spec), &id, &spec.event, name, 128)
 }
 
+/// The name `own` gives the resource `name` of the shared unit `unit` in `spec`'s region: how
+/// an event's resource finds what its group shares.
+pub fn shared(spec: &ResourceSpec, unit: &str, name: &str) -> String {
+    let id = ResourceId::new(unit, &spec.region, name);
+    physical(owner(spec), &id, unit, name, 128)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +91,17 @@ mod tests {
         assert_eq!(sibling(&enc, "origin"), own(&spec("cup-final", "origin")));
         assert_ne!(own(&enc), sibling(&enc, "encoder-b"));
         assert!(own(&enc).ends_with("-cup-final-encoder-a"));
+    }
+
+    #[test]
+    fn an_event_names_its_groups_cdn_as_the_cdn_names_itself() {
+        let origin = spec("cup-final", "origin");
+        let cdn = spec("@aws-live+cup", "cdn");
+        assert_eq!(shared(&origin, "@aws-live+cup", "cdn"), own(&cdn));
+        assert!(own(&cdn).ends_with("-aws-live-cup-cdn"), "{}", own(&cdn));
+        assert_ne!(
+            shared(&origin, "@aws-live+cup", "cdn"),
+            shared(&origin, "@aws-live+semi", "cdn")
+        );
     }
 }

@@ -7,6 +7,19 @@
 use aws_sdk_medialive::types as ml;
 use serde::Deserialize;
 
+/// The MediaPackage channel a channel's MediaPackage outputs go to.
+#[derive(Debug, Clone, Copy)]
+pub enum Package<'a> {
+    V1 {
+        channel_id: &'a str,
+    },
+    /// A channel in a MediaPackage v2 channel group (a group's origins behind a shared CDN).
+    V2 {
+        group: &'a str,
+        channel: &'a str,
+    },
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ChannelDoc {
@@ -274,18 +287,22 @@ impl ChannelDoc {
             .map(|a| a.input_attachment_name.as_str())
     }
 
-    /// The destinations, every MediaPackage one pointing at `channel_id`.
-    pub fn destinations(&self, channel_id: &str) -> Vec<ml::OutputDestination> {
+    /// The destinations, every MediaPackage one pointing at `origin`.
+    pub fn destinations(&self, origin: Package<'_>) -> Vec<ml::OutputDestination> {
+        let settings = || {
+            let b = ml::MediaPackageOutputDestinationSettings::builder();
+            match origin {
+                Package::V1 { channel_id } => b.channel_id(channel_id),
+                Package::V2 { group, channel } => b.channel_group(group).channel_name(channel),
+            }
+            .build()
+        };
         self.destinations
             .iter()
             .map(|d| {
                 let mut b = ml::OutputDestination::builder().id(&d.id);
                 for _ in &d.media_package_settings {
-                    b = b.media_package_settings(
-                        ml::MediaPackageOutputDestinationSettings::builder()
-                            .channel_id(channel_id)
-                            .build(),
-                    );
+                    b = b.media_package_settings(settings());
                 }
                 b.build()
             })
@@ -435,7 +452,9 @@ mod tests {
         assert_eq!(h264.rate_control_mode().map(|m| m.as_str()), Some("CBR"));
         let ids = std::collections::BTreeMap::from([("input".to_string(), "1234".to_string())]);
         assert_eq!(d.input_attachments(&ids)[0].input_id(), Some("1234"));
-        let dest = &d.destinations("orch-x-origin")[0];
+        let dest = &d.destinations(Package::V1 {
+            channel_id: "orch-x-origin",
+        })[0];
         assert_eq!(
             dest.media_package_settings()[0].channel_id(),
             Some("orch-x-origin")

@@ -32,6 +32,10 @@ pub struct EncoderDef {
     #[serde(default)]
     pub slate: Option<String>,
     pub origin: String,
+    /// The shared unit whose MediaPackage v2 channel group holds the origin, when the
+    /// event's group shares its CDN.
+    #[serde(default)]
+    pub channel_group_of: Option<String>,
     #[serde(default)]
     pub schedule: Vec<schedule::SwitchDoc>,
     pub channel: Value,
@@ -149,7 +153,7 @@ pub struct NewChannel<'a> {
     pub name: &'a str,
     pub doc: &'a ChannelDoc,
     pub inputs: BTreeMap<String, String>,
-    pub mediapackage_channel: &'a str,
+    pub mediapackage: channel::Package<'a>,
     pub schedule: &'a [schedule::SwitchDoc],
     pub tags: &'a BTreeMap<String, String>,
     pub token: &'a str,
@@ -161,7 +165,7 @@ pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Value,
         name,
         doc,
         inputs,
-        mediapackage_channel,
+        mediapackage,
         schedule: switches,
         tags,
         token,
@@ -198,7 +202,7 @@ pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Value,
                         .map_or(ChannelClass::SinglePipeline, ChannelClass::from),
                 )
                 .set_input_attachments(Some(doc.input_attachments(&input_ids)))
-                .set_destinations(Some(doc.destinations(mediapackage_channel)))
+                .set_destinations(Some(doc.destinations(mediapackage)))
                 .encoder_settings(doc.encoder_settings());
             if let Some(spec) = doc.input_specification() {
                 req = req.input_specification(spec);

@@ -1,0 +1,448 @@
+//! A fake of MediaPackage v2, which moto_server has only in part (channel groups and channels,
+//! without their tags, ListChannels or origin endpoints): channel groups, channels, origin
+//! endpoints and their tags, in the API's restJson1 shapes (`/channelGroup/…`, `/tags/{arn}`,
+//! PascalCase fields but for the API's own lower-case `tags` where it has them, the client
+//! token in `x-amzn-client-token`, `x-amzn-ErrorType` errors), kept per region (read from the
+//! caller's signature). As MediaPackage does, it refuses a name already taken unless the create carries
+//! the same client token (then it answers what that token made), a channel in a group that is
+//! not there, a channel group that still holds channels and a channel that still has origin
+//! endpoints (409 ConflictException), and a DASH manifest on an endpoint whose segments are
+//! not CMAF. Each group has an egress domain of its own; an endpoint's manifests are served
+//! under it at `/out/v1/<group>/<channel>/<endpoint>/<manifest>`. It serves no media.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::faultproxy::{json_error, json_ok};
+
+const ACCOUNT: &str = "123456789012";
+
+/// The object as described, with its tags under the key the answer uses.
+fn with_tags(desc: &Value, key: &str, tags: &Value) -> Value {
+    let mut v = desc.clone();
+    v[key] = tags.clone();
+    v
+}
+
+#[derive(Default)]
+struct Group {
+    desc: Value,
+    tags: Value,
+    token: String,
+    channels: BTreeMap<String, Channel>,
+}
+
+#[derive(Default)]
+struct Channel {
+    desc: Value,
+    tags: Value,
+    token: String,
+    /// By name: the endpoint as described, and the client token that made it.
+    endpoints: BTreeMap<String, (Value, String)>,
+}
+
+#[derive(Default)]
+pub struct MediaPackageV2 {
+    /// By region, then by name.
+    groups: Mutex<BTreeMap<String, BTreeMap<String, Group>>>,
+    /// By ARN.
+    tags: Mutex<BTreeMap<String, Value>>,
+}
+
+/// The region a call is signed for: `Credential=<key>/<date>/<region>/<service>/aws4_request`.
+fn region_of(headers: &HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|a| a.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(2))
+        .unwrap_or("us-east-1")
+        .to_string()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64().floor())
+}
+
+fn not_found(what: &str) -> Response {
+    json_error(
+        404,
+        "ResourceNotFoundException",
+        &format!("{what} not found"),
+    )
+}
+
+fn conflict(what: &str) -> Response {
+    json_error(409, "ConflictException", what)
+}
+
+fn invalid(what: &str) -> Response {
+    json_error(400, "ValidationException", what)
+}
+
+/// Whether `name` is what MediaPackage v2 accepts as a name.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A list item: the described object without what only a Get answers.
+fn summary(desc: &Value, drop: &[&str]) -> Value {
+    let mut v = desc.clone();
+    if let Some(o) = v.as_object_mut() {
+        for k in drop {
+            o.remove(*k);
+        }
+    }
+    v
+}
+
+impl MediaPackageV2 {
+    /// Whether a call is the fake's to answer.
+    pub fn serves(path: &str) -> bool {
+        path == "/channelGroup"
+            || path.starts_with("/channelGroup/")
+            || percent_decode(path).starts_with("/tags/arn:aws:mediapackagev2:")
+    }
+
+    pub fn answer(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        let region = region_of(headers);
+        let token = headers
+            .get("x-amzn-client-token")
+            .and_then(|t| t.to_str().ok())
+            .unwrap_or_default();
+        let req: Value = if body.is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(_) => return invalid("the body is not JSON"),
+            }
+        };
+        if let Some(arn) = percent_decode(path).strip_prefix("/tags/") {
+            return self.tags_of(method, arn);
+        }
+        let parts: Vec<&str> = path
+            .trim_start_matches('/')
+            .trim_end_matches('/')
+            .split('/')
+            .collect();
+        let mut all = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        let groups = all.entry(region.clone()).or_default();
+        let arn_base = format!("arn:aws:mediapackagev2:{region}:{ACCOUNT}:channelGroup");
+        match (method.as_str(), parts.as_slice()) {
+            ("POST", ["channelGroup"]) => {
+                let name = req["ChannelGroupName"].as_str().unwrap_or_default();
+                if !valid_name(name) {
+                    return invalid("ChannelGroupName must be 1 to 256 of [A-Za-z0-9_-]");
+                }
+                if let Some(g) = groups.get(name) {
+                    if !token.is_empty() && g.token == token {
+                        return json_ok(with_tags(&g.desc, "Tags", &g.tags));
+                    }
+                    return conflict(&format!("channel group {name} already exists"));
+                }
+                let arn = format!("{arn_base}/{name}");
+                let n = groups.len() + 1;
+                let desc = json!({
+                    "ChannelGroupName": name,
+                    "Arn": arn,
+                    "EgressDomain": format!("fake{n:04}.egress.mp2fake.mediapackagev2.{region}.amazonaws.com"),
+                    "CreatedAt": now(),
+                    "ModifiedAt": now(),
+                    "Description": req["Description"],
+                    "ETag": format!("etag-{n}"),
+                });
+                let tags = self.tag(&arn, &req["tags"]);
+                let answer = with_tags(&desc, "Tags", &tags);
+                groups.insert(
+                    name.to_string(),
+                    Group {
+                        desc,
+                        tags,
+                        token: token.to_string(),
+                        channels: BTreeMap::new(),
+                    },
+                );
+                json_ok(answer)
+            }
+            ("GET", ["channelGroup"]) => {
+                let items: Vec<Value> = groups
+                    .values()
+                    .map(|g| summary(&g.desc, &["EgressDomain", "ETag"]))
+                    .collect();
+                json_ok(json!({ "Items": items }))
+            }
+            ("GET", ["channelGroup", g]) => match groups.get(*g) {
+                Some(group) => json_ok(with_tags(&group.desc, "tags", &group.tags)),
+                None => not_found(&format!("channel group {g}")),
+            },
+            ("DELETE", ["channelGroup", g]) => match groups.get(*g) {
+                None => not_found(&format!("channel group {g}")),
+                Some(group) if !group.channels.is_empty() => conflict(&format!(
+                    "channel group {g} still has channels: delete them first"
+                )),
+                Some(_) => {
+                    groups.remove(*g);
+                    self.untag(&format!("{arn_base}/{g}"));
+                    json_ok(json!({}))
+                }
+            },
+            ("POST", ["channelGroup", g, "channel"]) => {
+                let Some(group) = groups.get_mut(*g) else {
+                    return not_found(&format!("channel group {g}"));
+                };
+                let name = req["ChannelName"].as_str().unwrap_or_default();
+                if !valid_name(name) {
+                    return invalid("ChannelName must be 1 to 256 of [A-Za-z0-9_-]");
+                }
+                if let Some(c) = group.channels.get(name) {
+                    if !token.is_empty() && c.token == token {
+                        return json_ok(with_tags(&c.desc, "Tags", &c.tags));
+                    }
+                    return conflict(&format!("channel {g}/{name} already exists"));
+                }
+                let arn = format!("{arn_base}/{g}/channel/{name}");
+                let egress = group.desc["EgressDomain"].as_str().unwrap_or_default();
+                let ingest = |i: u8| {
+                    json!({
+                        "Id": i.to_string(),
+                        "Url": format!(
+                            "https://{}/in/v1/{g}/{i}/{name}/index",
+                            egress.replacen(".egress", &format!("-{i}.ingest"), 1)
+                        ),
+                    })
+                };
+                let desc = json!({
+                    "Arn": arn,
+                    "ChannelName": name,
+                    "ChannelGroupName": g,
+                    "CreatedAt": now(),
+                    "ModifiedAt": now(),
+                    "Description": req["Description"],
+                    "IngestEndpoints": [ingest(1), ingest(2)],
+                    "InputType": req["InputType"].as_str().unwrap_or("HLS"),
+                    "ETag": format!("etag-{g}-{name}"),
+                });
+                let tags = self.tag(&arn, &req["tags"]);
+                let answer = with_tags(&desc, "Tags", &tags);
+                group.channels.insert(
+                    name.to_string(),
+                    Channel {
+                        desc,
+                        tags,
+                        token: token.to_string(),
+                        endpoints: BTreeMap::new(),
+                    },
+                );
+                json_ok(answer)
+            }
+            ("GET", ["channelGroup", g, "channel"]) => match groups.get(*g) {
+                Some(group) => {
+                    let items: Vec<Value> = group
+                        .channels
+                        .values()
+                        .map(|c| summary(&c.desc, &["IngestEndpoints", "ETag"]))
+                        .collect();
+                    json_ok(json!({ "Items": items }))
+                }
+                None => not_found(&format!("channel group {g}")),
+            },
+            ("GET", ["channelGroup", g, "channel", c]) => {
+                match groups.get(*g).and_then(|group| group.channels.get(*c)) {
+                    Some(channel) => json_ok(with_tags(&channel.desc, "Tags", &channel.tags)),
+                    None => not_found(&format!("channel {g}/{c}")),
+                }
+            }
+            ("DELETE", ["channelGroup", g, "channel", c]) => {
+                let Some(group) = groups.get_mut(*g) else {
+                    return not_found(&format!("channel group {g}"));
+                };
+                match group.channels.get(*c) {
+                    None => not_found(&format!("channel {g}/{c}")),
+                    Some(channel) if !channel.endpoints.is_empty() => conflict(&format!(
+                        "channel {g}/{c} still has origin endpoints: delete them first"
+                    )),
+                    Some(_) => {
+                        group.channels.remove(*c);
+                        self.untag(&format!("{arn_base}/{g}/channel/{c}"));
+                        json_ok(json!({}))
+                    }
+                }
+            }
+            ("POST", ["channelGroup", g, "channel", c, "originEndpoint"]) => {
+                let Some(group) = groups.get_mut(*g) else {
+                    return not_found(&format!("channel group {g}"));
+                };
+                let egress = group.desc["EgressDomain"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let Some(channel) = group.channels.get_mut(*c) else {
+                    return not_found(&format!("channel {g}/{c}"));
+                };
+                self.create_endpoint(&arn_base, &egress, (g, c), channel, &req, token)
+            }
+            ("GET", ["channelGroup", g, "channel", c, "originEndpoint"]) => {
+                match groups.get(*g).and_then(|group| group.channels.get(*c)) {
+                    Some(channel) => {
+                        let items: Vec<Value> = channel
+                            .endpoints
+                            .values()
+                            .map(|(e, _)| summary(e, &["ETag", "Tags", "Segment"]))
+                            .collect();
+                        json_ok(json!({ "Items": items }))
+                    }
+                    None => not_found(&format!("channel {g}/{c}")),
+                }
+            }
+            ("GET", ["channelGroup", g, "channel", c, "originEndpoint", e]) => match groups
+                .get(*g)
+                .and_then(|group| group.channels.get(*c))
+                .and_then(|channel| channel.endpoints.get(*e))
+            {
+                Some((ep, _)) => json_ok(ep.clone()),
+                None => not_found(&format!("origin endpoint {g}/{c}/{e}")),
+            },
+            ("DELETE", ["channelGroup", g, "channel", c, "originEndpoint", e]) => {
+                match groups
+                    .get_mut(*g)
+                    .and_then(|group| group.channels.get_mut(*c))
+                    .and_then(|channel| channel.endpoints.remove(*e))
+                {
+                    Some(_) => {
+                        self.untag(&format!("{arn_base}/{g}/channel/{c}/originEndpoint/{e}"));
+                        json_ok(json!({}))
+                    }
+                    None => not_found(&format!("origin endpoint {g}/{c}/{e}")),
+                }
+            }
+            _ => json_error(405, "MethodNotAllowedException", "not served by the fake"),
+        }
+    }
+
+    fn create_endpoint(
+        &self,
+        arn_base: &str,
+        egress: &str,
+        (g, c): (&str, &str),
+        channel: &mut Channel,
+        req: &Value,
+        token: &str,
+    ) -> Response {
+        let name = req["OriginEndpointName"].as_str().unwrap_or_default();
+        if !valid_name(name) {
+            return invalid("OriginEndpointName must be 1 to 256 of [A-Za-z0-9_-]");
+        }
+        let container = req["ContainerType"].as_str().unwrap_or_default();
+        if container != "TS" && container != "CMAF" {
+            return invalid("ContainerType must be TS or CMAF");
+        }
+        let empty = Vec::new();
+        let hls = req["HlsManifests"].as_array().unwrap_or(&empty);
+        let dash = req["DashManifests"].as_array().unwrap_or(&empty);
+        if !dash.is_empty() && container != "CMAF" {
+            return invalid("DASH manifests need CMAF segments (ContainerType CMAF)");
+        }
+        if let Some((existing, made_by)) = channel.endpoints.get(name) {
+            if !token.is_empty() && made_by == token {
+                return json_ok(existing.clone());
+            }
+            return conflict(&format!("origin endpoint {g}/{c}/{name} already exists"));
+        }
+        let base = format!("https://{egress}/out/v1/{g}/{c}/{name}");
+        let with_url = |m: &Value, ext: &str| -> Option<Value> {
+            let manifest = m["ManifestName"].as_str().filter(|n| valid_name(n))?;
+            let mut m = m.clone();
+            m["Url"] = json!(format!("{base}/{manifest}.{ext}"));
+            Some(m)
+        };
+        let hls: Option<Vec<Value>> = hls.iter().map(|m| with_url(m, "m3u8")).collect();
+        let dash: Option<Vec<Value>> = dash.iter().map(|m| with_url(m, "mpd")).collect();
+        let (Some(hls), Some(dash)) = (hls, dash) else {
+            return invalid("each manifest needs a ManifestName of [A-Za-z0-9_-]");
+        };
+        let arn = format!("{arn_base}/{g}/channel/{c}/originEndpoint/{name}");
+        let desc = json!({
+            "Arn": arn,
+            "ChannelGroupName": g,
+            "ChannelName": c,
+            "OriginEndpointName": name,
+            "ContainerType": container,
+            "Segment": req["Segment"].as_object().cloned().unwrap_or_default(),
+            "StartoverWindowSeconds": req["StartoverWindowSeconds"],
+            "HlsManifests": hls,
+            "DashManifests": dash,
+            "CreatedAt": now(),
+            "ModifiedAt": now(),
+            "ETag": format!("etag-{g}-{c}-{name}"),
+        });
+        let tags = self.tag(&arn, &req["Tags"]);
+        let desc = with_tags(&desc, "Tags", &tags);
+        channel
+            .endpoints
+            .insert(name.to_string(), (desc.clone(), token.to_string()));
+        json_ok(desc)
+    }
+
+    /// Keeps the tags of a create (`tags` or `Tags`, as its request names them) for `arn`.
+    fn tag(&self, arn: &str, tags: &Value) -> Value {
+        let tags = Value::Object(tags.as_object().cloned().unwrap_or_default());
+        self.tags
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(arn.to_string(), tags.clone());
+        tags
+    }
+
+    fn untag(&self, arn: &str) {
+        self.tags
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(arn);
+    }
+
+    fn tags_of(&self, method: &Method, arn: &str) -> Response {
+        let tags = self.tags.lock().unwrap_or_else(|p| p.into_inner());
+        match (method.as_str(), tags.get(arn)) {
+            ("GET", Some(t)) => json_ok(json!({ "tags": t })),
+            ("GET", None) => not_found(&format!("resource {arn}")),
+            _ => json_error(405, "MethodNotAllowedException", "not served by the fake"),
+        }
+    }
+}
