@@ -29,6 +29,8 @@
 //!   group, which holds a channel per event that its MediaLive channel feeds (moto has
 //!   MediaPackage v2 only in part: the fake front serves it, following its API); `down` of one
 //!   event keeps what the other shares, `down` of all and `sweep` leave nothing;
+//! - the requests to MediaLive, polls included, keep to the catalog's rate limit for it: no
+//!   window of time holds more than its burst and its rate allow;
 //! - through a fake AWS front that throttles 20 % of calls and fails 5 % with a server error
 //!   (after moto acted), and loses the answer to the first create of each kind of object,
 //!   `up` and `down` still converge, with no duplicate.
@@ -120,6 +122,11 @@ fn medialive_alerts_reach_the_first_tier() {
 #[test]
 fn rtmp_push_inputs_admit_only_listed_networks_on_aws() {
     against_moto("push_input_against_moto");
+}
+
+#[test]
+fn requests_to_a_service_keep_to_its_rate_limit_on_aws() {
+    against_moto("service_rate_limit_against_moto");
 }
 
 #[test]
@@ -1822,4 +1829,60 @@ async fn shared_cdn_against_moto() {
                 .load(std::sync::atomic::Ordering::Relaxed)
                 > 0
     );
+}
+
+#[tokio::test]
+#[ignore = "run by requests_to_a_service_keep_to_its_rate_limit_on_aws, with moto and credentials"]
+async fn service_rate_limit_against_moto() {
+    let moto = std::env::var(MOTO_ENV)
+        .expect("run through requests_to_a_service_keep_to_its_rate_limit_on_aws");
+    let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let aws = live_project(
+        &front.url,
+        dir.path(),
+        r#"input: { type: file, address: "s3://orchestrate-example-media/slate.mp4" }"#,
+    );
+    let (rate, burst) = (4.0, 3.0);
+    let catalog = dir.path().join("providers/aws.yaml");
+    let text = std::fs::read_to_string(&catalog).unwrap();
+    let shipped = "medialive: { requests_per_second: 5, burst: 30 }";
+    assert!(
+        text.contains(shipped),
+        "providers/aws.yaml's MediaLive limit changed"
+    );
+    std::fs::write(
+        &catalog,
+        text.replace(shipped, "medialive: { requests_per_second: 4, burst: 3 }"),
+    )
+    .unwrap();
+
+    // Each process keeps its own count: `up`'s requests, then `down`'s. MediaLive's REST
+    // paths start with /prod/.
+    ok(dir.path(), &["up", "--yes"]);
+    let up = front.arrivals("/prod/");
+    ok(dir.path(), &["down", "--yes"]);
+    let down = front.arrivals("/prod/")[up.len()..].to_vec();
+    assert!(inventory_of(&aws, "derby").await.is_empty());
+    for (what, at) in [("up", up), ("down", down)] {
+        assert!(
+            at.len() > 8,
+            "only {} MediaLive requests in {what}",
+            at.len()
+        );
+        // A token bucket lets no window hold more than its burst plus its rate over the
+        // window (a little slack for the request's way to the front).
+        for (i, first) in at.iter().enumerate() {
+            for (j, last) in at.iter().enumerate().skip(i) {
+                let window = last.duration_since(*first).as_secs_f64() + 0.05;
+                let count = (j - i + 1) as f64;
+                assert!(
+                    count <= burst + rate * window,
+                    "{what}: {count} MediaLive requests in {window:.3} s, over {burst} + {rate}/s"
+                );
+            }
+        }
+        let span = at[at.len() - 1].duration_since(at[0]).as_secs_f64();
+        eprintln!("{what}: {} MediaLive requests over {span:.1} s", at.len());
+    }
 }

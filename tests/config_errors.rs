@@ -270,6 +270,37 @@ fn a_catalog_timeout_below_a_p95_is_rejected_and_profiles_say_the_catalog_is_inv
 }
 
 #[test]
+fn service_rate_limits_name_the_aws_providers_services_only() {
+    let p = Project::fast();
+    let sim = p.read("providers/sim.yaml");
+    p.write(
+        "providers/sim.yaml",
+        &format!(
+            "{sim}service_rate_limits:\n  medialive: {{ requests_per_second: 5, burst: 30 }}\n"
+        ),
+    );
+    let aws = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("providers/aws.yaml"),
+    )
+    .unwrap();
+    let shipped = "  ec2: { requests_per_second: 20, burst: 50 }\n";
+    assert!(
+        aws.contains(shipped),
+        "providers/aws.yaml's EC2 limit changed"
+    );
+    p.write(
+        "providers/aws.yaml",
+        &aws.replace(
+            shipped,
+            "  ec2: { requests_per_second: 0, burst: 50 }\n  mediastore: { requests_per_second: 5, burst: 5 }\n",
+        ),
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&out));
+}
+
+#[test]
 fn bad_monitoring_actions_name_their_field() {
     let p = Project::fast();
     let profile = std::fs::read_to_string(p.path().join("profiles/sim-hd.yaml")).unwrap();

@@ -20,9 +20,15 @@ pub struct CatalogFile {
     #[schemars(with = "String")]
     pub provider: Spanned<String>,
     pub regions: BTreeMap<String, RegionEntry>,
-    /// Default API rate limit per region.
+    /// Default API rate limit per region: the executor's steps (each attempt of a create or
+    /// delete) take a token.
     #[serde(default)]
     pub rate_limit: RateLimit,
+    /// The API rate limit of each of the provider's services in a region, held on every
+    /// request made to it (polls and retries included); `aws` only, its services named
+    /// s3, medialive, mediapackage, mediapackagev2, cloudfront (global) and ec2.
+    #[serde(default)]
+    pub service_rate_limits: BTreeMap<String, RateLimit>,
     #[serde(default)]
     pub retry: RetryPolicy,
     /// Added to an `auto` lead for checks after the last resource is ready (default 60s).

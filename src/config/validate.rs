@@ -492,6 +492,27 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         ok = false;
     }
     let mut limits = vec![("rate_limit".to_string(), c.rate_limit)];
+    for (service, l) in &c.service_rate_limits {
+        limits.push((format!("service_rate_limits.{service}"), *l));
+        if provider != "aws" {
+            cx.top(
+                "service_rate_limits",
+                "per-service rate limits are for the aws provider's services",
+            );
+            ok = false;
+            break;
+        }
+        if !AWS_SERVICES.contains(&service.as_str()) {
+            cx.top(
+                format!("service_rate_limits.{service}"),
+                format!(
+                    "the aws provider calls no service `{service}`: {}",
+                    AWS_SERVICES.join(", ")
+                ),
+            );
+            ok = false;
+        }
+    }
     for (r, entry) in &c.regions {
         if let Some(l) = entry.rate_limit {
             limits.push((format!("regions.{r}.rate_limit"), l));
@@ -585,6 +606,7 @@ fn catalog(cx: &mut Ctx<'_>, name: &str, c: &CatalogFile) -> Option<Catalog> {
         provider: provider.clone(),
         regions: c.regions.clone(),
         rate_limit: c.rate_limit,
+        service_rate_limits: c.service_rate_limits.clone(),
         retry: c.retry,
         readiness: c
             .readiness
@@ -993,6 +1015,16 @@ fn aws_profile(cx: &mut Ctx<'_>, p: &super::profile::ProfileFile) -> bool {
     }
     ok
 }
+
+/// The services the aws provider calls, as a catalog's `service_rate_limits` names them.
+const AWS_SERVICES: &[&str] = &[
+    "s3",
+    "medialive",
+    "mediapackage",
+    "mediapackagev2",
+    "cloudfront",
+    "ec2",
+];
 
 /// The aws VOD is a MediaPackage harvest of the origin's HLS endpoint, written to S3 as HLS
 /// in the clear.

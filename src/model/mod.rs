@@ -108,6 +108,8 @@ pub struct Catalog {
     pub provider: String,
     pub regions: BTreeMap<String, RegionEntry>,
     pub rate_limit: RateLimit,
+    /// Per service, held on each request to it in a region (the aws provider's).
+    pub service_rate_limits: BTreeMap<String, RateLimit>,
     pub retry: RetryPolicy,
     /// Added to an `auto` lead for readiness checks.
     pub readiness: Duration,

@@ -52,6 +52,8 @@ struct Shared {
     channel_alerts: ChannelAlerts,
     schedules: Schedules,
     mediapackage_v2: MediaPackageV2,
+    /// When each call arrived, with its path.
+    arrivals: std::sync::Mutex<Vec<(std::time::Instant, String)>>,
 }
 
 impl FaultProxy {
@@ -85,6 +87,7 @@ impl FaultProxy {
             channel_alerts: ChannelAlerts::default(),
             schedules: Schedules::default(),
             mediapackage_v2: MediaPackageV2::default(),
+            arrivals: std::sync::Mutex::new(Vec::new()),
         });
         let shared_app = shared.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -134,6 +137,19 @@ impl FaultProxy {
             .throttle_pct
             .store(throttle_pct, Ordering::Relaxed);
         self.shared.error_pct.store(error_pct, Ordering::Relaxed);
+    }
+
+    /// When the calls whose path starts with `prefix` arrived, in order.
+    pub fn arrivals(&self, prefix: &str) -> Vec<std::time::Instant> {
+        let all = self
+            .shared
+            .arrivals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        all.iter()
+            .filter(|(_, p)| p.starts_with(prefix))
+            .map(|(t, _)| *t)
+            .collect()
     }
 
     /// The MediaLive channel schedules the front keeps.
@@ -217,6 +233,10 @@ impl Shared {
 
     async fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
         self.counts.calls.fetch_add(1, Ordering::Relaxed);
+        self.arrivals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((std::time::Instant::now(), uri.path().to_string()));
         let lose = {
             let mut l = self.lose_first.lock().unwrap_or_else(|p| p.into_inner());
             let hit = l.iter().position(|n| names(&method, &uri, &body, n));

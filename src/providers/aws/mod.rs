@@ -21,6 +21,7 @@ mod cloudfront;
 mod ec2;
 mod errors;
 mod harvest;
+mod limits;
 mod medialive;
 mod mediapackage;
 mod mediapackage_v2;
@@ -28,7 +29,7 @@ pub mod names;
 mod s3;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -71,6 +72,8 @@ pub struct AwsProvider {
     medialive: Clients<aws_sdk_medialive::Client>,
     cloudfront: Clients<aws_sdk_cloudfront::Client>,
     ec2: Clients<aws_sdk_ec2::Client>,
+    /// By (service, region): the bucket each request to the service there waits on.
+    limits: Mutex<HashMap<(String, String), Arc<crate::apply::TokenBucket>>>,
 }
 
 /// Attempts the SDK makes of one call before the error goes to the step.
@@ -99,7 +102,25 @@ impl AwsProvider {
             medialive: Clients::new(),
             cloudfront: Clients::new(),
             ec2: Clients::new(),
+            limits: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The HTTP client holding `service`'s rate limit in `region`, when the catalog sets one.
+    fn limited(
+        &self,
+        service: &str,
+        region: &str,
+    ) -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+        let limit = *self.catalog.service_rate_limits.get(service)?;
+        let bucket = self
+            .limits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((service.to_string(), region.to_string()))
+            .or_insert_with(|| Arc::new(crate::apply::TokenBucket::new(limit)))
+            .clone();
+        Some(limits::limited(bucket))
     }
 
     /// The shared SDK configuration: credentials and settings from the standard chain. Each
@@ -138,6 +159,9 @@ impl AwsProvider {
         self.s3.get_or(region, || {
             let mut b =
                 aws_sdk_s3::config::Builder::from(sdk).region(Region::new(region.to_string()));
+            if let Some(http) = self.limited("s3", region) {
+                b = b.http_client(http);
+            }
             if let Some(url) = self.endpoint(region) {
                 // Emulators serve buckets by path, not by host name.
                 b = b.endpoint_url(url).force_path_style(true);
@@ -151,6 +175,9 @@ impl AwsProvider {
         self.mediapackage.get_or(region, || {
             let mut b = aws_sdk_mediapackage::config::Builder::from(sdk)
                 .region(Region::new(region.to_string()));
+            if let Some(http) = self.limited("mediapackage", region) {
+                b = b.http_client(http);
+            }
             if let Some(url) = self.endpoint(region) {
                 b = b.endpoint_url(url);
             }
@@ -163,6 +190,9 @@ impl AwsProvider {
         self.mediapackage_v2.get_or(region, || {
             let mut b = aws_sdk_mediapackagev2::config::Builder::from(sdk)
                 .region(Region::new(region.to_string()));
+            if let Some(http) = self.limited("mediapackagev2", region) {
+                b = b.http_client(http);
+            }
             if let Some(url) = self.endpoint(region) {
                 b = b.endpoint_url(url);
             }
@@ -175,6 +205,9 @@ impl AwsProvider {
         self.medialive.get_or(region, || {
             let mut b = aws_sdk_medialive::config::Builder::from(sdk)
                 .region(Region::new(region.to_string()));
+            if let Some(http) = self.limited("medialive", region) {
+                b = b.http_client(http);
+            }
             if let Some(url) = self.endpoint(region) {
                 b = b.endpoint_url(url);
             }
@@ -187,6 +220,9 @@ impl AwsProvider {
         self.ec2.get_or(region, || {
             let mut b =
                 aws_sdk_ec2::config::Builder::from(sdk).region(Region::new(region.to_string()));
+            if let Some(http) = self.limited("ec2", region) {
+                b = b.http_client(http);
+            }
             if let Some(url) = self.endpoint(region) {
                 b = b.endpoint_url(url);
             }
@@ -202,6 +238,9 @@ impl AwsProvider {
         self.cloudfront.get_or(&key, || {
             let mut b = aws_sdk_cloudfront::config::Builder::from(sdk)
                 .region(Region::new(CLOUDFRONT_REGION));
+            if let Some(http) = self.limited("cloudfront", "global") {
+                b = b.http_client(http);
+            }
             if let Some(url) = endpoint {
                 b = b.endpoint_url(url);
             }
