@@ -31,6 +31,10 @@
 //!   event keeps what the other shares, `down` of all and `sweep` leave nothing;
 //! - the requests to MediaLive, polls included, keep to the catalog's rate limit for it: no
 //!   window of time holds more than its burst and its rate allow;
+//! - `orchestrate run` monitors an event on air on aws: T1 from the MediaLive channel, T2 from
+//!   its MediaPackage v2 endpoint's playlists and headers, which the fake front serves as the
+//!   egress (moto serves no media); when the playlist stops gaining segments, the
+//!   stale-playlist alert fires, and it resolves once the playlist moves again;
 //! - through a fake AWS front that throttles 20 % of calls and fails 5 % with a server error
 //!   (after moto acted), and loses the answer to the first create of each kind of object,
 //!   `up` and `down` still converge, with no duplicate.
@@ -127,6 +131,11 @@ fn rtmp_push_inputs_admit_only_listed_networks_on_aws() {
 #[test]
 fn requests_to_a_service_keep_to_its_rate_limit_on_aws() {
     against_moto("service_rate_limit_against_moto");
+}
+
+#[test]
+fn a_stalled_mediapackage_playlist_raises_an_origin_alert_on_aws() {
+    against_moto("origin_monitoring_against_moto");
 }
 
 #[test]
@@ -1885,4 +1894,163 @@ async fn service_rate_limit_against_moto() {
         let span = at[at.len() - 1].duration_since(at[0]).as_secs_f64();
         eprintln!("{what}: {} MediaLive requests over {span:.1} s", at.len());
     }
+}
+
+// Not a tokio test: it polls the daemon's API with a blocking client.
+#[test]
+#[ignore = "run by a_stalled_mediapackage_playlist_raises_an_origin_alert_on_aws, with moto and credentials"]
+fn origin_monitoring_against_moto() {
+    use common::daemon::{Daemon, wait_for};
+    let moto = std::env::var(MOTO_ENV)
+        .expect("run through a_stalled_mediapackage_playlist_raises_an_origin_alert_on_aws");
+    let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[]);
+    front.mediapackage_v2().serve_egress_at(front.host_port());
+    let dir = tempfile::tempdir().unwrap();
+    let aws = shared_project(&front.url, dir.path());
+    // One event on air now, watched at the encoder and the origin (the distribution's domain
+    // is moto's, reachable nowhere).
+    let profile = dir.path().join("profiles/aws-shared.yaml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(
+        &profile,
+        format!("{text}monitoring:\n  tiers: [encoder, origin]\n  stale_after: 3\n"),
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    let at = |s: i64| jiff::Timestamp::from_second(now + s).unwrap().to_string();
+    std::fs::write(
+        dir.path().join("schedules/cup.yaml"),
+        format!(
+            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: live-1\n    start: {}\n    end: {}\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1]\n",
+            at(-60),
+            at(3600)
+        ),
+    )
+    .unwrap();
+    let alerts = || -> Vec<serde_json::Value> {
+        ok(
+            dir.path(),
+            &[
+                "watch",
+                "--replay",
+                "--no-follow",
+                "--type",
+                "alert",
+                "--output",
+                "ndjson",
+            ],
+        )
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+    };
+    let has = |all: &[serde_json::Value], rule: &str, state: &str| {
+        all.iter().any(|a| a["rule"] == rule && a["state"] == state)
+    };
+
+    let daemon = Daemon(
+        orchestrate(
+            dir.path(),
+            &[
+                "run",
+                "--interval",
+                "2s",
+                "--listen",
+                "127.0.0.1:0",
+                "--output",
+                "json",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let state = dir.path().join("state");
+    let addr = wait_for("the API address", 60, || {
+        std::fs::read_to_string(state.join("api-addr")).ok()
+    });
+    let token = std::fs::read_to_string(state.join("api-token")).unwrap();
+    let base = format!("http://{}", addr.trim());
+    let client = reqwest::blocking::Client::new();
+    let get = |path: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .and_then(|r| r.text())
+            .unwrap_or_default()
+    };
+    wait_for("the event to be probed", 120, || {
+        let s: serde_json::Value = serde_json::from_str(&get("/v1/status")).ok()?;
+        (s["probed"] == serde_json::json!(["live-1/eu-west-1"])).then_some(())
+    });
+
+    // Healthy for a while: the channel is up, the playlist moves, and nothing fires.
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    let metrics = get("/metrics");
+    for m in [
+        "orchestrate_encoder_up",
+        "orchestrate_playlist_age_s",
+        "orchestrate_segment_up",
+    ] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(m) && l.contains("event=\"live-1\"")),
+            "{m} missing from /metrics:\n{metrics}"
+        );
+    }
+    let healthy = alerts();
+    assert!(
+        healthy.is_empty(),
+        "alerts on a healthy stream: {healthy:#?}"
+    );
+
+    // The MediaPackage channel stops gaining segments.
+    let origin: serde_json::Value = serde_json::from_str(&ok(
+        dir.path(),
+        &[
+            "state",
+            "show",
+            "live-1/eu-west-1/origin",
+            "--output",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let (group, channel) = (
+        origin["outputs"]["channel_group"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        origin["outputs"]["channel_name"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    front.mediapackage_v2().freeze(&group, &channel, true);
+    wait_for("a stale-playlist alert", 60, || {
+        has(&alerts(), "playlist-stale", "firing").then_some(())
+    });
+    front.mediapackage_v2().freeze(&group, &channel, false);
+    wait_for("the alert to resolve", 60, || {
+        has(&alerts(), "playlist-stale", "resolved").then_some(())
+    });
+    let all = alerts();
+    let stale = all
+        .iter()
+        .find(|a| a["rule"] == "playlist-stale" && a["state"] == "firing")
+        .unwrap();
+    assert_eq!(stale["tier"], "origin", "{stale}");
+    assert_eq!(stale["event"], "live-1", "{stale}");
+    assert!(
+        !has(&all, "encoder-down", "firing"),
+        "the channel ran throughout: {all:#?}"
+    );
+
+    daemon.finish();
+    ok(dir.path(), &["down", "--yes"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert!(rt.block_on(tagged(&aws)).is_empty());
 }

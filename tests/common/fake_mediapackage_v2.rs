@@ -8,7 +8,15 @@
 //! not there, a channel group that still holds channels and a channel that still has origin
 //! endpoints (409 ConflictException), and a DASH manifest on an endpoint whose segments are
 //! not CMAF. Each group has an egress domain of its own; an endpoint's manifests are served
-//! under it at `/out/v1/<group>/<channel>/<endpoint>/<manifest>`. It serves no media.
+//! under it at `/out/v1/<group>/<channel>/<endpoint>/<manifest>`.
+//!
+//! Once told its own address (`serve_egress_at`), it is also the groups' egress, over plain
+//! HTTP on loopback where MediaPackage answers over HTTPS at a domain of its own: each HLS
+//! endpoint serves a master playlist naming one rendition, and that rendition a live playlist
+//! of the endpoint's segment length, five segments long, gaining one a segment length (its
+//! `Last-Modified` the newest segment's end, as MediaPackage's headers give it), until the
+//! channel is frozen (`freeze`), as when its encoder stops feeding it. The segments are a few
+//! null transport-stream packets: no picture.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -51,6 +59,10 @@ pub struct MediaPackageV2 {
     groups: Mutex<BTreeMap<String, BTreeMap<String, Group>>>,
     /// By ARN.
     tags: Mutex<BTreeMap<String, Value>>,
+    /// Where the egress is served, when it is (`host:port`).
+    egress: Mutex<Option<String>>,
+    /// By (group, channel): how many segments a frozen channel's playlists stay at.
+    frozen: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 /// The region a call is signed for: `Credential=<key>/<date>/<region>/<service>/aws4_request`.
@@ -82,6 +94,17 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// How many segments of `seg` seconds a stream begun at `start` has published at `now`.
+fn published(seg: f64, start: f64, now: f64) -> u64 {
+    ((now - start) / seg).floor().max(0.0) as u64
+}
+
+fn now_precise() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn now() -> f64 {
@@ -127,6 +150,139 @@ fn summary(desc: &Value, drop: &[&str]) -> Value {
 }
 
 impl MediaPackageV2 {
+    /// From now on, groups' egress is this front at `host_port`, and their manifests are
+    /// served here.
+    pub fn serve_egress_at(&self, host_port: &str) {
+        *self.egress.lock().unwrap_or_else(|p| p.into_inner()) = Some(host_port.to_string());
+    }
+
+    fn egress_host(&self) -> Option<String> {
+        self.egress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn egress_domain(&self, n: usize, region: &str) -> String {
+        self.egress_host().unwrap_or_else(|| {
+            format!("fake{n:04}.egress.mp2fake.mediapackagev2.{region}.amazonaws.com")
+        })
+    }
+
+    /// Stops the channel's playlists gaining segments (`false`: lets them go on, from where
+    /// the clock is now).
+    pub fn freeze(&self, group: &str, channel: &str, frozen: bool) {
+        let key = (group.to_string(), channel.to_string());
+        let mut f = self.frozen.lock().unwrap_or_else(|p| p.into_inner());
+        if !frozen {
+            f.remove(&key);
+            return;
+        }
+        if let Some((_, seg, start)) = self.live(group, channel) {
+            f.insert(key, published(seg, start, now_precise()));
+        }
+    }
+
+    /// The egress paths: `/out/v1/...`.
+    pub fn serves_egress(path: &str) -> bool {
+        path.starts_with("/out/v1/")
+    }
+
+    /// The HLS endpoint of `channel` in `group`, in any region: its manifest name, segment
+    /// length and when its stream (notionally) began, five segments before it was made.
+    fn live(&self, group: &str, channel: &str) -> Option<(String, f64, f64)> {
+        let all = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        let c = all
+            .values()
+            .find_map(|groups| groups.get(group))?
+            .channels
+            .get(channel)?;
+        let (ep, _) = c
+            .endpoints
+            .values()
+            .find(|(e, _)| e["HlsManifests"].as_array().is_some_and(|m| !m.is_empty()))?;
+        let seg = ep["Segment"]["SegmentDurationSeconds"]
+            .as_f64()
+            .unwrap_or(6.0)
+            .max(1.0);
+        let manifest = ep["HlsManifests"][0]["ManifestName"].as_str()?.to_string();
+        let made = ep["CreatedAt"].as_f64()?;
+        Some((manifest, seg, made - 5.0 * seg))
+    }
+
+    /// Answers a GET of the egress: a master playlist, the live playlist, or a segment.
+    pub fn answer_egress(&self, method: &Method, path: &str) -> Response {
+        use axum::response::IntoResponse;
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let ["out", "v1", g, c, _endpoint, file] = parts.as_slice() else {
+            return (axum::http::StatusCode::NOT_FOUND, "no such path").into_response();
+        };
+        let Some((manifest, seg, start)) = self.live(g, c).filter(|_| method == Method::GET) else {
+            return (axum::http::StatusCode::NOT_FOUND, "no such endpoint").into_response();
+        };
+        let frozen = self
+            .frozen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(g.to_string(), c.to_string()))
+            .copied();
+        let count = frozen.unwrap_or_else(|| published(seg, start, now_precise()));
+        let hls = "application/vnd.apple.mpegurl";
+        if *file == format!("{manifest}.m3u8") {
+            let body = format!(
+                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=3000000,RESOLUTION=1280x720\n{manifest}_1.m3u8\n"
+            );
+            return (
+                [("content-type", hls), ("cache-control", "max-age=5")],
+                body,
+            )
+                .into_response();
+        }
+        if *file == format!("{manifest}_1.m3u8") {
+            let first = count.saturating_sub(5);
+            let mut body = format!(
+                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{first}\n",
+                seg.ceil() as u64
+            );
+            for n in first..count {
+                body.push_str(&format!("#EXTINF:{seg:.3},\n{manifest}_1_{n}.ts\n"));
+            }
+            let newest_end = start + count as f64 * seg;
+            let modified = jiff::Timestamp::from_second(newest_end.floor() as i64)
+                .map(|t| t.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string())
+                .unwrap_or_default();
+            let max_age = format!("max-age={}", (seg / 2.0).floor().max(1.0));
+            return (
+                [
+                    ("content-type", hls.to_string()),
+                    ("cache-control", max_age),
+                    ("last-modified", modified),
+                ],
+                body,
+            )
+                .into_response();
+        }
+        if file
+            .strip_prefix(&format!("{manifest}_1_"))
+            .and_then(|f| f.strip_suffix(".ts"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(|n| n < count)
+        {
+            // Null packets (PID 0x1FFF): a stream with nothing in it.
+            let mut packet = [0xFFu8; 188];
+            packet[..4].copy_from_slice(&[0x47, 0x1F, 0xFF, 0x10]);
+            return (
+                [
+                    ("content-type", "video/mp2t"),
+                    ("cache-control", "max-age=86400"),
+                ],
+                packet.repeat(8),
+            )
+                .into_response();
+        }
+        (axum::http::StatusCode::NOT_FOUND, "no such segment").into_response()
+    }
+
     /// Whether a call is the fake's to answer.
     pub fn serves(path: &str) -> bool {
         path == "/channelGroup"
@@ -182,7 +338,7 @@ impl MediaPackageV2 {
                 let desc = json!({
                     "ChannelGroupName": name,
                     "Arn": arn,
-                    "EgressDomain": format!("fake{n:04}.egress.mp2fake.mediapackagev2.{region}.amazonaws.com"),
+                    "EgressDomain": self.egress_domain(n, &region),
                     "CreatedAt": now(),
                     "ModifiedAt": now(),
                     "Description": req["Description"],
@@ -385,7 +541,12 @@ impl MediaPackageV2 {
             }
             return conflict(&format!("origin endpoint {g}/{c}/{name} already exists"));
         }
-        let base = format!("https://{egress}/out/v1/{g}/{c}/{name}");
+        let scheme = if self.egress_host().is_some() {
+            "http"
+        } else {
+            "https"
+        };
+        let base = format!("{scheme}://{egress}/out/v1/{g}/{c}/{name}");
         let with_url = |m: &Value, ext: &str| -> Option<Value> {
             let manifest = m["ManifestName"].as_str().filter(|n| valid_name(n))?;
             let mut m = m.clone();

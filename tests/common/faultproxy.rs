@@ -139,6 +139,17 @@ impl FaultProxy {
         self.shared.error_pct.store(error_pct, Ordering::Relaxed);
     }
 
+    /// The MediaPackage v2 the front fakes, for a test to serve its egress or freeze a
+    /// channel.
+    pub fn mediapackage_v2(&self) -> &MediaPackageV2 {
+        &self.shared.mediapackage_v2
+    }
+
+    /// The address the front listens on, `host:port`.
+    pub fn host_port(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
     /// When the calls whose path starts with `prefix` arrived, in order.
     pub fn arrivals(&self, prefix: &str) -> Vec<std::time::Instant> {
         let all = self
@@ -232,6 +243,10 @@ impl Shared {
     }
 
     async fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+        if MediaPackageV2::serves_egress(uri.path()) {
+            // What viewers and probes fetch: no API call, so neither counted nor faulted.
+            return self.mediapackage_v2.answer_egress(&method, uri.path());
+        }
         self.counts.calls.fetch_add(1, Ordering::Relaxed);
         self.arrivals
             .lock()
