@@ -1,6 +1,7 @@
-//! The CDN on CloudFront: a distribution in front of the event's MediaPackage endpoints. It
-//! is made enabled; to go, it is disabled, allowed to finish deploying, then deleted, as
-//! CloudFront requires. Its comment carries the name it was made under, which is also its
+//! The CDN on CloudFront: a distribution in front of the event's MediaPackage endpoints, or of
+//! an event group's MediaPackage v2 channel group (`ensure`, with the group's egress domain as
+//! the origin). It is made enabled; to go, it is disabled, allowed to finish deploying, then
+//! deleted, as CloudFront requires. Its comment carries the name it was made under, which is also its
 //! caller reference, so a retried create finds it instead of making a second one.
 
 use std::collections::BTreeMap;
@@ -139,78 +140,72 @@ pub async fn ensure(
     host: &str,
     tags: &BTreeMap<String, String>,
 ) -> Result<(String, String), ProviderError> {
-    Ok(
-        match distributions(client)
-            .await?
-            .into_iter()
-            .find(|d| d.comment == name)
-        {
-            Some(d) => (d.id, d.domain),
-            None => {
-                let origin = Origin::builder()
-                    .id(ORIGIN_ID)
-                    .domain_name(host)
-                    .custom_origin_config(
-                        CustomOriginConfig::builder()
-                            .http_port(80)
-                            .https_port(443)
-                            .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
-                            .build()
-                            .map_err(|e| invalid("origin", e))?,
-                    )
-                    .build()
-                    .map_err(|e| invalid("origin", e))?;
-                let config = DistributionConfig::builder()
-                    .caller_reference(name)
-                    .comment(name)
-                    .enabled(true)
-                    .origins(
-                        Origins::builder()
-                            .quantity(1)
-                            .items(origin)
-                            .build()
-                            .map_err(|e| invalid("origins", e))?,
-                    )
-                    .default_cache_behavior(
-                        DefaultCacheBehavior::builder()
-                            .target_origin_id(ORIGIN_ID)
-                            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                            .cache_policy_id(CACHING_OPTIMIZED)
-                            .build()
-                            .map_err(|e| invalid("cache behaviour", e))?,
-                    )
-                    .build()
-                    .map_err(|e| invalid("distribution config", e))?;
-                let items = tags
-                    .iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| invalid("tags", e))?;
-                let made = client
-                    .create_distribution_with_tags()
-                    .distribution_config_with_tags(
-                        DistributionConfigWithTags::builder()
-                            .distribution_config(config)
-                            .tags(Tags::builder().set_items(Some(items)).build())
-                            .build(),
-                    )
-                    .customize()
-                    .config_override(once!(aws_sdk_cloudfront))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        classify(&format!("CloudFront CreateDistributionWithTags {name}"), e)
-                    })?;
-                let d = made.distribution().ok_or_else(|| {
-                    invalid(
-                        "CreateDistributionWithTags",
-                        "no distribution in the answer",
-                    )
-                })?;
-                (d.id().to_string(), d.domain_name().to_string())
-            }
-        },
-    )
+    if let Some(d) = distributions(client)
+        .await?
+        .into_iter()
+        .find(|d| d.comment == name)
+    {
+        return Ok((d.id, d.domain));
+    }
+    let origin = Origin::builder()
+        .id(ORIGIN_ID)
+        .domain_name(host)
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                .build()
+                .map_err(|e| invalid("origin", e))?,
+        )
+        .build()
+        .map_err(|e| invalid("origin", e))?;
+    let config = DistributionConfig::builder()
+        .caller_reference(name)
+        .comment(name)
+        .enabled(true)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .map_err(|e| invalid("origins", e))?,
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id(ORIGIN_ID)
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                .cache_policy_id(CACHING_OPTIMIZED)
+                .build()
+                .map_err(|e| invalid("cache behaviour", e))?,
+        )
+        .build()
+        .map_err(|e| invalid("distribution config", e))?;
+    let items = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("tags", e))?;
+    let made = client
+        .create_distribution_with_tags()
+        .distribution_config_with_tags(
+            DistributionConfigWithTags::builder()
+                .distribution_config(config)
+                .tags(Tags::builder().set_items(Some(items)).build())
+                .build(),
+        )
+        .customize()
+        .config_override(once!(aws_sdk_cloudfront))
+        .send()
+        .await
+        .map_err(|e| classify(&format!("CloudFront CreateDistributionWithTags {name}"), e))?;
+    let d = made.distribution().ok_or_else(|| {
+        invalid(
+            "CreateDistributionWithTags",
+            "no distribution in the answer",
+        )
+    })?;
+    Ok((d.id().to_string(), d.domain_name().to_string()))
 }
 
 /// Disables the distribution, waits until that is deployed, then deletes it.

@@ -285,7 +285,7 @@ impl AwsProvider {
                 Ok(mediapackage::OriginDef {
                     channel_group_of: Some(unit),
                     ..
-                }) => format!("{}/{name}", names::shared(spec, &unit, "cdn")),
+                }) => format!("{}/{name}", names::channel_group(spec, &unit)),
                 _ => name,
             }),
             "input" => medialive::inputs(&self.medialive(&spec.region).await)
@@ -372,7 +372,7 @@ impl Provider for AwsProvider {
                 let def: mediapackage::OriginDef = definition(spec)?;
                 match &def.channel_group_of {
                     Some(unit) => {
-                        let group = names::shared(spec, unit, "cdn");
+                        let group = names::channel_group(spec, unit);
                         let client = self.mediapackage_v2(region).await;
                         let out =
                             mediapackage_v2::create(&client, &group, &id, &def, &spec.tags, token)
@@ -417,7 +417,7 @@ impl Provider for AwsProvider {
                 let group = def
                     .channel_group_of
                     .as_deref()
-                    .map(|unit| names::shared(spec, unit, "cdn"));
+                    .map(|unit| names::channel_group(spec, unit));
                 let channel = medialive::NewChannel {
                     name: &names::own(spec),
                     doc: &doc,

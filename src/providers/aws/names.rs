@@ -60,6 +60,12 @@ pub fn shared(spec: &ResourceSpec, unit: &str, name: &str) -> String {
     physical(owner(spec), &id, unit, name, 128)
 }
 
+/// The MediaPackage v2 channel group of the shared unit `unit` in `spec`'s region: its CDN's
+/// own name, as the CDN makes it.
+pub fn channel_group(spec: &ResourceSpec, unit: &str) -> String {
+    shared(spec, unit, "cdn")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
