@@ -2,6 +2,7 @@
 //! templates, and helpers to run the real binary against it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod aws;
 pub mod daemon;
 pub mod fake_channel_alerts;
 pub mod fake_harvest_jobs;
