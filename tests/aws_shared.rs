@@ -316,8 +316,16 @@ fn origin_monitoring_against_moto() {
         (s["probed"] == serde_json::json!(["live-1/eu-west-1"])).then_some(())
     });
 
-    // Healthy for a while: the channel is up, the playlist moves, and nothing fires.
+    // Healthy for a while: the channel is up, the playlist moves, and nothing fires. T1 asks
+    // MediaLive for the region's states every 5 s and the channel's alerts every 10 s, not
+    // every second.
+    let before = front.arrivals("/prod/").len();
     std::thread::sleep(std::time::Duration::from_secs(8));
+    let asked = front.arrivals("/prod/").len() - before;
+    assert!(
+        asked <= 6,
+        "{asked} MediaLive requests in 8 s of monitoring one channel"
+    );
     let metrics = get("/metrics");
     for m in [
         "orchestrate_encoder_up",

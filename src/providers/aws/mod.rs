@@ -21,6 +21,7 @@ mod cloudfront;
 mod ec2;
 mod errors;
 mod harvest;
+mod health;
 mod limits;
 mod medialive;
 mod mediapackage;
@@ -72,6 +73,9 @@ pub struct AwsProvider {
     medialive: Clients<aws_sdk_medialive::Client>,
     cloudfront: Clients<aws_sdk_cloudfront::Client>,
     ec2: Clients<aws_sdk_ec2::Client>,
+    /// T1's answers, kept a while: MediaLive channel states by region, alerts by channel.
+    channel_states: health::Cache<HashMap<String, String>>,
+    channel_alerts: health::Cache<Option<u32>>,
     /// By (service, region): the bucket each request to the service there waits on.
     limits: Mutex<HashMap<(String, String), Arc<crate::apply::TokenBucket>>>,
 }
@@ -103,6 +107,8 @@ impl AwsProvider {
             cloudfront: Clients::new(),
             ec2: Clients::new(),
             limits: Mutex::new(HashMap::new()),
+            channel_states: health::Cache::new(health::STATES_FOR),
+            channel_alerts: health::Cache::new(health::ALERTS_FOR),
         }
     }
 
@@ -680,7 +686,17 @@ impl Provider for AwsProvider {
         let region = &rec.spec.region;
         match rec.spec.kind.as_str() {
             "instance" => ec2::health(&self.ec2(region).await, id).await,
-            _ => medialive::health(&self.medialive(region).await, id).await,
+            _ => {
+                let client = self.medialive(region).await;
+                medialive::health(
+                    &client,
+                    region,
+                    id,
+                    &self.channel_states,
+                    &self.channel_alerts,
+                )
+                .await
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ pub use input::{
     inputs,
 };
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_sdk_medialive::Client;
@@ -20,6 +20,7 @@ use aws_sdk_medialive::types::ChannelClass;
 use serde_json::{Value, json};
 
 use super::errors::{classify, is_not_found};
+use super::health::Cache;
 use super::once;
 use crate::providers::{EncoderHealth, ProviderError};
 use channel::ChannelDoc;
@@ -269,18 +270,34 @@ pub async fn delete_channel(client: &Client, id: &str) -> Result<(), ProviderErr
 
 /// The channel's own view for the monitor's first tier: running or not, and how many alerts
 /// MediaLive holds set on it (a lost input leaves the channel running, its output slate).
-pub async fn health(client: &Client, id: &str) -> Option<EncoderHealth> {
-    let state = client
-        .describe_channel()
-        .channel_id(id)
-        .send()
+/// Each channel's state in the region, by id, in one ListChannels.
+pub async fn states(client: &Client) -> Result<HashMap<String, String>, ProviderError> {
+    Ok(all_channels(client)
+        .await?
+        .iter()
+        .filter_map(|c| Some((c.id()?.to_string(), c.state()?.as_str().to_string())))
+        .collect())
+}
+
+/// T1 of the channel `id`, from the region's states and its alerts, each kept a while
+/// (`health`).
+pub async fn health(
+    client: &Client,
+    region: &str,
+    id: &str,
+    states_cache: &Cache<HashMap<String, String>>,
+    alerts_cache: &Cache<Option<u32>>,
+) -> Option<EncoderHealth> {
+    let all = states_cache.get(region, || states(client)).await?;
+    // A channel no longer listed is gone: down.
+    let up = all.get(id).is_some_and(|s| s == "RUNNING");
+    let alerts = alerts_cache
+        .get(id, || async { Ok::<_, ()>(set_alerts(client, id).await) })
         .await
-        .ok()?
-        .state()
-        .map(|s| s.as_str().to_string())?;
+        .flatten();
     Some(EncoderHealth {
-        up: state == "RUNNING",
-        alerts: set_alerts(client, id).await,
+        up,
+        alerts,
         ..EncoderHealth::default()
     })
 }
