@@ -349,6 +349,17 @@ async fn up_and_down_against_moto() {
         assert_eq!(ids, [format!("{mp}-dash"), format!("{mp}-hls")]);
     }
 
+    // `status` gives viewers the distribution's URL for the origin's endpoint.
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir.path(), &["status", "--output", "json"])).unwrap();
+    for r in status["events"][0]["regions"].as_array().unwrap() {
+        let url = r["playback_url"].as_str().unwrap_or_default();
+        assert!(
+            url.starts_with("https://") && url.contains(".cloudfront.net/"),
+            "{r:#}"
+        );
+    }
+
     // Idempotent: a second `up` changes nothing.
     ok(dir.path(), &["up", "--yes"]);
     assert_eq!(inventory(&aws).await, after_up);

@@ -147,6 +147,30 @@ async fn shared_cdn_against_moto() {
         domains.push(cdn["domain_name"].as_str().unwrap().to_string());
     }
     assert_ne!(domains[0], domains[1], "one distribution per region");
+    // `status` gives each event's viewers their own path at their region's distribution.
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir.path(), &["status", "--output", "json"])).unwrap();
+    let mut seen = 0;
+    for e in status["events"].as_array().unwrap() {
+        for r in e["regions"].as_array().unwrap() {
+            let region = r["region"].as_str().unwrap();
+            let id = e["id"].as_str().unwrap();
+            if id.starts_with('@') {
+                continue;
+            }
+            let origin = show(&format!("{id}/{region}/origin"))["outputs"].clone();
+            let at_origin = origin["endpoints"]["hls"].as_str().unwrap();
+            let path = &at_origin[at_origin.find("/out/v1/").unwrap()..];
+            let domain = &domains[usize::from(region == "us-east-1")];
+            assert_eq!(
+                r["playback_url"].as_str(),
+                Some(format!("https://{domain}{path}").as_str()),
+                "{r:#}"
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 4, "two events in two regions: {status:#}");
     let ml = medialive_in_ireland(&front.url).await;
     let channels = ml.list_channels().send().await.unwrap();
     assert_eq!(channels.channels().len(), 2);

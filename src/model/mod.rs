@@ -16,7 +16,7 @@ pub use blueprint::{
     kinds as blueprint_kinds,
 };
 pub use definition::Definition;
-pub use endpoints::{Endpoints, endpoints};
+pub use endpoints::{EDGE_FOR_ORIGIN_PATHS, Endpoints, HLS_MANIFEST, edge_manifest, endpoints};
 pub use resource::{
     RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, TAG_REGION,
     Window,

@@ -11,7 +11,7 @@ use super::Tier;
 use super::actions::plan::{Plan, Resources};
 use super::engine::Window;
 use super::rules::{Rule, compile};
-use crate::model::{Config, RecordedResource, ResourceStatus};
+use crate::model::{Config, HLS_MANIFEST, RecordedResource, ResourceStatus, edge_manifest};
 
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -72,14 +72,6 @@ fn hls_master(manifest: &str) -> String {
         manifest.to_string()
     }
 }
-
-/// The output naming a resource's HLS master playlist in full, for origins and CDNs whose
-/// paths are the service's own (MediaPackage, CloudFront).
-pub const HLS_MANIFEST: &str = "hls_manifest";
-
-/// The output of a CDN shared by a group whose origins' manifests are asked of it at their
-/// own paths (CloudFront in front of a MediaPackage v2 channel group): its base URL.
-pub const EDGE_FOR_ORIGIN_PATHS: &str = "edge_for_origin_paths";
 
 /// Each profile's rules and actions, compiled once per configuration.
 pub type Compiled = BTreeMap<String, (Arc<Vec<Rule>>, Arc<Plan>)>;
@@ -163,16 +155,8 @@ pub fn targets(
                         .find(|r| r.spec.kind == "cdn")
                         .copied()
                 });
-            let edge_master = cdn.and_then(|c| {
-                str_of(c, HLS_MANIFEST)
-                    .or_else(|| {
-                        let base = str_of(c, EDGE_FOR_ORIGIN_PATHS)?;
-                        let origin = str_of(origin, HLS_MANIFEST)?;
-                        let path = reqwest::Url::parse(&origin).ok()?.path().to_string();
-                        Some(format!("{base}{path}"))
-                    })
-                    .or_else(|| str_of(c, "url").map(|u| format!("{u}/{}/{manifest}", event.id)))
-            });
+            let edge_master =
+                cdn.and_then(|c| edge_manifest(&event.id, c, Some(origin), Some(&manifest)));
             out.push(Target {
                 event: event.id.clone(),
                 region: region.clone(),
@@ -198,6 +182,7 @@ pub fn targets(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::EDGE_FOR_ORIGIN_PATHS;
 
     fn rec(name: &str, kind: &str, outputs: serde_json::Value) -> RecordedResource {
         RecordedResource::ready(

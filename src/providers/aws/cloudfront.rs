@@ -128,7 +128,7 @@ pub async fn create(
         "distribution_id": id,
         "domain_name": domain,
         "manifest_url": manifest,
-        (crate::monitor::targets::HLS_MANIFEST): hls,
+        (crate::model::HLS_MANIFEST): hls,
     }))
 }
 

@@ -123,7 +123,7 @@ pub async fn create(
     Ok(json!({
         "channel_id": id,
         "endpoints": urls,
-        (crate::monitor::targets::HLS_MANIFEST): hls,
+        (crate::model::HLS_MANIFEST): hls,
     }))
 }
 

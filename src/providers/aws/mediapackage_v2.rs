@@ -149,7 +149,7 @@ pub async fn create(
         "channel_group": group,
         "channel_name": channel,
         "endpoints": urls,
-        (crate::monitor::targets::HLS_MANIFEST): hls,
+        (crate::model::HLS_MANIFEST): hls,
     }))
 }
 

@@ -500,7 +500,7 @@ impl Provider for AwsProvider {
                             "domain_name": domain,
                             "channel_group": name,
                             "egress_domain": egress,
-                            (crate::monitor::targets::EDGE_FOR_ORIGIN_PATHS): format!("https://{domain}"),
+                            (crate::model::EDGE_FOR_ORIGIN_PATHS): format!("https://{domain}"),
                         })
                     }
                     (false, Some(origin)) => {
