@@ -109,6 +109,39 @@ async fn a_group_shares_one_cdn_created_once_and_kept_across_a_short_gap() {
     assert!(p.inventory().is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_groups_cdn_goes_across_a_gap_longer_than_its_longest_delete() {
+    let p = project();
+    // Released at 16:10, the CDN is wanted again at 17:17 (23 minutes before 17:40): 67
+    // minutes, more than its longest delete (60), so it goes and is made again in time.
+    p.write(
+        "schedules/main.yaml",
+        "apiVersion: orchestrate/v1
+kind: Schedule
+events:
+  - { id: match-1, group: league, start: 2026-12-05T14:00:00Z, end: 2026-12-05T16:00:00Z, profile: sim-shared, regions: [eu-west-1], vod: { enabled: false } }
+  - { id: match-2, group: league, start: 2026-12-05T17:40:00Z, end: 2026-12-05T19:00:00Z, profile: sim-shared, regions: [eu-west-1], vod: { enabled: false } }
+",
+    );
+    let ws = Workspace::new(p.path(), None, Duration::from_secs(10));
+    let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+    let live_cdn = |p: &Project| -> Option<String> {
+        p.inventory()
+            .into_iter()
+            .find(|i| i.0 == CDN && i.2.is_none())
+            .map(|i| i.1)
+    };
+    tick_at(&ws, t("2026-12-05T13:45:00Z")).await;
+    let first = live_cdn(&p).expect("the CDN before the first match");
+    tick_at(&ws, t("2026-12-05T16:10:00Z")).await;
+    assert_eq!(live_cdn(&p), None, "{:?}", p.inventory());
+    tick_at(&ws, t("2026-12-05T17:00:00Z")).await;
+    assert_eq!(live_cdn(&p), None, "not wanted before 17:17");
+    tick_at(&ws, t("2026-12-05T17:20:00Z")).await;
+    let second = live_cdn(&p).expect("the CDN before the second match");
+    assert_ne!(first, second, "made again");
+}
+
 #[test]
 fn plan_prices_a_shared_cdn_once_for_the_group() {
     let p = project();

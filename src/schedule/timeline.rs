@@ -228,18 +228,16 @@ pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
 }
 
 /// The longest gap across which a group's shared resources are kept. Torn down, the resource
-/// cannot be created again before its delete has finished, and then needs its create: across
-/// a shorter gap the next event would start without it. The delete counts at its longest (the
-/// catalog's `max`, else 4 × p95), the create at its p95.
+/// cannot be created again before its delete has finished: across a shorter gap the next
+/// span's create could not begin at its time. The delete counts at its longest (the catalog's
+/// `max`, else 4 × p95). The create needs nothing more: a span begins at its create's time,
+/// its whole allowance before the show.
 fn linger(profile: &Profile, catalog: &Catalog) -> SignedDuration {
     blueprint(profile)
         .iter()
         .filter(|s| s.shared)
         .filter_map(|s| catalog.kinds.get(s.kind))
-        .map(|k| {
-            let delete = k.destroy.max.map_or(k.destroy.p95.0 * 4, |m| m.0);
-            signed(delete + k.provision.p95.0)
-        })
+        .map(|k| signed(k.destroy.max.map_or(k.destroy.p95.0 * 4, |m| m.0)))
         .max()
         .unwrap_or(SignedDuration::ZERO)
 }
