@@ -210,8 +210,9 @@ fn a_saved_plan_applies_exactly_and_is_refused_once_the_state_changed() {
 #[test]
 fn an_auto_lead_comes_from_the_catalog_until_history_teaches_it() {
     // Provisioning here really takes well under a second: once five creates of every kind are
-    // recorded, the learned lead is the chain's p95 × 1.25 (or its tail, the catalog's scaled to
-    // what was recorded) plus a minute of readiness checks, rounded up to the minute.
+    // recorded, the learned lead is the chain's p95 × 1.25 (or its tail: the longest recorded,
+    // and the catalog's, scaled down to what was recorded only once fifty are) plus a minute of
+    // readiness checks, rounded up to the minute.
     let p = Project::new("sim:\n  time_scale: 0.0002\n");
     p.write(
         "schedules/main.yaml",
@@ -228,9 +229,19 @@ fn an_auto_lead_comes_from_the_catalog_until_history_teaches_it() {
     // The catalog: (5 s + 15 s) × 1.25 for the archive and origin, the CDN's 20-minute max ×
     // 1.1, and 1 min → 24 min.
     assert_eq!(lead(&p), ("24m".to_string(), "catalog".to_string()));
-    for _ in 0..5 {
+    let cycle = |p: &Project| {
         p.ok(&["up", "--yes"]);
         p.ok(&["down", "--yes"]);
+    };
+    for _ in 0..5 {
+        cycle(&p);
+    }
+    // Learned, but five quick creates do not yet shorten the tail the catalog knows.
+    let (early, from) = lead(&p);
+    assert_eq!(from, "learned");
+    assert_eq!(early, "24m");
+    for _ in 5..orchestrate::schedule::lead::TRUST_P95 {
+        cycle(&p);
     }
     assert_eq!(lead(&p), ("2m".to_string(), "learned".to_string()));
     let text = p.ok(&["plan"]);

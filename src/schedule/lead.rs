@@ -30,6 +30,10 @@ pub const READINESS: Duration = Duration::from_secs(60);
 pub const LEAD_STEP: Duration = Duration::from_secs(60);
 /// Recorded creates needed before a kind's own history replaces the catalog's figure.
 pub const MIN_SAMPLES: usize = 5;
+/// Recorded creates (in every region together) needed before their p95 may scale the
+/// catalog's `max` down. From fewer, a p95 is a guess that one quick week makes short, and a
+/// tail shortened on it leaves the next slow deploy late; it may scale the tail up at once.
+pub const TRUST_P95: usize = 50;
 
 /// Where a lead came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +72,8 @@ pub struct Sampled {
     pub p95: Duration,
     /// The longest.
     pub max: Duration,
+    /// How many creates.
+    pub count: usize,
 }
 
 impl Learned {
@@ -117,6 +123,7 @@ fn summarise<K: std::hash::Hash + Eq>(samples: HashMap<K, Vec<u64>>) -> HashMap<
             let sampled = Sampled {
                 p95: q(0.95),
                 max: q(1.0),
+                count: v.len(),
             };
             (k, sampled)
         })
@@ -127,10 +134,10 @@ fn summarise<K: std::hash::Hash + Eq>(samples: HashMap<K, Vec<u64>>) -> HashMap<
 /// tail × [`TAIL`]. The tail is read from the kind's records in every region together (`wide`;
 /// a service's tail is its own, and seven regions show it seven times as often): the longest
 /// recorded create, and never less than the catalog's `max` (the longest known in practice,
-/// where it gives one) scaled by how the recorded p95 compares with the catalog's. A hundred
-/// creates often miss a deploy that takes its 20 minutes one time in fifty, and a provider twice
-/// as fast as its catalog says has a tail half as long. Without any record, the catalog's p95
-/// and `max`.
+/// where it gives one) scaled by how the recorded p95 compares with the catalog's, down only
+/// from [`TRUST_P95`] records. A hundred creates often miss a deploy that takes its 20 minutes
+/// one time in fifty, and a provider twice as fast as its catalog says has a tail half as long.
+/// Without any record, the catalog's p95 and `max`.
 fn allow(sampled: Option<Sampled>, wide: Option<Sampled>, catalog: Option<&KindEntry>) -> Duration {
     let p95 = catalog.map_or(Duration::ZERO, |k| k.provision.p95.0);
     let max = catalog.and_then(|k| k.provision.max).map(|m| m.0);
@@ -141,7 +148,12 @@ fn allow(sampled: Option<Sampled>, wide: Option<Sampled>, catalog: Option<&KindE
                 _ => 0.0,
             };
             let wide = wide.unwrap_or(s);
-            let tail = s.max.max(wide.max).max(wide.p95.mul_f64(shape));
+            let scaled = wide.p95.mul_f64(shape);
+            let known = match max {
+                Some(m) if wide.count < TRUST_P95 => scaled.max(m),
+                _ => scaled,
+            };
+            let tail = s.max.max(wide.max).max(known);
             (s.p95, tail)
         }
         None => (p95, max.unwrap_or_default()),
@@ -346,14 +358,33 @@ mod tests {
         assert_eq!(allow(None, None, Some(&kind(100, None))), secs(125));
         assert_eq!(allow(None, None, Some(&kind(100, Some(200)))), secs(220));
         // Records rarely show the tail: the catalog's stands in for it, scaled to the recorded
-        // p95 (here 0.9 of the catalog's, so the tail is 180 s rather than 200 s)...
+        // p95 once there are enough of them (here 0.9 of the catalog's, so the tail is 180 s
+        // rather than 200 s)...
         let few = Sampled {
             p95: secs(90),
             max: secs(150),
+            count: TRUST_P95,
         };
         assert_eq!(
             allow(Some(few), None, Some(&kind(100, Some(200)))),
             secs(198)
+        );
+        // ...but not down from fewer, up at once.
+        let early = Sampled {
+            count: TRUST_P95 - 1,
+            ..few
+        };
+        assert_eq!(
+            allow(Some(early), None, Some(&kind(100, Some(200)))),
+            secs(220)
+        );
+        let slow = Sampled {
+            p95: secs(150),
+            ..early
+        };
+        assert_eq!(
+            allow(Some(slow), None, Some(&kind(100, Some(200)))),
+            secs(330)
         );
         assert_eq!(allow(Some(few), None, Some(&kind(100, None))), secs(165));
         // ...and a longer recorded one replaces it.
@@ -377,6 +408,7 @@ mod tests {
         let elsewhere = Sampled {
             p95: secs(100),
             max: secs(260),
+            count: TRUST_P95,
         };
         assert_eq!(
             allow(Some(few), Some(elsewhere), Some(&kind(100, None))),
