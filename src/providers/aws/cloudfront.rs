@@ -1,8 +1,8 @@
 //! The CDN on CloudFront: a distribution in front of the event's MediaPackage endpoints, or of
 //! an event group's MediaPackage v2 channel group (`ensure`, with the group's egress domain as
 //! the origin). It is made enabled; to go, it is disabled, allowed to finish deploying, then
-//! deleted, as CloudFront requires. Its comment carries the name it was made under, which is also its
-//! caller reference, so a retried create finds it instead of making a second one.
+//! deleted, as CloudFront requires. Its comment carries the name it was made under, which is
+//! also its caller reference, so a retried create finds it instead of making a second one.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
