@@ -3,17 +3,17 @@
 //! endpoints and their tags, in the API's restJson1 shapes (`/channelGroup/…`, `/tags/{arn}`,
 //! PascalCase fields but for the API's own lower-case `tags` where it has them, the client
 //! token in `x-amzn-client-token`, `x-amzn-ErrorType` errors), kept per region (read from the
-//! caller's signature). As MediaPackage does, it refuses a name already taken unless the create carries
-//! the same client token (then it answers what that token made), a channel in a group that is
-//! not there, a channel group that still holds channels and a channel that still has origin
-//! endpoints (409 ConflictException), and a DASH manifest on an endpoint whose segments are
-//! not CMAF. Each group has an egress domain of its own; an endpoint's manifests are served
+//! caller's signature). As MediaPackage does, it refuses a name already taken unless the create
+//! carries the same client token (then it answers what that token made), a channel in a group
+//! that is not there, a channel group that still holds channels and a channel that still has
+//! origin endpoints (409 ConflictException), and a DASH manifest on an endpoint whose segments
+//! are not CMAF. Each group has an egress domain of its own; an endpoint's manifests are served
 //! under it at `/out/v1/<group>/<channel>/<endpoint>/<manifest>`.
 //!
 //! Once told its own address (`serve_egress_at`), it is also the groups' egress, over plain
 //! HTTP on loopback where MediaPackage answers over HTTPS at a domain of its own: each HLS
 //! endpoint serves a master playlist naming one rendition, and that rendition a live playlist
-//! of the endpoint's segment length, five segments long, gaining one a segment length (its
+//! of the endpoint's segment length, five segments long, gaining one each segment length (its
 //! `Last-Modified` the newest segment's end, as MediaPackage's headers give it), until the
 //! channel is frozen (`freeze`), as when its encoder stops feeding it. The segments are a few
 //! null transport-stream packets: no picture.
