@@ -179,21 +179,12 @@ fn example_project(moto: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
 
 /// A project with one event on examples/aws-moto's EC2 profile, in eu-west-1.
 fn ec2_project(moto: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(dir.join("profiles")).unwrap();
-    std::fs::create_dir_all(dir.join("schedules")).unwrap();
-    std::fs::copy(
-        repo.join("examples/aws-moto/profiles/aws-ec2.yaml"),
-        dir.join("profiles/aws-ec2.yaml"),
+    project_of(
+        moto,
+        dir,
+        ("aws-ec2", &example_profile("aws-ec2")),
+        &schedule(&[derby("aws-ec2")]),
     )
-    .unwrap();
-    std::fs::write(
-        dir.join("schedules/derby.yaml"),
-        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: derby\n    title: Derby\n    start: 2026-12-05T19:45:00Z\n    end: 2026-12-05T22:00:00Z\n    profile: aws-ec2\n    regions: [eu-west-1]\n",
-    )
-    .unwrap();
-    copy_templates(dir);
-    provider(moto, dir)
 }
 
 /// A project with one event on examples/aws-moto's MediaLive profile with a VOD, in
@@ -203,26 +194,20 @@ fn vod_project(
     dir: &std::path::Path,
     ago: jiff::SignedDuration,
 ) -> (Arc<dyn Provider>, jiff::Timestamp, jiff::Timestamp) {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(dir.join("profiles")).unwrap();
-    std::fs::create_dir_all(dir.join("schedules")).unwrap();
-    let live =
-        std::fs::read_to_string(repo.join("examples/aws-moto/profiles/aws-live.yaml")).unwrap();
-    std::fs::write(
-        dir.join("profiles/aws-live.yaml"),
-        format!("{live}vod:\n  enabled: true\n"),
-    )
-    .unwrap();
     let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
     let end = now - ago;
     let start = end - jiff::SignedDuration::from_mins(20);
-    std::fs::write(
-        dir.join("schedules/derby.yaml"),
-        format!("apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: derby\n    title: Derby\n    start: {start}\n    end: {end}\n    profile: aws-live\n    regions: [eu-west-1]\n"),
-    )
-    .unwrap();
-    copy_templates(dir);
-    let aws = provider(endpoint, dir);
+    let aws = project_of(
+        endpoint,
+        dir,
+        (
+            "aws-live",
+            &format!("{}vod:\n  enabled: true\n", example_profile("aws-live")),
+        ),
+        &schedule(&[format!(
+            "  - id: derby\n    title: Derby\n    start: {start}\n    end: {end}\n    profile: aws-live\n    regions: [eu-west-1]\n"
+        )]),
+    );
     // The role MediaPackage writes the VOD as: the catalog ships it commented out.
     let catalog = dir.join("providers/aws.yaml");
     let text = std::fs::read_to_string(&catalog).unwrap();

@@ -75,21 +75,12 @@ async fn slate_schedule_against_moto() {
     // lost after it acted: the retry finds the actions there and adds none twice.
     let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[("PUT", "/prod/channels/")]);
     let dir = tempfile::tempdir().unwrap();
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(dir.path().join("profiles")).unwrap();
-    std::fs::create_dir_all(dir.path().join("schedules")).unwrap();
-    let live =
-        std::fs::read_to_string(repo.join("examples/aws-moto/profiles/aws-live.yaml")).unwrap();
     let slate = "s3://orchestrate-example-media/slate.mp4";
-    std::fs::write(
-        dir.path().join("profiles/aws-live.yaml"),
-        live.replacen(
-            "encoder:\n",
-            &format!("encoder:\n  slate: \"{slate}\"\n"),
-            1,
-        ),
-    )
-    .unwrap();
+    let profile = example_profile("aws-live").replacen(
+        "encoder:\n",
+        &format!("encoder:\n  slate: \"{slate}\"\n"),
+        1,
+    );
     // One show ahead, one already on (its channel made late).
     let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
     let hour = jiff::SignedDuration::from_hours(1);
@@ -99,17 +90,12 @@ async fn slate_schedule_against_moto() {
             "  - id: {id}\n    title: {id}\n    start: {start}\n    end: {end}\n    profile: aws-live\n    regions: [eu-west-1]\n"
         )
     };
-    std::fs::write(
-        dir.path().join("schedules/day.yaml"),
-        format!(
-            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n{}{}",
-            event("ahead", ahead),
-            event("on", on)
-        ),
-    )
-    .unwrap();
-    copy_templates(dir.path());
-    let aws = provider(&front.url, dir.path());
+    let aws = project_of(
+        &front.url,
+        dir.path(),
+        ("aws-live", &profile),
+        &schedule(&[event("ahead", ahead), event("on", on)]),
+    );
 
     ok(dir.path(), &["up", "--yes"]);
     let listed = aws.list().await.unwrap();

@@ -17,7 +17,7 @@ mod common;
 use std::sync::Arc;
 
 use common::aws::*;
-use orchestrate::model::{TAG_EVENT, TAG_OWNER, TAG_REGION};
+use orchestrate::model::{TAG_EVENT, TAG_OWNER};
 use orchestrate::providers::Provider;
 
 #[test]
@@ -33,48 +33,28 @@ fn a_group_shares_one_distribution_per_region_on_aws() {
 /// A project with two events of the group `cup` on examples/aws-moto's shared-CDN profile, in
 /// eu-west-1 and us-east-1.
 fn shared_project(endpoint: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(dir.join("profiles")).unwrap();
-    std::fs::create_dir_all(dir.join("schedules")).unwrap();
-    std::fs::copy(
-        repo.join("examples/aws-moto/profiles/aws-shared.yaml"),
-        dir.join("profiles/aws-shared.yaml"),
+    project_of(
+        endpoint,
+        dir,
+        ("aws-shared", &example_profile("aws-shared")),
+        &schedule(&[
+            cup_match("semi-1", "2026-12-05T17:00:00Z", "2026-12-05T19:00:00Z"),
+            cup_match("semi-2", "2026-12-05T19:45:00Z", "2026-12-05T22:00:00Z"),
+        ]),
     )
-    .unwrap();
-    let event = |id: &str, start: &str, end: &str| {
-        format!(
-            "  - id: {id}\n    start: {start}\n    end: {end}\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1, us-east-1]\n"
-        )
-    };
-    std::fs::write(
-        dir.join("schedules/cup.yaml"),
-        format!(
-            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n{}{}",
-            event("semi-1", "2026-12-05T17:00:00Z", "2026-12-05T19:00:00Z"),
-            event("semi-2", "2026-12-05T19:45:00Z", "2026-12-05T22:00:00Z"),
-        ),
+}
+
+/// An event of the group `cup` on the shared-CDN profile, in eu-west-1 and us-east-1.
+fn cup_match(id: &str, start: &str, end: &str) -> String {
+    format!(
+        "  - id: {id}\n    start: {start}\n    end: {end}\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1, us-east-1]\n"
     )
-    .unwrap();
-    copy_templates(dir);
-    provider(endpoint, dir)
 }
 
 /// (region, kind, event tag) of everything the provider lists, sorted, with the region and
 /// owner tags checked.
 async fn tagged(aws: &Arc<dyn Provider>) -> Vec<(String, String, String)> {
-    let mut seen: Vec<_> = aws
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| {
-            assert_eq!(i.tags.get(TAG_REGION), Some(&i.region), "{i:?}");
-            assert!(i.tags.get(TAG_OWNER).is_some_and(|o| !o.is_empty()));
-            (i.region, i.kind, i.tags[TAG_EVENT].clone())
-        })
-        .collect();
-    seen.sort();
-    seen
+    listed(aws, |i| i.tags[TAG_EVENT].clone()).await
 }
 
 #[tokio::test]
@@ -260,27 +240,24 @@ fn origin_monitoring_against_moto() {
     let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[]);
     front.mediapackage_v2().serve_egress_at(front.host_port());
     let dir = tempfile::tempdir().unwrap();
-    let aws = shared_project(&front.url, dir.path());
     // One event on air now, watched at the encoder and the origin (the distribution's domain
     // is moto's, reachable nowhere).
-    let profile = dir.path().join("profiles/aws-shared.yaml");
-    let text = std::fs::read_to_string(&profile).unwrap();
-    std::fs::write(
-        &profile,
-        format!("{text}monitoring:\n  tiers: [encoder, origin]\n  stale_after: 3\n"),
-    )
-    .unwrap();
+    let profile = format!(
+        "{}monitoring:\n  tiers: [encoder, origin]\n  stale_after: 3\n",
+        example_profile("aws-shared")
+    );
     let now = jiff::Timestamp::now().as_second();
     let at = |s: i64| jiff::Timestamp::from_second(now + s).unwrap().to_string();
-    std::fs::write(
-        dir.path().join("schedules/cup.yaml"),
-        format!(
-            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: live-1\n    start: {}\n    end: {}\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1]\n",
+    let aws = project_of(
+        &front.url,
+        dir.path(),
+        ("aws-shared", &profile),
+        &schedule(&[format!(
+            "  - id: live-1\n    start: {}\n    end: {}\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1]\n",
             at(-60),
             at(3600)
-        ),
-    )
-    .unwrap();
+        )]),
+    );
     let alerts = || -> Vec<serde_json::Value> {
         ok(
             dir.path(),

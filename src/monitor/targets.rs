@@ -191,28 +191,31 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_packaging_origin_and_its_cdn_are_probed_at_the_manifests_they_name() {
+    /// A project of the repository's aws catalog, these files (copied from the repository, or
+    /// written), loaded.
+    fn aws_config(copied: &[(&str, &str)], written: &[(&str, &str)]) -> Config {
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let dir = tempfile::tempdir().unwrap();
-        for (from, to) in [
-            ("providers/aws.yaml", "providers/aws.yaml"),
-            (
-                "examples/aws-moto/profiles/aws-live.yaml",
-                "profiles/aws-live.yaml",
-            ),
-            (
-                "examples/aws-moto/schedules/aws-moto.yaml",
-                "schedules/aws-moto.yaml",
-            ),
-        ] {
-            std::fs::create_dir_all(dir.path().join(to).parent().unwrap()).unwrap();
-            std::fs::copy(repo.join(from), dir.path().join(to)).unwrap();
+        let at = |to: &str| {
+            let path = dir.path().join(to);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            path
+        };
+        for (from, to) in [("providers/aws.yaml", "providers/aws.yaml")]
+            .iter()
+            .chain(copied)
+        {
+            std::fs::copy(repo.join(from), at(to)).unwrap();
         }
-        let config = crate::config::load(dir.path(), &[]).unwrap();
-        let origin_hls = "https://abc.mediapackage.eu-west-1.amazonaws.com/out/v1/x/index.m3u8";
-        let edge_hls = "https://d111.cloudfront.net/out/v1/x/index.m3u8";
-        let resources = [
+        for (to, text) in written {
+            std::fs::write(at(to), text).unwrap();
+        }
+        crate::config::load(dir.path(), &[]).unwrap()
+    }
+
+    /// An encoder, an origin naming its HLS manifest, and `cdn`.
+    fn probed(origin_hls: &str, cdn: RecordedResource) -> [RecordedResource; 3] {
+        [
             rec(
                 "encoder",
                 "encoder",
@@ -223,12 +226,33 @@ mod tests {
                 "origin",
                 serde_json::json!({ (HLS_MANIFEST): origin_hls }),
             ),
-            rec(
-                "cdn",
-                "cdn",
-                serde_json::json!({ (HLS_MANIFEST): edge_hls }),
-            ),
-        ];
+            cdn,
+        ]
+    }
+
+    #[test]
+    fn a_packaging_origin_and_its_cdn_are_probed_at_the_manifests_they_name() {
+        let config = aws_config(
+            &[
+                (
+                    "examples/aws-moto/profiles/aws-live.yaml",
+                    "profiles/aws-live.yaml",
+                ),
+                (
+                    "examples/aws-moto/schedules/aws-moto.yaml",
+                    "schedules/aws-moto.yaml",
+                ),
+            ],
+            &[],
+        );
+        let origin_hls = "https://abc.mediapackage.eu-west-1.amazonaws.com/out/v1/x/index.m3u8";
+        let edge_hls = "https://d111.cloudfront.net/out/v1/x/index.m3u8";
+        let cdn = rec(
+            "cdn",
+            "cdn",
+            serde_json::json!({ (HLS_MANIFEST): edge_hls }),
+        );
+        let resources = probed(origin_hls, cdn);
         let start = config.events[0].start;
         let t = targets(&config, &resources, start, &mut Compiled::new());
         let eu: Vec<&Target> = t.iter().filter(|t| t.region == "eu-west-1").collect();
@@ -243,28 +267,16 @@ mod tests {
 
     #[test]
     fn a_groups_cdn_is_probed_at_each_events_own_origin_path() {
-        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = tempfile::tempdir().unwrap();
-        let profile = "examples/aws-moto/profiles/aws-shared.yaml";
-        std::fs::create_dir_all(dir.path().join("profiles")).unwrap();
-        std::fs::create_dir_all(dir.path().join("providers")).unwrap();
-        std::fs::create_dir_all(dir.path().join("schedules")).unwrap();
-        std::fs::copy(
-            repo.join("providers/aws.yaml"),
-            dir.path().join("providers/aws.yaml"),
-        )
-        .unwrap();
-        std::fs::copy(
-            repo.join(profile),
-            dir.path().join("profiles/aws-shared.yaml"),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("schedules/cup.yaml"),
-            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: cup-final\n    start: 2026-12-05T19:45:00Z\n    end: 2026-12-05T22:00:00Z\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1]\n",
-        )
-        .unwrap();
-        let config = crate::config::load(dir.path(), &[]).unwrap();
+        let config = aws_config(
+            &[(
+                "examples/aws-moto/profiles/aws-shared.yaml",
+                "profiles/aws-shared.yaml",
+            )],
+            &[(
+                "schedules/cup.yaml",
+                "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: cup-final\n    start: 2026-12-05T19:45:00Z\n    end: 2026-12-05T22:00:00Z\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1]\n",
+            )],
+        );
         let origin_hls =
             "https://e1.egress.x.mediapackagev2.eu-west-1.amazonaws.com/out/v1/g/c/hls/index.m3u8";
         let mut cdn = rec(
@@ -273,19 +285,7 @@ mod tests {
             serde_json::json!({ (EDGE_FOR_ORIGIN_PATHS): "https://d222.cloudfront.net" }),
         );
         cdn.spec.event = "@aws-shared+cup".into();
-        let resources = [
-            rec(
-                "encoder",
-                "encoder",
-                serde_json::json!({ "channel_id": "1" }),
-            ),
-            rec(
-                "origin",
-                "origin",
-                serde_json::json!({ (HLS_MANIFEST): origin_hls }),
-            ),
-            cdn,
-        ];
+        let resources = probed(origin_hls, cdn);
         let t = targets(
             &config,
             &resources,

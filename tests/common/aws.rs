@@ -14,7 +14,7 @@ use orchestrate::model::{
     Definition, RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER,
     TAG_REGION, Window,
 };
-use orchestrate::providers::{Provider, ProviderOptions, Providers};
+use orchestrate::providers::{InventoryItem, Provider, ProviderOptions, Providers};
 
 pub const MOTO_ENV: &str = "ORCHESTRATE_TEST_MOTO_URL";
 
@@ -135,25 +135,52 @@ pub fn push_project(endpoint: &str, dir: &std::path::Path) -> Arc<dyn Provider> 
 /// A project with one event, `derby`, on examples/aws-moto's MediaLive profile with `input`
 /// as its input line, in eu-west-1.
 pub fn live_project(endpoint: &str, dir: &std::path::Path, input: &str) -> Arc<dyn Provider> {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(dir.join("profiles")).unwrap();
-    std::fs::create_dir_all(dir.join("schedules")).unwrap();
-    let live =
-        std::fs::read_to_string(repo.join("examples/aws-moto/profiles/aws-live.yaml")).unwrap();
+    let live = example_profile("aws-live");
     let pull = r#"input: { type: file, address: "s3://orchestrate-example-media/slate.mp4" }"#;
     assert!(live.contains(pull), "aws-live.yaml's input line changed");
-    std::fs::write(
-        dir.join("profiles/aws-live.yaml"),
-        live.replace(pull, input),
+    project_of(
+        endpoint,
+        dir,
+        ("aws-live", &live.replace(pull, input)),
+        &schedule(&[derby("aws-live")]),
     )
-    .unwrap();
-    std::fs::write(
-        dir.join("schedules/derby.yaml"),
-        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: derby\n    title: Derby\n    start: 2026-12-05T19:45:00Z\n    end: 2026-12-05T22:00:00Z\n    profile: aws-live\n    regions: [eu-west-1]\n",
-    )
-    .unwrap();
+}
+
+/// examples/aws-moto's profile `name`, as written there.
+pub fn example_profile(name: &str) -> String {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(repo.join(format!("examples/aws-moto/profiles/{name}.yaml"))).unwrap()
+}
+
+/// A project of one profile (its name and YAML) and one schedule (`schedules/main.yaml`), with
+/// the repository's templates and every catalog region at `endpoint`.
+pub fn project_of(
+    endpoint: &str,
+    dir: &std::path::Path,
+    (name, profile): (&str, &str),
+    schedule: &str,
+) -> Arc<dyn Provider> {
+    std::fs::create_dir_all(dir.join("profiles")).unwrap();
+    std::fs::create_dir_all(dir.join("schedules")).unwrap();
+    std::fs::write(dir.join(format!("profiles/{name}.yaml")), profile).unwrap();
+    std::fs::write(dir.join("schedules/main.yaml"), schedule).unwrap();
     copy_templates(dir);
     provider(endpoint, dir)
+}
+
+/// A schedule of these events (each its lines under `events:`).
+pub fn schedule(events: &[String]) -> String {
+    format!(
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n{}",
+        events.concat()
+    )
+}
+
+/// The event `derby` on `profile`, in eu-west-1, a Saturday evening ahead.
+pub fn derby(profile: &str) -> String {
+    format!(
+        "  - id: derby\n    title: Derby\n    start: 2026-12-05T19:45:00Z\n    end: 2026-12-05T22:00:00Z\n    profile: {profile}\n    regions: [eu-west-1]\n"
+    )
 }
 
 pub fn orchestrate(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
@@ -180,16 +207,29 @@ pub fn ok(dir: &std::path::Path, args: &[&str]) -> String {
 
 /// The same, for a project whose only event is `event`.
 pub async fn inventory_of(aws: &Arc<dyn Provider>, event: &str) -> Vec<(String, String, String)> {
+    listed(aws, |i| {
+        assert_eq!(i.tags.get(TAG_EVENT).map(String::as_str), Some(event));
+        i.name.clone()
+    })
+    .await
+}
+
+/// (region, kind, what `third` says of it) of everything the provider lists, sorted, with its
+/// region and owner tags checked.
+pub async fn listed(
+    aws: &Arc<dyn Provider>,
+    third: impl Fn(&InventoryItem) -> String,
+) -> Vec<(String, String, String)> {
     let mut seen: Vec<_> = aws
         .list()
         .await
         .unwrap()
         .into_iter()
         .map(|i| {
-            assert_eq!(i.tags.get(TAG_EVENT).map(String::as_str), Some(event));
             assert_eq!(i.tags.get(TAG_REGION), Some(&i.region), "{i:?}");
             assert!(i.tags.get(TAG_OWNER).is_some_and(|o| !o.is_empty()));
-            (i.region, i.kind, i.name)
+            let third = third(&i);
+            (i.region, i.kind, third)
         })
         .collect();
     seen.sort();

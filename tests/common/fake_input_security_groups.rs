@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::faultproxy::{json_error, json_ok};
+use super::faultproxy::{json_error, json_ok, signed_region};
 
 const PATH: &str = "/prod/inputSecurityGroups";
 
@@ -61,7 +61,7 @@ impl InputSecurityGroups {
         body: &[u8],
     ) -> Option<Response> {
         let rest = path.strip_prefix(PATH)?;
-        let region = region(headers);
+        let region = signed_region(headers);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let id = rest.strip_prefix('/').filter(|i| !i.is_empty());
         Some(match (method.as_str(), id) {
@@ -140,15 +140,4 @@ impl InputSecurityGroups {
             st.holders.remove(input);
         }
     }
-}
-
-/// The region of a SigV4-signed call: `Credential=<key>/<date>/<region>/<service>/aws4_request`.
-fn region(headers: &HeaderMap) -> String {
-    headers
-        .get("authorization")
-        .and_then(|a| a.to_str().ok())
-        .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split('/').nth(2))
-        .unwrap_or("us-east-1")
-        .to_string()
 }

@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::faultproxy::{json_error, json_ok};
+use super::faultproxy::{json_error, json_ok, signed_region};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -63,17 +63,6 @@ pub struct MediaPackageV2 {
     egress: Mutex<Option<String>>,
     /// By (group, channel): how many segments a frozen channel's playlists stay at.
     frozen: Mutex<BTreeMap<(String, String), u64>>,
-}
-
-/// The region a call is signed for: `Credential=<key>/<date>/<region>/<service>/aws4_request`.
-fn region_of(headers: &HeaderMap) -> String {
-    headers
-        .get("authorization")
-        .and_then(|a| a.to_str().ok())
-        .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split('/').nth(2))
-        .unwrap_or("us-east-1")
-        .to_string()
 }
 
 fn percent_decode(s: &str) -> String {
@@ -297,7 +286,7 @@ impl MediaPackageV2 {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Response {
-        let region = region_of(headers);
+        let region = signed_region(headers);
         let token = headers
             .get("x-amzn-client-token")
             .and_then(|t| t.to_str().ok())

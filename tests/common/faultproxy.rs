@@ -404,6 +404,17 @@ fn server_error(protocol: Protocol) -> Response {
         .into_response()
 }
 
+/// The region a SigV4-signed call is for: `Credential=<key>/<date>/<region>/<service>/…`.
+pub fn signed_region(headers: &HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|a| a.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(2))
+        .unwrap_or("us-east-1")
+        .to_string()
+}
+
 /// A fake's JSON answer.
 pub fn json_ok(body: serde_json::Value) -> Response {
     (

@@ -24,6 +24,23 @@ fn tag_map(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
     tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
+/// The egress domain of the channel group `name`, if it exists.
+async fn group_egress(client: &Client, name: &str) -> Result<Option<String>, ProviderError> {
+    match client
+        .get_channel_group()
+        .channel_group_name(name)
+        .send()
+        .await
+    {
+        Ok(g) => Ok(Some(g.egress_domain().to_string())),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(classify(
+            &format!("MediaPackage v2 GetChannelGroup {name}"),
+            e,
+        )),
+    }
+}
+
 /// Makes (or finds) the channel group `name`; answers its egress domain.
 pub async fn ensure_group(
     client: &Client,
@@ -31,20 +48,8 @@ pub async fn ensure_group(
     tags: &BTreeMap<String, String>,
     token: &str,
 ) -> Result<String, ProviderError> {
-    match client
-        .get_channel_group()
-        .channel_group_name(name)
-        .send()
-        .await
-    {
-        Ok(g) => return Ok(g.egress_domain().to_string()),
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => {
-            return Err(classify(
-                &format!("MediaPackage v2 GetChannelGroup {name}"),
-                e,
-            ));
-        }
+    if let Some(egress) = group_egress(client, name).await? {
+        return Ok(egress);
     }
     let made = client
         .create_channel_group()
@@ -94,24 +99,10 @@ pub async fn create(
     token: &str,
 ) -> Result<Value, ProviderError> {
     let at = format!("{group}/{channel}");
-    match client
-        .get_channel_group()
-        .channel_group_name(group)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if is_not_found(&e) => {
-            return Err(ProviderError::Transient(format!(
-                "the group's MediaPackage v2 channel group {group} is not made yet (its shared CDN makes it)"
-            )));
-        }
-        Err(e) => {
-            return Err(classify(
-                &format!("MediaPackage v2 GetChannelGroup {group}"),
-                e,
-            ));
-        }
+    if group_egress(client, group).await?.is_none() {
+        return Err(ProviderError::Transient(format!(
+            "the group's MediaPackage v2 channel group {group} is not made yet (its shared CDN makes it)"
+        )));
     }
     match client
         .get_channel()
