@@ -4,8 +4,9 @@
 //! create is allowed the p95 of its kind's recorded durations in the region times a safety
 //! factor, or its tail with a margin where that is longer (see `allow`; the catalog's p95 and
 //! `max` where fewer than [`MIN_SAMPLES`] were recorded). The event's lead is the longest chain
-//! of these through the profile's dependencies, plus time for readiness checks, rounded up to
-//! the catalog's lead step (a minute unless it says), and the largest over its regions. Each
+//! of these through the profile's dependencies, each create at its typical time and the chain's
+//! longest tail counted once, plus time for readiness checks, rounded up to the catalog's lead
+//! step (a minute unless it says), and the largest over its regions. Each
 //! resource on the chain has a lead of its own, the part of the chain from it to the show, so
 //! that quick creates are not made at the start of the slow one's lead and left idle (see
 //! [`Leads::slots`]).
@@ -138,7 +139,11 @@ fn summarise<K: std::hash::Hash + Eq>(samples: HashMap<K, Vec<u64>>) -> HashMap<
 /// from [`TRUST_P95`] records. A hundred creates often miss a deploy that takes its 20 minutes
 /// one time in fifty, and a provider twice as fast as its catalog says has a tail half as long.
 /// Without any record, the catalog's p95 and `max`.
-fn allow(sampled: Option<Sampled>, wide: Option<Sampled>, catalog: Option<&KindEntry>) -> Duration {
+fn allow(
+    sampled: Option<Sampled>,
+    wide: Option<Sampled>,
+    catalog: Option<&KindEntry>,
+) -> Allowance {
     let p95 = catalog.map_or(Duration::ZERO, |k| k.provision.p95.0);
     let max = catalog.and_then(|k| k.provision.max).map(|m| m.0);
     let (p95, tail) = match sampled {
@@ -158,7 +163,27 @@ fn allow(sampled: Option<Sampled>, wide: Option<Sampled>, catalog: Option<&KindE
         }
         None => (p95, max.unwrap_or_default()),
     };
-    p95.mul_f64(SAFETY).max(tail.mul_f64(TAIL))
+    let typical = p95.mul_f64(SAFETY);
+    Allowance {
+        typical,
+        whole: typical.max(tail.mul_f64(TAIL)),
+    }
+}
+
+/// What one create is allowed: its typical time, and the whole of it with its tail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Allowance {
+    /// The p95 × [`SAFETY`].
+    typical: Duration,
+    /// Never less than `typical`.
+    whole: Duration,
+}
+
+impl Allowance {
+    /// How much longer than typical the create may run.
+    fn excess(self) -> Duration {
+        self.whole.saturating_sub(self.typical)
+    }
 }
 
 /// Which of a profile's resources a lead must cover.
@@ -222,8 +247,9 @@ fn covered(profile: &Profile, covering: Covering) -> impl Iterator<Item = Slot> 
 /// The learned (or catalog) leads for a profile in one region. Walking back from the show:
 /// what nothing depends on must be ready a readiness check before start; anything else must
 /// be ready before the first of its dependents is created. Each create is given what `allow`
-/// says (from the catalog's p95 and `max` until enough are recorded), and each lead is rounded
-/// up to the catalog's step, so that a `tick` every step creates each resource at its time.
+/// says (from the catalog's p95 and `max` until enough are recorded): its typical time, and
+/// each chain of creates its longest tail once. Each lead is rounded up to the catalog's step,
+/// so that a `tick` every step creates each resource at its time.
 pub fn region_leads(
     profile: &Profile,
     catalog: &Catalog,
@@ -233,23 +259,41 @@ pub fn region_leads(
 ) -> Leads {
     let mut used_history = false;
     let slots: Vec<Slot> = covered(profile, covering).collect();
-    // Milliseconds before start by which each slot's create must begin.
-    let mut begin: HashMap<&str, u64> = HashMap::new();
+    let readiness = catalog.readiness.as_millis() as u64;
+    // Per slot, each chain of creates from it to the show, as milliseconds of typical time
+    // (readiness included) and the largest excess of one create on it over its typical.
+    let mut chains: HashMap<&str, Vec<(u64, u64)>> = HashMap::new();
     // The blueprint lists dependencies before dependents: walk it backwards.
     for s in slots.iter().rev() {
         let sampled = learned.get(&profile.provider, region, s.kind);
         used_history |= sampled.is_some();
         let wide = learned.everywhere(&profile.provider, s.kind);
         let own = allow(sampled, wide, catalog.kinds.get(s.kind));
-        let ready_by = slots
+        let (typical, excess) = (
+            own.typical.as_millis() as u64,
+            own.excess().as_millis() as u64,
+        );
+        let mut mine: Vec<(u64, u64)> = slots
             .iter()
             .filter(|d| d.depends_on.contains(&s.name))
-            .filter_map(|d| begin.get(d.name.as_str()).copied())
-            .max()
-            .unwrap_or(catalog.readiness.as_millis() as u64);
-        let ms = ready_by + own.as_millis() as u64;
-        begin.insert(s.name.as_str(), ms);
+            .filter_map(|d| chains.get(d.name.as_str()))
+            .flatten()
+            .map(|&(t, x)| (t + typical, x.max(excess)))
+            .collect();
+        if mine.is_empty() {
+            mine.push((readiness + typical, excess));
+        }
+        chains.insert(s.name.as_str(), mine);
     }
+    // A chain is allowed its typical times and one tail, its longest: independent creates
+    // seldom both run to their tails, and a create begun late because the one before it ran
+    // long is late only if it then runs long too. A tail for every create of the chain would
+    // leave what begins it (the archive, for minutes of seconds-long creates) waiting for a sum
+    // of tails that no show meets.
+    let begin: HashMap<&str, u64> = chains
+        .iter()
+        .map(|(name, c)| (*name, c.iter().map(|(t, x)| t + x).max().unwrap_or(0)))
+        .collect();
     let step = (catalog.lead_step.as_millis() as u64).max(1);
     let round = |ms: u64| Duration::from_millis(ms.div_ceil(step) * step);
     let slots: BTreeMap<String, Duration> = slots
@@ -355,8 +399,11 @@ mod tests {
     fn a_create_is_allowed_its_p95_with_a_margin_or_its_tail() {
         let secs = Duration::from_secs;
         // No record: the catalog's p95 × 1.25, or its max × 1.1 when that is longer.
-        assert_eq!(allow(None, None, Some(&kind(100, None))), secs(125));
-        assert_eq!(allow(None, None, Some(&kind(100, Some(200)))), secs(220));
+        assert_eq!(allow(None, None, Some(&kind(100, None))).whole, secs(125));
+        assert_eq!(
+            allow(None, None, Some(&kind(100, Some(200)))).whole,
+            secs(220)
+        );
         // Records rarely show the tail: the catalog's stands in for it, scaled to the recorded
         // p95 once there are enough of them (here 0.9 of the catalog's, so the tail is 180 s
         // rather than 200 s)...
@@ -366,7 +413,7 @@ mod tests {
             count: TRUST_P95,
         };
         assert_eq!(
-            allow(Some(few), None, Some(&kind(100, Some(200)))),
+            allow(Some(few), None, Some(&kind(100, Some(200)))).whole,
             secs(198)
         );
         // ...but not down from fewer, up at once.
@@ -375,7 +422,7 @@ mod tests {
             ..few
         };
         assert_eq!(
-            allow(Some(early), None, Some(&kind(100, Some(200)))),
+            allow(Some(early), None, Some(&kind(100, Some(200)))).whole,
             secs(220)
         );
         let slow = Sampled {
@@ -383,17 +430,20 @@ mod tests {
             ..early
         };
         assert_eq!(
-            allow(Some(slow), None, Some(&kind(100, Some(200)))),
+            allow(Some(slow), None, Some(&kind(100, Some(200)))).whole,
             secs(330)
         );
-        assert_eq!(allow(Some(few), None, Some(&kind(100, None))), secs(165));
+        assert_eq!(
+            allow(Some(few), None, Some(&kind(100, None))).whole,
+            secs(165)
+        );
         // ...and a longer recorded one replaces it.
         let long = Sampled {
             max: secs(300),
             ..few
         };
         assert_eq!(
-            allow(Some(long), None, Some(&kind(100, Some(200)))),
+            allow(Some(long), None, Some(&kind(100, Some(200)))).whole,
             secs(330)
         );
         let light_tail = Sampled {
@@ -401,7 +451,7 @@ mod tests {
             ..few
         };
         assert_eq!(
-            allow(Some(light_tail), None, None),
+            allow(Some(light_tail), None, None).whole,
             Duration::from_millis(112_500)
         );
         // The tail seen in other regions counts here too, as their p95 does for scaling it.
@@ -411,12 +461,54 @@ mod tests {
             count: TRUST_P95,
         };
         assert_eq!(
-            allow(Some(few), Some(elsewhere), Some(&kind(100, None))),
+            allow(Some(few), Some(elsewhere), Some(&kind(100, None))).whole,
             secs(286)
         );
         assert_eq!(
-            allow(Some(few), Some(elsewhere), Some(&kind(100, Some(300)))),
+            allow(Some(few), Some(elsewhere), Some(&kind(100, Some(300)))).whole,
             secs(330)
         );
+    }
+
+    #[test]
+    fn a_chain_is_allowed_its_longest_tail_once() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = crate::config::load(root, &[]).unwrap();
+        let profile = &config.profiles["sim-league"];
+        let mut catalog = config.catalogs["sim"].clone();
+        catalog.lead_step = Duration::from_millis(1);
+        // A hundred creates of each kind, each kind once at its tail.
+        let history = |input_tail: u64| -> Vec<HistoryEntry> {
+            [
+                ("archive", 2_000, 20_000),
+                ("origin", 5_000, 60_000),
+                ("input", 10_000, input_tail),
+                ("encoder", 200_000, 600_000),
+            ]
+            .into_iter()
+            .flat_map(|(kind, usual, tail)| {
+                (0..100).map(move |i| entry(kind, if i == 0 { tail } else { usual }))
+            })
+            .collect()
+        };
+        let leads = |h: &[HistoryEntry]| {
+            let learned = Learned::from_history(h);
+            region_leads(profile, &catalog, "eu-west-1", &learned, Covering::Own).slots
+        };
+        let ms = Duration::from_millis;
+        // Typical: p95 × 1.25 (archive 2.5 s, origin 6.25 s, input 12.5 s, encoder 250 s).
+        // Tails × 1.1: 22 s, 66 s, 132 s, 660 s. The encoder's excess (410 s) is the longest,
+        // and its chain is the readiness minute, its typical and that excess: 720 s. What comes
+        // before it adds its typical time only, not its own tail as well.
+        let l = leads(&history(120_000));
+        assert_eq!(l["encoder"], ms(720_000));
+        assert_eq!(l["input"], ms(732_500));
+        assert_eq!(l["origin"], ms(726_250));
+        assert_eq!(l["archive"], ms(728_750));
+        // An input once far slower than any encoder: its own tail is the chain's longest.
+        let l = leads(&history(900_000));
+        assert_eq!(l["encoder"], ms(720_000));
+        assert_eq!(l["input"], ms(60_000 + 250_000 + 990_000));
+        assert_eq!(l["origin"], ms(726_250));
     }
 }
