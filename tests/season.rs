@@ -56,6 +56,20 @@ fn learned_leads_bill_less_than_a_fixed_half_hour_and_every_event_is_ready_in_ti
                 "{kind}: {r}"
             );
         }
+        // The minutes beyond the minimum, by when they were billed, add up to the whole; after
+        // the end there is the 5-minute grace of every own resource, a show of at most 3 h 15
+        // in its minimum, and the own resources hold well over half of the minimum.
+        let beyond = &r["beyond_minimum"];
+        let parts: f64 = ["before_start", "after_end", "shared"]
+            .iter()
+            .map(|k| beyond[k].as_f64().unwrap())
+            .sum();
+        assert!((1.0 + parts - chain).abs() < 0.003, "{r}");
+        assert!(
+            beyond["after_end"].as_f64().unwrap() > 5.0 / 200.0 / 2.0,
+            "{r}"
+        );
+        assert!(beyond["before_start"].as_f64().unwrap() > 0.0, "{r}");
         // Every event's four resources, plus the shared CDNs.
         assert!(r["resources_created"].as_u64().unwrap() > 24 * 4, "{r}");
         assert!(r["billed_over_minimum"].as_f64().unwrap() > 1.0, "{r}");

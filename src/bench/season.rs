@@ -68,6 +68,8 @@ pub struct SeasonResult {
     pub minimum_resource_minutes: f64,
     /// The same two, and their ratio, per resource kind: where the minutes beyond the minimum go.
     pub by_kind: BTreeMap<String, KindMinutes>,
+    /// When the minutes beyond the minimum were billed.
+    pub beyond_minimum: Beyond,
     pub cost: f64,
     /// What the same resources would cost kept on from the season's first start to its end.
     pub always_on_cost: f64,
@@ -88,6 +90,20 @@ pub struct LateEvent {
     pub last_ready: Option<String>,
     pub created_before_start_s: Option<f64>,
     pub create_took_s: Option<f64>,
+}
+
+/// The minutes billed beyond the minimum, as shares of the whole minimum: together they are
+/// `billed_over_minimum − 1`.
+#[derive(Debug, Default, Serialize)]
+pub struct Beyond {
+    /// The events' own resources before the show, beyond their creates: ready and waiting.
+    pub before_start: f64,
+    /// The events' own resources after the show: the grace, waiting for the teardown's order
+    /// (the archive outlives the encoder), the deletes.
+    pub after_end: f64,
+    /// The shared resources beyond their groups' on-air minutes and their creates: the lead,
+    /// the gaps bridged between shows, the grace, the deletes.
+    pub shared: f64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -266,6 +282,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     let mut lates: Vec<LateEvent> = Vec::new();
     let mut worst_late = 0.0f64;
     let (mut billed, mut minimum, mut own_creates, mut cost) = (0.0, 0.0, 0.0, 0.0);
+    let (mut waiting, mut after, mut shared_beyond) = (0.0, 0.0, 0.0);
     let mut resources = 0usize;
     let mut by_kind: BTreeMap<String, KindMinutes> = BTreeMap::new();
     // Each shared unit's journal, and the shows it served in each region.
@@ -278,6 +295,9 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         billed += r.billed_minutes;
         minimum += r.minimum_minutes;
         own_creates += r.resources as f64 * r.on_air_minutes + r.provisioning_minutes;
+        let least_before = r.minimum_minutes - r.resources as f64 * r.on_air_minutes;
+        waiting += r.before_show_minutes - least_before;
+        after += r.after_show_minutes;
         cost += r.cost;
         resources += r.resources;
         for u in &r.by_kind {
@@ -332,12 +352,14 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         let none = report::NeededBy::new();
         let r = report::compute(unit, (day0, day0), journal, &none, price, now);
         billed += r.billed_minutes;
+        shared_beyond += r.billed_minutes;
         // The minimum for a shared resource is the time any of its group's shows is on air
         // in its region, plus its creates (nothing waits for it to be created).
         for u in &r.by_kind {
             let key = (unit.clone(), u.region.clone());
             let on_air = union_minutes(shows.get(&key).cloned().unwrap_or_default());
             minimum += on_air + u.provisioning_minutes;
+            shared_beyond -= on_air + u.provisioning_minutes;
             own_creates += on_air + u.provisioning_minutes;
             by_kind
                 .entry(format!("{} (shared)", u.kind))
@@ -375,6 +397,11 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         billed_resource_minutes: billed.round(),
         minimum_resource_minutes: minimum.round(),
         by_kind,
+        beyond_minimum: Beyond {
+            before_start: ratio(waiting, minimum),
+            after_end: ratio(after, minimum),
+            shared: ratio(shared_beyond, minimum),
+        },
         cost: (cost * 100.0).round() / 100.0,
         always_on_cost: (always_on_cost * 100.0).round() / 100.0,
         resources_created: resources,

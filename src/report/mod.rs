@@ -63,6 +63,10 @@ pub struct Report {
     pub provisioning_minutes: f64,
     /// Sum over resources of on-air plus minimum provisioning (see the module's text).
     pub minimum_minutes: f64,
+    /// Of the billed minutes, those before the show's start (the creates, and waiting ready)
+    /// and those after its end (the grace, waiting for the teardown's order, the deletes).
+    pub before_show_minutes: f64,
+    pub after_show_minutes: f64,
     /// billed / minimum; `None` before anything was billed.
     pub efficiency: Option<f64>,
     pub cost: f64,
@@ -94,7 +98,16 @@ pub fn compute(
         billing_since: Option<Timestamp>,
         billed: f64,
         provisioning: f64,
+        before: f64,
+        after: f64,
     }
+    // A billed span's minutes before the show and after it.
+    let outside = |since: Timestamp, until: Timestamp| {
+        (
+            minutes(since, until.min(on_air.0)),
+            minutes(since.max(on_air.1), until),
+        )
+    };
     let mut lives: BTreeMap<&str, Life<'_>> = BTreeMap::new();
     // The VOD is the show's lasting product, not live infrastructure: it has no on-air minimum
     // to measure it against, and is reported on its own.
@@ -105,6 +118,8 @@ pub fn compute(
             billing_since: None,
             billed: 0.0,
             provisioning: 0.0,
+            before: 0.0,
+            after: 0.0,
         });
         match e.op.as_str() {
             // A create may have made something even when its answer was lost: bill from its start.
@@ -119,6 +134,9 @@ pub fn compute(
             "delete" if e.outcome.as_deref() == Some("ok") => {
                 if let (Some(since), Some(end)) = (life.billing_since.take(), e.finished_at) {
                     life.billed += minutes(since, end);
+                    let (before, after) = outside(since, end);
+                    life.before += before;
+                    life.after += after;
                 }
             }
             _ => {}
@@ -129,14 +147,20 @@ pub fn compute(
     let mut chains: BTreeMap<&str, f64> = BTreeMap::new();
     let mut by_kind: BTreeMap<(&str, &str), Usage> = BTreeMap::new();
     let (mut billed, mut provisioning, mut minimum, mut still_running) = (0.0, 0.0, 0.0, 0);
+    let (mut before, mut after) = (0.0, 0.0);
     for (id, life) in lives.iter_mut() {
         let least = on_air_minutes + chain(id, &own, needed_by, &mut chains, 0);
         minimum += least;
         if let Some(since) = life.billing_since {
             life.billed += minutes(since, now);
+            let (b, a) = outside(since, now);
+            life.before += b;
+            life.after += a;
             still_running += 1;
         }
         billed += life.billed;
+        before += life.before;
+        after += life.after;
         provisioning += life.provisioning;
         let u = by_kind
             .entry((life.kind, life.region))
@@ -164,6 +188,8 @@ pub fn compute(
         billed_minutes: billed,
         provisioning_minutes: provisioning,
         minimum_minutes: minimum,
+        before_show_minutes: before,
+        after_show_minutes: after,
         efficiency: (billed > 0.0 && minimum > 0.0).then(|| billed / minimum),
         cost: by_kind.iter().map(|u| u.cost).sum(),
         by_kind,
@@ -244,6 +270,8 @@ mod tests {
         );
         assert_eq!(r.billed_minutes, 82.0);
         assert_eq!(r.provisioning_minutes, 3.0);
+        // 15 min before the show (3 of them creating), 7 after it (5 of grace, 2 deleting).
+        assert_eq!((r.before_show_minutes, r.after_show_minutes), (15.0, 7.0));
         assert_eq!(r.efficiency, Some(82.0 / 63.0));
         assert_eq!(r.still_running, 0);
         assert!((r.cost - 82.0 / 60.0 * 3.0).abs() < 1e-9);
@@ -269,6 +297,7 @@ mod tests {
         );
         assert_eq!(r.provisioning_minutes, 8.0);
         assert_eq!(r.still_running, 1);
+        assert_eq!((r.before_show_minutes, r.after_show_minutes), (20.0, 0.0));
     }
 
     #[test]
