@@ -130,9 +130,9 @@ fn print_text(r: &Report, start: jiff::Timestamp, end: jiff::Timestamp) {
         money(r.cost)
     );
     println!(
-        "Billed before the show: {:.1} resource-minutes, of which {:.1} creating; after it: {:.1} \
-         (grace, teardown).",
-        r.before_show_minutes, r.provisioning_minutes, r.after_show_minutes
+        "Provisioning took {:.1} resource-minutes. Billed before the show: {:.1} (creating, \
+         then ready and waiting); after it: {:.1} (grace, teardown).",
+        r.provisioning_minutes, r.before_show_minutes, r.after_show_minutes
     );
     if let Some(e) = r.efficiency {
         println!(
