@@ -310,7 +310,7 @@ pub fn region_leads(
             .values()
             .copied()
             .max()
-            .unwrap_or_else(|| round(catalog.readiness.as_millis() as u64)),
+            .unwrap_or_else(|| round(readiness)),
         origin: if used_history {
             LeadOrigin::Learned
         } else {
