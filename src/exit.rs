@@ -33,7 +33,7 @@ impl Exit {
             if let Some(LockError::Held { .. }) = cause.downcast_ref::<LockError>() {
                 return Exit::Locked;
             }
-            if cause.is::<UsageError>() {
+            if cause.is::<UsageError>() || cause.is::<crate::model::UnknownEvents>() {
                 return Exit::Config;
             }
         }

@@ -70,19 +70,46 @@ impl Workspace {
     }
 }
 
+/// A plan made from the schedules, and what it left out.
+pub struct Planned {
+    pub config: Config,
+    pub plan: Plan,
+    pub state: Arc<SqliteState>,
+    /// Events left out because their window (`end + grace`) had passed, when no `--event`
+    /// named them.
+    pub ended: Vec<String>,
+}
+
 impl Workspace {
     /// Loads the schedules, renders what the selected events need and diffs it against the
     /// state, which is opened (or created) only once the configuration has proved valid.
-    pub async fn plan(
-        &self,
-        schedules: &[PathBuf],
-        events: &[String],
-    ) -> anyhow::Result<(Config, Plan, Arc<SqliteState>)> {
+    /// Named events must exist in a schedule or in the state. Without names, events already
+    /// over are left alone: their teardown is `tick`'s and `down`'s, after the hand-off.
+    pub async fn plan(&self, schedules: &[PathBuf], events: &[String]) -> anyhow::Result<Planned> {
         let config = self.load_config(schedules)?;
         let renderer = self.renderer()?;
         let state = self.open_state()?;
-        let plan = make_plan(&config, &renderer, state.as_ref(), &Scope::from_ids(events)).await?;
-        Ok((config, plan, state))
+        let recorded = state.resources().await?;
+        crate::model::check_event_ids(events, &crate::model::known_ids(Some(&config), &recorded))?;
+        let (scope, ended) = if events.is_empty() {
+            let left_out = config.ended_keys(crate::clock::now());
+            let ended = config
+                .events
+                .iter()
+                .filter(|e| left_out.contains(&e.id))
+                .map(|e| e.id.clone())
+                .collect();
+            (Scope::AllBut(left_out), ended)
+        } else {
+            (Scope::from_ids(events), Vec::new())
+        };
+        let plan = make_plan(&config, &renderer, state.as_ref(), &scope).await?;
+        Ok(Planned {
+            config,
+            plan,
+            state,
+            ended,
+        })
     }
 }
 

@@ -3,7 +3,6 @@
 //! parallelism. No resource ever has two steps in flight: each action is one task.
 
 pub mod progress;
-mod ratelimit;
 mod retry;
 
 use std::collections::{HashMap, VecDeque};
@@ -14,8 +13,8 @@ use rand::Rng;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+pub use crate::ratelimit::TokenBucket;
 pub use progress::{ApplyEvent, Reporter};
-pub use ratelimit::TokenBucket;
 pub use retry::backoff;
 
 use crate::model::{RecordedResource, ResourceId, ResourceSpec, ResourceStatus};

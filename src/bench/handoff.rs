@@ -10,9 +10,10 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use super::{Scratch, peak_rss};
+use crate::tools::Tools;
 use crate::vod::keys::LocalKeys;
 use crate::vod::package::Scheme;
-use crate::vod::{Request, Tools, package_archive};
+use crate::vod::{Request, package_archive};
 
 #[derive(Debug, Clone)]
 pub struct HandoffParams {

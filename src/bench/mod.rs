@@ -157,7 +157,7 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
         config.catalogs.clone(),
         ProviderOptions {
             sim_time_scale: Some(p.time_scale),
-            project: None,
+            ..ProviderOptions::default()
         },
     );
     let plan = Arc::new(plan);

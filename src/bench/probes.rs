@@ -52,6 +52,8 @@ pub struct Step {
     /// Playlist reloads per playlist change (at least 1 when every change is seen).
     pub reloads_per_change: f64,
     pub false_alerts: usize,
+    /// Reloads this host could not make (out of file descriptors or sockets).
+    pub probe_errors: u64,
     pub ok: bool,
 }
 
@@ -171,10 +173,15 @@ struct Measured {
     reloads: u64,
     changes: f64,
     alerts: Vec<Alert>,
+    /// Requests this host could not make (out of descriptors or sockets).
+    probe_errors: u64,
 }
 
-/// Probes `n` renditions (as `n / per_master` events) for `warmup + window` on this thread.
+/// Probes `n` renditions (as `n / per_master` events) for `warmup + window` on this thread,
+/// through one client (and its connection pool), as the monitor does.
+#[allow(clippy::too_many_arguments)]
 async fn measure(
+    client: &reqwest::Client,
     addr: std::net::SocketAddr,
     synth: &Synth,
     n: usize,
@@ -183,11 +190,6 @@ async fn measure(
     stale_after: f64,
 ) -> Measured {
     let t = synth.target.as_secs_f64();
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default();
     let (tx, mut rx) = mpsc::channel::<Signal>(65_536);
     let stop = CancellationToken::new();
     let mut engine = Engine::new();
@@ -216,7 +218,7 @@ async fn measure(
     drop(tx);
     let begin = Instant::now();
     let (mut cpu0, mut measuring) = (Duration::ZERO, false);
-    let mut reloads = 0u64;
+    let (mut reloads, mut probe_errors) = (0u64, 0u64);
     let mut alerts = Vec::new();
     let mut out = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -227,6 +229,9 @@ async fn measure(
                 engine.observe(&s, &mut out);
                 if measuring && s.series.metric == Metric::PlaylistUp {
                     reloads += 1;
+                }
+                if measuring && s.series.metric == Metric::OriginProbeError {
+                    probe_errors += 1;
                 }
             }
             _ = tick.tick() => {
@@ -255,6 +260,7 @@ async fn measure(
         reloads,
         changes: n as f64 * window.as_secs_f64() / t,
         alerts,
+        probe_errors,
     }
 }
 
@@ -285,6 +291,7 @@ pub fn probes(p: &ProbesParams) -> anyhow::Result<ProbesResult> {
     let probe_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let client = crate::http::client(Duration::from_secs(2), Duration::from_secs(10))?;
     let warmup = Duration::from_secs_f64(p.target_s * 3.0);
     let reset = |n: usize| {
         let mut rng = rand::rng();
@@ -302,20 +309,33 @@ pub fn probes(p: &ProbesParams) -> anyhow::Result<ProbesResult> {
     };
     let step = |n: usize| {
         reset(n);
-        let m = probe_rt.block_on(measure(addr, &synth, n, warmup, p.window, p.stale_after));
+        let m = probe_rt.block_on(measure(
+            &client,
+            addr,
+            &synth,
+            n,
+            warmup,
+            p.window,
+            p.stale_after,
+        ));
         let reloads_per_change = m.reloads as f64 / m.changes.max(1.0);
         let s = Step {
             renditions: n,
             cpu: m.cpu,
             reloads_per_change,
             false_alerts: m.alerts.len(),
-            ok: m.cpu <= p.max_cpu && reloads_per_change >= 0.95 && m.alerts.is_empty(),
+            probe_errors: m.probe_errors,
+            ok: m.cpu <= p.max_cpu
+                && reloads_per_change >= 0.95
+                && m.alerts.is_empty()
+                && m.probe_errors == 0,
         };
         eprintln!(
-            "{n} renditions: {:.1}% of a core, {:.2} reloads per change, {} alerts",
+            "{n} renditions: {:.1}% of a core, {:.2} reloads per change, {} alerts, {} probe errors",
             s.cpu * 100.0,
             s.reloads_per_change,
-            s.false_alerts
+            s.false_alerts,
+            s.probe_errors
         );
         s
     };
@@ -374,6 +394,7 @@ pub fn probes(p: &ProbesParams) -> anyhow::Result<ProbesResult> {
             }
         }
         let m = probe_rt.block_on(measure(
+            &client,
             addr,
             &synth,
             p.detect,

@@ -23,9 +23,9 @@ use serde::Serialize;
 use super::{Scratch, peak_rss};
 use crate::apply::{ApplyOptions, ApplyReport, progress::Silent};
 use crate::clock;
+use crate::ops::daemon::{DaemonOptions, TickSink, run};
+use crate::ops::tick::TickReport;
 use crate::report;
-use crate::schedule::daemon::{DaemonOptions, TickSink, run};
-use crate::schedule::tick::TickReport;
 use crate::shutdown::Shutdown;
 use crate::state::{JournalEntry, StateStore};
 use crate::workspace::Workspace;
@@ -75,6 +75,11 @@ pub struct SeasonResult {
     pub always_on_cost: f64,
     pub resources_created: usize,
     pub failed_steps: usize,
+    /// The daemon's own time to reconcile (wake, plan, start the applies) on the season's
+    /// clock: its p99 and its longest. Real milliseconds are simulated minutes here; the
+    /// daemon wakes ahead of each creation by twice the longest recent one.
+    pub reconcile_p99_s: f64,
+    pub reconcile_max_s: f64,
     pub wall_ms: u64,
     pub peak_rss_bytes: u64,
 }
@@ -182,6 +187,8 @@ fn schedule_yaml(events: &[Season], p: &SeasonParams) -> String {
 struct Counter {
     failed: AtomicUsize,
     errors: std::sync::Mutex<Vec<String>>,
+    /// Each reconciliation's time on the season's clock.
+    reconciles: std::sync::Mutex<Vec<Duration>>,
 }
 
 impl TickSink for Counter {
@@ -198,6 +205,12 @@ impl TickSink for Counter {
             }
             Err(e) => self.note(format!("{e:#}")),
         }
+    }
+    fn reconciled(&self, took: Duration) {
+        self.reconciles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(took);
     }
 }
 
@@ -235,6 +248,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     std::fs::write(dir.join("schedules/season.yaml"), schedule_yaml(&events, p))?;
     let mut ws = Workspace::new(&dir, Some(&dir.join(".state")), Duration::from_secs(5));
     ws.provider_options.sim_time_scale = Some(p.time_scale);
+    ws.provider_options.sim_seed = Some(p.seed);
     // Validate up front, so a bad profile is an error rather than a silent empty season.
     let config = ws.load_config(&[])?;
     let profile = config
@@ -375,6 +389,20 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         k.minimum = k.minimum.round();
     }
     let failed = counter.failed.load(Ordering::Relaxed);
+    let reconcile = {
+        let mut r = counter
+            .reconciles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        r.sort_unstable();
+        let at = |q: f64| {
+            let i = ((r.len() as f64 * q).ceil() as usize).clamp(1, r.len().max(1)) - 1;
+            r.get(i)
+                .map_or(0.0, |d| (d.as_secs_f64() * 10.0).round() / 10.0)
+        };
+        (at(0.99), at(1.0))
+    };
     let first = events.iter().map(|e| e.start).min().unwrap_or(day0);
     let span_hours = last.duration_since(first).as_secs_f64() / 3600.0;
     let always_on_cost = always_on(&ws, &config, span_hours);
@@ -406,6 +434,8 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         always_on_cost: (always_on_cost * 100.0).round() / 100.0,
         resources_created: resources,
         failed_steps: failed,
+        reconcile_p99_s: reconcile.0,
+        reconcile_max_s: reconcile.1,
         wall_ms,
         peak_rss_bytes: peak_rss(),
     })

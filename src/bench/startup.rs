@@ -135,7 +135,12 @@ async fn one_run(
     let facts = (prof.encoder.ladder.len(), prof.segment_duration);
 
     let t0 = Instant::now();
-    let (config, plan, state) = ws.plan(&[], &[]).await?;
+    let crate::workspace::Planned {
+        config,
+        plan,
+        state,
+        ..
+    } = ws.plan(&[], &[]).await?;
     let providers = ws.providers(config.catalogs.clone());
     let report = apply_quietly(plan, &providers, &state).await?;
     let up_ms = t0.elapsed().as_millis() as u64;

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use clap::Args as ClapArgs;
 
 use super::{Global, Output};
@@ -38,7 +40,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args, approve: bool) -> anyh
         .by
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
-    let client = reqwest::Client::new();
+    let client = crate::http::client(Duration::from_secs(5), Duration::from_secs(30))?;
     let unreachable = |e: reqwest::Error| {
         anyhow::anyhow!(
             "cannot reach `orchestrate run` at {} ({}); is it running?",

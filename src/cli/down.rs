@@ -5,7 +5,8 @@ use clap::Args as ClapArgs;
 use super::{ApplyFlags, Global, Output, confirm};
 use crate::exit::Exit;
 use crate::model::{ARCHIVE_KIND, RecordedResource, ResourceStatus, VOD_KIND};
-use crate::plan::{DesiredState, Plan, Scope, add_handoffs, display};
+use crate::ops::handoff::When;
+use crate::plan::{DesiredState, Plan, Scope, display};
 use crate::schedule::handoff::Handoff;
 use crate::state::StateStore as _;
 use crate::workspace::{Workspace, plan_against};
@@ -47,6 +48,14 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let catalogs = crate::config::load_catalogs(&ws.project)?;
     let scope = Scope::from_ids(&args.events);
     let recorded = state.resources().await?;
+    if !args.events.is_empty() {
+        // An id only in the state (its schedule entry removed) can still be torn down.
+        let config = ws.load_config(&[]).ok();
+        crate::model::check_event_ids(
+            &args.events,
+            &crate::model::known_ids(config.as_ref(), &recorded),
+        )?;
+    }
     let mut desired = DesiredState {
         release_vods: args.include_vod,
         ..DesiredState::default()
@@ -79,7 +88,8 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         eprintln!("Cancelled; nothing was destroyed.");
         return Ok(Exit::Ok);
     }
-    let exit = super::up::run(ws, g, plan, catalogs, args.apply.parallelism, state).await?;
+    let exit =
+        super::apply_and_report(ws, g, plan, catalogs, args.apply.parallelism, state).await?;
     if g.output == Output::Text {
         print_kept(&kept);
     }
@@ -116,26 +126,28 @@ async fn hand_off(
         .map(|r| r.spec.event.clone())
         .filter(|e| scope.contains(e))
         .collect();
-    let mut handoffs =
-        crate::schedule::tick::survey(&config, state, recorded, crate::clock::now(), Some(&ids))
-            .await?;
-    if args.skip_vod {
-        for h in handoffs.values_mut() {
-            if matches!(h, Handoff::Package { .. }) {
-                *h = Handoff::GaveUp {
-                    reason: "--skip-vod".into(),
-                };
-            }
+    let providers = ws.providers(config.catalogs.clone());
+    let inputs = crate::ops::handoff::Inputs {
+        config: &config,
+        renderer: &renderer,
+        state,
+        providers: &providers,
+        recorded,
+    };
+    let when = When::Now {
+        at: crate::clock::now(),
+        events: &ids,
+        package: !args.skip_vod,
+    };
+    let handoffs = crate::ops::handoff::hand_off(&inputs, &when, desired).await?;
+    for ((event, region), h) in &handoffs {
+        if let Handoff::NotAired { reason } = h {
+            eprintln!(
+                "No VOD for {event} in {region}: the show never went on air ({reason}); its \
+                 archive is deleted with the rest."
+            );
         }
     }
-    add_handoffs(
-        desired,
-        &config,
-        &renderer,
-        state.owner(),
-        &handoffs,
-        recorded,
-    )?;
     // Events the configuration no longer has cannot be packaged: their archives stay.
     let known: BTreeSet<&str> = config.events.iter().map(|e| e.id.as_str()).collect();
     desired.keep.extend(

@@ -135,7 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let g = &cli.global;
     let ws = Workspace::new(&g.project, g.state_dir.as_deref(), g.lock_timeout);
     match cli.command {
-        Command::Validate(a) => validate::exec(&ws, g, a),
+        Command::Validate(a) => validate::exec(&ws, g, a).await,
         Command::Schema(a) => schema::exec(a),
         Command::Plan(a) => plan::exec(&ws, g, a).await,
         Command::Up(a) => up::exec(&ws, g, a).await,
@@ -186,9 +186,65 @@ pub fn confirm(what: &str, yes: bool) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
+/// Says which events a plan of the whole schedule left out as already over (on stderr, so
+/// that `--output json` keeps stdout for the plan).
+pub fn note_ended(ended: &[String]) {
+    if ended.is_empty() {
+        return;
+    }
+    let n = ended.len();
+    const LISTED: usize = 5;
+    let mut list = ended
+        .iter()
+        .take(LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if n > LISTED {
+        list.push_str(&format!(" and {} more", n - LISTED));
+    }
+    eprintln!(
+        "Left out {n} event{} whose window (end + grace) has passed: {list}. `tick` and `down` \
+         hand off and tear down what such events still hold; `--event ID` plans one anyway.",
+        if n == 1 { "" } else { "s" }
+    );
+}
+
+/// ", did you mean `x`?" when one of `candidates` is a plausible typo of `got`.
+pub fn did_you_mean<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    crate::config::yaml::nearest(got, candidates)
+        .map(|n| format!(", did you mean `{n}`?"))
+        .unwrap_or_default()
+}
+
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// Applies a plan as a command does (`crate::ops::apply`), prints the steps that failed and
+/// returns the exit code the result deserves.
+pub async fn apply_and_report(
+    ws: &Workspace,
+    g: &Global,
+    plan: crate::plan::Plan,
+    catalogs: std::collections::BTreeMap<String, crate::model::Catalog>,
+    parallelism: Option<usize>,
+    state: Arc<crate::state::SqliteState>,
+) -> anyhow::Result<Exit> {
+    let applied =
+        crate::ops::apply::apply_plan(ws, plan, catalogs, parallelism, state, reporter(g.output))
+            .await?;
+    if g.output == Output::Text {
+        for f in &applied.report.failed {
+            eprintln!("error: {} {}: {}", f.op.as_str(), f.id, f.error);
+        }
+    }
+    Ok(apply_exit(
+        &applied.report,
+        &applied.plan,
+        &applied.shutdown,
+    ))
 }
 
 /// The exit code an apply deserves: any failure is 1, or 4 when other events went through.

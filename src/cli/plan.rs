@@ -24,7 +24,9 @@ pub struct Args {
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
-    let (_, plan, _) = ws.plan(&args.select.schedules, &args.select.events).await?;
+    let planned = ws.plan(&args.select.schedules, &args.select.events).await?;
+    super::note_ended(&planned.ended);
+    let plan = planned.plan;
     if let Some(out) = &args.out {
         let text = serde_json::to_string(&plan)?;
         std::fs::write(out, text)

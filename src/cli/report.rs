@@ -29,8 +29,9 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let config = ws.load_config(&args.schedules)?;
     let Some(event) = config.events.iter().find(|e| e.id == args.event) else {
         return Err(UsageError(format!(
-            "event `{}` is not in the schedule: the report needs its start and end",
-            args.event
+            "event `{}` is not in the schedule: the report needs its start and end{}",
+            args.event,
+            super::did_you_mean(&args.event, config.events.iter().map(|e| e.id.as_str()))
         ))
         .into());
     };

@@ -6,8 +6,8 @@ use super::{Global, Output, parse_duration, reporter};
 use crate::apply::ApplyOptions;
 use crate::apply::ApplyReport;
 use crate::exit::Exit;
-use crate::schedule::daemon::{DaemonOptions, TickSink, run};
-use crate::schedule::tick::TickReport;
+use crate::ops::daemon::{DaemonOptions, TickSink, run};
+use crate::ops::tick::TickReport;
 use crate::shutdown::Shutdown;
 use crate::workspace::Workspace;
 
@@ -138,7 +138,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let mut monitor = None;
     let mut served = None;
     if !args.no_monitor {
-        let m = crate::monitor::hub::Monitor::start();
+        let m = crate::monitor::hub::Monitor::start()?;
         served = Some(serve(ws, g.output, &m, args.listen, &shutdown).await?);
         monitor = Some(m);
     }
@@ -174,7 +174,7 @@ async fn serve(
     listen: std::net::SocketAddr,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    use crate::monitor::hub::Health;
+    use crate::monitor::health::Health;
     use crate::monitor::stream::{http, store};
     use anyhow::Context;
     let state_dir = &ws.state_dir;

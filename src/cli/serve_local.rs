@@ -79,7 +79,7 @@ pub async fn exec(cmd: Command) -> anyhow::Result<Exit> {
                     event,
                     cache_bytes: cache_mib.saturating_mul(1024 * 1024),
                     token: token.trim().to_string(),
-                }),
+                })?,
                 common,
             )
         }

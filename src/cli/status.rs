@@ -54,7 +54,20 @@ struct ResourceStatus {
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
-    let Some(state) = ws.existing_state()? else {
+    let state = ws.existing_state()?;
+    let resources = match &state {
+        Some(s) => s.resources().await?,
+        None => Vec::new(),
+    };
+    if !args.events.is_empty() {
+        // A status does not need the schedules to load; they only add ids that may be named.
+        let config = ws.load_config(&[]).ok();
+        crate::model::check_event_ids(
+            &args.events,
+            &crate::model::known_ids(config.as_ref(), &resources),
+        )?;
+    }
+    let Some(state) = state else {
         match g.output {
             Output::Json => {
                 print_json(&serde_json::json!({"owner": null, "serial": 0, "events": []}))?
@@ -66,7 +79,6 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         }
         return Ok(Exit::Ok);
     };
-    let resources = state.resources().await?;
     let units = shared_units(ws);
     // A group's shared edge, per (unit, region).
     let shared: BTreeMap<(String, String), RecordedResource> = resources

@@ -138,7 +138,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         actions: ordered(leaked.into_iter().map(sweep_action).collect()),
         cost: Default::default(),
     };
-    super::up::run(ws, g, plan, catalogs, None, state).await
+    super::apply_and_report(ws, g, plan, catalogs, None, state).await
 }
 
 /// Where a kind goes in a teardown: what uses others first (an encoder holds its input and

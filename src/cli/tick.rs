@@ -3,8 +3,8 @@ use clap::Args as ClapArgs;
 use super::{Global, Output, apply_exit, reporter};
 use crate::apply::ApplyOptions;
 use crate::exit::{Exit, UsageError};
+use crate::ops::tick::{TickReport, tick};
 use crate::schedule::handoff::Handoff;
-use crate::schedule::tick::{TickReport, tick};
 use crate::shutdown::Shutdown;
 use crate::workspace::Workspace;
 
@@ -14,7 +14,7 @@ use crate::workspace::Workspace;
 #[command(after_help = "Examples:
   orchestrate tick                                   from cron, every minute
   orchestrate tick --output json                     NDJSON progress, then a `tick` summary line
-  orchestrate tick --now 2026-12-05T19:35:00Z        as if it were that time (rehearsals, tests)
+  orchestrate tick --now 2030-12-05T19:35:00Z        as if it were that time (rehearsals, tests)
 
 It never asks for confirmation: tearing down what the schedule no longer needs is its job.
 When a show with a VOD is over, its archive is packaged first and the rest waits for it.
@@ -35,7 +35,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let now = match &args.now {
         Some(s) => s.parse().map_err(|_| {
             UsageError(format!(
-                "--now `{s}` is not an RFC 3339 time with an offset (e.g. 2026-12-05T19:35:00Z)"
+                "--now `{s}` is not an RFC 3339 time with an offset (e.g. 2030-12-05T19:35:00Z)"
             ))
         })?,
         None => crate::clock::now(),
@@ -135,5 +135,8 @@ fn describe(h: &Handoff) -> String {
         Handoff::Published => "published".into(),
         Handoff::GaveUp { reason } => format!("hand-off gave up: {reason}; archive kept"),
         Handoff::NoArchive => "none: no archive was recorded".into(),
+        Handoff::NotAired { reason } => {
+            format!("none: the show never went on air ({reason}); the archive goes too")
+        }
     }
 }

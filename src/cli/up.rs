@@ -1,14 +1,11 @@
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args as ClapArgs;
 
-use super::{ApplyFlags, Global, Output, Selection, apply_exit, confirm, reporter};
-use crate::apply::{ApplyOptions, apply};
+use super::{ApplyFlags, Global, Output, Selection, confirm};
 use crate::exit::{Exit, UsageError};
 use crate::plan::{Plan, display};
-use crate::shutdown::Shutdown;
 use crate::state::StateStore;
 use crate::workspace::Workspace;
 
@@ -41,9 +38,9 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
             (plan, crate::config::load_catalogs(&ws.project)?, state)
         }
         None => {
-            let (config, plan, state) =
-                ws.plan(&args.select.schedules, &args.select.events).await?;
-            (plan, config.catalogs, state)
+            let planned = ws.plan(&args.select.schedules, &args.select.events).await?;
+            super::note_ended(&planned.ended);
+            (planned.plan, planned.config.catalogs, planned.state)
         }
     };
     if plan.is_empty() {
@@ -59,36 +56,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         eprintln!("Cancelled; nothing was changed.");
         return Ok(Exit::Ok);
     }
-    run(ws, g, plan, catalogs, args.apply.parallelism, state).await
-}
-
-pub(super) async fn run(
-    ws: &Workspace,
-    g: &Global,
-    plan: Plan,
-    catalogs: std::collections::BTreeMap<String, crate::model::Catalog>,
-    parallelism: Option<usize>,
-    state: Arc<crate::state::SqliteState>,
-) -> anyhow::Result<Exit> {
-    let providers = ws.providers(catalogs);
-    let shutdown = Shutdown::new();
-    shutdown.on_signals();
-    let plan = Arc::new(plan);
-    let report = apply(
-        plan.clone(),
-        &providers,
-        state,
-        reporter(g.output),
-        &ApplyOptions { parallelism },
-        &shutdown,
-    )
-    .await?;
-    if g.output == Output::Text {
-        for f in &report.failed {
-            eprintln!("error: {} {}: {}", f.op.as_str(), f.id, f.error);
-        }
-    }
-    Ok(apply_exit(&report, &plan, &shutdown))
+    super::apply_and_report(ws, g, plan, catalogs, args.apply.parallelism, state).await
 }
 
 fn read_plan(file: &std::path::Path) -> anyhow::Result<Plan> {

@@ -17,8 +17,20 @@ pub struct Args {
     pub select: Selection,
 }
 
-pub fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
+pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
     let result = ws.load_config(&args.select.schedules);
+    if let Ok(config) = &result
+        && !args.select.events.is_empty()
+    {
+        let recorded = match ws.existing_state()? {
+            Some(s) => crate::state::StateStore::resources(s.as_ref()).await?,
+            None => Vec::new(),
+        };
+        crate::model::check_event_ids(
+            &args.select.events,
+            &crate::model::known_ids(Some(config), &recorded),
+        )?;
+    }
     match (g.output, result) {
         (Output::Json, Ok(c)) => {
             print_json(&serde_json::json!({

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{Global, Output, print_json};
 use crate::exit::{Exit, UsageError};
 use crate::model::{ResourceStatus, VOD_KIND};
-use crate::plan::{DesiredState, Scope, add_handoffs, display};
+use crate::plan::{DesiredState, Scope, display};
 use crate::schedule::handoff::Handoff;
 use crate::shutdown::Shutdown;
 use crate::state::StateStore as _;
@@ -111,7 +111,13 @@ async fn retry(ws: &Workspace, g: &Global, a: RetryArgs) -> anyhow::Result<Exit>
         .events
         .iter()
         .find(|e| e.id == a.event)
-        .ok_or_else(|| UsageError(format!("no event `{}` in the schedules", a.event)))?;
+        .ok_or_else(|| {
+            UsageError(format!(
+                "no event `{}` in the schedules{}",
+                a.event,
+                super::did_you_mean(&a.event, config.events.iter().map(|e| e.id.as_str()))
+            ))
+        })?;
     let release = event.release_at();
     if crate::clock::now() < release {
         return Err(UsageError(format!(
@@ -124,15 +130,34 @@ async fn retry(ws: &Workspace, g: &Global, a: RetryArgs) -> anyhow::Result<Exit>
     let state = ws.open_state()?;
     let recorded = state.resources().await?;
     let ids = BTreeSet::from([a.event.clone()]);
-    let handoffs = crate::schedule::tick::survey(
-        &config,
-        state.as_ref(),
-        &recorded,
-        crate::clock::now(),
-        Some(&ids),
-    )
-    .await?;
-    if handoffs.is_empty() || handoffs.values().all(|h| *h == Handoff::NoArchive) {
+    let providers = ws.providers(config.catalogs.clone());
+    let inputs = crate::ops::handoff::Inputs {
+        config: &config,
+        renderer: &renderer,
+        state: state.as_ref(),
+        providers: &providers,
+        recorded: &recorded,
+    };
+    let when = crate::ops::handoff::When::Now {
+        at: crate::clock::now(),
+        events: &ids,
+        package: true,
+    };
+    let mut desired = DesiredState::default();
+    let handoffs = crate::ops::handoff::hand_off(&inputs, &when, &mut desired).await?;
+    let nothing = |h: &Handoff| matches!(h, Handoff::NoArchive | Handoff::NotAired { .. });
+    if let Some(Handoff::NotAired { reason }) = handoffs
+        .values()
+        .find(|h| matches!(h, Handoff::NotAired { .. }))
+        .filter(|_| handoffs.values().all(nothing))
+    {
+        return Err(UsageError(format!(
+            "`{}` never went on air ({reason}): there is nothing to package",
+            a.event
+        ))
+        .into());
+    }
+    if handoffs.is_empty() || handoffs.values().all(nothing) {
         return Err(UsageError(format!(
             "`{}` has no archive to package (its profile asks for no VOD, or nothing was recorded)",
             a.event
@@ -145,21 +170,13 @@ async fn retry(ws: &Workspace, g: &Global, a: RetryArgs) -> anyhow::Result<Exit>
         }
         return Ok(Exit::Ok);
     }
-    let mut desired = DesiredState::default();
-    add_handoffs(
-        &mut desired,
-        &config,
-        &renderer,
-        state.owner(),
-        &handoffs,
-        &recorded,
-    )?;
     let scope = Scope::Events(vec![a.event.clone()]);
     let plan = plan_against(&config.catalogs, desired, state.as_ref(), &scope).await?;
     if g.output == Output::Text {
         print!("{}", display::render(&plan));
     }
-    let exit = super::up::run(ws, g, plan, config.catalogs.clone(), None, state.clone()).await?;
+    let exit =
+        super::apply_and_report(ws, g, plan, config.catalogs.clone(), None, state.clone()).await?;
     let published = state
         .resources()
         .await?

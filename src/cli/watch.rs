@@ -45,6 +45,28 @@ pub struct Args {
     pub log: bool,
 }
 
+/// Refuses an id that no schedule, no recorded resource and nothing in the health stream
+/// names: following it would print nothing, forever.
+async fn check_events(ws: &Workspace, events: &[String]) -> anyhow::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let recorded = match ws.existing_state()? {
+        Some(s) => crate::state::StateStore::resources(s.as_ref()).await?,
+        None => Vec::new(),
+    };
+    let config = ws.load_config(&[]).ok();
+    let mut known = crate::model::known_ids(config.as_ref(), &recorded);
+    if let Some(reader) = Reader::open(&ws.state_dir)? {
+        for id in events {
+            if reader.has_event(id)? {
+                known.insert(id.clone());
+            }
+        }
+    }
+    Ok(crate::model::check_event_ids(events, &known)?)
+}
+
 impl Args {
     fn keeps(&self, r: &Row) -> bool {
         (self.events.is_empty() || self.events.contains(&r.event))
@@ -55,6 +77,7 @@ impl Args {
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
+    check_events(ws, &args.events).await?;
     let stop = Shutdown::new();
     stop.on_signals();
     if g.output == Output::Text

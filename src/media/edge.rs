@@ -76,7 +76,7 @@ struct Edge {
     active: Mutex<HashMap<String, usize>>,
 }
 
-pub fn router(cfg: EdgeConfig) -> Router {
+pub fn router(cfg: EdgeConfig) -> Result<Router, reqwest::Error> {
     let cache = Cache::builder()
         .max_capacity(cfg.cache_bytes)
         .weigher(|k: &String, v: &Arc<Cached>| {
@@ -84,23 +84,19 @@ pub fn router(cfg: EdgeConfig) -> Router {
         })
         .expire_after(Ttl)
         .build();
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default();
+    let client = crate::http::client(Duration::from_secs(2), Duration::from_secs(10))?;
     let edge = Arc::new(Edge {
         cfg,
         client,
         cache,
         active: Mutex::new(HashMap::new()),
     });
-    Router::new()
+    Ok(Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/_orchestrate/failover", post(failover))
         .route("/_orchestrate/upstreams", get(upstreams))
         .route("/{event}/{*path}", get(proxy))
-        .with_state(edge)
+        .with_state(edge))
 }
 
 /// An event's origin as its record gives it: base URL and pipelines, primary first.

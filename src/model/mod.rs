@@ -3,9 +3,10 @@
 mod blueprint;
 mod definition;
 mod endpoints;
+mod event_ids;
 mod resource;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -17,6 +18,7 @@ pub use blueprint::{
 };
 pub use definition::Definition;
 pub use endpoints::{EDGE_FOR_ORIGIN_PATHS, Endpoints, HLS_MANIFEST, edge_manifest, endpoints};
+pub use event_ids::{UnknownEvents, check_event_ids, known_ids};
 pub use resource::{
     RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, TAG_REGION,
     Window,
@@ -153,6 +155,27 @@ pub struct Config {
     pub events: Vec<Event>,
     pub profiles: BTreeMap<String, Profile>,
     pub catalogs: BTreeMap<String, Catalog>,
+}
+
+impl Config {
+    /// What a command acting on the whole schedule leaves alone at `now`: the events whose
+    /// window (`end + grace`) has passed, and the shared units that only such events use.
+    /// Their resources, if any, are the hand-off's and the teardown's (`tick`, `down`).
+    pub fn ended_keys(&self, now: Timestamp) -> BTreeSet<String> {
+        let mut ended = BTreeSet::new();
+        let mut units_in_use = BTreeSet::new();
+        for e in &self.events {
+            let unit = self.profiles.get(&e.profile).and_then(|p| e.shared_unit(p));
+            if e.release_at() <= now {
+                ended.insert(e.id.clone());
+                ended.extend(unit);
+            } else {
+                units_in_use.extend(unit);
+            }
+        }
+        ended.retain(|k| !units_in_use.contains(k));
+        ended
+    }
 }
 
 /// Default grace after `end` when neither the event nor its profile sets one.

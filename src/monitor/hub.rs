@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -16,47 +15,13 @@ use tokio_util::sync::CancellationToken;
 use super::actions::ActionRecord;
 use super::actions::runner::{self, AwaitingView, Input, Place};
 use super::engine::{Alert, AlertState, Engine, Window};
+use super::health::Health;
 use super::probes::{self, Emitter, OriginHeads};
 use super::rules::Rule;
 use super::stream::metrics::Metrics;
 use super::targets::Target;
 use super::{Signal, SignalRecord, Tier};
 use crate::providers::Providers;
-
-/// One item of the health stream.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Health {
-    Signal(SignalRecord),
-    Alert(Alert),
-    Action(ActionRecord),
-}
-
-impl Health {
-    pub fn at(&self) -> Timestamp {
-        match self {
-            Health::Signal(s) => s.at,
-            Health::Alert(a) => a.at,
-            Health::Action(a) => a.at,
-        }
-    }
-    /// `signal`, `alert` or `action`: the stream's `type` field.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Health::Signal(_) => "signal",
-            Health::Alert(_) => "alert",
-            Health::Action(_) => "action",
-        }
-    }
-
-    pub fn labels(&self) -> &super::Labels {
-        match self {
-            Health::Signal(s) => &s.labels,
-            Health::Alert(a) => &a.labels,
-            Health::Action(a) => &a.labels,
-        }
-    }
-}
 
 enum Control {
     /// An event's window and rules, and how long its signals are kept for hooks.
@@ -134,18 +99,14 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    pub fn start() -> Self {
+    pub fn start() -> Result<Self, reqwest::Error> {
         let (signals, rx) = mpsc::channel(4096);
         let (control, ctl) = mpsc::unbounded_channel();
         let (bus, _) = broadcast::channel(16_384);
         let metrics = Arc::new(Metrics::new());
         let open = Arc::new(Mutex::new(Vec::new()));
         let stop = CancellationToken::new();
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+        let client = crate::http::client(Duration::from_secs(2), Duration::from_secs(10))?;
         let (actions, inputs) = mpsc::unbounded_channel();
         let awaiting = AwaitingView::default();
         let runner = tokio::spawn(runner::run(
@@ -167,7 +128,7 @@ impl Monitor {
             actions.clone(),
             stop.clone(),
         ));
-        Self {
+        Ok(Self {
             client,
             signals,
             control,
@@ -186,7 +147,7 @@ impl Monitor {
                 awaiting,
                 actions,
             },
-        }
+        })
     }
 
     pub fn view(&self) -> View {

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod engine;
+pub mod health;
 pub mod hub;
 pub mod probes;
 pub mod rules;

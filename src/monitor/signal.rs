@@ -85,11 +85,13 @@ metrics! {
     SegmentDurationErrorS = "segment_duration_error_s", Origin, "Largest gap between a new segment's duration and the target duration, seconds.";
     SegmentUp = "segment_up", Origin, "1 when the newest segment was fetchable and not empty.";
     Discontinuities = "discontinuities", Origin, "Discontinuities that appeared since the last reload.";
+    OriginProbeError = "origin_probe_error", Origin, "1 when this host could not make the playlist request (out of file descriptors or sockets): no reading of the origin, and no fault of it.";
     EdgeUp = "edge_up", Edge, "1 when the edge answered the playlist with a 2xx.";
     EdgeStatus = "edge_status", Edge, "HTTP status of the edge's answer for the playlist.";
     EdgeTtfbMs = "edge_ttfb_ms", Edge, "Time to first byte of the edge's playlist, milliseconds.";
     EdgeHitRatio = "edge_hit_ratio", Edge, "Share of the edge's answers served from its cache.";
     EdgeLagSegments = "edge_lag_segments", Edge, "Segments the edge's playlist is behind the origin's.";
+    EdgeProbeError = "edge_probe_error", Edge, "1 when this host could not make the playlist request (out of file descriptors or sockets): no reading of the edge, and no fault of it.";
     ViewerDownloadRatio = "viewer_download_ratio", Viewer, "Segment download time over segment duration (above 1 cannot keep up).";
     ViewerStall = "viewer_stall", Viewer, "1 when a player would have stalled (its buffer ran dry).";
     ViewerGapS = "viewer_gap_s", Viewer, "Longest stretch of media a player missed (skipped sequence numbers), seconds.";

@@ -40,6 +40,9 @@ pub enum Scope {
     /// These events and the shared resources of their groups; for deletions, only theirs:
     /// shared resources outlive any one event.
     Events(Vec<String>),
+    /// Every event and shared unit but these keys, which are left as they are: neither
+    /// desired nor deleted (`up` leaves out the events whose window has passed).
+    AllBut(BTreeSet<String>),
     /// What should exist at this instant: the resources of the events inside their windows
     /// whose own leads have come, and the shared resources some event still needs. `held`
     /// (what the state holds) keeps a provisioned event or group from being torn down because
@@ -60,6 +63,7 @@ impl Scope {
         match self {
             Scope::All | Scope::At { .. } => true,
             Scope::Events(ids) => ids.iter().any(|i| i == key),
+            Scope::AllBut(left_out) => !left_out.contains(key),
         }
     }
 }
@@ -85,6 +89,11 @@ pub fn desired_state_in(
 ) -> Result<DesiredState, RenderError> {
     let events: Vec<&Event> = match scope {
         Scope::All => config.events.iter().collect(),
+        Scope::AllBut(left_out) => config
+            .events
+            .iter()
+            .filter(|e| !left_out.contains(&e.id))
+            .collect(),
         Scope::Events(ids) => config
             .events
             .iter()
@@ -286,7 +295,8 @@ pub fn add_handoffs(
                 .filter(|r| r.spec.kind == ARCHIVE_KIND)
                 .map(|r| r.spec.id.clone())
                 .collect(),
-            Handoff::NoArchive => continue,
+            // Nothing to hand off: the archive goes with the rest.
+            Handoff::NoArchive | Handoff::NotAired { .. } => continue,
         };
         desired.keep.extend(keep);
     }

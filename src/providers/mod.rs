@@ -76,6 +76,14 @@ pub trait Provider: Send + Sync {
     async fn delete(&self, rec: &RecordedResource) -> Result<(), ProviderError>;
     /// Everything this provider holds that carries an `orchestrate:owner` tag.
     async fn list(&self) -> Result<Vec<InventoryItem>, ProviderError>;
+    /// Whether an archive holds any recorded media; `None` where the provider cannot tell
+    /// (then the hand-off goes by the clock alone). A show that never went on air gets no VOD.
+    async fn archive_holds_media(
+        &self,
+        _archive: &RecordedResource,
+    ) -> Result<Option<bool>, ProviderError> {
+        Ok(None)
+    }
     /// An encoder's own view of its health, for the monitor's first tier; `None` where the
     /// provider has no such view (then T1 is not probed).
     async fn encoder_health(&self, _rec: &RecordedResource) -> Option<EncoderHealth> {
@@ -145,6 +153,8 @@ pub enum OpenError {
 pub struct ProviderOptions {
     /// Overrides the sim catalog's `time_scale`.
     pub sim_time_scale: Option<f64>,
+    /// Overrides the sim catalog's `seed` (benchmarks' `--seed`).
+    pub sim_seed: Option<u64>,
     /// The project, where the local provider looks for the packaging tools' `.venv`.
     pub project: Option<PathBuf>,
 }
@@ -163,7 +173,7 @@ pub struct Providers {
     open: Mutex<HashMap<String, Arc<dyn Provider>>>,
     /// One token bucket per (provider, region), shared by every apply through this registry
     /// (the daemon runs several at once), as the provider's quota is.
-    buckets: Mutex<HashMap<(String, String), Arc<crate::apply::TokenBucket>>>,
+    buckets: Mutex<HashMap<(String, String), Arc<crate::ratelimit::TokenBucket>>>,
 }
 
 impl Providers {
@@ -186,12 +196,12 @@ impl Providers {
         &self,
         provider: &str,
         region: &str,
-    ) -> Result<Arc<crate::apply::TokenBucket>, OpenError> {
+    ) -> Result<Arc<crate::ratelimit::TokenBucket>, OpenError> {
         let p = self.get(provider)?;
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         Ok(buckets
             .entry((provider.to_string(), region.to_string()))
-            .or_insert_with(|| Arc::new(crate::apply::TokenBucket::new(p.rate_limit(region))))
+            .or_insert_with(|| Arc::new(crate::ratelimit::TokenBucket::new(p.rate_limit(region))))
             .clone())
     }
 
@@ -212,6 +222,7 @@ impl Providers {
                     &self.state_dir,
                     catalog.clone(),
                     self.options.sim_time_scale,
+                    self.options.sim_seed,
                 )
                 .map_err(|e| OpenError::Failed {
                     provider: name.into(),

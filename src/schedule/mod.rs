@@ -1,8 +1,7 @@
-//! The clock: lead times, windows and phases (pure), and `tick`, which reconciles to them.
+//! The clock, pure: lead times, windows, phases and where each VOD hand-off stands. What acts
+//! on them (`tick`, the daemon) is in `ops`.
 
-pub mod daemon;
 pub mod handoff;
 pub mod lead;
 pub mod phase;
-pub mod tick;
 pub mod timeline;

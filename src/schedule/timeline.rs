@@ -149,6 +149,29 @@ impl Timeline {
             .flat_map(|w| [w.from, w.to]);
         events.chain(shared).filter(|t| *t > now).min()
     }
+
+    /// The next instant after `now` at which something is due to be created.
+    pub fn next_opening(&self, now: Timestamp) -> Option<Timestamp> {
+        let events = self
+            .events
+            .values()
+            .flat_map(|w| std::iter::once(w.window.from).chain(w.slot_from.values().copied()));
+        let shared = self
+            .shared
+            .values()
+            .flat_map(|s| s.spans.iter().map(|w| w.from));
+        events.chain(shared).filter(|t| *t > now).min()
+    }
+
+    /// The next instant after `now` at which something is due to be released.
+    pub fn next_release(&self, now: Timestamp) -> Option<Timestamp> {
+        let events = self.events.values().map(|w| w.window.to);
+        let shared = self
+            .shared
+            .values()
+            .flat_map(|s| s.spans.iter().map(|w| w.to));
+        events.chain(shared).filter(|t| *t > now).min()
+    }
 }
 
 pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
@@ -240,4 +263,55 @@ fn linger(profile: &Profile, catalog: &Catalog) -> SignedDuration {
         .map(|k| signed(k.destroy.max.map_or(k.destroy.p95.0 * 4, |m| m.0)))
         .max()
         .unwrap_or(SignedDuration::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hm: &str) -> Timestamp {
+        format!("2030-12-05T{hm}:00Z").parse().unwrap()
+    }
+
+    #[test]
+    fn openings_and_releases_are_told_apart() {
+        let mut t = Timeline::default();
+        t.events.insert(
+            "show".into(),
+            EventWindow {
+                lead: Duration::from_secs(900),
+                lead_from: LeadOrigin::Catalog,
+                times: Times {
+                    start: at("20:00"),
+                    end: at("21:00"),
+                    lead: SignedDuration::from_mins(15),
+                    grace: SignedDuration::from_mins(5),
+                },
+                window: Window {
+                    from: at("19:45"),
+                    to: at("21:05"),
+                },
+                slot_from: [("encoder".to_string(), at("19:50"))].into(),
+                resources: 2,
+                shared_unit: None,
+            },
+        );
+        t.shared.insert(
+            ("@cdn".into(), "eu-west-1".into()),
+            SharedSpans {
+                spans: vec![Window {
+                    from: at("19:30"),
+                    to: at("21:20"),
+                }],
+                linger: SignedDuration::ZERO,
+            },
+        );
+        assert_eq!(t.next_opening(at("19:00")), Some(at("19:30")));
+        assert_eq!(t.next_opening(at("19:45")), Some(at("19:50")));
+        assert_eq!(t.next_opening(at("19:50")), None);
+        assert_eq!(t.next_release(at("19:00")), Some(at("21:05")));
+        assert_eq!(t.next_release(at("21:05")), Some(at("21:20")));
+        // The start is a change (the show goes live) but neither an opening nor a release.
+        assert_eq!(t.next_change(at("19:50")), Some(at("20:00")));
+    }
 }

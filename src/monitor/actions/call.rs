@@ -202,7 +202,8 @@ mod tests {
                 let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
             }
         });
-        let e = reqwest::Client::new()
+        let e = crate::http::client(Duration::from_secs(5), Duration::from_secs(5))
+            .unwrap()
             .post(format!("https://127.0.0.1:{port}/hook"))
             .timeout(Duration::from_secs(5))
             .send()

@@ -17,7 +17,7 @@ use super::{Act, ActionRecord, ActionState, call};
 use crate::config::profile::{NotifierSpec, ReactionKind};
 use crate::monitor::SignalRecord;
 use crate::monitor::engine::{Alert, Window};
-use crate::monitor::hub::Health;
+use crate::monitor::health::Health;
 use crate::monitor::stream::metrics::Metrics;
 use crate::providers::Provider;
 

@@ -103,8 +103,9 @@ async fn rendition(
         Metric::EdgeTtfbMs,
         Metric::EdgeHitRatio,
         Metric::EdgeLagSegments,
+        Metric::EdgeProbeError,
     ]);
-    let [up, status, ttfb, hits, lag] = s.as_slice() else {
+    let [up, status, ttfb, hits, lag, probe_err] = s.as_slice() else {
         return;
     };
     let v = e.with_tier(Tier::Viewer, "viewer").series(&[
@@ -144,6 +145,10 @@ async fn rendition(
                         out.push(Signal::new(hits, now, n as f64 / recent.len() as f64));
                     }
                 }
+                // Our own failure says nothing of the edge: no reading this time.
+                Err(e) if crate::http::failed_locally(e) => {
+                    out.push(Signal::new(probe_err, now, 1.0));
+                }
                 Err(_) => out.push(Signal::new(up, now, 0.0)),
             }
         }
@@ -166,7 +171,10 @@ async fn rendition(
                 )
                 .await;
             }
-        } else if viewer && let Some(pl) = &player {
+        } else if viewer
+            && let Some(pl) = &player
+            && !got.as_ref().is_err_and(crate::http::failed_locally)
+        {
             out.push(Signal::new(
                 stall,
                 now,

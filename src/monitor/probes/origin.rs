@@ -63,8 +63,9 @@ async fn rendition(
         Metric::SegmentDurationErrorS,
         Metric::SegmentUp,
         Metric::Discontinuities,
+        Metric::OriginProbeError,
     ]);
-    let [up, age, seq, dur_err, seg_up, disc] = s.as_slice() else {
+    let [up, age, seq, dur_err, seg_up, disc, probe_err] = s.as_slice() else {
         return;
     };
     let mut seen: Option<Seen> = None;
@@ -120,6 +121,10 @@ async fn rendition(
                 }
                 Err(_) => out.push(Signal::new(up, now, 0.0)),
             },
+            // Our own failure says nothing of the playlist: no reading this time.
+            Err(e) if crate::http::failed_locally(&e) => {
+                out.push(Signal::new(probe_err, now, 1.0));
+            }
             Err(_) => out.push(Signal::new(up, now, 0.0)),
         }
         if let Some(s) = &seen {

@@ -18,7 +18,8 @@ use futures_util::stream::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
-use crate::monitor::hub::{Health, View};
+use crate::monitor::health::Health;
+use crate::monitor::hub::View;
 
 pub const TOKEN_FILE: &str = "api-token";
 

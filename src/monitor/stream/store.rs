@@ -8,7 +8,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::broadcast;
 
-use crate::monitor::hub::Health;
+use crate::monitor::health::Health;
 use crate::sqlite::{GroupCommit, Priority, open_store};
 
 pub const HEALTH_DB: &str = "health.db";

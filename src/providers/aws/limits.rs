@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
-use crate::apply::TokenBucket;
+use crate::ratelimit::TokenBucket;
 
 /// The SDK's default HTTPS client (rustls with aws-lc, the environment's proxy), whose
 /// requests each wait for a token of `bucket`.

@@ -77,7 +77,7 @@ pub struct AwsProvider {
     channel_states: health::Cache<HashMap<String, String>>,
     channel_alerts: health::Cache<Option<u32>>,
     /// By (service, region): the bucket each request to the service there waits on.
-    limits: Mutex<HashMap<(String, String), Arc<crate::apply::TokenBucket>>>,
+    limits: Mutex<HashMap<(String, String), Arc<crate::ratelimit::TokenBucket>>>,
 }
 
 /// Attempts the SDK makes of one call before the error goes to the step.
@@ -124,7 +124,7 @@ impl AwsProvider {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry((service.to_string(), region.to_string()))
-            .or_insert_with(|| Arc::new(crate::apply::TokenBucket::new(limit)))
+            .or_insert_with(|| Arc::new(crate::ratelimit::TokenBucket::new(limit)))
             .clone();
         Some(limits::limited(bucket))
     }

@@ -28,8 +28,6 @@ use crate::model::{
 };
 
 /// Overrides of the catalog's tool paths, for machines where they live elsewhere.
-pub const FFMPEG_ENV: &str = "ORCHESTRATE_FFMPEG";
-pub const FFPROBE_ENV: &str = "ORCHESTRATE_FFPROBE";
 /// The orchestrate binary that runs origins and edges (`serve-local`); this one by default.
 pub const SERVER_BIN_ENV: &str = "ORCHESTRATE_SERVER_BIN";
 
@@ -42,7 +40,7 @@ pub struct LocalProvider {
     server_bin: PathBuf,
     state_dir: PathBuf,
     /// Shaka Packager and ffmpeg, for the VOD.
-    tools: crate::vod::Tools,
+    tools: crate::tools::Tools,
     /// For the edges' control endpoints.
     client: reqwest::Client,
 }
@@ -54,10 +52,10 @@ impl LocalProvider {
         catalog: Catalog,
     ) -> Result<Self, std::io::Error> {
         let mut settings = catalog.local.clone().unwrap_or_default();
-        if let Ok(p) = std::env::var(FFMPEG_ENV) {
+        if let Ok(p) = std::env::var(crate::tools::FFMPEG_ENV) {
             settings.ffmpeg = p;
         }
-        if let Ok(p) = std::env::var(FFPROBE_ENV) {
+        if let Ok(p) = std::env::var(crate::tools::FFPROBE_ENV) {
             settings.ffprobe = p;
         }
         let server_bin = match std::env::var_os(SERVER_BIN_ENV) {
@@ -67,7 +65,7 @@ impl LocalProvider {
         // Absolute, as the servers' and ffmpeg's arguments must be: a relative path would name
         // another place for anyone not started in this directory.
         let state_dir = std::path::absolute(state_dir)?;
-        let mut tools = crate::vod::Tools::find(project.unwrap_or(Path::new(".")));
+        let mut tools = crate::tools::Tools::find(project.unwrap_or(Path::new(".")));
         tools.ffmpeg = PathBuf::from(&settings.ffmpeg);
         Ok(Self {
             catalog,
@@ -76,11 +74,8 @@ impl LocalProvider {
             server_bin,
             state_dir,
             tools,
-            client: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            client: crate::http::client(Duration::from_secs(2), Duration::from_secs(10))
+                .map_err(std::io::Error::other)?,
         })
     }
 
@@ -450,6 +445,20 @@ fn random_token() -> String {
 impl Provider for LocalProvider {
     fn name(&self) -> &str {
         "local"
+    }
+
+    async fn archive_holds_media(
+        &self,
+        archive: &RecordedResource,
+    ) -> Result<Option<bool>, ProviderError> {
+        let media = self
+            .layout
+            .media_dir(&archive.spec.region, &archive.spec.event);
+        Ok(Some(
+            tokio::task::spawn_blocking(move || vod::holds_media(&media))
+                .await
+                .map_err(|e| ProviderError::Transient(e.to_string()))?,
+        ))
     }
 
     fn rate_limit(&self, region: &str) -> RateLimit {

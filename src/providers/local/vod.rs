@@ -2,15 +2,16 @@
 //! verified, and described in the outputs `status` and `report` show. The archive is only read;
 //! the hand-off deletes it once this has succeeded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ProviderError;
+use crate::tools::Tools;
 use crate::vod::keys::{ContentKey, LocalKeys};
 use crate::vod::package::Scheme;
-use crate::vod::{Request, Tools, package_archive, verify::verify};
+use crate::vod::{Request, package_archive, verify::verify};
 
 #[derive(Debug, Deserialize)]
 struct VodDef {
@@ -136,22 +137,37 @@ pub async fn create(
 
 /// Of the pipelines with an archive, the one whose first rendition lists the most segments: a
 /// pipeline that was down for part of the show has fewer.
+/// Whether any pipeline of the archive in `media` has a media playlist with a segment in it.
+pub fn holds_media(media: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(media) else {
+        return false;
+    };
+    let pipelines: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    best_pipeline(media, &pipelines)
+        .and_then(|p| segments(&media.join(p)))
+        .is_some_and(|n| n > 0)
+}
+
+/// The segments listed by the first media playlist of a pipeline's master playlist.
+fn segments(dir: &Path) -> Option<usize> {
+    let master = std::fs::read_to_string(dir.join("master.m3u8")).ok()?;
+    let first = master
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    Some(std::fs::read_to_string(dir.join(first)).map_or(0, |t| t.matches("#EXTINF").count()))
+}
+
 fn best_pipeline(media: &Path, pipelines: &[String]) -> Option<String> {
     // Reversed: of equal ones, `max_by_key` keeps the last, and the first pipeline is preferred.
     pipelines
         .iter()
         .rev()
-        .filter_map(|p| {
-            let dir: PathBuf = media.join(p);
-            let master = std::fs::read_to_string(dir.join("master.m3u8")).ok()?;
-            let first = master
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty() && !l.starts_with('#'))?;
-            let n = std::fs::read_to_string(dir.join(first))
-                .map_or(0, |t| t.matches("#EXTINF").count());
-            Some((n, p.clone()))
-        })
+        .filter_map(|p| Some((segments(&media.join(p))?, p.clone())))
         .max_by_key(|(n, _)| *n)
         .map(|(_, p)| p)
 }

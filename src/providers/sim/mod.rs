@@ -36,6 +36,11 @@ pub struct SimProvider {
     scale: f64,
     faults: Faults,
     rng: Mutex<StdRng>,
+    /// With a seed, each latency is drawn from the seed and what is being done (the step, the
+    /// resource, and how many times this process did that step on it before), not from a shared
+    /// stream: the same season draws the same latencies however its applies interleave.
+    seed: Option<u64>,
+    done: Mutex<std::collections::HashMap<String, u32>>,
     inventory: Inventory,
 }
 
@@ -44,6 +49,7 @@ impl SimProvider {
         state_dir: &std::path::Path,
         catalog: Catalog,
         scale_override: Option<f64>,
+        seed_override: Option<u64>,
     ) -> Result<Self, inventory::InventoryError> {
         let settings = catalog.sim.clone().unwrap_or(crate::model::SimSettings {
             time_scale: 1.0,
@@ -55,7 +61,8 @@ impl SimProvider {
             .and_then(|s| s.parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s > 0.0);
         let scale = scale_override.or(env_scale).unwrap_or(settings.time_scale);
-        let rng = match settings.seed {
+        let seed = seed_override.or(settings.seed);
+        let rng = match seed {
             Some(s) => StdRng::seed_from_u64(s),
             None => StdRng::from_os_rng(),
         };
@@ -65,6 +72,8 @@ impl SimProvider {
             scale,
             faults: settings.faults,
             rng: Mutex::new(rng),
+            seed,
+            done: Mutex::default(),
         })
     }
 
@@ -72,17 +81,28 @@ impl SimProvider {
         d.mul_f64(self.scale)
     }
 
+    /// `step` on `id`, numbered by how many times it was done before in this process.
+    fn nth(&self, step: &str, id: &str) -> String {
+        let key = format!("{step} {id}");
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        let n = done.entry(key.clone()).or_default();
+        *n += 1;
+        format!("{key} #{n}")
+    }
+
     /// A log-normal draw with the given median and p95, capped at the catalog's `max` (else
     /// 4 × p95): real provisioning times are bounded in practice, and an unbounded tail would
     /// now and then outlast the step timeout for no reason a real cloud would give.
-    fn sample(&self, l: Latency) -> Duration {
+    fn sample(&self, l: Latency, what: &str) -> Duration {
         let median = l.median.0.as_secs_f64().max(1e-6);
         let p95 = l.p95.0.as_secs_f64().max(median);
         // p95 = median · e^(1.645 σ)
         let sigma = (p95 / median).ln() / 1.644_854;
-        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
         let secs = match LogNormal::new(median.ln(), sigma) {
-            Ok(d) => d.sample(&mut *rng),
+            Ok(d) => match self.seed {
+                Some(seed) => d.sample(&mut StdRng::seed_from_u64(draw_seed(seed, what))),
+                None => d.sample(&mut *self.rng.lock().unwrap_or_else(|p| p.into_inner())),
+            },
             Err(_) => median,
         };
         let cap = l
@@ -146,6 +166,19 @@ impl SimProvider {
     }
 }
 
+/// A draw's own seed: the run's seed and what the draw is for, hashed with a function that
+/// does not change between builds (unlike `std`'s hasher).
+fn draw_seed(seed: u64, what: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(seed.to_le_bytes())
+        .chain_update(what.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
 fn outputs(item: &Item) -> Value {
     json!({
         "id": item.provider_id,
@@ -188,7 +221,9 @@ impl Provider for SimProvider {
                 let (item, persisted) = self.inventory.insert(
                     spec,
                     token,
-                    clock::from_real(self.sample(entry.provision)),
+                    clock::from_real(
+                        self.sample(entry.provision, &self.nth("create", spec.id.as_str())),
+                    ),
                 );
                 (item, Some(persisted))
             }
@@ -217,7 +252,8 @@ impl Provider for SimProvider {
             .provider_id
             .as_deref()
             .ok_or_else(|| ProviderError::Permanent(format!("{} has no provider id", spec.id)))?;
-        let latency = self.sample(entry.update.unwrap_or(entry.provision));
+        let what = self.nth("update", spec.id.as_str());
+        let latency = self.sample(entry.update.unwrap_or(entry.provision), &what);
         tokio::time::sleep(latency).await;
         let item = self
             .inventory
@@ -241,7 +277,9 @@ impl Provider for SimProvider {
             .catalog
             .kinds
             .get(&item.kind)
-            .map_or(Duration::ZERO, |k| clock::from_real(self.sample(k.destroy)));
+            .map_or(Duration::ZERO, |k| {
+                clock::from_real(self.sample(k.destroy, &self.nth("delete", &item.name)))
+            });
         let gone_at = self
             .inventory
             .mark_deleting(&item.provider_id, latency)
@@ -271,5 +309,34 @@ impl Provider for SimProvider {
                 tags: i.tags,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sim(seed: Option<u64>) -> (tempfile::TempDir, SimProvider) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let catalog = crate::config::load_catalogs(root).unwrap()["sim"].clone();
+        let dir = tempfile::tempdir().unwrap();
+        let p = SimProvider::open(dir.path(), catalog, Some(1.0), seed).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn a_seed_draws_each_steps_latency_whatever_the_order() {
+        let (_a, one) = sim(Some(7));
+        let (_b, two) = sim(Some(7));
+        let l = one.catalog.kinds["encoder"].provision;
+        let draw = |p: &SimProvider, id: &str| p.sample(l, &p.nth("create", id));
+        let (x1, y1) = (draw(&one, "x"), draw(&one, "y"));
+        let (y2, x2) = (draw(&two, "y"), draw(&two, "x"));
+        assert_eq!((x1, y1), (x2, y2));
+        // The second create of the same resource is a draw of its own.
+        assert_ne!(draw(&one, "x"), x1);
+        // Another seed, other draws.
+        let (_c, three) = sim(Some(8));
+        assert_ne!(draw(&three, "x"), x1);
     }
 }

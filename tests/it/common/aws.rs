@@ -1,0 +1,248 @@
+//! The aws tests' common ground: moto_server for each outer test, projects built from
+//! examples/aws-moto pointed at an endpoint (moto or the fake front before it), the CLI run
+//! against them, and what the provider lists, checked for its tags.
+//!
+//! The SDK reads credentials from the environment, which a test may not set in its own
+//! process: an outer test starts moto and runs its inner one (ignored on its own) as a child
+//! process with the credentials and moto's address in its environment (`against_moto`).
+#![cfg(feature = "aws")]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use orchestrate::model::{
+    Definition, RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER,
+    TAG_REGION, Window,
+};
+use orchestrate::providers::{InventoryItem, Provider, ProviderOptions, Providers};
+
+pub const MOTO_ENV: &str = "ORCHESTRATE_TEST_MOTO_URL";
+
+/// Runs the ignored test `inner` in a child process, against its own moto_server.
+pub fn against_moto(inner: &str) {
+    let moto = super::moto::Moto::start();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", inner, "--ignored", "--nocapture"])
+        .env(MOTO_ENV, &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("1 passed"),
+        "the inner test did not run:\n{text}"
+    );
+}
+
+pub fn spec(event: &str, region: &str, kind: &str) -> ResourceSpec {
+    let at = jiff::Timestamp::now();
+    let tags: BTreeMap<String, String> = [
+        (TAG_OWNER, "test-owner"),
+        (TAG_EVENT, event),
+        (TAG_REGION, region),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    ResourceSpec {
+        id: ResourceId::new(event, region, kind),
+        provider: "aws".into(),
+        region: region.into(),
+        event: event.into(),
+        kind: kind.into(),
+        name: kind.into(),
+        depends_on: Vec::new(),
+        definition: Definition::null(),
+        tags,
+        hourly_price: 0.0,
+        window: Window { from: at, to: at },
+        spec_hash: String::new(),
+    }
+}
+
+pub fn recorded(spec: ResourceSpec, provider_id: &str) -> RecordedResource {
+    let at = jiff::Timestamp::now();
+    RecordedResource {
+        spec,
+        status: ResourceStatus::Ready,
+        provider_id: Some(provider_id.into()),
+        client_token: None,
+        outputs: serde_json::Value::Null,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+pub fn provider(moto: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
+    let catalog = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("providers/aws.yaml"),
+    )
+    .unwrap();
+    // Every region of the catalog at moto.
+    let mut pointed = String::new();
+    for line in catalog.lines() {
+        pointed.push_str(line);
+        if line.starts_with("  ") && line.contains("display_name") && !line.starts_with("   ") {
+            pointed.truncate(pointed.len() - line.len());
+            pointed.push_str(&line.replacen("{ ", &format!("{{ endpoint: \"{moto}\", "), 1));
+        }
+        pointed.push('\n');
+    }
+    // Retries at test speed.
+    let pointed = pointed.replace(
+        "retry: { max_attempts: 8, base_delay: 500ms, max_delay: 30s }",
+        "retry: { max_attempts: 8, base_delay: 20ms, max_delay: 500ms }",
+    );
+    assert!(
+        pointed.contains("base_delay: 20ms"),
+        "providers/aws.yaml's retry line changed"
+    );
+    std::fs::create_dir_all(dir.join("providers")).unwrap();
+    std::fs::write(dir.join("providers/aws.yaml"), pointed).unwrap();
+    let catalogs = orchestrate::config::load_catalogs(dir).unwrap();
+    let providers = Providers::new(&dir.join("state"), catalogs, ProviderOptions::default());
+    providers.get("aws").unwrap()
+}
+
+pub fn copy_templates(dir: &std::path::Path) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("templates/aws")).unwrap();
+    for f in std::fs::read_dir(repo.join("templates/aws")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.join("templates/aws").join(f.file_name().unwrap())).unwrap();
+    }
+}
+
+/// A project with one event on examples/aws-moto's MediaLive profile, its input an RTMP push
+/// from two networks, in eu-west-1.
+pub fn push_project(endpoint: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
+    live_project(
+        endpoint,
+        dir,
+        "input: { type: rtmp, allow: [203.0.113.0/24, 198.51.100.7/32] }",
+    )
+}
+
+/// A project with one event, `derby`, on examples/aws-moto's MediaLive profile with `input`
+/// as its input line, in eu-west-1.
+pub fn live_project(endpoint: &str, dir: &std::path::Path, input: &str) -> Arc<dyn Provider> {
+    let live = example_profile("aws-live");
+    let pull = r#"input: { type: file, address: "s3://orchestrate-example-media/slate.mp4" }"#;
+    assert!(live.contains(pull), "aws-live.yaml's input line changed");
+    project_of(
+        endpoint,
+        dir,
+        ("aws-live", &live.replace(pull, input)),
+        &schedule(&[derby("aws-live")]),
+    )
+}
+
+/// examples/aws-moto's profile `name`, as written there.
+pub fn example_profile(name: &str) -> String {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(repo.join(format!("examples/aws-moto/profiles/{name}.yaml"))).unwrap()
+}
+
+/// A project of one profile (its name and YAML) and one schedule (`schedules/main.yaml`), with
+/// the repository's templates and every catalog region at `endpoint`.
+pub fn project_of(
+    endpoint: &str,
+    dir: &std::path::Path,
+    (name, profile): (&str, &str),
+    schedule: &str,
+) -> Arc<dyn Provider> {
+    std::fs::create_dir_all(dir.join("profiles")).unwrap();
+    std::fs::create_dir_all(dir.join("schedules")).unwrap();
+    std::fs::write(dir.join(format!("profiles/{name}.yaml")), profile).unwrap();
+    std::fs::write(dir.join("schedules/main.yaml"), schedule).unwrap();
+    copy_templates(dir);
+    provider(endpoint, dir)
+}
+
+/// A schedule of these events (each its lines under `events:`).
+pub fn schedule(events: &[String]) -> String {
+    format!(
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n{}",
+        events.concat()
+    )
+}
+
+/// The event `derby` on `profile`, in eu-west-1, a Saturday evening ahead.
+pub fn derby(profile: &str) -> String {
+    format!(
+        "  - id: derby\n    title: Derby\n    start: 2030-12-05T19:45:00Z\n    end: 2030-12-05T22:00:00Z\n    profile: {profile}\n    regions: [eu-west-1]\n"
+    )
+}
+
+pub fn orchestrate(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(super::BIN);
+    c.arg("--project")
+        .arg(dir)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+pub fn ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = orchestrate(dir, args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "orchestrate {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The same, for a project whose only event is `event`.
+pub async fn inventory_of(aws: &Arc<dyn Provider>, event: &str) -> Vec<(String, String, String)> {
+    listed(aws, |i| {
+        assert_eq!(i.tags.get(TAG_EVENT).map(String::as_str), Some(event));
+        i.name.clone()
+    })
+    .await
+}
+
+/// (region, kind, what `third` says of it) of everything the provider lists, sorted, with its
+/// region and owner tags checked.
+pub async fn listed(
+    aws: &Arc<dyn Provider>,
+    third: impl Fn(&InventoryItem) -> String,
+) -> Vec<(String, String, String)> {
+    let mut seen: Vec<_> = aws
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| {
+            assert_eq!(i.tags.get(TAG_REGION), Some(&i.region), "{i:?}");
+            assert!(i.tags.get(TAG_OWNER).is_some_and(|o| !o.is_empty()));
+            let third = third(&i);
+            (i.region, i.kind, third)
+        })
+        .collect();
+    seen.sort();
+    seen
+}
+
+/// A MediaLive client for eu-west-1 at `endpoint`, with the environment's credentials.
+pub async fn medialive_in_ireland(endpoint: &str) -> aws_sdk_medialive::Client {
+    let sdk = aws_config::load_from_env().await;
+    aws_sdk_medialive::Client::from_conf(
+        aws_sdk_medialive::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}

@@ -1,0 +1,27 @@
+//! The integration tests, in one binary so that the crate and the AWS SDK are linked once:
+//! a module per area. Each runs the real binary, real servers (ffmpeg, Shaka Packager,
+//! moto_server) and real HTTP on loopback, as `common` sets them up.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod actions;
+mod aws;
+mod aws_medialive;
+mod aws_shared;
+mod cli;
+mod config_errors;
+mod executor;
+mod fuzz_parsers;
+mod handoff;
+mod local;
+mod monitor;
+mod phase_properties;
+mod plan;
+mod plan_properties;
+mod season;
+mod shared;
+mod speke;
+mod tick;
+mod vod;
