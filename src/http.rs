@@ -7,12 +7,18 @@
 
 use std::time::Duration;
 
+/// Why no client could be built: the cause chain says (no CA certificates loaded, say).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build an HTTP client")]
+pub struct ClientError(#[source] reqwest::Error);
+
 /// A client whose connections open within `connect` and whose requests end within `timeout`.
-pub fn client(connect: Duration, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+pub fn client(connect: Duration, timeout: Duration) -> Result<reqwest::Client, ClientError> {
     reqwest::Client::builder()
         .connect_timeout(connect)
         .timeout(timeout)
         .build()
+        .map_err(ClientError)
 }
 
 /// Whether a request failed on this host's side, before reaching its target: the process or

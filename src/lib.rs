@@ -4,6 +4,7 @@
 //! `state`, `providers` and `apply` are the edges. `cli` holds one file per subcommand.
 
 pub mod apply;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
 pub mod clock;

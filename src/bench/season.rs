@@ -77,7 +77,7 @@ pub struct SeasonResult {
     pub failed_steps: usize,
     /// The daemon's own time to reconcile (wake, plan, start the applies) on the season's
     /// clock: its p99 and its longest. Real milliseconds are simulated minutes here; the
-    /// daemon wakes ahead of each creation by twice the longest recent one.
+    /// daemon wakes ahead of each creation by the longest recent one.
     pub reconcile_p99_s: f64,
     pub reconcile_max_s: f64,
     pub wall_ms: u64,

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each a clap struct and a thin `exec`.
 
 mod approve;
+#[cfg(feature = "bench")]
 mod bench;
 mod down;
 mod plan;
@@ -100,6 +101,7 @@ pub enum Command {
     Report(report::Args),
     #[command(subcommand)]
     Vod(vod::Command),
+    #[cfg(feature = "bench")]
     #[command(
         subcommand,
         after_help = "Example:\n  orchestrate bench provision --events 1000 --regions 6"
@@ -150,6 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Reject(a) => approve::exec(&ws, g, a, false).await,
         Command::Report(a) => report::exec(&ws, g, a).await,
         Command::Vod(c) => vod::exec(&ws, g, c).await,
+        #[cfg(feature = "bench")]
         Command::Bench(c) => bench::exec(&ws, c).await,
         Command::ServeLocal(c) => serve_local::exec(c).await,
     }

@@ -76,7 +76,7 @@ struct Edge {
     active: Mutex<HashMap<String, usize>>,
 }
 
-pub fn router(cfg: EdgeConfig) -> Result<Router, reqwest::Error> {
+pub fn router(cfg: EdgeConfig) -> Result<Router, crate::http::ClientError> {
     let cache = Cache::builder()
         .max_capacity(cfg.cache_bytes)
         .weigher(|k: &String, v: &Arc<Cached>| {

@@ -99,7 +99,7 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    pub fn start() -> Result<Self, reqwest::Error> {
+    pub fn start() -> Result<Self, crate::http::ClientError> {
         let (signals, rx) = mpsc::channel(4096);
         let (control, ctl) = mpsc::unbounded_channel();
         let (bus, _) = broadcast::channel(16_384);

@@ -58,10 +58,12 @@ pub trait TickSink: Send + Sync {
     fn reconciled(&self, _took: Duration) {}
 }
 
-/// The daemon's own time to reconcile, recently: it wakes that much ahead of a change (twice
-/// the longest, within [`MOST_AHEAD`]) and plans for the change's instant, so that the
-/// creates the change calls for begin at it and not a planning later. A season of a thousand
-/// events takes tens of milliseconds to plan; on `bench season`'s clock that is over a minute.
+/// The daemon's own time to reconcile, recently: it wakes that much ahead of a creation (the
+/// longest of the recent ones, within [`MOST_AHEAD`]) and plans for the creation's instant, so
+/// that the creates begin at it and not a planning later. A season of a thousand events takes
+/// tens of milliseconds to plan; on `bench season`'s clock that is a minute or two. Waking
+/// earlier still would bill every resource for it: the lead's readiness minute absorbs a
+/// reconciliation somewhat longer than the recent ones.
 #[derive(Default)]
 struct OwnTime {
     recent: std::collections::VecDeque<Duration>,
@@ -77,7 +79,7 @@ impl OwnTime {
 
     fn ahead(&self) -> jiff::SignedDuration {
         let longest = self.recent.iter().max().copied().unwrap_or_default();
-        signed((longest * 2).min(MOST_AHEAD))
+        signed(longest.min(MOST_AHEAD))
     }
 }
 
@@ -291,17 +293,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_daemon_wakes_ahead_by_twice_its_longest_recent_reconciliation() {
+    fn the_daemon_wakes_ahead_by_its_longest_recent_reconciliation() {
         let mut own = OwnTime::default();
         assert_eq!(own.ahead(), jiff::SignedDuration::ZERO);
         own.record(Duration::from_secs(40));
         own.record(Duration::from_secs(10));
-        assert_eq!(own.ahead(), jiff::SignedDuration::from_secs(80));
+        assert_eq!(own.ahead(), jiff::SignedDuration::from_secs(40));
         // Only the recent ones count: a slow start is forgotten.
         for _ in 0..RECENT {
             own.record(Duration::from_secs(5));
         }
-        assert_eq!(own.ahead(), jiff::SignedDuration::from_secs(10));
+        assert_eq!(own.ahead(), jiff::SignedDuration::from_secs(5));
         // Never more than the bound, however slow the host.
         own.record(Duration::from_secs(3600));
         assert_eq!(own.ahead(), signed(MOST_AHEAD));

@@ -32,27 +32,27 @@ use orchestrate::providers::{Provider, ProviderError};
 
 #[test]
 fn the_archive_bucket_lives_and_dies_on_s3() {
-    against_moto("s3_archive_against_moto");
+    against_moto(module_path!(), "s3_archive_against_moto");
 }
 
 #[test]
 fn a_whole_event_goes_up_and_down_on_aws() {
-    against_moto("up_and_down_against_moto");
+    against_moto(module_path!(), "up_and_down_against_moto");
 }
 
 #[test]
 fn ec2_encoders_go_up_and_down_on_aws() {
-    against_moto("ec2_encoders_against_moto");
+    against_moto(module_path!(), "ec2_encoders_against_moto");
 }
 
 #[test]
 fn up_converges_through_throttling_and_server_errors() {
-    against_moto("up_through_faults_against_moto");
+    against_moto(module_path!(), "up_through_faults_against_moto");
 }
 
 #[test]
 fn the_show_is_harvested_to_a_vod_and_the_rest_torn_down_on_aws() {
-    against_moto("vod_harvest_against_moto");
+    against_moto(module_path!(), "vod_harvest_against_moto");
 }
 
 #[tokio::test]
@@ -188,13 +188,15 @@ fn ec2_project(moto: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
 
 /// A project with one event on examples/aws-moto's MediaLive profile with a VOD, in
 /// eu-west-1, whose show ended `ago` before now (the harvest needs a span in the past).
+/// A 20-minute show on air now, ending in `left`, with no grace: provisioned while on air, it
+/// is handed off once it ends (a show provisioned after its end never aired, and gets no VOD).
 fn vod_project(
     endpoint: &str,
     dir: &std::path::Path,
-    ago: jiff::SignedDuration,
+    left: jiff::SignedDuration,
 ) -> (Arc<dyn Provider>, jiff::Timestamp, jiff::Timestamp) {
     let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
-    let end = now - ago;
+    let end = now + left;
     let start = end - jiff::SignedDuration::from_mins(20);
     let aws = project_of(
         endpoint,
@@ -204,7 +206,7 @@ fn vod_project(
             &format!("{}vod:\n  enabled: true\n", example_profile("aws-live")),
         ),
         &schedule(&[format!(
-            "  - id: derby\n    title: Derby\n    start: {start}\n    end: {end}\n    profile: aws-live\n    regions: [eu-west-1]\n"
+            "  - id: derby\n    title: Derby\n    start: {start}\n    end: {end}\n    grace: 0s\n    profile: aws-live\n    regions: [eu-west-1]\n"
         )]),
     );
     // The role MediaPackage writes the VOD as: the catalog ships it commented out.
@@ -498,7 +500,8 @@ async fn vod_harvest_against_moto() {
     // after the job started: the retry finds it.
     let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[("POST", "/harvest_jobs")]);
     let dir = tempfile::tempdir().unwrap();
-    let (aws, start, end) = vod_project(&front.url, dir.path(), jiff::SignedDuration::from_mins(5));
+    let (aws, start, end) =
+        vod_project(&front.url, dir.path(), jiff::SignedDuration::from_secs(20));
     let kinds = |inv: &[(String, String, String)]| -> Vec<String> {
         inv.iter().map(|(_, k, _)| k.clone()).collect()
     };
@@ -532,9 +535,10 @@ async fn vod_harvest_against_moto() {
         .unwrap();
     assert_eq!(hls.startover_window_seconds(), Some(20 * 60 + 86_400));
 
-    // The show is over (end + a minute of grace): the tick harvests it. The role the catalog
-    // names does not exist yet: the job fails, and the live resources and the archive stay
-    // for another try.
+    // The show is over: the tick harvests it. The role the catalog names does not exist yet:
+    // the job fails, and the live resources and the archive stay for another try.
+    let over = end.duration_since(jiff::Timestamp::now()) + jiff::SignedDuration::from_secs(1);
+    std::thread::sleep(std::time::Duration::try_from(over).unwrap_or_default());
     let run = |args: &[&str]| {
         let out = orchestrate(dir.path(), args).output().unwrap();
         format!(

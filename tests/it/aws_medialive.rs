@@ -20,27 +20,27 @@ use orchestrate::providers::InventoryItem;
 
 #[test]
 fn the_channel_shows_a_slate_outside_the_show_on_schedule() {
-    against_moto("slate_schedule_against_moto");
+    against_moto(module_path!(), "slate_schedule_against_moto");
 }
 
 #[test]
 fn medialive_calls_an_srt_listener() {
-    against_moto("srt_input_against_moto");
+    against_moto(module_path!(), "srt_input_against_moto");
 }
 
 #[test]
 fn medialive_alerts_reach_the_first_tier() {
-    against_moto("channel_alerts_against_moto");
+    against_moto(module_path!(), "channel_alerts_against_moto");
 }
 
 #[test]
 fn rtmp_push_inputs_admit_only_listed_networks_on_aws() {
-    against_moto("push_input_against_moto");
+    against_moto(module_path!(), "push_input_against_moto");
 }
 
 #[test]
 fn requests_to_a_service_keep_to_its_rate_limit_on_aws() {
-    against_moto("service_rate_limit_against_moto");
+    against_moto(module_path!(), "service_rate_limit_against_moto");
 }
 
 /// The region's input security groups, as (id, whitelisted networks, inputs holding it),

@@ -21,12 +21,12 @@ use orchestrate::providers::Provider;
 
 #[test]
 fn a_stalled_mediapackage_playlist_raises_an_origin_alert_on_aws() {
-    against_moto("origin_monitoring_against_moto");
+    against_moto(module_path!(), "origin_monitoring_against_moto");
 }
 
 #[test]
 fn a_group_shares_one_distribution_per_region_on_aws() {
-    against_moto("shared_cdn_against_moto");
+    against_moto(module_path!(), "shared_cdn_against_moto");
 }
 
 /// A project with two events of the group `cup` on examples/aws-moto's shared-CDN profile, in

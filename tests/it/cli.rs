@@ -283,6 +283,7 @@ fn help_texts_have_examples() {
             "state {sub}"
         );
     }
+    #[cfg(feature = "bench")]
     assert!(p.ok(&["bench", "provision", "--help"]).contains("Example"));
 }
 
@@ -330,6 +331,7 @@ fn report_counts_what_was_billed_per_kind_and_region() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+#[cfg(feature = "bench")]
 #[test]
 fn bench_probes_measures_a_small_set_and_its_detection() {
     let p = Project::fast();
@@ -508,4 +510,42 @@ fn up_leaves_out_events_whose_window_has_passed() {
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
     p.ok(&["down", "--yes", "--include-vod"]);
+}
+
+/// Building an HTTP client reads the system's CA certificates, which a process out of file
+/// descriptors cannot: the command then says so and exits 1, it does not panic. (With no
+/// certificates to be found, the build fails the same way.)
+#[test]
+fn an_http_client_that_cannot_be_built_is_an_error_not_a_panic() {
+    let p = Project::fast();
+    p.write("certs/empty.pem", "");
+    std::fs::create_dir_all(p.path().join("certs/dir")).unwrap();
+    p.write("token", "secret");
+    let no_certs = |args: &[&str]| {
+        p.cmd(args)
+            .env("SSL_CERT_FILE", p.path().join("certs/empty.pem"))
+            .env("SSL_CERT_DIR", p.path().join("certs/dir"))
+            .output()
+            .unwrap()
+    };
+    let edge = no_certs(&[
+        "serve-local",
+        "edge",
+        "--region-dir",
+        p.path().to_str().unwrap(),
+        "--token-file",
+        p.path().join("token").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--ready",
+        p.path().join("ready").to_str().unwrap(),
+    ]);
+    let run = no_certs(&["run", "--listen", "127.0.0.1:0"]);
+    for out in [edge, run] {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("cannot build an HTTP client"), "{err}");
+        assert!(err.contains("No CA certificates"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
 }

@@ -20,6 +20,7 @@ mod monitor;
 mod phase_properties;
 mod plan;
 mod plan_properties;
+#[cfg(feature = "bench")]
 mod season;
 mod shared;
 mod speke;

@@ -81,8 +81,12 @@ impl SimProvider {
         d.mul_f64(self.scale)
     }
 
-    /// `step` on `id`, numbered by how many times it was done before in this process.
+    /// `step` on `id`, numbered by how many times it was done before in this process: what a
+    /// seeded draw is for. Unseeded, nothing is counted.
     fn nth(&self, step: &str, id: &str) -> String {
+        if self.seed.is_none() {
+            return String::new();
+        }
         let key = format!("{step} {id}");
         let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
         let n = done.entry(key.clone()).or_default();

@@ -18,8 +18,12 @@ use orchestrate::providers::{InventoryItem, Provider, ProviderOptions, Providers
 
 pub const MOTO_ENV: &str = "ORCHESTRATE_TEST_MOTO_URL";
 
-/// Runs the ignored test `inner` in a child process, against its own moto_server.
-pub fn against_moto(inner: &str) {
+/// Runs the ignored test `inner` of `module` (the caller's `module_path!()`) in a child
+/// process, against its own moto_server.
+pub fn against_moto(module: &str, inner: &str) {
+    // The harness names a test by its path below the crate (`aws::name`).
+    let module = module.split_once("::").map_or("", |(_, m)| m);
+    let inner = &format!("{module}::{inner}");
     let moto = super::moto::Moto::start();
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", inner, "--ignored", "--nocapture"])
