@@ -50,11 +50,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let recorded = state.resources().await?;
     if !args.events.is_empty() {
         // An id only in the state (its schedule entry removed) can still be torn down.
-        let config = ws.load_config(&[]).ok();
-        crate::model::check_event_ids(
-            &args.events,
-            &crate::model::known_ids(config.as_ref(), &recorded),
-        )?;
+        crate::model::check_event_ids(&args.events, &super::known_events(ws, &recorded))?;
     }
     let mut desired = DesiredState {
         release_vods: args.include_vod,
@@ -144,7 +140,7 @@ async fn hand_off(
         if let Handoff::NotAired { reason } = h {
             eprintln!(
                 "No VOD for {event} in {region}: the show never went on air ({reason}); its \
-                 archive is deleted with the rest."
+                 archive goes with the rest."
             );
         }
     }

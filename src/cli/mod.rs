@@ -213,6 +213,16 @@ pub fn note_ended(ended: &[String]) {
     );
 }
 
+/// The event ids `--event` may name: the schedules' (when they load; a command that does not
+/// need them does not fail on them) and those the state holds resources of.
+pub fn known_events(
+    ws: &Workspace,
+    recorded: &[crate::model::RecordedResource],
+) -> std::collections::BTreeSet<String> {
+    let config = ws.load_config(&[]).ok();
+    crate::model::known_ids(config.as_ref(), recorded)
+}
+
 /// ", did you mean `x`?" when one of `candidates` is a plausible typo of `got`.
 pub fn did_you_mean<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     crate::config::yaml::nearest(got, candidates)

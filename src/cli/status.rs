@@ -60,12 +60,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         None => Vec::new(),
     };
     if !args.events.is_empty() {
-        // A status does not need the schedules to load; they only add ids that may be named.
-        let config = ws.load_config(&[]).ok();
-        crate::model::check_event_ids(
-            &args.events,
-            &crate::model::known_ids(config.as_ref(), &resources),
-        )?;
+        crate::model::check_event_ids(&args.events, &super::known_events(ws, &resources))?;
     }
     let Some(state) = state else {
         match g.output {

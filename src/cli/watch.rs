@@ -55,8 +55,7 @@ async fn check_events(ws: &Workspace, events: &[String]) -> anyhow::Result<()> {
         Some(s) => crate::state::StateStore::resources(s.as_ref()).await?,
         None => Vec::new(),
     };
-    let config = ws.load_config(&[]).ok();
-    let mut known = crate::model::known_ids(config.as_ref(), &recorded);
+    let mut known = super::known_events(ws, &recorded);
     if let Some(reader) = Reader::open(&ws.state_dir)? {
         for id in events {
             if reader.has_event(id)? {
