@@ -163,8 +163,8 @@ async fn survey(
     Ok(out)
 }
 
-/// Whether an archive holds media, as its provider says. A provider that cannot be opened or
-/// asked is no reason to lose a recording: the hand-off then goes by the clock.
+/// Whether an archive holds media, as its provider says; `None` where it cannot tell, or
+/// cannot be opened or asked (the journal then says whether an encoder fed the archive).
 async fn holds_media(providers: &Providers, archive: &RecordedResource) -> Option<bool> {
     let provider = providers.get(&archive.spec.provider).ok()?;
     provider.archive_holds_media(archive).await.ok().flatten()

@@ -171,3 +171,34 @@ fn best_pipeline(media: &Path, pipelines: &[String]) -> Option<String> {
         .max_by_key(|(n, _)| *n)
         .map(|(_, p)| p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_archive_holds_media_once_a_playlist_lists_a_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let media = dir.path();
+        assert!(!holds_media(media), "nothing yet");
+        let pipeline = media.join("main");
+        std::fs::create_dir_all(pipeline.join("360p")).unwrap();
+        std::fs::write(
+            pipeline.join("master.m3u8"),
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n360p/index.m3u8\n",
+        )
+        .unwrap();
+        std::fs::write(
+            pipeline.join("360p/index.m3u8"),
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n",
+        )
+        .unwrap();
+        assert!(!holds_media(media), "a playlist with no segment");
+        std::fs::write(
+            pipeline.join("360p/index.m3u8"),
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000,\nseg_0.ts\n",
+        )
+        .unwrap();
+        assert!(holds_media(media));
+    }
+}
