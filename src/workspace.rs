@@ -55,6 +55,14 @@ impl Workspace {
         }
     }
 
+    /// What the state records, or nothing when there is no state (read-only commands).
+    pub async fn recorded(&self) -> anyhow::Result<Vec<crate::model::RecordedResource>> {
+        Ok(match self.existing_state()? {
+            Some(s) => s.resources().await?,
+            None => Vec::new(),
+        })
+    }
+
     /// Takes the state lock for a command that changes state.
     pub async fn lock(&self, command: &str) -> anyhow::Result<StateLock> {
         std::fs::create_dir_all(&self.state_dir)

@@ -22,10 +22,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     if let Ok(config) = &result
         && !args.select.events.is_empty()
     {
-        let recorded = match ws.existing_state()? {
-            Some(s) => crate::state::StateStore::resources(s.as_ref()).await?,
-            None => Vec::new(),
-        };
+        let recorded = ws.recorded().await?;
         crate::model::check_event_ids(
             &args.select.events,
             &crate::model::known_ids(Some(config), &recorded),

@@ -51,10 +51,7 @@ async fn check_events(ws: &Workspace, events: &[String]) -> anyhow::Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let recorded = match ws.existing_state()? {
-        Some(s) => crate::state::StateStore::resources(s.as_ref()).await?,
-        None => Vec::new(),
-    };
+    let recorded = ws.recorded().await?;
     let mut known = super::known_events(ws, &recorded);
     if let Some(reader) = Reader::open(&ws.state_dir)? {
         for id in events {
