@@ -1,7 +1,10 @@
 //! orchestrate: just-in-time live streaming infrastructure.
 //!
 //! The pure core (`config` validation, `model`, `plan`, `schedule`) does no I/O; `render`,
-//! `state`, `providers` and `apply` are the edges. `cli` holds one file per subcommand.
+//! `state`, `providers`, `apply`, `monitor`'s probes and `vod` are the edges. `ops` holds the
+//! operations commands share (apply a plan, tick, the daemon, the hand-off, sweep's order);
+//! `cli` holds one file per subcommand, each calling one operation. Providers register in
+//! `providers::registry`, one folder each. docs/architecture.md draws the layers.
 
 pub mod apply;
 #[cfg(feature = "bench")]
@@ -13,6 +16,7 @@ pub mod exit;
 pub mod files;
 pub mod http;
 pub mod media;
+pub mod metric;
 pub mod model;
 pub mod monitor;
 pub mod ops;
@@ -25,6 +29,7 @@ pub mod schedule;
 pub mod shutdown;
 pub mod sqlite;
 pub mod state;
+pub mod suggest;
 pub mod tools;
 pub mod vod;
 pub mod workspace;

@@ -10,7 +10,9 @@ use anyhow::Context as _;
 use crate::config::{self, LoadError};
 use crate::model::{Catalog, Config};
 use crate::plan::{self, DesiredState, Plan, Scope};
-use crate::providers::{ProviderOptions, Providers};
+use crate::providers::ProviderOptions;
+use crate::providers::registry::Providers;
+use crate::providers::registry::Registry;
 use crate::render::Renderer;
 use crate::schedule::lead::Learned;
 use crate::state::{SqliteState, StateLock, StateStore};
@@ -22,6 +24,8 @@ pub struct Workspace {
     pub lock_timeout: Duration,
     /// How providers are opened (benchmarks set the sim's time scale here).
     pub provider_options: ProviderOptions,
+    /// The providers this workspace may meet (tests register their own).
+    pub registry: Registry,
 }
 
 impl Workspace {
@@ -31,11 +35,17 @@ impl Workspace {
             state_dir: state_dir.map_or_else(|| project.join(".orchestrate"), Path::to_path_buf),
             lock_timeout,
             provider_options: ProviderOptions::default(),
+            registry: Registry::builtin(),
         }
     }
 
     pub fn load_config(&self, schedules: &[PathBuf]) -> Result<Config, LoadError> {
-        config::load(&self.project, schedules)
+        config::load(&self.project, schedules, &self.registry)
+    }
+
+    /// Only the provider catalogs (for commands that act on recorded state, like `down`).
+    pub fn load_catalogs(&self) -> Result<BTreeMap<String, Catalog>, LoadError> {
+        config::load_catalogs(&self.project, &self.registry)
     }
 
     pub fn renderer(&self) -> anyhow::Result<Renderer> {
@@ -74,7 +84,7 @@ impl Workspace {
     pub fn providers(&self, catalogs: BTreeMap<String, Catalog>) -> Providers {
         let mut options = self.provider_options.clone();
         options.project.get_or_insert_with(|| self.project.clone());
-        Providers::new(&self.state_dir, catalogs, options)
+        Providers::new(&self.state_dir, catalogs, options, self.registry.clone())
     }
 }
 

@@ -19,7 +19,8 @@ pub use retry::backoff;
 
 use crate::model::{RecordedResource, ResourceId, ResourceSpec, ResourceStatus};
 use crate::plan::{Action, Op, Plan};
-use crate::providers::{OpenError, Provider, ProviderError, Providers};
+use crate::providers::registry::{OpenError, Providers};
+use crate::providers::{Provider, ProviderError};
 use crate::shutdown::Shutdown;
 use crate::state::{Commit, Intent, Outcome, StateError, StateStore};
 
@@ -330,7 +331,7 @@ impl Step {
             region: region.clone(),
         });
         let started = crate::clock::Stopwatch::start();
-        let timeout = provider.step_timeout(&intent.spec.kind);
+        let timeout = provider.step_timeout(intent.spec.kind);
         let policy = provider.retry_policy();
         let mut attempts = 0u32;
         let attempt_loop = async {

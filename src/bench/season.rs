@@ -23,8 +23,10 @@ use serde::Serialize;
 use super::{Scratch, peak_rss};
 use crate::apply::{ApplyOptions, ApplyReport, progress::Silent};
 use crate::clock;
+use crate::model::Kind;
 use crate::ops::daemon::{DaemonOptions, TickSink, run};
 use crate::ops::tick::TickReport;
+use crate::providers::registry::Registry;
 use crate::report;
 use crate::shutdown::Shutdown;
 use crate::state::{JournalEntry, StateStore};
@@ -224,7 +226,7 @@ impl Counter {
 }
 
 pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonResult> {
-    let catalogs = crate::config::load_catalogs(project)?;
+    let catalogs = crate::config::load_catalogs(project, &Registry::builtin())?;
     let sim = catalogs
         .get("sim")
         .context("the season benchmark needs the sim provider's catalog (providers/sim.yaml)")?;
@@ -290,7 +292,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     }
 
     let state = ws.open_state()?;
-    let price = |region: &str, kind: &str| sim.hourly_price(region, kind);
+    let price = |region: &str, kind: Kind| sim.hourly_price(region, kind);
     let now = clock::now();
     let mut late = 0usize;
     let mut lates: Vec<LateEvent> = Vec::new();
@@ -316,7 +318,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         resources += r.resources;
         for u in &r.by_kind {
             by_kind
-                .entry(u.kind.clone())
+                .entry(u.kind.to_string())
                 .or_default()
                 .add(u.billed_minutes, u.minimum_minutes);
         }
@@ -545,7 +547,7 @@ mod tests {
             op: op.into(),
             provider: "sim".into(),
             region: "eu-west-1".into(),
-            kind: "cdn".into(),
+            kind: Kind::Cdn,
             started_at: at(from),
             finished_at: Some(at(to)),
             outcome: Some("ok".into()),

@@ -14,6 +14,7 @@ use crate::apply::{ApplyOptions, apply, progress::Silent};
 use crate::model::endpoints;
 use crate::plan::{DesiredState, Scope};
 use crate::providers::local::remove_all;
+use crate::providers::registry::Registry;
 use crate::shutdown::Shutdown;
 use crate::state::StateStore;
 use crate::workspace::{Workspace, plan_against};
@@ -108,7 +109,7 @@ async fn one_run(
         copy_dir(&project.join(sub), &dir.join(sub))?;
     }
     let ws = Workspace::new(dir, Some(&dir.join(".state")), Duration::from_secs(5));
-    let region = crate::config::load_catalogs(dir)?
+    let region = crate::config::load_catalogs(dir, &Registry::builtin())?
         .get("local")
         .and_then(|c| c.regions.keys().next().cloned())
         .context("no region in the local provider's catalog (providers/local.yaml)")?;
@@ -155,7 +156,7 @@ async fn one_run(
     let first_ms = t0.elapsed().as_millis() as u64;
     let pids: Vec<u32> = own
         .iter()
-        .filter(|r| r.spec.kind == "encoder")
+        .filter(|r| r.spec.kind == crate::model::Kind::Encoder)
         .filter_map(|r| r.outputs.get("pid").and_then(|p| p.as_u64()))
         .map(|p| p as u32)
         .collect();
@@ -177,7 +178,7 @@ async fn one_run(
 
 async fn apply_quietly(
     plan: crate::plan::Plan,
-    providers: &crate::providers::Providers,
+    providers: &crate::providers::registry::Providers,
     state: &Arc<crate::state::SqliteState>,
 ) -> anyhow::Result<crate::apply::ApplyReport> {
     Ok(apply(

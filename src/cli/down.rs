@@ -4,7 +4,7 @@ use clap::Args as ClapArgs;
 
 use super::{ApplyFlags, Global, Output, confirm};
 use crate::exit::Exit;
-use crate::model::{ARCHIVE_KIND, RecordedResource, ResourceStatus, VOD_KIND};
+use crate::model::{Kind, RecordedResource, ResourceStatus};
 use crate::ops::handoff::When;
 use crate::plan::{DesiredState, Plan, Scope, display};
 use crate::schedule::handoff::Handoff;
@@ -45,7 +45,7 @@ pub struct Args {
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
     let _lock = ws.lock("down").await?;
     let state = ws.open_state()?;
-    let catalogs = crate::config::load_catalogs(&ws.project)?;
+    let catalogs = ws.load_catalogs()?;
     let scope = Scope::from_ids(&args.events);
     let recorded = state.resources().await?;
     if !args.events.is_empty() {
@@ -160,12 +160,12 @@ fn unpublished_archives<'a>(
 ) -> impl Iterator<Item = crate::model::ResourceId> + 'a {
     let published: BTreeSet<(&str, &str)> = recorded
         .iter()
-        .filter(|r| r.spec.kind == VOD_KIND && r.status == ResourceStatus::Ready)
+        .filter(|r| r.spec.kind == Kind::Vod && r.status == ResourceStatus::Ready)
         .map(|r| (r.spec.event.as_str(), r.spec.region.as_str()))
         .collect();
     recorded
         .iter()
-        .filter(move |r| r.spec.kind == ARCHIVE_KIND && scope.contains(&r.spec.event))
+        .filter(move |r| r.spec.kind == Kind::Archive && scope.contains(&r.spec.event))
         .filter(move |r| !published.contains(&(r.spec.event.as_str(), r.spec.region.as_str())))
         .map(|r| r.spec.id.clone())
 }
@@ -175,7 +175,7 @@ fn kept_archives(plan: &Plan, recorded: &[RecordedResource], scope: &Scope) -> V
     let acted: BTreeSet<&str> = plan.actions.iter().map(|a| a.id.as_str()).collect();
     recorded
         .iter()
-        .filter(|r| r.spec.kind == ARCHIVE_KIND && scope.contains(&r.spec.event))
+        .filter(|r| r.spec.kind == Kind::Archive && scope.contains(&r.spec.event))
         .filter(|r| !acted.contains(r.spec.id.as_str()))
         .map(|r| r.spec.id.to_string())
         .collect()

@@ -134,8 +134,17 @@ pub struct ApplyFlags {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    run_with(cli, crate::providers::registry::Registry::builtin()).await
+}
+
+/// Runs a command with the providers of `registry` (a build or a test that registers its own).
+pub async fn run_with(
+    cli: Cli,
+    registry: crate::providers::registry::Registry,
+) -> anyhow::Result<Exit> {
     let g = &cli.global;
-    let ws = Workspace::new(&g.project, g.state_dir.as_deref(), g.lock_timeout);
+    let mut ws = Workspace::new(&g.project, g.state_dir.as_deref(), g.lock_timeout);
+    ws.registry = registry;
     match cli.command {
         Command::Validate(a) => validate::exec(&ws, g, a).await,
         Command::Schema(a) => schema::exec(a),

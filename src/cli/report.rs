@@ -39,7 +39,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         return Err(UsageError(format!("no state in {}", ws.state_dir.display())).into());
     };
     let entries = state.event_journal(&event.id).await?;
-    let found = crate::plan::profile_and_catalog(&config, event);
+    let found = config.profile_and_catalog(event);
     let catalog = found.map(|(_, c)| c);
     let needs = found.map_or_else(Default::default, |(p, _)| {
         crate::report::needed_by(p, &event.id, &event.regions)
@@ -56,7 +56,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         .resources()
         .await?
         .into_iter()
-        .filter(|r| r.spec.event == event.id && r.spec.kind == crate::model::VOD_KIND)
+        .filter(|r| r.spec.event == event.id && r.spec.kind == crate::model::Kind::Vod)
         .map(|r| {
             let mut v = r.outputs;
             v["region"] = r.spec.region.into();

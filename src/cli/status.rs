@@ -46,7 +46,7 @@ struct RegionStatus {
 struct ResourceStatus {
     id: String,
     name: String,
-    kind: String,
+    kind: crate::model::Kind,
     status: String,
     provider: String,
     provider_id: Option<String>,
@@ -78,7 +78,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     // A group's shared edge, per (unit, region).
     let shared: BTreeMap<(String, String), RecordedResource> = resources
         .iter()
-        .filter(|r| r.spec.event.starts_with('@') && r.spec.kind == "cdn")
+        .filter(|r| r.spec.event.starts_with('@') && r.spec.kind == crate::model::Kind::Cdn)
         .map(|r| ((r.spec.event.clone(), r.spec.region.clone()), r.clone()))
         .collect();
     let mut grouped: BTreeMap<String, BTreeMap<String, Vec<RecordedResource>>> = BTreeMap::new();
@@ -114,7 +114,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
                             .map(|r| ResourceStatus {
                                 id: r.spec.id.0.clone(),
                                 name: r.spec.name.clone(),
-                                kind: r.spec.kind.clone(),
+                                kind: r.spec.kind,
                                 status: r.status.to_string(),
                                 provider: r.spec.provider.clone(),
                                 provider_id: r.provider_id.clone(),

@@ -1,14 +1,11 @@
 use std::collections::HashSet;
 
 use clap::Args as ClapArgs;
-use serde_json::Value;
 
 use super::{Global, Output, confirm, print_json};
 use crate::exit::Exit;
-use crate::model::{
-    RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, Window,
-};
-use crate::plan::{Action, Op, PLAN_FORMAT, Plan};
+use crate::model::TAG_OWNER;
+use crate::plan::{PLAN_FORMAT, Plan};
 use crate::providers::InventoryItem;
 use crate::state::StateStore;
 use crate::workspace::Workspace;
@@ -45,7 +42,7 @@ pub struct Args {
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
     let _lock = ws.lock("sweep").await?;
     let state = ws.open_state()?;
-    let catalogs = crate::config::load_catalogs(&ws.project)?;
+    let catalogs = ws.load_catalogs()?;
     let providers = ws.providers(catalogs.clone());
     let recorded = state.resources().await?;
     let known_ids: HashSet<&str> = recorded
@@ -135,84 +132,8 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         owner: state.owner().to_string(),
         state_serial: state.serial().await?,
         created_at: crate::clock::now(),
-        actions: ordered(leaked.into_iter().map(sweep_action).collect()),
+        actions: crate::ops::sweep::teardown(leaked),
         cost: Default::default(),
     };
     super::apply_and_report(ws, g, plan, catalogs, None, state).await
-}
-
-/// Where a kind goes in a teardown: what uses others first (an encoder holds its input and
-/// pushes to the origin; a CDN fronts the origin), then what they used, the archive last.
-fn teardown_rank(kind: &str) -> u8 {
-    match kind {
-        "encoder" | "instance" | "cdn" | "vod" => 0,
-        "input" | "firewall" | "origin" => 1,
-        _ => 2,
-    }
-}
-
-/// Each delete waits for the deletes of earlier ranks in the same provider and region: a
-/// MediaLive input cannot go while its channel exists.
-fn ordered(actions: Vec<Action>) -> Vec<Action> {
-    let keys: Vec<(String, String, u8)> = actions
-        .iter()
-        .map(|a| {
-            let s = a.recorded.as_ref().map(|r| &r.spec);
-            (
-                s.map(|s| s.provider.clone()).unwrap_or_default(),
-                s.map(|s| s.region.clone()).unwrap_or_default(),
-                s.map_or(2, |s| teardown_rank(&s.kind)),
-            )
-        })
-        .collect();
-    actions
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut a)| {
-            let (p, r, rank) = &keys[i];
-            a.after = keys
-                .iter()
-                .enumerate()
-                .filter(|(_, (p2, r2, rank2))| p2 == p && r2 == r && rank2 < rank)
-                .map(|(j, _)| j as u32)
-                .collect();
-            a
-        })
-        .collect()
-}
-
-/// A delete of something the state never recorded; its id is distinct from every recorded one.
-fn sweep_action(item: InventoryItem) -> Action {
-    let now = crate::clock::now();
-    let spec = ResourceSpec {
-        id: ResourceId(format!("sweep/{}/{}", item.provider, item.provider_id)),
-        provider: item.provider.clone(),
-        region: item.region.clone(),
-        event: item.tags.get(TAG_EVENT).cloned().unwrap_or_default(),
-        kind: item.kind.clone(),
-        name: item.name.clone(),
-        depends_on: Vec::new(),
-        definition: crate::model::Definition::null(),
-        tags: item.tags.clone(),
-        hourly_price: 0.0,
-        window: Window { from: now, to: now },
-        spec_hash: String::new(),
-    };
-    Action {
-        id: spec.id.clone(),
-        op: Op::Delete,
-        reason: Some("leaked: tagged as ours, unknown to the state".into()),
-        changes: Vec::new(),
-        desired: None,
-        recorded: Some(RecordedResource {
-            spec,
-            status: ResourceStatus::Ready,
-            provider_id: Some(item.provider_id),
-            client_token: item.client_token,
-            outputs: Value::Null,
-            created_at: now,
-            updated_at: now,
-        }),
-        after: Vec::new(),
-    }
 }

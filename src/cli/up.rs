@@ -35,7 +35,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
             let plan = read_plan(file)?;
             let state = ws.open_state()?;
             check_fresh(&plan, state.as_ref(), file).await?;
-            (plan, crate::config::load_catalogs(&ws.project)?, state)
+            (plan, ws.load_catalogs()?, state)
         }
         None => {
             let planned = ws.plan(&args.select.schedules, &args.select.events).await?;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Global, Output, print_json};
 use crate::exit::{Exit, UsageError};
-use crate::model::{ResourceStatus, VOD_KIND};
+use crate::model::{Kind, ResourceStatus};
 use crate::plan::{DesiredState, Scope, display};
 use crate::schedule::handoff::Handoff;
 use crate::shutdown::Shutdown;
@@ -73,7 +73,7 @@ async fn list(ws: &Workspace, g: &Global) -> anyhow::Result<Exit> {
             .resources()
             .await?
             .into_iter()
-            .filter(|r| r.spec.kind == VOD_KIND)
+            .filter(|r| r.spec.kind == Kind::Vod)
             .map(|r| VodRow {
                 event: r.spec.event.clone(),
                 region: r.spec.region.clone(),
@@ -181,7 +181,7 @@ async fn retry(ws: &Workspace, g: &Global, a: RetryArgs) -> anyhow::Result<Exit>
         .resources()
         .await?
         .into_iter()
-        .filter(|r| r.spec.event == a.event && r.spec.kind == VOD_KIND)
+        .filter(|r| r.spec.event == a.event && r.spec.kind == Kind::Vod)
         .all(|r| r.status == ResourceStatus::Ready);
     if g.output == Output::Text && published && exit == Exit::Ok {
         println!("The VOD of `{}` is published.", a.event);

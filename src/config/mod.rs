@@ -2,21 +2,22 @@
 //! [`crate::model::Config`].
 
 mod address;
-pub mod bitrate;
 pub mod catalog;
 pub mod diagnostic;
-pub mod duration;
 pub mod locate;
 pub mod profile;
+pub mod rules;
 pub mod schedule;
 mod validate;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::model::{bitrate, duration};
 pub use address::srt_listener;
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use validate::{AWS_INPUT_SCHEMES, validate};
+pub use rules::{Finding, ProviderRules, ProviderSet};
+pub use validate::validate;
 
 use crate::model::Config;
 
@@ -48,9 +49,13 @@ pub enum LoadError {
 
 /// Loads the schedules given (or every `schedules/*.yaml` of the project), every profile and
 /// every provider catalog of the project, and validates them together.
-pub fn load(project: &Path, schedules: &[PathBuf]) -> Result<Config, LoadError> {
+pub fn load(
+    project: &Path,
+    schedules: &[PathBuf],
+    providers: &dyn ProviderSet,
+) -> Result<Config, LoadError> {
     let parsed = parse_project(project, schedules)?;
-    Ok(validate(&parsed)?)
+    Ok(validate(&parsed, providers)?)
 }
 
 pub fn parse_project(project: &Path, schedules: &[PathBuf]) -> Result<Parsed, LoadError> {
@@ -79,6 +84,7 @@ pub fn parse_project(project: &Path, schedules: &[PathBuf]) -> Result<Parsed, Lo
 /// Only the provider catalogs (for commands that act on recorded state, like `down`).
 pub fn load_catalogs(
     project: &Path,
+    providers: &dyn ProviderSet,
 ) -> Result<std::collections::BTreeMap<String, crate::model::Catalog>, LoadError> {
     let mut diags = Diagnostics::default();
     let catalogs = parse_all(yaml_files(&project.join("providers"))?, &mut diags)?;
@@ -87,7 +93,7 @@ pub fn load_catalogs(
         catalogs: named(catalogs),
         ..Parsed::default()
     };
-    Ok(validate(&parsed)?.catalogs)
+    Ok(validate(&parsed, providers)?.catalogs)
 }
 
 /// Reads and parses every file: the parsed ones come back with their text (for positions in

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::{Error as YamlError, Location};
 
 use super::diagnostic::Diagnostic;
+pub use crate::suggest::nearest;
 
 /// Parses one YAML document. Unknown fields are rejected by the target types
 /// (`deny_unknown_fields`); the error then suggests the closest valid name.
@@ -43,16 +44,6 @@ pub fn unknown_name(what: &str, got: &str, expected: &[&str]) -> String {
         msg.push_str(&format!(" (expected one of {})", list.join(", ")));
     }
     msg
-}
-
-/// The closest candidate by edit distance, if it is close enough to be a plausible typo.
-pub fn nearest<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(got, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(got.len()) / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }
 
 /// The error itself, out of the wrappers that add source snippets and alias locations.

@@ -6,15 +6,15 @@
 //! by path and so depends on none of them. The VOD, when the profile asks for one, is made
 //! from the archive after the show, and the rest waits for it before going.
 
-use super::Profile;
-use crate::config::profile::{Engine, Redundancy};
+use super::{Kind, Profile};
+use crate::model::profile_spec::{Engine, Redundancy};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {
     /// Unique within an event and region: `encoder`, or `encoder-a`/`encoder-b` when dual.
     pub name: String,
     /// The catalog kind, which also names the template.
-    pub kind: &'static str,
+    pub kind: Kind,
     /// Pipeline letter for redundant resources.
     pub pipeline: Option<char>,
     pub depends_on: Vec<String>,
@@ -26,29 +26,14 @@ pub struct Slot {
     pub after_show: bool,
 }
 
-/// The kind of a managed encoder (a cloud's encoding service, or the local ffmpeg process).
-pub const ENCODER_KIND: &str = "encoder";
-/// The kind of an encoder on a virtual machine (`encoder.engine: instance`).
-pub const INSTANCE_KIND: &str = "instance";
-
-/// Whether resources of `kind` encode the ladder (and are watched as tier 1).
-pub fn is_encoder(kind: &str) -> bool {
-    kind == ENCODER_KIND || kind == INSTANCE_KIND
-}
-
-/// The kind of the VOD hand-off's resource; published VODs outlive their event.
-pub const VOD_KIND: &str = "vod";
-/// The kind that keeps every segment for the VOD; deleted only after a verified VOD.
-pub const ARCHIVE_KIND: &str = "archive";
-
 pub fn blueprint(profile: &Profile) -> Vec<Slot> {
     let mut slots = Vec::with_capacity(7);
     let archive = profile.origin.archive || profile.vod.enabled;
     if archive {
-        slots.push(slot("archive", ARCHIVE_KIND, None, &[]));
+        slots.push(slot("archive", Kind::Archive, None, &[]));
     }
     let origin_deps: &[&str] = if archive { &["archive"] } else { &[] };
-    slots.push(slot("origin", "origin", None, origin_deps));
+    slots.push(slot("origin", Kind::Origin, None, origin_deps));
     let pipelines: &[Option<char>] = match profile.encoder.redundancy {
         Redundancy::Single => &[None],
         Redundancy::Dual => &[Some('a'), Some('b')],
@@ -58,46 +43,51 @@ pub fn blueprint(profile: &Profile) -> Vec<Slot> {
         match profile.encoder.engine {
             Engine::Managed => {
                 let input = suffixed("input", p);
-                slots.push(slot(&input, "input", p, &[]));
+                slots.push(slot(&input, Kind::Input, p, &[]));
                 if profile.encoder.slate.is_some() {
                     // A second input the channel loops outside the show.
                     let slate = suffixed("slate", p);
-                    slots.push(slot(&slate, "input", p, &[]));
-                    slots.push(slot(&encoder, ENCODER_KIND, p, &[&input, &slate, "origin"]));
+                    slots.push(slot(&slate, Kind::Input, p, &[]));
+                    slots.push(slot(
+                        &encoder,
+                        Kind::Encoder,
+                        p,
+                        &[&input, &slate, "origin"],
+                    ));
                 } else {
-                    slots.push(slot(&encoder, ENCODER_KIND, p, &[&input, "origin"]));
+                    slots.push(slot(&encoder, Kind::Encoder, p, &[&input, "origin"]));
                 }
             }
             // The machine reads the contribution itself; its firewall admits nothing and
             // can go only once the machine is gone.
             Engine::Instance => {
                 let firewall = suffixed("firewall", p);
-                slots.push(slot(&firewall, "firewall", p, &[]));
-                slots.push(slot(&encoder, INSTANCE_KIND, p, &[&firewall, "origin"]));
+                slots.push(slot(&firewall, Kind::Firewall, p, &[]));
+                slots.push(slot(&encoder, Kind::Instance, p, &[&firewall, "origin"]));
             }
         }
     }
     if profile.vod.enabled {
         // Reads the archive by its place, not through a dependency: the archive is deleted
         // once the VOD is verified, and the VOD stays.
-        let mut vod = slot("vod", VOD_KIND, None, &[]);
+        let mut vod = slot("vod", Kind::Vod, None, &[]);
         vod.after_show = true;
         slots.push(vod);
     }
     if profile.cdn.enabled {
         if profile.cdn.shared {
-            let mut cdn = slot("cdn", "cdn", None, &[]);
+            let mut cdn = slot("cdn", Kind::Cdn, None, &[]);
             cdn.shared = true;
             slots.push(cdn);
         } else {
-            slots.push(slot("cdn", "cdn", None, &["origin"]));
+            slots.push(slot("cdn", Kind::Cdn, None, &["origin"]));
         }
     }
     slots
 }
 
 /// The kinds a profile needs, for checking them against a catalog.
-pub fn kinds(profile: &Profile) -> Vec<&'static str> {
+pub fn kinds(profile: &Profile) -> Vec<Kind> {
     let mut k: Vec<_> = blueprint(profile).into_iter().map(|s| s.kind).collect();
     k.sort_unstable();
     k.dedup();
@@ -111,7 +101,7 @@ fn suffixed(base: &str, p: Option<char>) -> String {
     }
 }
 
-fn slot(name: &str, kind: &'static str, pipeline: Option<char>, deps: &[&str]) -> Slot {
+fn slot(name: &str, kind: Kind, pipeline: Option<char>, deps: &[&str]) -> Slot {
     Slot {
         name: name.to_string(),
         kind,

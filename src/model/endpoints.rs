@@ -71,17 +71,17 @@ pub fn endpoints(
     };
     let manifest = own
         .iter()
-        .filter(|r| super::is_encoder(&r.spec.kind))
+        .filter(|r| r.spec.kind.is_encoder())
         .find_map(|r| r.outputs.get("manifest").and_then(|m| m.as_str()));
     let cdn = by_name("cdn").or(shared_cdn);
-    let origin = own.iter().find(|r| r.spec.kind == "origin");
+    let origin = own.iter().find(|r| r.spec.kind == super::Kind::Origin);
     // A CDN whose only manifest is not HLS (a DASH-only origin) still names it.
     let playback_url = cdn.and_then(|c| {
         edge_manifest(event, c, origin, manifest).or_else(|| str_of(Some(c), "manifest_url"))
     });
     let vod = own
         .iter()
-        .find(|r| r.spec.kind == super::VOD_KIND && r.status == super::ResourceStatus::Ready);
+        .find(|r| r.spec.kind == super::Kind::Vod && r.status == super::ResourceStatus::Ready);
     Endpoints {
         playback_url,
         ingest_url: str_of(by_name("input").or(by_name("input-a")), "ingest_url"),

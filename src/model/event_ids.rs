@@ -43,7 +43,7 @@ pub fn check_event_ids(ids: &[String], known: &BTreeSet<String>) -> Result<(), U
         .iter()
         .filter(|id| !known.contains(id.as_str()))
         .map(|id| {
-            let near = crate::config::yaml::nearest(id, known.iter().map(String::as_str));
+            let near = crate::suggest::nearest(id, known.iter().map(String::as_str));
             (id.clone(), near.map(String::from))
         })
         .collect();

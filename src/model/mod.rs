@@ -1,9 +1,15 @@
 //! Domain types, free of I/O: the compiled configuration and the resources it asks for.
 
+pub mod bitrate;
 mod blueprint;
+pub mod catalog_spec;
 mod definition;
+pub mod duration;
 mod endpoints;
 mod event_ids;
+mod journal;
+mod kind;
+pub mod profile_spec;
 mod resource;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,24 +18,19 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub use blueprint::{
-    ARCHIVE_KIND, ENCODER_KIND, INSTANCE_KIND, Slot, VOD_KIND, blueprint, is_encoder,
-    kinds as blueprint_kinds,
-};
+pub use blueprint::{Slot, blueprint, kinds as blueprint_kinds};
 pub use definition::Definition;
 pub use endpoints::{EDGE_FOR_ORIGIN_PATHS, Endpoints, HLS_MANIFEST, edge_manifest, endpoints};
 pub use event_ids::{UnknownEvents, check_event_ids, known_ids};
+pub use journal::{HistoryEntry, JournalEntry};
+pub use kind::{Kind, UnknownKind};
 pub use resource::{
     RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, TAG_REGION,
     Window,
 };
 
-pub use crate::config::catalog::{
-    Faults, KindEntry, Latency, LocalSettings, RateLimit, RegionEntry, RetryPolicy, SimSettings,
-};
-pub use crate::config::profile::{
-    CdnSpec, EncoderSpec, MonitoringSpec, OriginSpec, Redundancy, VodSpec,
-};
+pub use catalog_spec::{KindEntry, Latency, RateLimit, RegionEntry, RetryPolicy};
+pub use profile_spec::{CdnSpec, EncoderSpec, MonitoringSpec, OriginSpec, Redundancy, VodSpec};
 
 /// Where an event's lead time comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,7 +68,7 @@ impl Event {
     /// `end + grace`: when the show's resources are released (hand-off, then teardown).
     pub fn release_at(&self) -> Timestamp {
         self.end
-            .checked_add(crate::config::duration::signed(self.grace))
+            .checked_add(duration::signed(self.grace))
             .unwrap_or(self.end)
     }
 
@@ -117,9 +118,9 @@ pub struct Catalog {
     pub readiness: Duration,
     /// `auto` leads are rounded up to a multiple of this.
     pub lead_step: Duration,
-    pub kinds: BTreeMap<String, KindEntry>,
-    pub sim: Option<SimSettings>,
-    pub local: Option<LocalSettings>,
+    pub kinds: BTreeMap<Kind, KindEntry>,
+    /// The provider's own settings (the catalog's `settings`), which it reads itself.
+    pub settings: Option<serde_json::Value>,
 }
 
 impl Catalog {
@@ -131,20 +132,20 @@ impl Catalog {
     }
     /// The longest one step on a resource of `kind` may take: the catalog's `timeout`, else
     /// the provider's `default`.
-    pub fn step_timeout(&self, kind: &str, default: Duration) -> Duration {
+    pub fn step_timeout(&self, kind: Kind, default: Duration) -> Duration {
         self.kinds
-            .get(kind)
+            .get(&kind)
             .and_then(|k| k.timeout)
             .map_or(default, |t| t.0)
     }
-    pub fn hourly_price(&self, region: &str, kind: &str) -> f64 {
+    pub fn hourly_price(&self, region: &str, kind: Kind) -> f64 {
         let factor = self
             .regions
             .get(region)
             .and_then(|r| r.price_factor)
             .unwrap_or(1.0);
         self.kinds
-            .get(kind)
+            .get(&kind)
             .map_or(0.0, |k| k.hourly_price * factor)
     }
 }
@@ -158,6 +159,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// An event's profile and its provider's catalog (validation guarantees both exist).
+    pub fn profile_and_catalog(&self, event: &Event) -> Option<(&Profile, &Catalog)> {
+        let profile = self.profiles.get(&event.profile)?;
+        Some((profile, self.catalogs.get(&profile.provider)?))
+    }
+
     /// What a command acting on the whole schedule leaves alone at `now`: the events whose
     /// window (`end + grace`) has passed, and the shared units that only such events use.
     /// Their resources, if any, are the hand-off's and the teardown's (`tick`, `down`).
@@ -179,13 +186,17 @@ impl Config {
 }
 
 /// Default grace after `end` when neither the event nor its profile sets one.
+/// Time for readiness checks after the last resource reports ready, unless the catalog says.
+pub const READINESS: Duration = Duration::from_secs(60);
+/// `auto` leads are rounded up to a multiple of this, unless the catalog says.
+pub const LEAD_STEP: Duration = Duration::from_secs(60);
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5 * 60);
 
 pub mod serde_duration {
     use serde::Serializer;
     use std::time::Duration;
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::config::duration::format_duration(*d))
+        s.serialize_str(&super::duration::format_duration(*d))
     }
 }
 

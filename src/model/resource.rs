@@ -51,7 +51,7 @@ pub struct ResourceSpec {
     pub provider: String,
     pub region: String,
     pub event: String,
-    pub kind: String,
+    pub kind: super::Kind,
     pub name: String,
     pub depends_on: Vec<ResourceId>,
     /// What the provider is asked to create: the rendered template.
@@ -73,7 +73,7 @@ impl ResourceSpec {
             provider: provider.into(),
             region: region.into(),
             event: event.into(),
-            kind: kind.into(),
+            kind: kind.parse().expect("a resource kind"),
             name: name.into(),
             depends_on: Vec::new(),
             definition: super::Definition::null(),

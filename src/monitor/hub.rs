@@ -21,7 +21,7 @@ use super::rules::Rule;
 use super::stream::metrics::Metrics;
 use super::targets::Target;
 use super::{Signal, SignalRecord, Tier};
-use crate::providers::Providers;
+use crate::providers::registry::Providers;
 
 enum Control {
     /// An event's window and rules, and how long its signals are kept for hooks.

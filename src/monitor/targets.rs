@@ -11,7 +11,7 @@ use super::Tier;
 use super::actions::plan::{Plan, Resources};
 use super::engine::Window;
 use super::rules::{Rule, compile};
-use crate::model::{Config, HLS_MANIFEST, RecordedResource, ResourceStatus, edge_manifest};
+use crate::model::{Config, HLS_MANIFEST, Kind, RecordedResource, ResourceStatus, edge_manifest};
 
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -116,10 +116,10 @@ pub fn targets(
             };
             let encoders: Vec<RecordedResource> = own
                 .iter()
-                .filter(|r| crate::model::is_encoder(&r.spec.kind))
+                .filter(|r| r.spec.kind.is_encoder())
                 .map(|r| (*r).clone())
                 .collect();
-            let Some(origin) = own.iter().find(|r| r.spec.kind == "origin") else {
+            let Some(origin) = own.iter().find(|r| r.spec.kind == Kind::Origin) else {
                 continue;
             };
             let Some(first) = encoders.first() else {
@@ -145,14 +145,14 @@ pub fn targets(
                 };
             let cdn = own
                 .iter()
-                .find(|r| r.spec.kind == "cdn")
+                .find(|r| r.spec.kind == Kind::Cdn)
                 .copied()
                 .or_else(|| {
                     let unit = shared.as_deref()?;
                     by_place
                         .get(&(unit, region.as_str()))?
                         .iter()
-                        .find(|r| r.spec.kind == "cdn")
+                        .find(|r| r.spec.kind == Kind::Cdn)
                         .copied()
                 });
             let edge_master =
@@ -210,7 +210,12 @@ mod tests {
         for (to, text) in written {
             std::fs::write(at(to), text).unwrap();
         }
-        crate::config::load(dir.path(), &[]).unwrap()
+        crate::config::load(
+            dir.path(),
+            &[],
+            &crate::providers::registry::Registry::builtin(),
+        )
+        .unwrap()
     }
 
     /// An encoder, an origin naming its HLS manifest, and `cdn`.

@@ -25,7 +25,7 @@ use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
 use crate::clock;
 use crate::config::duration::signed;
 use crate::model::Config;
-use crate::providers::Providers;
+use crate::providers::registry::Providers;
 use crate::render::Renderer;
 use crate::schedule::timeline::Place;
 use crate::shutdown::Shutdown;

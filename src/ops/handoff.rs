@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
-use crate::model::{ARCHIVE_KIND, Config, RecordedResource, ResourceStatus, VOD_KIND};
+use crate::model::{Config, Kind, RecordedResource, ResourceStatus};
 use crate::plan::{DesiredState, add_handoffs};
-use crate::providers::Providers;
+use crate::providers::registry::Providers;
 use crate::render::Renderer;
 use crate::schedule::handoff::{Facts, Handoff, decide, decide_now, encoder_on_air};
 use crate::state::StateStore;
@@ -87,7 +87,7 @@ async fn survey(
     } = *i;
     let mut out = BTreeMap::new();
     for e in &config.events {
-        let Some((profile, _)) = crate::plan::profile_and_catalog(config, e) else {
+        let Some((profile, _)) = config.profile_and_catalog(e) else {
             continue;
         };
         let release_at = e.release_at();
@@ -103,12 +103,12 @@ async fn survey(
         let mut journal = None;
         for region in &e.regions {
             let vod_id = crate::model::ResourceId::new(&e.id, region, "vod");
-            let of_kind = |kind: &str| {
+            let of_kind = |kind: Kind| {
                 held.iter()
                     .find(|r| r.spec.region == *region && r.spec.kind == kind)
             };
-            let archive = of_kind(ARCHIVE_KIND);
-            let vod = of_kind(VOD_KIND).map(|r| r.status);
+            let archive = of_kind(Kind::Archive);
+            let vod = of_kind(Kind::Vod).map(|r| r.status);
             // Only an undecided hand-off needs its history; a published one is read every tick.
             let failures = if archive.is_some() && vod != Some(ResourceStatus::Ready) {
                 if journal.is_none() {

@@ -5,4 +5,5 @@
 pub mod apply;
 pub mod daemon;
 pub mod handoff;
+pub mod sweep;
 pub mod tick;

@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use super::handoff::When;
 use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
-use crate::model::{ARCHIVE_KIND, Config, RecordedResource, ResourceStatus, VOD_KIND};
+use crate::model::{Config, Kind, RecordedResource, ResourceStatus};
 use crate::plan::{Counts, Plan, Scope, desired_state_in, plan};
-use crate::providers::Providers;
+use crate::providers::registry::Providers;
 use crate::render::Renderer;
 use crate::schedule::handoff::Handoff;
 use crate::schedule::lead::{LeadOrigin, Learned};
@@ -127,9 +127,9 @@ impl Prepared {
         let mut holdings: BTreeMap<&str, Holdings> = BTreeMap::new();
         for r in after {
             // What outlives the show does not hold its phase back from `done`.
-            let outlives = match r.spec.kind.as_str() {
-                VOD_KIND => r.status == ResourceStatus::Ready,
-                ARCHIVE_KIND => matches!(
+            let outlives = match r.spec.kind {
+                Kind::Vod => r.status == ResourceStatus::Ready,
+                Kind::Archive => matches!(
                     self.handoffs
                         .get(&(r.spec.event.clone(), r.spec.region.clone())),
                     Some(Handoff::GaveUp { .. })

@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 use tera::Context;
 
 use crate::model::{
-    ARCHIVE_KIND, Catalog, Config, Definition, Event, Profile, RecordedResource, ResourceId,
-    ResourceSpec, Slot, TAG_EVENT, TAG_OWNER, TAG_REGION, VOD_KIND, Window, blueprint,
+    Catalog, Config, Definition, Event, Kind, Profile, RecordedResource, ResourceId, ResourceSpec,
+    Slot, TAG_EVENT, TAG_OWNER, TAG_REGION, Window, blueprint,
 };
 use crate::render::{RenderError, Renderer};
 use crate::schedule::handoff::Handoff;
@@ -175,15 +175,6 @@ pub fn desired_state_in(
     Ok(out)
 }
 
-/// An event's profile and its provider's catalog (validation guarantees both exist).
-pub fn profile_and_catalog<'c>(
-    config: &'c Config,
-    event: &Event,
-) -> Option<(&'c crate::model::Profile, &'c crate::model::Catalog)> {
-    let profile = config.profiles.get(&event.profile)?;
-    Some((profile, config.catalogs.get(&profile.provider)?))
-}
-
 /// The event's own resources; at an instant (`at`), only those whose lead has come, and those
 /// the state already holds.
 fn event_resources(
@@ -196,7 +187,7 @@ fn event_resources(
     out: &mut Vec<ResourceSpec>,
 ) -> Result<(), RenderError> {
     let (Some((profile, catalog)), Some(w)) = (
-        profile_and_catalog(config, event),
+        config.profile_and_catalog(event),
         timeline.events.get(&event.id),
     ) else {
         return Ok(());
@@ -263,7 +254,7 @@ pub fn add_handoffs(
                 let Some(event) = config.events.iter().find(|e| &e.id == event_id) else {
                     continue;
                 };
-                let Some((profile, catalog)) = profile_and_catalog(config, event) else {
+                let Some((profile, catalog)) = config.profile_and_catalog(event) else {
                     continue;
                 };
                 let slots: Vec<Slot> = blueprint(profile)
@@ -288,11 +279,11 @@ pub fn add_handoffs(
             }
             Handoff::Waiting { .. } => held().map(|r| r.spec.id.clone()).collect(),
             Handoff::Published => held()
-                .filter(|r| r.spec.kind == VOD_KIND)
+                .filter(|r| r.spec.kind == Kind::Vod)
                 .map(|r| r.spec.id.clone())
                 .collect(),
             Handoff::GaveUp { .. } => held()
-                .filter(|r| r.spec.kind == ARCHIVE_KIND)
+                .filter(|r| r.spec.kind == Kind::Archive)
                 .map(|r| r.spec.id.clone())
                 .collect(),
             // Nothing to hand off: the archive goes with the rest.
@@ -457,15 +448,16 @@ fn render_slot(
             "depends_on": depends_on,
         }),
     );
-    ctx.insert("kind", &catalog.kinds.get(slot.kind));
-    let definition = Definition::from_value(&renderer.render(&profile.provider, slot.kind, ctx)?);
+    ctx.insert("kind", &catalog.kinds.get(&slot.kind));
+    let definition =
+        Definition::from_value(&renderer.render(&profile.provider, slot.kind.as_str(), ctx)?);
     let spec_hash = spec_hash(&profile.provider, slot.kind, &definition, &depends_on);
     Ok(ResourceSpec {
         id,
         provider: profile.provider.clone(),
         region: region.to_string(),
         event: key.to_string(),
-        kind: slot.kind.to_string(),
+        kind: slot.kind,
         name: slot.name.clone(),
         depends_on,
         definition,
@@ -476,11 +468,11 @@ fn render_slot(
     })
 }
 
-fn spec_hash(provider: &str, kind: &str, definition: &Definition, deps: &[ResourceId]) -> String {
+fn spec_hash(provider: &str, kind: Kind, definition: &Definition, deps: &[ResourceId]) -> String {
     let mut h = Sha256::new();
     h.update(provider.as_bytes());
     h.update([0]);
-    h.update(kind.as_bytes());
+    h.update(kind.as_str().as_bytes());
     h.update([0]);
     h.update(definition.as_str().as_bytes());
     for d in deps {

@@ -13,12 +13,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use cost::{CostEstimate, EventCost, estimate};
-pub use desired::{
-    DesiredState, Scope, add_handoffs, desired_state, desired_state_in, profile_and_catalog,
-};
+pub use desired::{DesiredState, Scope, add_handoffs, desired_state, desired_state_in};
 pub use diff::{Change, diff_values};
 
-use crate::model::{Catalog, RecordedResource, ResourceId, ResourceSpec, ResourceStatus, VOD_KIND};
+use crate::model::{Catalog, Kind, RecordedResource, ResourceId, ResourceSpec, ResourceStatus};
 
 pub const PLAN_FORMAT: u32 = 1;
 
@@ -197,7 +195,9 @@ pub fn plan(
         .filter(|r| !desired_ids.contains(&r.spec.id) && scope.contains(&r.spec.event))
         .filter(|r| !keep.contains(&r.spec.id))
         // A published VOD is the show's lasting product: only asked for, does it go.
-        .filter(|r| release_vods || !(r.spec.kind == VOD_KIND && r.status == ResourceStatus::Ready))
+        .filter(|r| {
+            release_vods || !(r.spec.kind == Kind::Vod && r.status == ResourceStatus::Ready)
+        })
         .collect();
     deleted.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
     for rec in deleted {

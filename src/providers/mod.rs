@@ -5,18 +5,19 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod local;
+pub mod registration;
+pub mod registry;
 pub mod sim;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{Catalog, RateLimit, RecordedResource, ResourceSpec, RetryPolicy};
+use crate::model::{Kind, RateLimit, RecordedResource, ResourceSpec, RetryPolicy};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ProviderError {
@@ -40,12 +41,19 @@ pub struct Created {
     pub outputs: Value,
 }
 
+/// The field of a sweep's delete definition naming the `InventoryItem::part` it deletes.
+pub const SWEPT_PART: &str = "swept_part";
+
 /// A resource as the provider lists it, found by its tags.
 #[derive(Debug, Clone, Serialize)]
 pub struct InventoryItem {
     pub provider: String,
     pub provider_id: String,
-    pub kind: String,
+    pub kind: Kind,
+    /// A piece the provider makes for resources of `kind` and lists on its own (a MediaLive
+    /// input's security group, a MediaPackage v2 channel group): it goes after them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<&'static str>,
     pub region: String,
     /// The resource id it was created as (its `Name`).
     pub name: String,
@@ -61,7 +69,7 @@ pub trait Provider: Send + Sync {
     fn rate_limit(&self, region: &str) -> RateLimit;
     fn retry_policy(&self) -> RetryPolicy;
     /// Longest one step on a resource of this kind may take.
-    fn step_timeout(&self, kind: &str) -> Duration;
+    fn step_timeout(&self, kind: Kind) -> Duration;
     async fn create(
         &self,
         spec: &ResourceSpec,
@@ -134,20 +142,6 @@ pub struct EncoderHealth {
     pub alerts: Option<u32>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    #[error("no catalog for provider `{0}` (providers/{0}.yaml)")]
-    NoCatalog(String),
-    #[error("provider `{0}` is not available in this build yet; see docs/providers.md")]
-    NotBuilt(String),
-    #[error("cannot open the `{provider}` provider")]
-    Failed {
-        provider: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-}
-
 /// Options that shape how providers are opened (tests and benchmarks change them).
 #[derive(Debug, Clone, Default)]
 pub struct ProviderOptions {
@@ -157,101 +151,4 @@ pub struct ProviderOptions {
     pub sim_seed: Option<u64>,
     /// The project, where the local provider looks for the packaging tools' `.venv`.
     pub project: Option<PathBuf>,
-}
-
-/// The providers this build can open; `Providers::get` has an arm for each.
-#[cfg(feature = "aws")]
-pub const BUILT: &[&str] = &["aws", "local", "sim"];
-#[cfg(not(feature = "aws"))]
-pub const BUILT: &[&str] = &["local", "sim"];
-
-/// Opens providers on first use and keeps them for the command's lifetime.
-pub struct Providers {
-    state_dir: PathBuf,
-    catalogs: BTreeMap<String, Catalog>,
-    options: ProviderOptions,
-    open: Mutex<HashMap<String, Arc<dyn Provider>>>,
-    /// One token bucket per (provider, region), shared by every apply through this registry
-    /// (the daemon runs several at once), as the provider's quota is.
-    buckets: Mutex<HashMap<(String, String), Arc<crate::ratelimit::TokenBucket>>>,
-}
-
-impl Providers {
-    pub fn new(
-        state_dir: &Path,
-        catalogs: BTreeMap<String, Catalog>,
-        options: ProviderOptions,
-    ) -> Self {
-        Self {
-            state_dir: state_dir.to_path_buf(),
-            catalogs,
-            options,
-            open: Mutex::new(HashMap::new()),
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The token bucket for calls to `provider` in `region`.
-    pub fn bucket(
-        &self,
-        provider: &str,
-        region: &str,
-    ) -> Result<Arc<crate::ratelimit::TokenBucket>, OpenError> {
-        let p = self.get(provider)?;
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(buckets
-            .entry((provider.to_string(), region.to_string()))
-            .or_insert_with(|| Arc::new(crate::ratelimit::TokenBucket::new(p.rate_limit(region))))
-            .clone())
-    }
-
-    pub fn get(&self, name: &str) -> Result<Arc<dyn Provider>, OpenError> {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = open.get(name) {
-            return Ok(p.clone());
-        }
-        let catalog = self
-            .catalogs
-            .get(name)
-            .ok_or_else(|| OpenError::NoCatalog(name.into()))?;
-        let p: Arc<dyn Provider> = match name {
-            #[cfg(feature = "aws")]
-            "aws" => Arc::new(aws::AwsProvider::open(catalog.clone())),
-            "sim" => Arc::new(
-                sim::SimProvider::open(
-                    &self.state_dir,
-                    catalog.clone(),
-                    self.options.sim_time_scale,
-                    self.options.sim_seed,
-                )
-                .map_err(|e| OpenError::Failed {
-                    provider: name.into(),
-                    source: e.into(),
-                })?,
-            ),
-            "local" => Arc::new(
-                local::LocalProvider::open(
-                    &self.state_dir,
-                    self.options.project.as_deref(),
-                    catalog.clone(),
-                )
-                .map_err(|e| OpenError::Failed {
-                    provider: name.into(),
-                    source: e.into(),
-                })?,
-            ),
-            other => return Err(OpenError::NotBuilt(other.into())),
-        };
-        open.insert(name.to_string(), p.clone());
-        Ok(p)
-    }
-
-    /// The providers that have a catalog and can be opened in this build.
-    pub fn available(&self) -> Vec<String> {
-        self.catalogs
-            .keys()
-            .filter(|n| BUILT.contains(&n.as_str()))
-            .cloned()
-            .collect()
-    }
 }

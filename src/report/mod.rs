@@ -16,11 +16,12 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::state::JournalEntry;
+use crate::model::JournalEntry;
+use crate::model::Kind;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Usage {
-    pub kind: String,
+    pub kind: Kind,
     pub region: String,
     pub resources: usize,
     pub billed_minutes: f64,
@@ -89,11 +90,11 @@ pub fn compute(
     on_air: (Timestamp, Timestamp),
     entries: &[JournalEntry],
     needed_by: &NeededBy,
-    price: impl Fn(&str, &str) -> f64,
+    price: impl Fn(&str, Kind) -> f64,
     now: Timestamp,
 ) -> Report {
     struct Life<'a> {
-        kind: &'a str,
+        kind: Kind,
         region: &'a str,
         billing_since: Option<Timestamp>,
         billed: f64,
@@ -111,9 +112,9 @@ pub fn compute(
     let mut lives: BTreeMap<&str, Life<'_>> = BTreeMap::new();
     // The VOD is the show's lasting product, not live infrastructure: it has no on-air minimum
     // to measure it against, and is reported on its own.
-    for e in entries.iter().filter(|e| e.kind != crate::model::VOD_KIND) {
+    for e in entries.iter().filter(|e| e.kind != crate::model::Kind::Vod) {
         let life = lives.entry(e.resource.as_str()).or_insert(Life {
-            kind: &e.kind,
+            kind: e.kind,
             region: &e.region,
             billing_since: None,
             billed: 0.0,
@@ -145,7 +146,7 @@ pub fn compute(
     let on_air_minutes = minutes(on_air.0, on_air.1);
     let own: BTreeMap<&str, f64> = lives.iter().map(|(id, l)| (*id, l.provisioning)).collect();
     let mut chains: BTreeMap<&str, f64> = BTreeMap::new();
-    let mut by_kind: BTreeMap<(&str, &str), Usage> = BTreeMap::new();
+    let mut by_kind: BTreeMap<(Kind, &str), Usage> = BTreeMap::new();
     let (mut billed, mut provisioning, mut minimum, mut still_running) = (0.0, 0.0, 0.0, 0);
     let (mut before, mut after) = (0.0, 0.0);
     for (id, life) in lives.iter_mut() {
@@ -165,7 +166,7 @@ pub fn compute(
         let u = by_kind
             .entry((life.kind, life.region))
             .or_insert_with(|| Usage {
-                kind: life.kind.to_string(),
+                kind: life.kind,
                 region: life.region.to_string(),
                 resources: 0,
                 billed_minutes: 0.0,
@@ -242,7 +243,7 @@ mod tests {
             op: op.into(),
             provider: "sim".into(),
             region: "eu-west-1".into(),
-            kind: res.rsplit('/').next().unwrap().into(),
+            kind: res.rsplit('/').next().unwrap().parse().unwrap(),
             started_at: s,
             finished_at: Some(f),
             outcome: Some(outcome.into()),
@@ -311,7 +312,9 @@ mod tests {
             step("show/eu-west-1/encoder", "create", "19:53", "19:58", "ok"),
         ];
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let config = crate::config::load(repo, &[]).unwrap();
+        let config =
+            crate::config::load(repo, &[], &crate::providers::registry::Registry::builtin())
+                .unwrap();
         let needs = needed_by(
             &config.profiles["sim-league"],
             "show",
@@ -329,17 +332,17 @@ mod tests {
             |_, _| 0.0,
             at("21:00"),
         );
-        let least = |kind: &str| {
+        let least = |kind: Kind| {
             r.by_kind
                 .iter()
                 .find(|u| u.kind == kind)
                 .map(|u| u.minimum_minutes)
                 .unwrap()
         };
-        assert_eq!(least("encoder"), 65.0);
-        assert_eq!(least("origin"), 67.0);
-        assert_eq!(least("archive"), 68.0);
-        assert_eq!(least("input"), 66.0);
+        assert_eq!(least(Kind::Encoder), 65.0);
+        assert_eq!(least(Kind::Origin), 67.0);
+        assert_eq!(least(Kind::Archive), 68.0);
+        assert_eq!(least(Kind::Input), 66.0);
         assert_eq!(r.minimum_minutes, 266.0);
         assert_eq!(r.provisioning_minutes, 9.0);
     }

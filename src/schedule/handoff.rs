@@ -11,8 +11,8 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+use crate::model::JournalEntry;
 use crate::model::ResourceStatus;
-use crate::state::JournalEntry;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
@@ -71,7 +71,7 @@ pub fn encoder_on_air(
     let mut ready_since: std::collections::HashMap<&str, Timestamp> = Default::default();
     let mut ordered: Vec<&JournalEntry> = journal
         .iter()
-        .filter(|j| j.region == region && crate::model::is_encoder(&j.kind))
+        .filter(|j| j.region == region && j.kind.is_encoder())
         .collect();
     ordered.sort_by_key(|j| j.seq);
     for j in ordered {
@@ -242,7 +242,7 @@ mod tests {
             op: op.into(),
             provider: "sim".into(),
             region: "eu-west-1".into(),
-            kind: resource.rsplit('/').next().unwrap().into(),
+            kind: resource.rsplit('/').next().unwrap().parse().unwrap(),
             started_at: at.parse().unwrap(),
             finished_at: Some(at.parse().unwrap()),
             outcome: Some("ok".into()),

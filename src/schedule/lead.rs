@@ -16,8 +16,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Catalog, Event, KindEntry, Lead, LeadSource, Profile, Slot, Window, blueprint};
-use crate::state::HistoryEntry;
+use crate::model::HistoryEntry;
+use crate::model::{
+    Catalog, Event, Kind, KindEntry, Lead, LeadSource, Profile, Slot, Window, blueprint,
+};
 
 /// Safety factor over the p95 of each create on the critical path.
 pub const SAFETY: f64 = 1.25;
@@ -25,10 +27,7 @@ pub const SAFETY: f64 = 1.25;
 /// heavy tails (a MediaLive start is usually done in 3 minutes and may take 10), and the p95
 /// alone would leave one event in fifty late.
 pub const TAIL: f64 = 1.1;
-/// Time for readiness checks after the last resource reports ready, unless the catalog says.
-pub const READINESS: Duration = Duration::from_secs(60);
-/// `auto` leads are rounded up to a multiple of this, unless the catalog says.
-pub const LEAD_STEP: Duration = Duration::from_secs(60);
+pub use crate::model::{LEAD_STEP, READINESS};
 /// Recorded creates needed before a kind's own history replaces the catalog's figure.
 pub const MIN_SAMPLES: usize = 5;
 /// Recorded creates (in every region together) needed before their p95 may scale the
@@ -63,8 +62,8 @@ impl LeadOrigin {
 /// regions, from the state's history.
 #[derive(Debug, Clone, Default)]
 pub struct Learned {
-    kinds: HashMap<(String, String, String), Sampled>,
-    everywhere: HashMap<(String, String), Sampled>,
+    kinds: HashMap<(String, String, Kind), Sampled>,
+    everywhere: HashMap<(String, Kind), Sampled>,
 }
 
 /// What the recorded creates of one kind say (in one region, or in all of them).
@@ -79,15 +78,15 @@ pub struct Sampled {
 
 impl Learned {
     pub fn from_history(history: &[HistoryEntry]) -> Self {
-        let mut samples: HashMap<(String, String, String), Vec<u64>> = HashMap::new();
-        let mut everywhere: HashMap<(String, String), Vec<u64>> = HashMap::new();
+        let mut samples: HashMap<(String, String, Kind), Vec<u64>> = HashMap::new();
+        let mut everywhere: HashMap<(String, Kind), Vec<u64>> = HashMap::new();
         for h in history.iter().filter(|h| h.op == "create") {
             samples
-                .entry((h.provider.clone(), h.region.clone(), h.kind.clone()))
+                .entry((h.provider.clone(), h.region.clone(), h.kind))
                 .or_default()
                 .push(h.duration_ms);
             everywhere
-                .entry((h.provider.clone(), h.kind.clone()))
+                .entry((h.provider.clone(), h.kind))
                 .or_default()
                 .push(h.duration_ms);
         }
@@ -97,17 +96,15 @@ impl Learned {
         }
     }
 
-    pub fn get(&self, provider: &str, region: &str, kind: &str) -> Option<Sampled> {
+    pub fn get(&self, provider: &str, region: &str, kind: Kind) -> Option<Sampled> {
         self.kinds
-            .get(&(provider.to_string(), region.to_string(), kind.to_string()))
+            .get(&(provider.to_string(), region.to_string(), kind))
             .copied()
     }
 
     /// The kind's records in every region together.
-    pub fn everywhere(&self, provider: &str, kind: &str) -> Option<Sampled> {
-        self.everywhere
-            .get(&(provider.to_string(), kind.to_string()))
-            .copied()
+    pub fn everywhere(&self, provider: &str, kind: Kind) -> Option<Sampled> {
+        self.everywhere.get(&(provider.to_string(), kind)).copied()
     }
 }
 
@@ -268,7 +265,7 @@ pub fn region_leads(
         let sampled = learned.get(&profile.provider, region, s.kind);
         used_history |= sampled.is_some();
         let wide = learned.everywhere(&profile.provider, s.kind);
-        let own = allow(sampled, wide, catalog.kinds.get(s.kind));
+        let own = allow(sampled, wide, catalog.kinds.get(&s.kind));
         let (typical, excess) = (
             own.typical.as_millis() as u64,
             own.excess().as_millis() as u64,
@@ -361,7 +358,7 @@ mod tests {
         HistoryEntry {
             provider: "sim".into(),
             region: "eu-west-1".into(),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             op: "create".into(),
             duration_ms: ms,
             at: jiff::Timestamp::UNIX_EPOCH,
@@ -374,16 +371,16 @@ mod tests {
             .map(|i| entry("cdn", i * 1000))
             .collect();
         assert_eq!(
-            Learned::from_history(&few).get("sim", "eu-west-1", "cdn"),
+            Learned::from_history(&few).get("sim", "eu-west-1", Kind::Cdn),
             None
         );
         let many: Vec<_> = (1..=20).map(|i| entry("cdn", i * 1000)).collect();
         let l = Learned::from_history(&many);
-        let s = l.get("sim", "eu-west-1", "cdn").unwrap();
+        let s = l.get("sim", "eu-west-1", Kind::Cdn).unwrap();
         assert_eq!(s.p95, Duration::from_secs(19));
         assert_eq!(s.max, Duration::from_secs(20));
-        assert_eq!(l.get("sim", "us-east-1", "cdn"), None);
-        assert_eq!(l.everywhere("sim", "cdn"), Some(s));
+        assert_eq!(l.get("sim", "us-east-1", Kind::Cdn), None);
+        assert_eq!(l.everywhere("sim", Kind::Cdn), Some(s));
     }
 
     fn kind(p95: u64, max: Option<u64>) -> KindEntry {
@@ -473,7 +470,9 @@ mod tests {
     #[test]
     fn a_chain_is_allowed_its_longest_tail_once() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let config = crate::config::load(root, &[]).unwrap();
+        let config =
+            crate::config::load(root, &[], &crate::providers::registry::Registry::builtin())
+                .unwrap();
         let profile = &config.profiles["sim-league"];
         let mut catalog = config.catalogs["sim"].clone();
         catalog.lead_step = Duration::from_millis(1);

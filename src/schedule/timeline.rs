@@ -179,7 +179,7 @@ pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
     let mut spans: BTreeMap<(String, String), Vec<Window>> = BTreeMap::new();
     let mut lingers: BTreeMap<(String, String), SignedDuration> = BTreeMap::new();
     for e in &config.events {
-        let Some((profile, catalog)) = crate::plan::profile_and_catalog(config, e) else {
+        let Some((profile, catalog)) = config.profile_and_catalog(e) else {
             continue;
         };
         let unit = e.shared_unit(profile);
@@ -259,7 +259,7 @@ fn linger(profile: &Profile, catalog: &Catalog) -> SignedDuration {
     blueprint(profile)
         .iter()
         .filter(|s| s.shared)
-        .filter_map(|s| catalog.kinds.get(s.kind))
+        .filter_map(|s| catalog.kinds.get(&s.kind))
         .map(|k| signed(k.destroy.max.map_or(k.destroy.p95.0 * 4, |m| m.0)))
         .max()
         .unwrap_or(SignedDuration::ZERO)

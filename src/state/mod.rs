@@ -7,8 +7,6 @@ mod sqlite;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
-use serde::Serialize;
 use serde_json::Value;
 
 pub use lock::{Holder, LockError, StateLock};
@@ -16,6 +14,8 @@ pub use sqlite::{DB_FILE, SqliteState};
 
 use crate::model::{RecordedResource, ResourceId, ResourceSpec};
 use crate::plan::Op;
+
+pub use crate::model::{HistoryEntry, JournalEntry};
 
 /// A queued write, resolved once committed.
 pub type Commit =
@@ -69,32 +69,6 @@ pub enum Outcome {
     Updated { outputs: Value },
     Deleted,
     Failed { error: String },
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct JournalEntry {
-    pub seq: i64,
-    pub resource: String,
-    pub op: String,
-    pub provider: String,
-    pub region: String,
-    pub kind: String,
-    pub started_at: Timestamp,
-    pub finished_at: Option<Timestamp>,
-    pub outcome: Option<String>,
-    pub attempts: Option<u32>,
-    pub duration_ms: Option<u64>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HistoryEntry {
-    pub provider: String,
-    pub region: String,
-    pub kind: String,
-    pub op: String,
-    pub duration_ms: u64,
-    pub at: Timestamp,
 }
 
 #[async_trait]

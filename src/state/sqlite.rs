@@ -225,7 +225,7 @@ impl StateStore for SqliteState {
             s.provider.clone(),
             s.region.clone(),
             s.event.clone(),
-            s.kind.clone(),
+            s.kind,
         );
         let (op, token, resuming) = (intent.op, intent.client_token.clone(), intent.resuming);
         let seq = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
@@ -377,7 +377,7 @@ fn intent_spec(
     provider: String,
     region: String,
     event: String,
-    kind: String,
+    kind: crate::model::Kind,
     depends_on: Vec<ResourceId>,
     at: Timestamp,
 ) -> ResourceSpec {
@@ -427,4 +427,19 @@ fn journal_rows(
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Kinds are stored by name; a row naming a kind this build does not know is a corrupt state.
+impl rusqlite::types::ToSql for crate::model::Kind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for crate::model::Kind {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        v.as_str()?
+            .parse()
+            .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
 }

@@ -148,17 +148,6 @@ async fn s3_archive_against_moto() {
     assert!(aws.list().await.unwrap().is_empty());
     // Deleting what is gone succeeds.
     aws.delete(&recorded(eu, &a.provider_id)).await.unwrap();
-
-    // A kind the provider does not know is refused, and nothing is made.
-    let e = aws
-        .create(&spec("cup-final", "eu-west-1", "packager"), "t")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&e, ProviderError::Permanent(m) if m.contains("cannot") && m.contains("packager")),
-        "{e}"
-    );
-    assert!(aws.list().await.unwrap().is_empty());
 }
 
 /// A project of examples/aws-moto, every region at moto.

@@ -103,7 +103,7 @@ async fn slate_schedule_against_moto() {
         let of = |kind: &str| -> Vec<&InventoryItem> {
             listed
                 .iter()
-                .filter(|i| i.kind == kind && i.tags[TAG_EVENT] == id)
+                .filter(|i| i.kind.as_str() == kind && i.part.is_none() && i.tags[TAG_EVENT] == id)
                 .collect()
         };
         assert_eq!(of("input").len(), 2, "{listed:#?}");
@@ -175,7 +175,7 @@ async fn slate_schedule_against_moto() {
     assert_eq!(aws.list().await.unwrap().len(), listed.len());
     let channels: Vec<String> = listed
         .iter()
-        .filter(|i| i.kind == "encoder")
+        .filter(|i| i.kind.as_str() == "encoder" && i.part.is_none())
         .map(|i| i.provider_id.clone())
         .collect();
     for c in &channels {
@@ -206,7 +206,7 @@ async fn srt_input_against_moto() {
         .await
         .unwrap()
         .into_iter()
-        .find(|i| i.kind == "input")
+        .find(|i| i.kind.as_str() == "input" && i.part.is_none())
         .unwrap();
     let ml = medialive_in_ireland(&moto).await;
     let d = ml
@@ -228,7 +228,7 @@ async fn srt_input_against_moto() {
             .await
             .unwrap()
             .iter()
-            .all(|i| i.kind != "input_firewall")
+            .all(|i| i.part != Some("input_firewall"))
     );
     ok(dir.path(), &["down", "--yes"]);
     assert!(aws.list().await.unwrap().is_empty());
@@ -248,7 +248,7 @@ async fn channel_alerts_against_moto() {
         .await
         .unwrap()
         .into_iter()
-        .find(|i| i.kind == "encoder")
+        .find(|i| i.kind.as_str() == "encoder" && i.part.is_none())
         .unwrap()
         .provider_id;
     let encoder = recorded(spec("derby", "eu-west-1", "encoder"), &channel);
@@ -332,7 +332,7 @@ async fn push_input_against_moto() {
         .await
         .unwrap()
         .into_iter()
-        .find(|i| i.kind == "input")
+        .find(|i| i.kind.as_str() == "input" && i.part.is_none())
         .unwrap()
         .provider_id;
     assert_eq!(

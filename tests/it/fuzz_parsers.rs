@@ -75,7 +75,12 @@ fn check_all(schedule: &str, profile: &str, catalog: &str) {
             failed = true;
         }
     }
-    if !failed && let Err(diags) = validate(&parsed) {
+    if !failed
+        && let Err(diags) = validate(
+            &parsed,
+            &orchestrate::providers::registry::Registry::builtin(),
+        )
+    {
         assert!(!diags.is_empty());
         for d in &diags.0 {
             assert!(d.line >= 1 && d.column >= 1, "{d}");

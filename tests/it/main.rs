@@ -20,6 +20,7 @@ mod monitor;
 mod phase_properties;
 mod plan;
 mod plan_properties;
+mod provider_seam;
 #[cfg(feature = "bench")]
 mod season;
 mod shared;

@@ -23,7 +23,12 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let p = common::Project::fast();
-        let config = orchestrate::config::load(p.path(), &[]).unwrap();
+        let config = orchestrate::config::load(
+            p.path(),
+            &[],
+            &orchestrate::providers::registry::Registry::builtin(),
+        )
+        .unwrap();
         let renderer = Renderer::load(&p.path().join("templates")).unwrap();
         let desired =
             desired_state(&config, &renderer, OWNER, &Scope::All, &Default::default()).unwrap();

@@ -9,16 +9,8 @@ use crate::config::profile::{AnomalySpec, RuleSpec, Severity};
 use crate::model::Profile;
 use crate::monitor::Metric;
 
-/// The rules every profile has unless `default_rules: false`.
-pub const BUILT_IN: &[&str] = &[
-    "encoder-down",
-    "encoder-alerts",
-    "playlist-stale",
-    "playlist-unreachable",
-    "edge-errors",
-    "edge-lag",
-    "viewer-stall",
-];
+/// The rules every profile has unless `default_rules: false` (each is built below).
+pub use crate::config::profile::BUILT_IN_RULES as BUILT_IN;
 
 #[derive(Debug, Clone)]
 pub enum Condition {

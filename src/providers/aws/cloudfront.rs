@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::errors::{classify, is_not_found};
 use super::once;
 use crate::providers::ProviderError;
+use crate::providers::aws::Made;
 
 /// CloudFront's managed "CachingOptimized" policy: honours the origin's Cache-Control, which
 /// MediaPackage sets short on manifests and long on segments.
@@ -109,7 +110,7 @@ pub async fn create(
     name: &str,
     origin_url: &str,
     tags: &BTreeMap<String, String>,
-) -> Result<Value, ProviderError> {
+) -> Result<Made, ProviderError> {
     let url = reqwest::Url::parse(origin_url)
         .map_err(|e| invalid(&format!("origin URL `{origin_url}`"), e))?;
     let host = url
@@ -124,12 +125,15 @@ pub async fn create(
     } else {
         Value::Null
     };
-    Ok(json!({
-        "distribution_id": id,
-        "domain_name": domain,
-        "manifest_url": manifest,
-        (crate::model::HLS_MANIFEST): hls,
-    }))
+    Ok(Made {
+        outputs: json!({
+            "distribution_id": id,
+            "domain_name": domain,
+            "manifest_url": manifest,
+            (crate::model::HLS_MANIFEST): hls,
+        }),
+        id,
+    })
 }
 
 /// Makes (or finds) the distribution `name` in front of the HTTPS origin `host`, passing on

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::errors::{classify, is_not_found};
 use super::once;
 use crate::model::TAG_OWNER;
+use crate::providers::aws::Made;
 use crate::providers::{EncoderHealth, ProviderError};
 
 /// What the firewall template asks for.
@@ -209,7 +210,7 @@ pub async fn create_firewall(
     name: &str,
     def: &FirewallDef,
     tags: &BTreeMap<String, String>,
-) -> Result<Value, ProviderError> {
+) -> Result<Made, ProviderError> {
     if !def.ingress.is_empty() {
         return Err(ProviderError::Permanent(
             "templates/aws/firewall.tera rendered `ingress` rules; the aws provider admits nothing in yet (every input is pulled)".into(),
@@ -235,7 +236,10 @@ pub async fn create_firewall(
                 ))
             })?,
     };
-    Ok(json!({ "group_id": id, "name": name }))
+    Ok(Made {
+        outputs: json!({ "group_id": id, "name": name }),
+        id,
+    })
 }
 
 /// Deletes the security group. One still held by a terminated instance's network interface
@@ -267,7 +271,7 @@ pub async fn create_instance(
     client: &Client,
     def: &InstanceDef,
     launch: Launch<'_>,
-) -> Result<Value, ProviderError> {
+) -> Result<Made, ProviderError> {
     let name = launch.name;
     let id = match find_instance(client, name, launch.tags.get(TAG_OWNER)).await? {
         Some(id) => id,
@@ -311,7 +315,10 @@ pub async fn create_instance(
         }
     };
     match wait(client, &id, &[InstanceStateName::Running]).await? {
-        Some(_) => Ok(json!({ "instance_id": id, "name": name })),
+        Some(_) => Ok(Made {
+            outputs: json!({ "instance_id": id, "name": name }),
+            id,
+        }),
         None => Err(ProviderError::Permanent(format!(
             "EC2 instance {id} ({name}) stopped or terminated while starting"
         ))),

@@ -17,6 +17,7 @@
 //! Not built yet: encrypted SRT sources, DRM on the VOD, a VOD of a v2 origin, and updates in
 //! place.
 
+pub(crate) mod checks;
 mod cloudfront;
 mod ec2;
 mod errors;
@@ -27,7 +28,10 @@ mod medialive;
 mod mediapackage;
 mod mediapackage_v2;
 pub mod names;
+mod register;
 mod s3;
+
+pub use register::REGISTRATION;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -41,8 +45,8 @@ use tokio::sync::OnceCell;
 
 use super::{Created, EncoderHealth, InventoryItem, Provider, ProviderError};
 use crate::model::{
-    Catalog, RateLimit, RecordedResource, ResourceSpec, RetryPolicy, TAG_EVENT, TAG_OWNER,
-    TAG_REGION, VOD_KIND,
+    Catalog, Kind, RateLimit, RecordedResource, ResourceSpec, RetryPolicy, TAG_EVENT, TAG_OWNER,
+    TAG_REGION,
 };
 
 /// Tells a VOD's bucket from an archive's, both tagged as ours.
@@ -285,44 +289,60 @@ impl AwsProvider {
         let name = names::own(spec);
         let owner = spec.tags.get(TAG_OWNER);
         let ours = |n: &str, t: &BTreeMap<String, String>| n == name && t.get(TAG_OWNER) == owner;
-        Ok(match spec.kind.as_str() {
-            "archive" | "vod" => Some(names::bucket(spec)),
-            "origin" => Some(match definition::<mediapackage::OriginDef>(spec) {
+        Ok(match spec.kind {
+            Kind::Archive | Kind::Vod => Some(names::bucket(spec)),
+            Kind::Origin => Some(match definition::<mediapackage::OriginDef>(spec) {
                 Ok(mediapackage::OriginDef {
                     channel_group_of: Some(unit),
                     ..
                 }) => format!("{}/{name}", names::channel_group(spec, &unit)),
                 _ => name,
             }),
-            "input" => medialive::inputs(&self.medialive(&spec.region).await)
+            Kind::Input => medialive::inputs(&self.medialive(&spec.region).await)
                 .await?
                 .into_iter()
                 .find(|(_, n, _, t)| ours(n, t))
                 .map(|(id, ..)| id),
-            "encoder" => medialive::channels(&self.medialive(&spec.region).await)
+            Kind::Encoder => medialive::channels(&self.medialive(&spec.region).await)
                 .await?
                 .into_iter()
                 .find(|(_, n, _, t)| ours(n, t))
                 .map(|(id, ..)| id),
-            "firewall" => ec2::find_firewall(&self.ec2(&spec.region).await, &name, owner).await?,
-            "instance" => ec2::find_instance(&self.ec2(&spec.region).await, &name, owner).await?,
-            "cdn" => cloudfront::distributions(&self.cloudfront(&spec.region).await)
+            Kind::Firewall => {
+                ec2::find_firewall(&self.ec2(&spec.region).await, &name, owner).await?
+            }
+            Kind::Instance => {
+                ec2::find_instance(&self.ec2(&spec.region).await, &name, owner).await?
+            }
+            Kind::Cdn => cloudfront::distributions(&self.cloudfront(&spec.region).await)
                 .await?
                 .into_iter()
                 .find(|d| d.comment == name)
                 .map(|d| d.id),
-            _ => None,
         })
     }
 }
 
-fn not_built(kind: &str) -> ProviderError {
-    ProviderError::Permanent(format!(
-        "the aws provider cannot create a `{kind}` yet; see docs/providers.md"
-    ))
+/// The pieces `list` reports on their own (`InventoryItem::part`).
+const CHANNEL_GROUP: &str = "channel_group";
+const INPUT_FIREWALL: &str = "input_firewall";
+
+/// The part a sweep's delete is of, which sweep writes in the definition it deletes by.
+fn swept_part(rec: &RecordedResource) -> Option<&'static str> {
+    let definition = rec.spec.definition.value();
+    let part = definition.get(crate::providers::SWEPT_PART)?.as_str()?;
+    [CHANNEL_GROUP, INPUT_FIREWALL]
+        .into_iter()
+        .find(|p| *p == part)
 }
 
 /// The rendered template's fields, read as `T`; a mistake names the field.
+/// What a create made: the provider's id for it and the outputs recorded with it.
+pub(crate) struct Made {
+    pub id: String,
+    pub outputs: Value,
+}
+
 fn definition<T: DeserializeOwned>(spec: &ResourceSpec) -> Result<T, ProviderError> {
     serde_path_to_error::deserialize(spec.definition.value()).map_err(|e| {
         ProviderError::Permanent(format!(
@@ -356,14 +376,14 @@ impl Provider for AwsProvider {
         self.catalog.retry
     }
 
-    fn step_timeout(&self, kind: &str) -> Duration {
+    fn step_timeout(&self, kind: Kind) -> Duration {
         self.catalog.step_timeout(kind, Duration::from_secs(900))
     }
 
     async fn create(&self, spec: &ResourceSpec, token: &str) -> Result<Created, ProviderError> {
         let region = spec.region.as_str();
-        let (provider_id, outputs) = match spec.kind.as_str() {
-            "archive" => {
+        let (provider_id, outputs) = match spec.kind {
+            Kind::Archive => {
                 // The bucket's name is the idempotency key: a retried create finds it.
                 let bucket = names::bucket(spec);
                 s3::create_bucket(&self.s3(region).await, &bucket, region, &spec.tags).await?;
@@ -373,7 +393,7 @@ impl Provider for AwsProvider {
                     serde_json::json!({ "bucket": bucket, "uri": uri }),
                 )
             }
-            "origin" => {
+            Kind::Origin => {
                 let id = names::own(spec);
                 let def: mediapackage::OriginDef = definition(spec)?;
                 match &def.channel_group_of {
@@ -392,18 +412,15 @@ impl Provider for AwsProvider {
                     }
                 }
             }
-            "input" => {
+            Kind::Input => {
                 let def: medialive::InputDef = definition(spec)?;
                 let client = self.medialive(region).await;
                 let out =
                     medialive::create_input(&client, &names::own(spec), &def, &spec.tags, token)
                         .await?;
-                (
-                    out["input_id"].as_str().unwrap_or_default().to_string(),
-                    out,
-                )
+                (out.id, out.outputs)
             }
-            "encoder" => {
+            Kind::Encoder => {
                 let def: medialive::EncoderDef = definition(spec)?;
                 let doc = medialive::channel::ChannelDoc::parse(&def.channel).map_err(|e| {
                     ProviderError::Permanent(format!("templates/aws/encoder.tera rendered {e}"))
@@ -442,22 +459,16 @@ impl Provider for AwsProvider {
                     token,
                 };
                 let out = medialive::create_channel(&client, channel).await?;
-                (
-                    out["channel_id"].as_str().unwrap_or_default().to_string(),
-                    out,
-                )
+                (out.id, out.outputs)
             }
-            "firewall" => {
+            Kind::Firewall => {
                 let def: ec2::FirewallDef = definition(spec)?;
                 let client = self.ec2(region).await;
                 let out =
                     ec2::create_firewall(&client, &names::own(spec), &def, &spec.tags).await?;
-                (
-                    out["group_id"].as_str().unwrap_or_default().to_string(),
-                    out,
-                )
+                (out.id, out.outputs)
             }
-            "instance" => {
+            Kind::Instance => {
                 let def: ec2::InstanceDef = definition(spec)?;
                 let client = self.ec2(region).await;
                 let firewall = names::sibling(spec, &def.firewall);
@@ -477,12 +488,9 @@ impl Provider for AwsProvider {
                     token,
                 };
                 let out = ec2::create_instance(&client, &def, launch).await?;
-                (
-                    out["instance_id"].as_str().unwrap_or_default().to_string(),
-                    out,
-                )
+                (out.id, out.outputs)
             }
-            "cdn" => {
+            Kind::Cdn => {
                 let def: CdnDef = definition(spec)?;
                 let name = names::own(spec);
                 let client = self.cloudfront(region).await;
@@ -495,13 +503,16 @@ impl Provider for AwsProvider {
                             mediapackage_v2::ensure_group(&mp, &name, &spec.tags, token).await?;
                         let (id, domain) =
                             cloudfront::ensure(&client, &name, &egress, &spec.tags).await?;
-                        serde_json::json!({
-                            "distribution_id": id,
-                            "domain_name": domain,
-                            "channel_group": name,
-                            "egress_domain": egress,
-                            (crate::model::EDGE_FOR_ORIGIN_PATHS): format!("https://{domain}"),
-                        })
+                        Made {
+                            outputs: serde_json::json!({
+                                "distribution_id": id,
+                                "domain_name": domain,
+                                "channel_group": name,
+                                "egress_domain": egress,
+                                (crate::model::EDGE_FOR_ORIGIN_PATHS): format!("https://{domain}"),
+                            }),
+                            id,
+                        }
                     }
                     (false, Some(origin)) => {
                         let url = self
@@ -515,15 +526,9 @@ impl Provider for AwsProvider {
                         ));
                     }
                 };
-                (
-                    out["distribution_id"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    out,
-                )
+                (out.id, out.outputs)
             }
-            "vod" => {
+            Kind::Vod => {
                 let def: harvest::VodDef = definition(spec)?;
                 let bucket = names::bucket(spec);
                 let origin = names::sibling(spec, &def.origin);
@@ -535,12 +540,11 @@ impl Provider for AwsProvider {
                 };
                 // The VOD's bucket is told from the archive's by this tag when listed.
                 let mut tags = spec.tags.clone();
-                tags.insert(TAG_KIND.into(), VOD_KIND.into());
+                tags.insert(TAG_KIND.into(), Kind::Vod.as_str().into());
                 let (mp, s3) = (self.mediapackage(region).await, self.s3(region).await);
                 let out = harvest::create(&mp, &s3, &at, &def, &tags).await?;
                 (bucket.clone(), out)
             }
-            other => return Err(not_built(other)),
         };
         if provider_id.is_empty() {
             return Err(ProviderError::Transient(format!(
@@ -559,8 +563,8 @@ impl Provider for AwsProvider {
         rec: &RecordedResource,
         spec: &ResourceSpec,
     ) -> Result<Value, ProviderError> {
-        match spec.kind.as_str() {
-            "archive" => {
+        match spec.kind {
+            Kind::Archive => {
                 let bucket = rec
                     .provider_id
                     .clone()
@@ -568,14 +572,34 @@ impl Provider for AwsProvider {
                 s3::tag_bucket(&self.s3(&spec.region).await, &bucket, &spec.tags).await?;
                 Ok(rec.outputs.clone())
             }
-            other => Err(ProviderError::Permanent(format!(
+            other @ (Kind::Origin
+            | Kind::Input
+            | Kind::Encoder
+            | Kind::Firewall
+            | Kind::Instance
+            | Kind::Cdn
+            | Kind::Vod) => Err(ProviderError::Permanent(format!(
                 "the aws provider cannot change a `{other}` in place yet: `down` the event, then `up` it again"
             ))),
         }
     }
 
     async fn delete(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
-        if rec.spec.kind == "input" {
+        let region = rec.spec.region.as_str();
+        // A piece sweep found on its own, listed by `list`.
+        match swept_part(rec) {
+            Some(CHANNEL_GROUP) => {
+                let id = rec.provider_id.as_deref().unwrap_or_default();
+                return mediapackage_v2::delete_group(&self.mediapackage_v2(region).await, id)
+                    .await;
+            }
+            Some(INPUT_FIREWALL) => {
+                let id = rec.provider_id.as_deref().unwrap_or_default();
+                return medialive::delete_input_firewall(&self.medialive(region).await, id).await;
+            }
+            _ => {}
+        }
+        if rec.spec.kind == Kind::Input {
             // Its security group may outlive an input already gone.
             let client = self.medialive(&rec.spec.region).await;
             let owner = rec.spec.tags.get(TAG_OWNER).map_or("", String::as_str);
@@ -586,26 +610,21 @@ impl Provider for AwsProvider {
         let Some(id) = self.object_id(rec).await? else {
             return Ok(());
         };
-        let region = rec.spec.region.as_str();
-        match rec.spec.kind.as_str() {
-            "archive" | "vod" => s3::delete_bucket(&self.s3(region).await, &id).await,
-            "origin" => match id.split_once('/') {
+        match rec.spec.kind {
+            Kind::Archive | Kind::Vod => s3::delete_bucket(&self.s3(region).await, &id).await,
+            Kind::Origin => match id.split_once('/') {
                 Some((group, channel)) => {
                     mediapackage_v2::delete(&self.mediapackage_v2(region).await, group, channel)
                         .await
                 }
                 None => mediapackage::delete(&self.mediapackage(region).await, &id).await,
             },
-            "channel_group" => {
-                mediapackage_v2::delete_group(&self.mediapackage_v2(region).await, &id).await
-            }
-            "input_firewall" => {
-                medialive::delete_input_firewall(&self.medialive(region).await, &id).await
-            }
-            "encoder" => medialive::delete_channel(&self.medialive(region).await, &id).await,
-            "firewall" => ec2::delete_firewall(&self.ec2(region).await, &id).await,
-            "instance" => ec2::delete_instance(&self.ec2(region).await, &id).await,
-            "cdn" => {
+            // Deleted above, with the security group it may leave behind.
+            Kind::Input => Ok(()),
+            Kind::Encoder => medialive::delete_channel(&self.medialive(region).await, &id).await,
+            Kind::Firewall => ec2::delete_firewall(&self.ec2(region).await, &id).await,
+            Kind::Instance => ec2::delete_instance(&self.ec2(region).await, &id).await,
+            Kind::Cdn => {
                 cloudfront::delete(&self.cloudfront(region).await, &id).await?;
                 // A group's CDN made the channel group its origins were channels of.
                 if definition::<CdnDef>(&rec.spec).is_ok_and(|d| d.shared) {
@@ -614,8 +633,6 @@ impl Provider for AwsProvider {
                 }
                 Ok(())
             }
-            // Nothing of the other kinds is ever created.
-            _ => Ok(()),
         }
     }
 
@@ -624,49 +641,65 @@ impl Provider for AwsProvider {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
-        let mut push = |kind: &str, id: String, region: String, name: String, tags| {
-            out.push(item(kind, id, region, name, tags));
+        let mut push = |kind: Kind, part, id: String, region: String, name: String, tags| {
+            let mut i = item(kind, id, region, name, tags);
+            i.part = part;
+            out.push(i);
         };
         for (bucket, region, tags) in s3::tagged_buckets(&self.s3(&home).await).await? {
             if self.catalog.regions.contains_key(&region) {
-                let kind = if tags.get(TAG_KIND).map(String::as_str) == Some(VOD_KIND) {
-                    VOD_KIND
+                let kind = if tags.get(TAG_KIND).map(String::as_str) == Some(Kind::Vod.as_str()) {
+                    Kind::Vod
                 } else {
-                    "archive"
+                    Kind::Archive
                 };
-                push(kind, bucket.clone(), region, bucket, tags);
+                push(kind, None, bucket.clone(), region, bucket, tags);
             }
         }
         let regions: Vec<String> = self.catalog.regions.keys().cloned().collect();
         for region in &regions {
             let ml = self.medialive(region).await;
             for (id, name, _, tags) in medialive::channels(&ml).await? {
-                push("encoder", id, region.clone(), name, tags);
+                push(Kind::Encoder, None, id, region.clone(), name, tags);
             }
             for (id, name, _, tags) in medialive::inputs(&ml).await? {
-                push("input", id, region.clone(), name, tags);
+                push(Kind::Input, None, id, region.clone(), name, tags);
             }
             for (id, name, tags) in medialive::input_firewalls(&ml).await? {
-                push("input_firewall", id, region.clone(), name, tags);
+                push(
+                    Kind::Input,
+                    Some(INPUT_FIREWALL),
+                    id,
+                    region.clone(),
+                    name,
+                    tags,
+                );
             }
             let ec2 = self.ec2(region).await;
             for (id, name, tags) in ec2::instances(&ec2).await? {
-                push("instance", id, region.clone(), name, tags);
+                push(Kind::Instance, None, id, region.clone(), name, tags);
             }
             for (id, name, tags) in ec2::firewalls(&ec2).await? {
-                push("firewall", id, region.clone(), name, tags);
+                push(Kind::Firewall, None, id, region.clone(), name, tags);
             }
             let mp = self.mediapackage(region).await;
             for (id, tags) in mediapackage::list(&mp).await? {
-                push("origin", id.clone(), region.clone(), id, tags);
+                push(Kind::Origin, None, id.clone(), region.clone(), id, tags);
             }
             let v2 = mediapackage_v2::list(&self.mediapackage_v2(region).await).await?;
             for (name, tags) in v2.groups {
-                push("channel_group", name.clone(), region.clone(), name, tags);
+                push(
+                    Kind::Origin,
+                    Some(CHANNEL_GROUP),
+                    name.clone(),
+                    region.clone(),
+                    name,
+                    tags,
+                );
             }
             for (id, tags) in v2.channels {
                 let name = id.rsplit('/').next().unwrap_or_default().to_string();
-                push("origin", id, region.clone(), name, tags);
+                push(Kind::Origin, None, id, region.clone(), name, tags);
             }
         }
         // Distributions are global: each says its region in its tags.
@@ -674,7 +707,7 @@ impl Provider for AwsProvider {
         for d in cloudfront::distributions(&cf).await? {
             let tags = cloudfront::tags(&cf, &d.arn).await?;
             if let Some(region) = tags.get(TAG_REGION).cloned() {
-                push("cdn", d.id, region, d.comment, tags);
+                push(Kind::Cdn, None, d.id, region, d.comment, tags);
             }
         }
         out.retain(|i| i.tags.contains_key(TAG_OWNER));
@@ -684,8 +717,8 @@ impl Provider for AwsProvider {
     async fn encoder_health(&self, rec: &RecordedResource) -> Option<EncoderHealth> {
         let id = rec.provider_id.as_deref()?;
         let region = &rec.spec.region;
-        match rec.spec.kind.as_str() {
-            "instance" => ec2::health(&self.ec2(region).await, id).await,
+        match rec.spec.kind {
+            Kind::Instance => ec2::health(&self.ec2(region).await, id).await,
             _ => {
                 let client = self.medialive(region).await;
                 medialive::health(
@@ -702,7 +735,7 @@ impl Provider for AwsProvider {
 }
 
 fn item(
-    kind: &str,
+    kind: Kind,
     provider_id: String,
     region: String,
     name: String,
@@ -710,13 +743,16 @@ fn item(
 ) -> InventoryItem {
     // The resource id it was made as, when its tags say so.
     let name = match (tags.get(TAG_EVENT), tags.get(TAG_REGION)) {
-        (Some(e), Some(r)) if kind == "archive" || kind == VOD_KIND => format!("{e}/{r}/{kind}"),
+        (Some(e), Some(r)) if matches!(kind, Kind::Archive | Kind::Vod) => {
+            format!("{e}/{r}/{kind}")
+        }
         _ => name,
     };
     InventoryItem {
         provider: "aws".into(),
         provider_id,
-        kind: kind.into(),
+        kind,
+        part: None,
         region,
         name,
         client_token: None,

@@ -22,7 +22,7 @@ use crate::files::write_atomic;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     pub provider_id: String,
-    pub kind: String,
+    pub kind: crate::model::Kind,
     pub region: String,
     pub event: String,
     pub name: String,

@@ -9,6 +9,8 @@
 pub mod ffmpeg;
 mod layout;
 pub mod process;
+mod register;
+mod settings;
 pub mod vod;
 
 use std::path::{Path, PathBuf};
@@ -16,22 +18,22 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use layout::{Layout, Record};
 use process::{PidFile, RESOURCE_ENV};
+pub use register::REGISTRATION;
+pub use settings::LocalSettings;
 
 use super::{Created, EncoderHealth, InventoryItem, Provider, ProviderError};
-use crate::model::{
-    Catalog, LocalSettings, RateLimit, RecordedResource, ResourceSpec, RetryPolicy,
-};
+use crate::model::{Catalog, Kind, RateLimit, RecordedResource, ResourceSpec, RetryPolicy};
 
 /// Overrides of the catalog's tool paths, for machines where they live elsewhere.
 /// The orchestrate binary that runs origins and edges (`serve-local`); this one by default.
 pub const SERVER_BIN_ENV: &str = "ORCHESTRATE_SERVER_BIN";
 
-const INSTALL_HINT: &str = "install it (Debian/Ubuntu: `sudo apt-get install -y ffmpeg`; macOS: `brew install ffmpeg`), or set `local.ffmpeg`/`local.ffprobe` in providers/local.yaml or ORCHESTRATE_FFMPEG/ORCHESTRATE_FFPROBE";
+const INSTALL_HINT: &str = "install it (Debian/Ubuntu: `sudo apt-get install -y ffmpeg`; macOS: `brew install ffmpeg`), or set `settings.ffmpeg`/`settings.ffprobe` in providers/local.yaml or ORCHESTRATE_FFMPEG/ORCHESTRATE_FFPROBE";
 
 pub struct LocalProvider {
     catalog: Catalog,
@@ -50,8 +52,8 @@ impl LocalProvider {
         state_dir: &Path,
         project: Option<&Path>,
         catalog: Catalog,
-    ) -> Result<Self, std::io::Error> {
-        let mut settings = catalog.local.clone().unwrap_or_default();
+    ) -> Result<Self, crate::providers::registration::CannotOpen> {
+        let mut settings = LocalSettings::read(catalog.settings.as_ref())?;
         if let Ok(p) = std::env::var(crate::tools::FFMPEG_ENV) {
             settings.ffmpeg = p;
         }
@@ -94,12 +96,12 @@ impl LocalProvider {
         def: &Value,
     ) -> Result<Value, ProviderError> {
         let media = self.layout.media_dir(&spec.region, &spec.event);
-        match spec.kind.as_str() {
-            "archive" => {
+        match spec.kind {
+            Kind::Archive => {
                 std::fs::create_dir_all(&media).map_err(io_err)?;
                 Ok(json!({ "path": media }))
             }
-            "origin" => {
+            Kind::Origin => {
                 std::fs::create_dir_all(&media).map_err(io_err)?;
                 let seg = def["segment_duration_s"].as_f64().unwrap_or(2.0);
                 let mut cmd = Command::new(&self.server_bin);
@@ -109,7 +111,7 @@ impl LocalProvider {
                     .arg(dir.join("ready"));
                 self.start_server(spec, dir, cmd).await
             }
-            "cdn" => {
+            Kind::Cdn => {
                 let token = random_token();
                 let token_file = dir.join("token");
                 crate::files::write_private(&token_file, token.as_bytes()).map_err(io_err)?;
@@ -126,8 +128,8 @@ impl LocalProvider {
                 }
                 self.start_server(spec, dir, cmd).await
             }
-            "input" => self.create_input(def),
-            crate::model::VOD_KIND => {
+            Kind::Input => self.create_input(def),
+            Kind::Vod => {
                 vod::create(
                     &self.state_dir,
                     &self.tools,
@@ -138,9 +140,10 @@ impl LocalProvider {
                 )
                 .await
             }
-            "encoder" => self.create_encoder(spec, dir, def).await,
-            other => Err(ProviderError::Permanent(format!(
-                "the local provider has no resource kind `{other}`"
+            Kind::Encoder => self.create_encoder(spec, dir, def).await,
+            Kind::Firewall | Kind::Instance => Err(ProviderError::Permanent(format!(
+                "the local provider makes no {}",
+                spec.kind
             ))),
         }
     }
@@ -149,14 +152,16 @@ impl LocalProvider {
         let kind = def["type"].as_str().unwrap_or("testsrc");
         let address = def["address"].as_str().unwrap_or("");
         match kind {
-            "testsrc" => Ok(json!({ "type": kind })),
+            "testsrc" => out(InputOut::Testsrc),
             "file" => {
                 if address.is_empty() || !Path::new(address).is_file() {
                     return Err(ProviderError::Permanent(format!(
                         "encoder.input.address: `{address}` is not a file this machine can read"
                     )));
                 }
-                Ok(json!({ "type": kind, "path": address }))
+                out(InputOut::File {
+                    path: address.to_string(),
+                })
             }
             "srt" | "rtmp" => {
                 let port = if address.is_empty() {
@@ -172,18 +177,20 @@ impl LocalProvider {
                             ))
                         })?
                 };
-                let (listen, ingest) = if kind == "srt" {
-                    (
-                        format!("srt://127.0.0.1:{port}?mode=listener"),
-                        format!("srt://127.0.0.1:{port}?mode=caller"),
-                    )
+                out(if kind == "srt" {
+                    InputOut::Srt {
+                        port,
+                        listen_url: format!("srt://127.0.0.1:{port}?mode=listener"),
+                        ingest_url: format!("srt://127.0.0.1:{port}?mode=caller"),
+                    }
                 } else {
                     let url = format!("rtmp://127.0.0.1:{port}/live/stream");
-                    (url.clone(), url)
-                };
-                Ok(
-                    json!({ "type": kind, "port": port, "listen_url": listen, "ingest_url": ingest }),
-                )
+                    InputOut::Rtmp {
+                        port,
+                        listen_url: url.clone(),
+                        ingest_url: url,
+                    }
+                })
             }
             other => Err(ProviderError::Permanent(format!(
                 "encoder.input.type: `{other}` is not an input the local provider has"
@@ -205,20 +212,26 @@ impl LocalProvider {
         let input = self.layout.read(&input_dir).ok_or_else(|| {
             ProviderError::Transient(format!("its input `{}` is not created yet", enc.input))
         })?;
-        let source = match input.outputs["type"].as_str().unwrap_or("") {
-            "file" => {
-                let path = input.outputs["path"].as_str().unwrap_or("").to_string();
+        let recorded = InputOut::deserialize(&input.outputs).map_err(|e| {
+            ProviderError::Permanent(format!(
+                "its input `{}` records no feed an encoder can read: {e}",
+                enc.input
+            ))
+        })?;
+        let source = match recorded {
+            InputOut::File { path } => {
                 let has_audio = self.has_audio(&path).await?;
                 ffmpeg::Source::File { path, has_audio }
             }
-            t @ ("srt" | "rtmp") => ffmpeg::Source::Listener {
-                url: input.outputs["listen_url"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                rtmp: t == "rtmp",
+            InputOut::Srt { listen_url, .. } => ffmpeg::Source::Listener {
+                url: listen_url,
+                rtmp: false,
             },
-            _ => ffmpeg::Source::TestPattern,
+            InputOut::Rtmp { listen_url, .. } => ffmpeg::Source::Listener {
+                url: listen_url,
+                rtmp: true,
+            },
+            InputOut::Testsrc => ffmpeg::Source::TestPattern,
         };
         let pipeline = enc.pipeline.clone().unwrap_or_else(|| "main".into());
         let out = self
@@ -329,7 +342,7 @@ impl LocalProvider {
                 return Ok(json!({ "url": url, "port": port, "pid": pid.pid }));
             }
             if !pid.is_running() {
-                return Err(self.died(dir, &spec.kind));
+                return Err(self.died(dir, spec.kind.as_str()));
             }
             if Instant::now() > deadline {
                 pid.stop(self.grace());
@@ -387,9 +400,9 @@ fn remove_resource(layout: &Layout, dir: &Path, grace: Duration) -> Result<(), P
     }
     if let Some(rec) = &rec {
         let media = layout.media_dir(&rec.region, &rec.event);
-        match rec.kind.as_str() {
-            "archive" => layout.remove(&media).map_err(io_err)?,
-            "encoder" if !rec.definition["keep_segments"].as_bool().unwrap_or(false) => {
+        match rec.kind {
+            Kind::Archive => layout.remove(&media).map_err(io_err)?,
+            Kind::Encoder if !rec.definition["keep_segments"].as_bool().unwrap_or(false) => {
                 let p = rec.outputs["pipeline"].as_str().unwrap_or("main");
                 layout.remove(&media.join(p)).map_err(io_err)?;
             }
@@ -405,7 +418,7 @@ pub fn remove_all(state_dir: &Path, grace: Duration) {
     let layout = Layout::new(state_dir);
     let mut records = layout.records();
     // Processes first, the archives they write to last.
-    records.sort_by_key(|(_, r)| r.kind == "archive");
+    records.sort_by_key(|(_, r)| r.kind == Kind::Archive);
     for (dir, _) in records {
         let _ = remove_resource(&layout, &dir, grace);
     }
@@ -469,7 +482,7 @@ impl Provider for LocalProvider {
         self.catalog.retry
     }
 
-    fn step_timeout(&self, kind: &str) -> Duration {
+    fn step_timeout(&self, kind: Kind) -> Duration {
         self.catalog.step_timeout(kind, Duration::from_secs(120))
     }
 
@@ -494,7 +507,7 @@ impl Provider for LocalProvider {
         let def = spec.definition.value();
         let mut rec = Record {
             provider_id: id.clone(),
-            kind: spec.kind.clone(),
+            kind: spec.kind,
             region: spec.region.clone(),
             event: spec.event.clone(),
             name: spec.name.clone(),
@@ -598,7 +611,7 @@ impl Provider for LocalProvider {
     }
 
     async fn restart(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
-        if rec.spec.kind != "encoder" {
+        if rec.spec.kind != Kind::Encoder {
             return Err(ProviderError::Permanent(format!(
                 "the local provider restarts encoders, not a {}",
                 rec.spec.kind
@@ -634,6 +647,7 @@ impl Provider for LocalProvider {
                     provider: "local".into(),
                     provider_id: r.provider_id,
                     kind: r.kind,
+                    part: None,
                     region: r.region,
                     client_token: Some(r.client_token),
                     status: status.into(),
@@ -642,4 +656,28 @@ impl Provider for LocalProvider {
             })
             .collect())
     }
+}
+
+/// What a local input records: how its encoder reads the feed (`type` names which).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum InputOut {
+    Testsrc,
+    File {
+        path: String,
+    },
+    Srt {
+        port: u16,
+        listen_url: String,
+        ingest_url: String,
+    },
+    Rtmp {
+        port: u16,
+        listen_url: String,
+        ingest_url: String,
+    },
+}
+
+fn out(input: InputOut) -> Result<Value, ProviderError> {
+    serde_json::to_value(input).map_err(|e| ProviderError::Permanent(e.to_string()))
 }

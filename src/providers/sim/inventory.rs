@@ -28,7 +28,7 @@ pub enum InventoryError {
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
     pub provider_id: String,
-    pub kind: String,
+    pub kind: crate::model::Kind,
     pub region: String,
     pub name: String,
     pub client_token: String,
@@ -165,7 +165,7 @@ impl Inventory {
                 spec.kind,
                 rand::rng().random::<u64>() >> 16
             ),
-            kind: spec.kind.clone(),
+            kind: spec.kind,
             region: spec.region.clone(),
             name: spec.id.0.clone(),
             client_token: token.to_string(),

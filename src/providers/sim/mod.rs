@@ -4,6 +4,8 @@
 //! them. It is for scale and fault simulation, never a stand-in for a real provider.
 
 mod inventory;
+mod register;
+mod settings;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -15,11 +17,13 @@ use rand_distr::{Distribution, LogNormal};
 use serde_json::{Value, json};
 
 pub use inventory::{Inventory, Item};
+pub use register::REGISTRATION;
+pub use settings::{Faults, SimSettings};
 
 use super::{Created, InventoryItem, Provider, ProviderError};
 use crate::clock;
 use crate::model::{
-    Catalog, Faults, Latency, RateLimit, RecordedResource, ResourceSpec, RetryPolicy,
+    Catalog, Kind, Latency, RateLimit, RecordedResource, ResourceSpec, RetryPolicy,
 };
 
 /// Latency draws are capped at this multiple of the p95 when the catalog gives no `max`.
@@ -50,12 +54,8 @@ impl SimProvider {
         catalog: Catalog,
         scale_override: Option<f64>,
         seed_override: Option<u64>,
-    ) -> Result<Self, inventory::InventoryError> {
-        let settings = catalog.sim.clone().unwrap_or(crate::model::SimSettings {
-            time_scale: 1.0,
-            seed: None,
-            faults: Faults::default(),
-        });
+    ) -> Result<Self, crate::providers::registration::CannotOpen> {
+        let settings = SimSettings::read(catalog.settings.as_ref())?;
         let env_scale = std::env::var(TIME_SCALE_ENV)
             .ok()
             .and_then(|s| s.parse::<f64>().ok())
@@ -155,7 +155,7 @@ impl SimProvider {
 
     fn kind(
         &self,
-        spec_kind: &str,
+        spec_kind: Kind,
         region: &str,
     ) -> Result<&crate::model::KindEntry, ProviderError> {
         if !self.catalog.regions.contains_key(region) {
@@ -165,7 +165,7 @@ impl SimProvider {
         }
         self.catalog
             .kinds
-            .get(spec_kind)
+            .get(&spec_kind)
             .ok_or_else(|| ProviderError::Permanent(format!("unknown resource kind `{spec_kind}`")))
     }
 }
@@ -211,13 +211,13 @@ impl Provider for SimProvider {
         r
     }
 
-    fn step_timeout(&self, kind: &str) -> Duration {
+    fn step_timeout(&self, kind: Kind) -> Duration {
         let t = self.catalog.step_timeout(kind, DEFAULT_TIMEOUT);
         self.scaled(t).max(MIN_TIMEOUT)
     }
 
     async fn create(&self, spec: &ResourceSpec, token: &str) -> Result<Created, ProviderError> {
-        let entry = self.kind(&spec.kind, &spec.region)?;
+        let entry = self.kind(spec.kind, &spec.region)?;
         self.before_call().await?;
         let (item, persisted) = match self.inventory.by_token(token) {
             Some(existing) => (existing, None),
@@ -250,7 +250,7 @@ impl Provider for SimProvider {
         rec: &RecordedResource,
         spec: &ResourceSpec,
     ) -> Result<Value, ProviderError> {
-        let entry = self.kind(&spec.kind, &spec.region)?;
+        let entry = self.kind(spec.kind, &spec.region)?;
         self.before_call().await?;
         let id = rec
             .provider_id
@@ -307,6 +307,7 @@ impl Provider for SimProvider {
                 status: i.status(inventory::now_ms()).into(),
                 provider_id: i.provider_id,
                 kind: i.kind,
+                part: None,
                 region: i.region,
                 name: i.name,
                 client_token: Some(i.client_token),
@@ -322,7 +323,10 @@ mod tests {
 
     fn sim(seed: Option<u64>) -> (tempfile::TempDir, SimProvider) {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let catalog = crate::config::load_catalogs(root).unwrap()["sim"].clone();
+        let catalog =
+            crate::config::load_catalogs(root, &crate::providers::registry::Registry::builtin())
+                .unwrap()["sim"]
+                .clone();
         let dir = tempfile::tempdir().unwrap();
         let p = SimProvider::open(dir.path(), catalog, Some(1.0), seed).unwrap();
         (dir, p)
@@ -332,7 +336,7 @@ mod tests {
     fn a_seed_draws_each_steps_latency_whatever_the_order() {
         let (_a, one) = sim(Some(7));
         let (_b, two) = sim(Some(7));
-        let l = one.catalog.kinds["encoder"].provision;
+        let l = one.catalog.kinds[&Kind::Encoder].provision;
         let draw = |p: &SimProvider, id: &str| p.sample(l, &p.nth("create", id));
         let (x1, y1) = (draw(&one, "x"), draw(&one, "y"));
         let (y2, x2) = (draw(&two, "y"), draw(&two, "x"));

@@ -14,7 +14,9 @@ use orchestrate::model::{
     Definition, RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER,
     TAG_REGION, Window,
 };
-use orchestrate::providers::{InventoryItem, Provider, ProviderOptions, Providers};
+use orchestrate::providers::registry::Providers;
+use orchestrate::providers::registry::Registry;
+use orchestrate::providers::{InventoryItem, Provider, ProviderOptions};
 
 pub const MOTO_ENV: &str = "ORCHESTRATE_TEST_MOTO_URL";
 
@@ -62,7 +64,7 @@ pub fn spec(event: &str, region: &str, kind: &str) -> ResourceSpec {
         provider: "aws".into(),
         region: region.into(),
         event: event.into(),
-        kind: kind.into(),
+        kind: kind.parse().expect("a resource kind"),
         name: kind.into(),
         depends_on: Vec::new(),
         definition: Definition::null(),
@@ -112,8 +114,13 @@ pub fn provider(moto: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
     );
     std::fs::create_dir_all(dir.join("providers")).unwrap();
     std::fs::write(dir.join("providers/aws.yaml"), pointed).unwrap();
-    let catalogs = orchestrate::config::load_catalogs(dir).unwrap();
-    let providers = Providers::new(&dir.join("state"), catalogs, ProviderOptions::default());
+    let catalogs = orchestrate::config::load_catalogs(dir, &Registry::builtin()).unwrap();
+    let providers = Providers::new(
+        &dir.join("state"),
+        catalogs,
+        ProviderOptions::default(),
+        Registry::builtin(),
+    );
     providers.get("aws").unwrap()
 }
 
@@ -233,7 +240,9 @@ pub async fn listed(
             assert_eq!(i.tags.get(TAG_REGION), Some(&i.region), "{i:?}");
             assert!(i.tags.get(TAG_OWNER).is_some_and(|o| !o.is_empty()));
             let third = third(&i);
-            (i.region, i.kind, third)
+            // A part listed on its own reads as the part it is (`channel_group`).
+            let kind = i.part.map_or_else(|| i.kind.to_string(), String::from);
+            (i.region, kind, third)
         })
         .collect();
     seen.sort();

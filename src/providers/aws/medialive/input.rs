@@ -9,13 +9,14 @@ use aws_sdk_medialive::types::{
     InputDestinationRequest, InputSecurityGroupState, InputSourceRequest, InputType,
     InputWhitelistRuleCidr, SrtCallerSourceRequest, SrtSettingsRequest,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::super::errors::{classify, is_not_found};
 use super::super::once;
 use super::{Listed, listed, tags_of};
 use crate::model::TAG_OWNER;
 use crate::providers::ProviderError;
+use crate::providers::aws::Made;
 
 /// An input security group has no name: this tag carries its input's, so that a retried
 /// create finds the group an earlier attempt made.
@@ -56,7 +57,7 @@ fn source(def: &InputDef) -> Result<Source, ProviderError> {
     let address = def.address.clone().unwrap_or_default();
     match def.kind.as_str() {
         "file"
-            if crate::config::AWS_INPUT_SCHEMES
+            if crate::providers::aws::checks::AWS_INPUT_SCHEMES
                 .iter()
                 .any(|s| address.starts_with(s)) =>
         {
@@ -210,7 +211,7 @@ pub async fn create_input(
     def: &InputDef,
     tags: &BTreeMap<String, String>,
     token: &str,
-) -> Result<Value, ProviderError> {
+) -> Result<Made, ProviderError> {
     let source = source(def)?;
     let owner = tags.get(TAG_OWNER).cloned().unwrap_or_default();
     let firewall = match &source {
@@ -270,7 +271,7 @@ pub async fn create_input(
                 })?
         }
     };
-    Ok(match source {
+    let outputs = match source {
         Source::Pull(kind, url) => json!({ "input_id": id, "type": kind.as_str(), "source": url }),
         Source::SrtCaller { address, .. } => {
             json!({ "input_id": id, "type": InputType::SrtCaller.as_str(), "source": address })
@@ -287,7 +288,8 @@ pub async fn create_input(
                 "push_urls": push_urls,
             })
         }
-    })
+    };
+    Ok(Made { id, outputs })
 }
 
 /// Where the contribution encoder pushes: MediaLive's address for each destination.

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use super::errors::{classify, is_not_found};
 use super::health::Cache;
 use super::once;
+use crate::providers::aws::Made;
 use crate::providers::{EncoderHealth, ProviderError};
 use channel::ChannelDoc;
 
@@ -161,7 +162,7 @@ pub struct NewChannel<'a> {
 }
 
 /// Makes (or finds) the channel, starts it and completes its schedule; answers once it runs.
-pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Value, ProviderError> {
+pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Made, ProviderError> {
     let NewChannel {
         name,
         doc,
@@ -239,7 +240,10 @@ pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Value,
     wait(client, &id, &["RUNNING"], false).await?;
     // Immediate switches need a running channel.
     schedule::ensure(client, &id, switches).await?;
-    Ok(json!({ "channel_id": id, "name": name }))
+    Ok(Made {
+        outputs: json!({ "channel_id": id, "name": name }),
+        id,
+    })
 }
 
 /// Stops the channel if it runs, then deletes it and waits until it is gone.

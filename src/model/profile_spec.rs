@@ -1,0 +1,514 @@
+//! The sections of a profile (encoder, origin, CDN, VOD, monitoring) as the file gives them
+//! and as a validated profile carries them.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::bitrate::Bitrate;
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderSpec {
+    pub input: InputSpec,
+    #[serde(default)]
+    pub codec: Codec,
+    /// Target segment duration, e.g. `2s`.
+    #[serde(default = "default_segment")]
+    pub segment_duration: String,
+    #[serde(default)]
+    pub redundancy: Redundancy,
+    /// What runs the ladder on a cloud provider: its managed encoding service (`managed`,
+    /// MediaLive on aws) or a virtual machine running ffmpeg (`instance`, EC2 on aws).
+    #[serde(default)]
+    pub engine: Engine,
+    /// A clip (s3:// or https://) shown, looped, from the channel's start until the show
+    /// starts and again once it ends; the switches to the feed and back are scheduled at the
+    /// event's start and end (MediaLive: aws, `engine: managed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slate: Option<String>,
+    pub ladder: Vec<Rendition>,
+}
+
+fn default_segment() -> String {
+    "2s".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    #[serde(rename = "type")]
+    pub kind: InputKind,
+    /// File path for `file`; listen address for `srt`/`rtmp` (a free port is chosen when omitted).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The networks (CIDR) allowed to push to a cloud push input (`rtmp` on aws, where the
+    /// input's security group admits only these). The local provider listens on loopback and
+    /// does not read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputKind {
+    Testsrc,
+    File,
+    Srt,
+    Rtmp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Codec {
+    #[default]
+    H264,
+    H265,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    #[default]
+    Managed,
+    Instance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Redundancy {
+    #[default]
+    Single,
+    Dual,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rendition {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// Bits per second: `3000k`, `4.5M` or a plain number.
+    pub bitrate: Bitrate,
+    #[serde(default = "default_fps")]
+    pub fps: f64,
+}
+
+fn default_fps() -> f64 {
+    30.0
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OriginSpec {
+    #[serde(default = "default_packaging")]
+    pub packaging: Vec<Packaging>,
+    /// How much of the live stream stays seekable, e.g. `2h`.
+    #[serde(default = "default_dvr")]
+    pub dvr_window: String,
+    /// Keep every segment for the VOD hand-off.
+    #[serde(default = "yes")]
+    pub archive: bool,
+}
+
+impl Default for OriginSpec {
+    fn default() -> Self {
+        Self {
+            packaging: default_packaging(),
+            dvr_window: default_dvr(),
+            archive: true,
+        }
+    }
+}
+
+fn default_packaging() -> Vec<Packaging> {
+    vec![Packaging::Hls]
+}
+fn default_dvr() -> String {
+    "0s".into()
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Packaging {
+    Hls,
+    Dash,
+    Cmaf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CdnSpec {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// One distribution shared by every event of the profile instead of one per event.
+    #[serde(default)]
+    pub shared: bool,
+}
+
+impl Default for CdnSpec {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            shared: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VodSpec {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub formats: Vec<Packaging>,
+    #[serde(default)]
+    pub drm: Option<DrmSpec>,
+    /// Keep only what was on air inside the scheduled start and end (else the whole window
+    /// the ingest shows content for).
+    #[serde(default)]
+    pub trim: bool,
+    /// Packaging runs tried before the hand-off gives up (the archive is kept).
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+    /// Longest the live resources wait for a verified VOD after end + grace before they are
+    /// torn down anyway (the archive is kept).
+    #[serde(default = "default_handoff_timeout")]
+    #[schemars(with = "String")]
+    pub timeout: crate::model::duration::HumanDuration,
+}
+
+impl Default for VodSpec {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            formats: Vec::new(),
+            drm: None,
+            trim: false,
+            attempts: default_attempts(),
+            timeout: default_handoff_timeout(),
+        }
+    }
+}
+
+fn default_attempts() -> u32 {
+    3
+}
+
+fn default_handoff_timeout() -> crate::model::duration::HumanDuration {
+    crate::model::duration::HumanDuration(std::time::Duration::from_secs(30 * 60))
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrmSpec {
+    pub scheme: DrmScheme,
+    #[serde(default)]
+    pub key_provider: KeyProvider,
+    /// Key server for `speke`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A new key for the VOD instead of the live stream's.
+    #[serde(default)]
+    pub rotate_keys: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DrmScheme {
+    None,
+    Cenc,
+    Cbcs,
+    #[serde(rename = "aes-128")]
+    Aes128,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyProvider {
+    #[default]
+    Local,
+    Speke,
+}
+
+/// What is watched while the event is on air, and when it alerts.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSpec {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The tiers probed [default: all four].
+    #[serde(default = "all_tiers")]
+    pub tiers: Vec<crate::metric::Tier>,
+    /// A rendition's playlist that gained no segment for this many target durations is stale
+    /// (RFC 8216 asks a server to publish within 1.5).
+    #[serde(default = "default_stale_after")]
+    pub stale_after: f64,
+    /// Keep the built-in rules (encoder down, stale playlist, edge errors, viewer stalls)
+    /// beside `rules`.
+    #[serde(default = "yes")]
+    pub default_rules: bool,
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    /// What is done when an alert fires: an action, a notification, or a question to a hook.
+    #[serde(default)]
+    pub actions: Vec<ReactionSpec>,
+    /// Where `notify` sends, by name.
+    #[serde(default)]
+    pub notifiers: BTreeMap<String, NotifierSpec>,
+    /// External decision hooks, by name: they are sent the alert and the recent signals and
+    /// answer with the action to take.
+    #[serde(default)]
+    pub hooks: BTreeMap<String, HookSpec>,
+    #[serde(default)]
+    pub guardrails: GuardrailSpec,
+}
+
+impl Default for MonitoringSpec {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tiers: all_tiers(),
+            stale_after: default_stale_after(),
+            default_rules: true,
+            rules: Vec::new(),
+            actions: Vec::new(),
+            notifiers: BTreeMap::new(),
+            hooks: BTreeMap::new(),
+            guardrails: GuardrailSpec::default(),
+        }
+    }
+}
+
+/// One reaction to alerts: `on` these rules, `do` this.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionSpec {
+    /// The rules whose alerts it reacts to; `*` for every rule.
+    pub on: Vec<String>,
+    /// Only alerts on this tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<crate::metric::Tier>,
+    #[serde(rename = "do")]
+    pub action: ReactionKind,
+    /// The notifier, for `do: notify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+    /// The hook that decides, for `do: ask`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<String>,
+    /// Wait for `orchestrate approve ID` before acting.
+    #[serde(default)]
+    pub require_approval: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReactionKind {
+    /// Switch the edge to another pipeline.
+    Failover,
+    /// Restart the failing pipeline's encoder.
+    Restart,
+    /// Add capacity where the alert is.
+    Scale,
+    /// Tell someone (on firing and on resolved).
+    Notify,
+    /// Ask an external hook what to do.
+    Ask,
+}
+
+/// A webhook (POST, signed with HMAC-SHA256) or a command (the JSON on stdin, no shell).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifierSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+    /// The environment variable holding the webhook's signing secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
+    /// A program and its arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default = "default_call_timeout")]
+    #[schemars(with = "String")]
+    pub timeout: crate::model::duration::HumanDuration,
+}
+
+/// An external decision hook: an HTTP endpoint (POST) or a command (the JSON on stdin, the
+/// answer on stdout).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The environment variable holding a bearer token for `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// How much of the recent signals is sent.
+    #[serde(default = "default_hook_window")]
+    #[schemars(with = "String")]
+    pub window: crate::model::duration::HumanDuration,
+    #[serde(default = "default_call_timeout")]
+    #[schemars(with = "String")]
+    pub timeout: crate::model::duration::HumanDuration,
+}
+
+/// Limits on what the actions may do to a running event.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardrailSpec {
+    /// The same action on the same target is not taken again within this time.
+    #[serde(default = "default_cooldown")]
+    #[schemars(with = "String")]
+    pub cooldown: crate::model::duration::HumanDuration,
+    /// At most this many actions per event and region within `per`.
+    #[serde(default = "default_max_actions")]
+    pub max_actions: u32,
+    #[serde(default = "default_actions_per")]
+    #[schemars(with = "String")]
+    pub per: crate::model::duration::HumanDuration,
+}
+
+impl Default for GuardrailSpec {
+    fn default() -> Self {
+        Self {
+            cooldown: default_cooldown(),
+            max_actions: default_max_actions(),
+            per: default_actions_per(),
+        }
+    }
+}
+
+fn secs(s: u64) -> crate::model::duration::HumanDuration {
+    crate::model::duration::HumanDuration(std::time::Duration::from_secs(s))
+}
+fn default_call_timeout() -> crate::model::duration::HumanDuration {
+    secs(5)
+}
+fn default_hook_window() -> crate::model::duration::HumanDuration {
+    secs(60)
+}
+fn default_cooldown() -> crate::model::duration::HumanDuration {
+    secs(120)
+}
+fn default_max_actions() -> u32 {
+    5
+}
+fn default_actions_per() -> crate::model::duration::HumanDuration {
+    secs(600)
+}
+
+fn all_tiers() -> Vec<crate::metric::Tier> {
+    crate::metric::Tier::ALL.to_vec()
+}
+
+fn default_stale_after() -> f64 {
+    1.5
+}
+
+/// One alerting rule: a threshold (`above` or `below`, with `clear` for hysteresis) or an
+/// anomaly detector, held `for` a while before it fires.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    /// The signal it reads, e.g. `playlist_age_s`.
+    pub signal: crate::metric::Metric,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
+    /// Where a firing threshold alert resolves [default: the threshold itself].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<AnomalySpec>,
+    /// How long the condition must hold before the alert fires.
+    #[serde(default, rename = "for")]
+    #[schemars(with = "String")]
+    pub hold: crate::model::duration::HumanDuration,
+    #[serde(default)]
+    pub severity: Severity,
+    /// Only this rendition's series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendition: Option<String>,
+    /// Only this resource's series (`encoder-a`, `origin`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalySpec {
+    pub method: AnomalyMethod,
+    /// `zscore`: the rolling window the mean and deviation are taken over.
+    #[serde(default = "default_anomaly_window")]
+    #[schemars(with = "String")]
+    pub window: crate::model::duration::HumanDuration,
+    /// `ewma`: the weight of each new value.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// How many deviations from the mean is anomalous.
+    #[serde(default = "default_sigma")]
+    pub sigma: f64,
+    /// Values seen before anything is called anomalous.
+    #[serde(default = "default_min_samples")]
+    pub min_samples: u32,
+}
+
+fn default_anomaly_window() -> crate::model::duration::HumanDuration {
+    crate::model::duration::HumanDuration(std::time::Duration::from_secs(60))
+}
+fn default_alpha() -> f64 {
+    0.1
+}
+fn default_sigma() -> f64 {
+    3.0
+}
+fn default_min_samples() -> u32 {
+    10
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnomalyMethod {
+    Zscore,
+    Ewma,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// The rules every profile has unless `default_rules: false`; `monitor::rules`
+/// builds them.
+pub const BUILT_IN_RULES: &[&str] = &[
+    "encoder-down",
+    "encoder-alerts",
+    "playlist-stale",
+    "playlist-unreachable",
+    "edge-errors",
+    "edge-lag",
+    "viewer-stall",
+];

@@ -1,0 +1,156 @@
+//! What the aws provider checks of its catalog and of the profiles that name it, reported
+//! by validation with every other error.
+
+use std::collections::BTreeMap;
+
+use crate::config::Finding;
+use crate::config::catalog::KindEntry;
+use crate::config::profile::{InputKind, Packaging, ProfileFile};
+use crate::model::Kind;
+
+/// The addresses a MediaLive pull input reads from.
+pub const AWS_INPUT_SCHEMES: &[&str] = &["s3://", "s3ssl://", "https://", "http://"];
+
+/// What the aws provider can build today: MediaLive inputs pulling from a URL or taking an
+/// RTMP push from listed networks, EC2 encoders pulling from a URL, and a CDN per event (see
+/// docs/providers.md).
+pub fn profile(p: &ProfileFile, kinds: &BTreeMap<Kind, KindEntry>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let address = p.encoder.input.address.as_deref().unwrap_or("");
+    let url = AWS_INPUT_SCHEMES.iter().any(|s| address.starts_with(s));
+    let managed = p.encoder.engine == crate::config::profile::Engine::Managed;
+    let reader = if managed {
+        "MediaLive"
+    } else {
+        "an EC2 encoder"
+    };
+    match p.encoder.input.kind {
+        InputKind::File if !address.is_empty() && !url => {
+            out.push(Finding::new(
+                "encoder.input.address",
+                format!("{reader} reads a file from an s3:// or https:// URL, not `{address}`"),
+            ));
+        }
+        InputKind::File => {}
+        InputKind::Rtmp if managed => {
+            if p.encoder.input.address.is_some() {
+                out.push(Finding::new(
+                    "encoder.input.address",
+                    "MediaLive chooses where an RTMP push input listens: leave `address` out; `orchestrate status` shows the push URL once it exists",
+                ));
+            }
+            if p.encoder.input.allow.is_empty() {
+                out.push(Finding::new(
+                    "encoder.input.allow",
+                    "a MediaLive RTMP push input admits only the networks listed here: name the contribution's source networks, such as `allow: [203.0.113.0/24]`",
+                ));
+            }
+        }
+        // MediaLive calls out to the contribution encoder, which listens.
+        InputKind::Srt if managed => {
+            if crate::config::srt_listener(address).is_none() {
+                out.push(Finding::new(
+                    "encoder.input.address",
+                    format!(
+                        "MediaLive calls the contribution's SRT listener (SRT_CALLER): give its address as srt://host:port, not `{address}`"
+                    ),
+                ));
+            }
+        }
+        _ if managed => {
+            out.push(Finding::new(
+                "encoder.input.type",
+                "MediaLive takes the feed from a URL (`file` with an s3:// or https:// address), as an RTMP push (`rtmp` with `allow`), or by calling an SRT listener (`srt` with its address)",
+            ));
+        }
+        _ => {
+            out.push(Finding::new(
+                "encoder.input.type",
+                "an EC2 encoder reads the feed from a URL: use `file` with an s3:// or https:// address",
+            ));
+        }
+    }
+    if p.encoder.slate.is_some() && !managed {
+        out.push(Finding::new(
+            "encoder.slate",
+            "only MediaLive (`engine: managed`) shows a slate and switches to the feed on schedule",
+        ));
+    }
+    if let Some(slate) = &p.encoder.slate
+        && !AWS_INPUT_SCHEMES.iter().any(|s| slate.starts_with(s))
+    {
+        out.push(Finding::new(
+            "encoder.slate",
+            format!("MediaLive reads the slate from an s3:// or https:// URL, not `{slate}`"),
+        ));
+    }
+    // Two EC2 encoders push to the MediaPackage channel's two ingest endpoints, one each.
+    if managed && p.encoder.redundancy == crate::config::profile::Redundancy::Dual {
+        // Two single-pipeline channels would both push to the MediaPackage channel's first
+        // ingest endpoint; two pipelines into one origin need a STANDARD channel.
+        out.push(Finding::new(
+            "encoder.redundancy",
+            "the aws provider makes single-pipeline MediaLive channels; `dual` (a STANDARD channel feeding both MediaPackage ingest endpoints) is not built yet",
+        ));
+    }
+    if p.vod.enabled {
+        vod(p, &mut out);
+    }
+    // A shared CDN fronts a MediaPackage v2 channel group: its origins are v2 channels.
+    if p.cdn.enabled && p.cdn.shared {
+        if !managed {
+            out.push(Finding::new(
+                "cdn.shared",
+                "a CDN shared by an event group puts its origins on MediaPackage v2, which only MediaLive (`encoder.engine: managed`) feeds here",
+            ));
+        }
+        if p.vod.enabled {
+            out.push(Finding::new(
+                "cdn.shared",
+                "a CDN shared by an event group puts its origins on MediaPackage v2, whose VOD harvest is not built yet: turn `vod` off or the CDN's sharing",
+            ));
+        }
+    }
+    // The EC2 encoder reads its ingest credentials at boot, as this role.
+    if !managed && kinds.get(&Kind::Instance).is_some_and(|k| k.role.is_none()) {
+        out.push(Finding::new(
+            "provider",
+            "`encoder.engine: instance` needs `kinds.instance.role` in the aws catalog: an IAM instance profile allowed mediapackage:DescribeChannel (and s3:GetObject for an s3:// input)",
+        ));
+    }
+    // MediaPackage writes the harvested VOD into S3 as this role.
+    if p.vod.enabled && kinds.get(&Kind::Vod).is_some_and(|k| k.role.is_none()) {
+        out.push(Finding::new(
+            "provider",
+            "`vod.enabled` needs `kinds.vod.role` in the aws catalog: the ARN of an IAM role MediaPackage may assume, allowed to write to S3",
+        ));
+    }
+    out
+}
+
+/// The services the aws provider calls, as a catalog's `service_rate_limits` names them.
+pub const SERVICES: &[&str] = &[
+    "s3",
+    "medialive",
+    "mediapackage",
+    "mediapackagev2",
+    "cloudfront",
+    "ec2",
+];
+
+/// The aws VOD is a MediaPackage harvest of the origin's HLS endpoint, written to S3 as HLS
+/// in the clear.
+fn vod(p: &ProfileFile, out: &mut Vec<Finding>) {
+    if !p.origin.packaging.contains(&Packaging::Hls) {
+        out.push(Finding::new(
+            "origin.packaging",
+            "the aws VOD is harvested from the origin's HLS endpoint: add `hls`",
+        ));
+    }
+    if p.vod.formats.iter().any(|f| *f != Packaging::Hls) {
+        out.push(Finding::new(
+            "vod.formats",
+            "the aws VOD is HLS (a MediaPackage harvest); other formats are not built yet",
+        ));
+    }
+}

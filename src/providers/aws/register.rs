@@ -1,0 +1,40 @@
+//! The aws provider's registration: MediaLive or EC2 encoders, MediaPackage origins,
+//! CloudFront, S3 and a MediaPackage harvest for the VOD.
+
+use std::sync::Arc;
+
+use super::checks::{SERVICES, profile};
+use crate::config::catalog::CatalogFile;
+use crate::config::{Finding, ProviderRules};
+use crate::model::Kind;
+use crate::providers::registration::{CannotOpen, Opening, Registration};
+
+pub const REGISTRATION: Registration = Registration {
+    rules: ProviderRules {
+        name: "aws",
+        built: true,
+        services: SERVICES,
+        kinds: &Kind::ALL,
+        actions: &[],
+        vod: true,
+        drm: &[],
+        slate: true,
+        catalog,
+        profile,
+    },
+    open: Some(open),
+};
+
+fn open(o: &Opening<'_>) -> Result<Arc<dyn crate::providers::Provider>, CannotOpen> {
+    Ok(Arc::new(super::AwsProvider::open(o.catalog.clone())))
+}
+
+fn catalog(c: &CatalogFile) -> Vec<Finding> {
+    match c.settings {
+        Some(_) => vec![Finding::new(
+            "settings",
+            "the aws provider takes no `settings`: its credentials and endpoint come from the environment",
+        )],
+        None => Vec::new(),
+    }
+}
