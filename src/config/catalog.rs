@@ -10,8 +10,9 @@ use serde_saphyr::Spanned;
 use super::duration::HumanDuration;
 pub use crate::model::catalog_spec::*;
 
+/// Unknown top-level fields are refused by validation rather than by the parser: the provider's
+/// own section is named after it, which the file's types cannot know.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CatalogFile {
     #[serde(rename = "apiVersion")]
     #[schemars(with = "String")]
@@ -42,9 +43,31 @@ pub struct CatalogFile {
     pub lead_step: Option<HumanDuration>,
     /// Resource kinds this provider creates; each has a template `templates/<provider>/<kind>.tera`.
     pub kinds: BTreeMap<String, KindEntry>,
-    /// The provider's own settings, read and checked by the provider (docs/providers.md
-    /// lists each provider's).
-    #[serde(default)]
-    #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
-    pub settings: Option<serde_json::Value>,
+    /// The provider's own settings, under its name (`local:` in providers/local.yaml), read
+    /// and checked by the provider (docs/providers.md lists each provider's); any other
+    /// unknown field lands here too, for validation to refuse.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub sections: BTreeMap<String, serde_json::Value>,
+}
+
+/// The fields a catalog file has besides its provider's own section.
+pub const CATALOG_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "provider",
+    "regions",
+    "rate_limit",
+    "service_rate_limits",
+    "retry",
+    "readiness",
+    "lead_step",
+    "kinds",
+];
+
+impl CatalogFile {
+    /// The provider's own section: the one named after it.
+    pub fn settings(&self) -> Option<&serde_json::Value> {
+        self.sections.get(&self.provider.value)
+    }
 }

@@ -16,7 +16,7 @@ fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
 
 fn slow() -> Project {
     // A CDN takes ~3 s: long enough to catch a run in the middle.
-    Project::new("settings:\n  time_scale: 0.01\n")
+    Project::new("sim:\n  time_scale: 0.01\n")
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn killed_in_the_middle_of_up_then_up_again_converges_without_duplicates_or_orph
     let mid = p.inventory().len();
     assert!(mid < 17, "killed before the end ({mid} resources)");
     // The interruption is what needed a slow sim; the recovery can run fast.
-    p.set_sim("settings:\n  time_scale: 0.001\n");
+    p.set_sim("sim:\n  time_scale: 0.001\n");
 
     let again = p.run(&["up", "--yes"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
@@ -170,7 +170,7 @@ fn ctrl_c_lets_in_flight_steps_finish_exits_130_and_the_next_up_completes() {
         "the provider holds what the journal records"
     );
     assert!(entries.len() < 17, "stopped before the end");
-    p.set_sim("settings:\n  time_scale: 0.001\n");
+    p.set_sim("sim:\n  time_scale: 0.001\n");
 
     p.ok(&["up", "--yes"]);
     assert_eq!(p.inventory_names(), expected_names());

@@ -341,3 +341,22 @@ fn bad_monitoring_actions_name_their_field() {
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!(stderr(&out));
 }
+
+/// A catalog's own section is the one named after its provider; any other unknown field, and
+/// a setting the provider refuses, is an error at its line.
+#[test]
+fn a_catalog_takes_its_own_providers_section_only() {
+    let p = Project::fast();
+    let sim = p.read("providers/sim.yaml");
+    p.write(
+        "providers/sim.yaml",
+        &format!(
+            "{}\nkinds_extra: {{}}\nlocal:\n  stop_grace: 5s\n",
+            sim.replacen("  time_scale: 0.001", "  time_scale: -1", 1)
+                .trim_end()
+        ),
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&out));
+}

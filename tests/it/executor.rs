@@ -103,7 +103,7 @@ async fn assert_consistent(p: &Project, state: &SqliteState) {
 async fn throttling_and_transient_errors_are_retried_without_duplicates() {
     // lost_response: the create happens but the answer is lost; the retry must not duplicate.
     let p = Project::new(
-        "settings:\n  time_scale: 0.001\n  seed: 7\n  faults: { throttle: 0.2, transient: 0.2, lost_response: 0.3 }\n",
+        "sim:\n  time_scale: 0.001\n  seed: 7\n  faults: { throttle: 0.2, transient: 0.2, lost_response: 0.3 }\n",
     );
     let catalog = p.read("providers/sim.yaml").replace(
         "retry: { max_attempts: 6, base_delay: 500ms, max_delay: 30s }",
@@ -128,7 +128,7 @@ async fn throttling_and_transient_errors_are_retried_without_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_call_times_out_and_its_dependents_are_skipped() {
-    let p = Project::new("settings:\n  time_scale: 0.0001\n  faults: { hang: 1.0 }\n");
+    let p = Project::new("sim:\n  time_scale: 0.0001\n  faults: { hang: 1.0 }\n");
     let run = up(&p, &Shutdown::new()).await;
     let r = &run.report;
     assert_eq!(r.done, 0);
@@ -157,7 +157,7 @@ async fn a_hanging_call_times_out_and_its_dependents_are_skipped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permanent_errors_fail_at_once_and_the_next_run_retries_them() {
-    let p = Project::new("settings:\n  time_scale: 0.001\n  faults: { permanent: 1.0 }\n");
+    let p = Project::new("sim:\n  time_scale: 0.001\n  faults: { permanent: 1.0 }\n");
     let run = up(&p, &Shutdown::new()).await;
     assert_eq!(run.report.failed.len(), 7);
     let journal = run.state.journal(100).await.unwrap();
@@ -166,7 +166,7 @@ async fn permanent_errors_fail_at_once_and_the_next_run_retries_them() {
         "no retries on a permanent error"
     );
     drop(run);
-    p.set_sim("settings:\n  time_scale: 0.001\n");
+    p.set_sim("sim:\n  time_scale: 0.001\n");
     let run = up(&p, &Shutdown::new()).await;
     assert!(run.report.success(), "{:?}", run.report);
     assert_eq!(p.inventory().len(), 17);
@@ -174,7 +174,7 @@ async fn permanent_errors_fail_at_once_and_the_next_run_retries_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_stop_lets_in_flight_steps_finish_and_leaves_state_consistent() {
-    let p = Project::new("settings:\n  time_scale: 0.01\n");
+    let p = Project::new("sim:\n  time_scale: 0.01\n");
     let shutdown = Shutdown::new();
     let run = up_reporting(
         &p,
@@ -212,7 +212,7 @@ async fn graceful_stop_lets_in_flight_steps_finish_and_leaves_state_consistent()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_stop_abandons_in_flight_steps_and_the_next_run_resumes_them() {
-    let p = Project::new("settings:\n  time_scale: 0.01\n");
+    let p = Project::new("sim:\n  time_scale: 0.01\n");
     let shutdown = Shutdown::new();
     let run = up_reporting(
         &p,
@@ -260,7 +260,7 @@ async fn forced_stop_abandons_in_flight_steps_and_the_next_run_resumes_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallelism_caps_steps_in_flight() {
-    let p = Project::new("settings:\n  time_scale: 0.001\n");
+    let p = Project::new("sim:\n  time_scale: 0.001\n");
     let ws = Workspace::new(p.path(), None, Duration::from_secs(5));
     let config = ws.load_config(&[]).unwrap();
     let state = ws.open_state().unwrap();

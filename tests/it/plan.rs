@@ -211,7 +211,7 @@ fn an_auto_lead_comes_from_the_catalog_until_history_teaches_it() {
     // recorded, the learned lead is the chain's p95 × 1.25 (or its tail: the longest recorded,
     // and the catalog's, scaled down to what was recorded only once fifty are) plus a minute of
     // readiness checks, rounded up to the minute.
-    let p = Project::new("settings:\n  time_scale: 0.0002\n");
+    let p = Project::new("sim:\n  time_scale: 0.0002\n");
     p.write(
         "schedules/main.yaml",
         "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: auto-show\n    start: 2030-12-05T19:45:00Z\n    end: 2030-12-05T21:00:00Z\n    profile: sim-hd\n    regions: [eu-west-1]\n    lead: auto\n",

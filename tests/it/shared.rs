@@ -13,7 +13,7 @@ use orchestrate::workspace::Workspace;
 const CDN: &str = "@sim-shared+league/eu-west-1/cdn";
 
 fn project() -> Project {
-    let p = Project::new("settings:\n  time_scale: 0.0001\n");
+    let p = Project::new("sim:\n  time_scale: 0.0001\n");
     let profile = p.read("profiles/sim-hd.yaml").replace(
         "cdn:\n  enabled: true",
         "cdn:\n  enabled: true\n  shared: true",

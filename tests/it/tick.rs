@@ -105,7 +105,7 @@ fn expected(events: &[Ev], now: Timestamp, ws: &Workspace) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_of_fifty_overlapping_events_holds_exactly_what_is_in_its_window() {
-    let p = Project::new("settings:\n  time_scale: 0.0001\n");
+    let p = Project::new("sim:\n  time_scale: 0.0001\n");
     let events = day_of_events();
     p.write("schedules/main.yaml", &schedule_yaml(&events));
     let ws = Workspace::new(p.path(), None, Duration::from_secs(10));
@@ -348,7 +348,7 @@ async fn schedule_edits_move_extend_and_shrink_what_exists() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_an_auto_lead_each_resource_is_created_as_late_as_what_needs_it_allows() {
-    let p = Project::new("settings:\n  time_scale: 0.0001\n");
+    let p = Project::new("sim:\n  time_scale: 0.0001\n");
     p.write(
         "schedules/main.yaml",
         "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - id: show\n    start: 2030-12-05T20:00:00Z\n    end: 2030-12-05T21:00:00Z\n    profile: sim-hd\n    regions: [eu-west-1]\n",

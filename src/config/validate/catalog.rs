@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::Ctx;
-use crate::config::catalog::CatalogFile;
+use crate::config::catalog::{CATALOG_FIELDS, CatalogFile};
 use crate::config::rules::ProviderSet;
+use crate::config::yaml::unknown_name;
 use crate::model::{Catalog, Kind};
 
 pub(super) fn catalog(
@@ -124,6 +125,12 @@ pub(super) fn catalog(
             }
         }
     }
+    for key in c.sections.keys().filter(|k| *k != provider) {
+        let mut expected = CATALOG_FIELDS.to_vec();
+        expected.push(provider);
+        cx.top(key.clone(), unknown_name("field", key, &expected));
+        ok = false;
+    }
     if let Some(rules) = rules {
         ok &= cx.findings((rules.catalog)(c));
     }
@@ -140,6 +147,6 @@ pub(super) fn catalog(
         readiness: c.readiness.map_or(crate::model::READINESS, |d| d.0),
         lead_step: c.lead_step.map_or(crate::model::LEAD_STEP, |d| d.0),
         kinds,
-        settings: c.settings.clone(),
+        settings: c.settings().cloned(),
     })
 }

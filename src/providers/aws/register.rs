@@ -30,10 +30,10 @@ fn open(o: &Opening<'_>) -> Result<Arc<dyn crate::providers::Provider>, CannotOp
 }
 
 fn catalog(c: &CatalogFile) -> Vec<Finding> {
-    match c.settings {
+    match c.settings() {
         Some(_) => vec![Finding::new(
-            "settings",
-            "the aws provider takes no `settings`: its credentials and endpoint come from the environment",
+            "aws",
+            "the aws provider takes no settings: its credentials and endpoint come from the environment",
         )],
         None => Vec::new(),
     }

@@ -42,8 +42,8 @@ fn open(o: &Opening<'_>) -> Result<Arc<dyn crate::providers::Provider>, CannotOp
 }
 
 fn catalog(c: &CatalogFile) -> Vec<Finding> {
-    match LocalSettings::read(c.settings.as_ref()) {
+    match LocalSettings::read(c.settings()) {
         Ok(_) => Vec::new(),
-        Err(e) => vec![Finding::new("settings", e.to_string())],
+        Err(e) => vec![Finding::new("local", e.to_string())],
     }
 }

@@ -42,13 +42,13 @@ fn open(o: &Opening<'_>) -> Result<Arc<dyn crate::providers::Provider>, CannotOp
 }
 
 fn catalog(c: &CatalogFile) -> Vec<Finding> {
-    let s = match SimSettings::read(c.settings.as_ref()) {
+    let s = match SimSettings::read(c.settings()) {
         Ok(s) => s,
-        Err(e) => return vec![Finding::new("settings", e.to_string())],
+        Err(e) => return vec![Finding::new("sim", e.to_string())],
     };
     let mut out = Vec::new();
     if !(s.time_scale.is_finite() && s.time_scale > 0.0) {
-        out.push(Finding::new("settings.time_scale", "must be positive"));
+        out.push(Finding::new("sim.time_scale", "must be positive"));
     }
     let f = s.faults;
     for (n, p) in [
@@ -60,7 +60,7 @@ fn catalog(c: &CatalogFile) -> Vec<Finding> {
     ] {
         if !(0.0..=1.0).contains(&p) {
             out.push(Finding::new(
-                format!("settings.faults.{n}"),
+                format!("sim.faults.{n}"),
                 "a probability between 0 and 1",
             ));
         }

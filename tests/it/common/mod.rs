@@ -94,7 +94,7 @@ fn repo() -> &'static Path {
 
 impl Project {
     /// A project with the repository's sim files, the schedule above, and a sim catalog with
-    /// the given `settings:` section (time scale, seed, faults).
+    /// the given `sim:` section (time scale, seed, faults).
     pub fn new(sim_section: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let p = Self { dir };
@@ -130,7 +130,7 @@ impl Project {
 
     /// Fast and fault-free: a 3-minute start takes about 180 ms.
     pub fn fast() -> Self {
-        Self::new("settings:\n  time_scale: 0.001\n")
+        Self::new("sim:\n  time_scale: 0.001\n")
     }
 
     pub fn path(&self) -> &Path {
@@ -156,10 +156,10 @@ impl Project {
         std::fs::read_to_string(self.path().join(rel)).expect("read")
     }
 
-    /// Replaces the `settings:` section of providers/sim.yaml.
+    /// Replaces the `sim:` section of providers/sim.yaml.
     pub fn set_sim(&self, sim_section: &str) {
         let text = std::fs::read_to_string(repo().join("providers/sim.yaml")).expect("sim.yaml");
-        let head = &text[..text.find("\nsettings:").expect("settings section") + 1];
+        let head = &text[..text.find("\nsim:").expect("sim section") + 1];
         self.write("providers/sim.yaml", &format!("{head}{sim_section}"));
     }
 
