@@ -65,6 +65,45 @@ pub const CATALOG_FIELDS: &[&str] = &[
     "kinds",
 ];
 
+/// Each top-level key of a catalog for `provider` that is none of its fields nor the provider's
+/// own section, with the message that says so.
+pub fn unknown_fields<'a>(
+    keys: impl IntoIterator<Item = &'a str>,
+    provider: &str,
+) -> Vec<(&'a str, String)> {
+    let mut expected = CATALOG_FIELDS.to_vec();
+    expected.push(provider);
+    keys.into_iter()
+        .filter(|k| !expected.contains(k))
+        .map(|k| (k, super::yaml::unknown_name("field", k, &expected)))
+        .collect()
+}
+
+/// A catalog's unknown top-level fields, read without its types: reported beside a parse
+/// error, which would otherwise say only that a required field whose name was mistyped is
+/// missing.
+pub fn unknown_fields_in(path: &std::path::Path, text: &str) -> Vec<super::Diagnostic> {
+    #[derive(Deserialize)]
+    struct Top {
+        #[serde(default)]
+        provider: Option<String>,
+        #[serde(flatten)]
+        rest: BTreeMap<String, serde::de::IgnoredAny>,
+    }
+    let Ok(top) = serde_saphyr::from_str::<Top>(text) else {
+        return Vec::new();
+    };
+    let provider = top.provider.unwrap_or_default();
+    let at = super::locate::Locator::new(text);
+    unknown_fields(top.rest.keys().map(String::as_str), &provider)
+        .into_iter()
+        .map(|(k, msg)| {
+            let (line, col) = at.find(k);
+            super::Diagnostic::new(path, line, col, k, msg)
+        })
+        .collect()
+}
+
 impl CatalogFile {
     /// The provider's own section: the one named after it.
     pub fn settings(&self) -> Option<&serde_json::Value> {

@@ -70,9 +70,13 @@ pub fn parse_project(project: &Path, schedules: &[PathBuf]) -> Result<Parsed, Lo
         schedules.to_vec()
     };
     let mut diags = Diagnostics::default();
-    let schedules = parse_all(schedule_files, &mut diags)?;
-    let profiles = parse_all(yaml_files(&project.join("profiles"))?, &mut diags)?;
-    let catalogs = parse_all(yaml_files(&project.join("providers"))?, &mut diags)?;
+    let schedules = parse_all(schedule_files, &mut diags, no_hints)?;
+    let profiles = parse_all(yaml_files(&project.join("profiles"))?, &mut diags, no_hints)?;
+    let catalogs = parse_all(
+        yaml_files(&project.join("providers"))?,
+        &mut diags,
+        catalog::unknown_fields_in,
+    )?;
     diags.into_result()?;
     Ok(Parsed {
         schedules: schedules.into_iter().map(|(p, s, _)| (p, s)).collect(),
@@ -87,7 +91,11 @@ pub fn load_catalogs(
     providers: &dyn ProviderSet,
 ) -> Result<std::collections::BTreeMap<String, crate::model::Catalog>, LoadError> {
     let mut diags = Diagnostics::default();
-    let catalogs = parse_all(yaml_files(&project.join("providers"))?, &mut diags)?;
+    let catalogs = parse_all(
+        yaml_files(&project.join("providers"))?,
+        &mut diags,
+        catalog::unknown_fields_in,
+    )?;
     diags.into_result()?;
     let parsed = Parsed {
         catalogs: named(catalogs),
@@ -97,20 +105,31 @@ pub fn load_catalogs(
 }
 
 /// Reads and parses every file: the parsed ones come back with their text (for positions in
-/// later validation), the others as diagnostics. An unreadable file stops the load.
+/// later validation), the others as diagnostics, with what `hints` adds of a file that failed.
+/// An unreadable file stops the load.
 fn parse_all<T: serde::de::DeserializeOwned>(
     paths: Vec<PathBuf>,
     diags: &mut Diagnostics,
+    hints: fn(&Path, &str) -> Vec<Diagnostic>,
 ) -> Result<Vec<(PathBuf, T, String)>, LoadError> {
     let mut out = Vec::with_capacity(paths.len());
     for path in paths {
         let text = read(&path)?;
         match yaml::parse(&path, &text) {
             Ok(v) => out.push((path, v, text)),
-            Err(d) => diags.push(d),
+            Err(d) => {
+                diags.push(d);
+                for h in hints(&path, &text) {
+                    diags.push(h);
+                }
+            }
         }
     }
     Ok(out)
+}
+
+fn no_hints(_: &Path, _: &str) -> Vec<Diagnostic> {
+    Vec::new()
 }
 
 /// Names each document after its file (`profiles/hd.yaml` is the profile `hd`).

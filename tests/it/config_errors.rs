@@ -359,4 +359,12 @@ fn a_catalog_takes_its_own_providers_section_only() {
     let out = p.run(&["validate"]);
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!(stderr(&out));
+    // A required field mistyped: the parser finds it missing, and the mistyped key is named.
+    p.write(
+        "providers/sim.yaml",
+        &sim.replacen("\nregions:", "\nregoins:", 1),
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!("mistyped_required_field", stderr(&out));
 }

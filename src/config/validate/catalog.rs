@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::Ctx;
-use crate::config::catalog::{CATALOG_FIELDS, CatalogFile};
+use crate::config::catalog::{CatalogFile, unknown_fields};
 use crate::config::rules::ProviderSet;
-use crate::config::yaml::unknown_name;
 use crate::model::{Catalog, Kind};
 
 pub(super) fn catalog(
@@ -125,10 +124,8 @@ pub(super) fn catalog(
             }
         }
     }
-    for key in c.sections.keys().filter(|k| *k != provider) {
-        let mut expected = CATALOG_FIELDS.to_vec();
-        expected.push(provider);
-        cx.top(key.clone(), unknown_name("field", key, &expected));
+    for (key, msg) in unknown_fields(c.sections.keys().map(String::as_str), provider) {
+        cx.top(key, msg);
         ok = false;
     }
     if let Some(rules) = rules {
