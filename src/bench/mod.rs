@@ -13,8 +13,7 @@ use crate::apply::{ApplyOptions, apply, critical_path, progress::Silent};
 use crate::model::{Config, Event, Lead, LeadSource};
 use crate::plan::{self, Scope};
 use crate::providers::ProviderOptions;
-use crate::providers::registry::Providers;
-use crate::providers::registry::Registry;
+use crate::providers::registry::{Providers, Registry};
 use crate::providers::sim::Inventory;
 use crate::shutdown::Shutdown;
 use crate::state::{SqliteState, StateStore};
@@ -64,14 +63,15 @@ impl Drop for Scratch {
 }
 
 pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<ProvisionResult> {
-    let catalogs = crate::config::load_catalogs(project, &Registry::builtin())?;
+    let registry = Registry::builtin();
+    let catalogs = crate::config::load_catalogs(project, &registry)?;
     let full = crate::config::parse_project(project, &[]).ok();
     let mut config = Config {
         catalogs,
         ..Default::default()
     };
     let profiles = match full {
-        Some(parsed) => crate::config::validate(&parsed, &Registry::builtin())?.profiles,
+        Some(parsed) => crate::config::validate(&parsed, &registry)?.profiles,
         None => bail!(
             "cannot load the project's profiles in {}",
             project.display()
@@ -161,7 +161,7 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
             sim_time_scale: Some(p.time_scale),
             ..ProviderOptions::default()
         },
-        Registry::builtin(),
+        registry,
     );
     let plan = Arc::new(plan);
     let report = apply(

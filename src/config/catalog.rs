@@ -110,3 +110,24 @@ impl CatalogFile {
         self.sections.get(&self.provider.value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list unknown fields are told by stays the file's own fields.
+    #[test]
+    fn catalog_fields_are_the_files_fields() {
+        let schema = serde_json::to_value(schemars::schema_for!(CatalogFile)).unwrap();
+        let mut fields: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        let mut listed = CATALOG_FIELDS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(fields, listed);
+    }
+}

@@ -29,8 +29,6 @@ impl Finding {
 #[derive(Debug, Clone, Copy)]
 pub struct ProviderRules {
     pub name: &'static str,
-    /// Whether this binary carries the provider (a cargo feature may leave one out).
-    pub built: bool,
     /// The services a catalog's `service_rate_limits` may name; empty when the provider
     /// takes only the catalog's one `rate_limit`.
     pub services: &'static [&'static str],
@@ -54,7 +52,6 @@ impl ProviderRules {
     pub const fn not_built(name: &'static str) -> Self {
         Self {
             name,
-            built: false,
             services: &[],
             kinds: &[],
             actions: &[],
@@ -79,15 +76,8 @@ pub fn no_profile_findings(_: &ProfileFile, _: &BTreeMap<Kind, KindEntry>) -> Ve
 /// Every provider validation may meet, built into this binary or not.
 pub trait ProviderSet {
     fn rules(&self, name: &str) -> Option<&ProviderRules>;
+    /// Whether this binary carries `name` (a cargo feature may leave one out).
+    fn built(&self, name: &str) -> bool;
     /// Their names, in the order they are listed to users.
     fn names(&self) -> Vec<&'static str>;
-}
-
-impl ProviderSet for [ProviderRules] {
-    fn rules(&self, name: &str) -> Option<&ProviderRules> {
-        self.iter().find(|r| r.name == name)
-    }
-    fn names(&self) -> Vec<&'static str> {
-        self.iter().map(|r| r.name).collect()
-    }
 }

@@ -119,7 +119,7 @@ pub struct Catalog {
     /// `auto` leads are rounded up to a multiple of this.
     pub lead_step: Duration,
     pub kinds: BTreeMap<Kind, KindEntry>,
-    /// The provider's own settings (the catalog's `settings`), which it reads itself.
+    /// The provider's own settings (the catalog's section named after it), which it reads itself.
     pub settings: Option<serde_json::Value>,
 }
 
@@ -185,11 +185,11 @@ impl Config {
     }
 }
 
-/// Default grace after `end` when neither the event nor its profile sets one.
 /// Time for readiness checks after the last resource reports ready, unless the catalog says.
 pub const READINESS: Duration = Duration::from_secs(60);
 /// `auto` leads are rounded up to a multiple of this, unless the catalog says.
 pub const LEAD_STEP: Duration = Duration::from_secs(60);
+/// Default grace after `end` when neither the event nor its profile sets one.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5 * 60);
 
 pub mod serde_duration {

@@ -70,6 +70,9 @@ impl ProviderSet for Registry {
     fn rules(&self, name: &str) -> Option<&ProviderRules> {
         self.get(name).map(|e| &e.rules)
     }
+    fn built(&self, name: &str) -> bool {
+        Registry::built(self, name)
+    }
     fn names(&self) -> Vec<&'static str> {
         self.entries.iter().map(|e| e.rules.name).collect()
     }

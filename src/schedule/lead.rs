@@ -27,7 +27,6 @@ pub const SAFETY: f64 = 1.25;
 /// heavy tails (a MediaLive start is usually done in 3 minutes and may take 10), and the p95
 /// alone would leave one event in fifty late.
 pub const TAIL: f64 = 1.1;
-pub use crate::model::{LEAD_STEP, READINESS};
 /// Recorded creates needed before a kind's own history replaces the catalog's figure.
 pub const MIN_SAMPLES: usize = 5;
 /// Recorded creates (in every region together) needed before their p95 may scale the

@@ -101,7 +101,6 @@ fn no_catalog_findings(_: &CatalogFile) -> Vec<Finding> {
 const TINY: Registration = Registration {
     rules: ProviderRules {
         name: "tiny",
-        built: true,
         services: &[],
         kinds: &[Kind::Origin, Kind::Input, Kind::Encoder],
         actions: &[],

@@ -17,7 +17,9 @@ pub(super) fn catalog(
     let mut ok = true;
     let provider = &c.provider.value;
     // An unknown provider is the profile's error; one not built is checked no further.
-    let rules = providers.rules(provider).filter(|r| r.built);
+    let rules = providers
+        .rules(provider)
+        .filter(|_| providers.built(provider));
     if provider != name {
         cx.at(
             &c.provider,

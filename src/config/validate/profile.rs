@@ -31,7 +31,7 @@ pub(super) fn profile(
         msg.push_str(&format!(" (expected one of {})", names.join(", ")));
         cx.at(&p.provider, "provider", msg);
         ok = false;
-    } else if rules.is_some_and(|r| !r.built) {
+    } else if !providers.built(provider) {
         cx.at(
             &p.provider,
             "provider",
@@ -136,7 +136,7 @@ pub(super) fn profile(
             ok = false;
         }
     }
-    if let Some(rules) = rules.filter(|r| r.built) {
+    if let Some(rules) = rules.filter(|_| providers.built(provider)) {
         ok &= capabilities(cx, p, rules);
         // The provider's own checks run without a catalog too, reported with its absence.
         let none = BTreeMap::new();
@@ -205,8 +205,8 @@ fn capabilities(cx: &mut Ctx<'_>, p: &ProfileFile, rules: &ProviderRules) -> boo
         && rules.vod
         && !rules.drm.contains(&drm.scheme)
     {
-        let schemes: Vec<String> = rules.drm.iter().map(scheme_name).collect();
-        let scheme = scheme_name(&drm.scheme);
+        let schemes: Vec<String> = rules.drm.iter().map(spelled).collect();
+        let scheme = spelled(&drm.scheme);
         cx.top(
             "vod.drm.scheme",
             if schemes.is_empty() {
@@ -228,12 +228,12 @@ fn capabilities(cx: &mut Ctx<'_>, p: &ProfileFile, rules: &ProviderRules) -> boo
             ReactionKind::Failover | ReactionKind::Restart | ReactionKind::Scale
         );
         if own && !rules.actions.contains(&a.action) {
-            let can: Vec<String> = rules.actions.iter().map(action_name).collect();
+            let can: Vec<String> = rules.actions.iter().map(spelled).collect();
             cx.top(
                 format!("monitoring.actions[{i}].do"),
                 format!(
                     "the `{provider}` provider cannot carry out `{}` (it can: {}); `notify` and `ask` work everywhere",
-                    action_name(&a.action),
+                    spelled(&a.action),
                     if can.is_empty() { "none of failover, restart, scale".to_string() } else { can.join(", ") }
                 ),
             );
@@ -243,15 +243,9 @@ fn capabilities(cx: &mut Ctx<'_>, p: &ProfileFile, rules: &ProviderRules) -> boo
     ok
 }
 
-fn scheme_name(s: &DrmScheme) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
-fn action_name(a: &ReactionKind) -> String {
-    serde_json::to_value(a)
+/// A value's name as the profile spells it (`aes-128`, `failover`).
+fn spelled<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default()

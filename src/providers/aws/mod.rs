@@ -336,13 +336,13 @@ fn swept_part(rec: &RecordedResource) -> Option<&'static str> {
         .find(|p| *p == part)
 }
 
-/// The rendered template's fields, read as `T`; a mistake names the field.
 /// What a create made: the provider's id for it and the outputs recorded with it.
 pub(crate) struct Made {
     pub id: String,
     pub outputs: Value,
 }
 
+/// The rendered template's fields, read as `T`; a mistake names the field.
 fn definition<T: DeserializeOwned>(spec: &ResourceSpec) -> Result<T, ProviderError> {
     serde_path_to_error::deserialize(spec.definition.value()).map_err(|e| {
         ProviderError::Permanent(format!(

@@ -33,7 +33,7 @@ use crate::model::{Catalog, Kind, RateLimit, RecordedResource, ResourceSpec, Ret
 /// The orchestrate binary that runs origins and edges (`serve-local`); this one by default.
 pub const SERVER_BIN_ENV: &str = "ORCHESTRATE_SERVER_BIN";
 
-const INSTALL_HINT: &str = "install it (Debian/Ubuntu: `sudo apt-get install -y ffmpeg`; macOS: `brew install ffmpeg`), or set `settings.ffmpeg`/`settings.ffprobe` in providers/local.yaml or ORCHESTRATE_FFMPEG/ORCHESTRATE_FFPROBE";
+const INSTALL_HINT: &str = "install it (Debian/Ubuntu: `sudo apt-get install -y ffmpeg`; macOS: `brew install ffmpeg`), or set `local.ffmpeg`/`local.ffprobe` in providers/local.yaml or ORCHESTRATE_FFMPEG/ORCHESTRATE_FFPROBE";
 
 pub struct LocalProvider {
     catalog: Catalog,

@@ -13,7 +13,6 @@ use crate::providers::registration::{CannotOpen, Opening, Registration};
 pub const REGISTRATION: Registration = Registration {
     rules: ProviderRules {
         name: "local",
-        built: true,
         services: &[],
         kinds: &[
             Kind::Archive,

@@ -1,4 +1,4 @@
-//! The local catalog's `settings`: where the tools are and how processes are treated.
+//! The local catalog's `local:` section: where the tools are and how processes are treated.
 
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +54,7 @@ fn edge_cache_mib() -> u64 {
 }
 
 impl LocalSettings {
-    /// The catalog's `settings`, or the defaults without any.
+    /// The catalog's `local:` section, or the defaults without one.
     pub fn read(settings: Option<&serde_json::Value>) -> Result<Self, serde_json::Error> {
         settings.map_or(Ok(Self::default()), Self::deserialize)
     }

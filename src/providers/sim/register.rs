@@ -12,7 +12,6 @@ use crate::providers::registration::{CannotOpen, Opening, Registration};
 pub const REGISTRATION: Registration = Registration {
     rules: ProviderRules {
         name: "sim",
-        built: true,
         services: &[],
         kinds: &[
             Kind::Archive,

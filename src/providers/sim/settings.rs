@@ -1,4 +1,4 @@
-//! The sim catalog's `settings`: time scale, seed and faults.
+//! The sim catalog's `sim:` section: time scale, seed and faults.
 
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +42,7 @@ pub struct Faults {
 }
 
 impl SimSettings {
-    /// The catalog's `settings`, or the defaults without any.
+    /// The catalog's `sim:` section, or the defaults without one.
     pub fn read(settings: Option<&serde_json::Value>) -> Result<Self, serde_json::Error> {
         match settings {
             Some(v) => Self::deserialize(v),
