@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -44,6 +44,70 @@ pub enum WriterError {
 pub struct GroupCommit {
     tx: Option<mpsc::Sender<(Priority, Job, Reply)>>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// How long the checkpointer lets commits gather before copying them back: each checkpoint
+/// costs two syncs, whatever it copies.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Copies the WAL back into the database on its own connection and thread (a passive
+/// checkpoint never blocks the writer), so that the writer, which every intent waits for,
+/// never stops to copy pages and sync files. Woken by commits; idle otherwise.
+struct Checkpointer {
+    nudge: mpsc::Sender<()>,
+    pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl Checkpointer {
+    /// `None` for a database without a file (in memory): nothing to copy back.
+    fn spawn(writer: &Connection, name: &str) -> std::io::Result<Option<Self>> {
+        let Some(path) = writer.path().filter(|p| !p.is_empty()).map(PathBuf::from) else {
+            return Ok(None);
+        };
+        let Ok(conn) = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ) else {
+            return Ok(None);
+        };
+        // The writer checkpoints no more; should this thread fail, the WAL only grows until
+        // the connections close (SQLite checkpoints then).
+        let _ = writer.pragma_update(None, "wal_autocheckpoint", 0);
+        let (nudge, woken) = mpsc::channel::<()>();
+        let pending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = pending.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("{name}-checkpoint"))
+            .spawn(move || {
+                while woken.recv().is_ok() {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    while woken.try_recv().is_ok() {}
+                    flag.store(false, std::sync::atomic::Ordering::Relaxed);
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })?;
+        Ok(Some(Self {
+            nudge,
+            pending,
+            thread,
+        }))
+    }
+
+    /// After a commit: wakes the thread unless a checkpoint is already due.
+    fn committed(&self) {
+        if !self
+            .pending
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            let _ = self.nudge.send(());
+        }
+    }
+
+    fn stop(self) {
+        drop(self.nudge);
+        let _ = self.thread.join();
+    }
 }
 
 /// Opens a connection tuned for a local, single-writer store: WAL, and no fsync per commit
@@ -92,6 +156,7 @@ pub fn exec(c: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlit
 impl GroupCommit {
     pub fn spawn(mut conn: Connection, name: &str, on_commit: OnCommit) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<(Priority, Job, Reply)>();
+        let checkpointer = Checkpointer::spawn(&conn, name)?;
         let thread = std::thread::Builder::new()
             .name(format!("{name}-writer"))
             .spawn(move || {
@@ -125,6 +190,12 @@ impl GroupCommit {
                         urgent.drain(..n).collect()
                     };
                     commit_batch(&mut conn, batch, on_commit);
+                    if let Some(c) = &checkpointer {
+                        c.committed();
+                    }
+                }
+                if let Some(c) = checkpointer {
+                    c.stop();
                 }
             })?;
         Ok(Self {
@@ -268,5 +339,39 @@ mod tests {
             [1, 3],
             "the failed job's first insert was rolled back"
         );
+    }
+
+    #[tokio::test]
+    async fn commits_reach_the_database_file_off_the_writer_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let conn = open(&db, false).unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY, pad TEXT)")
+            .unwrap();
+        let before = std::fs::metadata(&db).unwrap().len();
+        let w = GroupCommit::spawn(conn, "test", |_| Ok(())).unwrap();
+        for v in 0..200 {
+            w.run(move |c| {
+                exec(
+                    c,
+                    "INSERT INTO t VALUES (?1, ?2)",
+                    rusqlite::params![v, "x".repeat(4000)],
+                )
+                .map(|_| ())
+            })
+            .await
+            .unwrap();
+        }
+        // The writer no longer checkpoints: the pages reach the database file only through the
+        // checkpointer, while the writer (and its WAL) stay open.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::metadata(&db).unwrap().len() < before + 200 * 4000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the WAL was never checkpointed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        drop(w);
     }
 }

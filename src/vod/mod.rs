@@ -166,13 +166,26 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
             }
             for i in &inputs {
                 std::fs::create_dir_all(req.out_dir.join(&i.name)).map_err(io(req.out_dir))?;
-                run(
-                    "ffmpeg",
-                    &req.tools.ffmpeg,
-                    &package::aes128_args(i, req.out_dir, req.segment_duration_s, &info),
-                    Some(key),
-                )?;
             }
+            // One ffmpeg per rendition, all at once: each is a single stream copy.
+            std::thread::scope(|s| {
+                let runs: Vec<_> = inputs
+                    .iter()
+                    .map(|i| {
+                        let args =
+                            package::aes128_args(i, req.out_dir, req.segment_duration_s, &info);
+                        s.spawn(move || run("ffmpeg", &req.tools.ffmpeg, &args, Some(key)))
+                    })
+                    .collect();
+                runs.into_iter().try_for_each(|r| {
+                    r.join().unwrap_or_else(|_| {
+                        Err(VodError::Failed {
+                            tool: "ffmpeg",
+                            stderr: "the thread running it panicked".into(),
+                        })
+                    })
+                })
+            })?;
             let m = req.out_dir.join("master.m3u8");
             std::fs::write(&m, package::aes128_master(&inputs)).map_err(io(&m))?;
             vec![m]
@@ -195,13 +208,12 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
             };
             // The packager reads each rendition through a named pipe fed from the archive, so
             // the joined streams are never written to disk.
-            let audio = work.join("audio.ts");
+            let audio = inputs[lightest(&inputs)].ts.clone();
             let mut feeds = Vec::new();
             let stop = Arc::new(AtomicBool::new(false));
             for (i, segs) in inputs.iter().zip(&parts) {
                 feeds.push(fifo::feed(&i.ts, segs.clone(), stop.clone()).map_err(io(&i.ts))?);
             }
-            feeds.push(fifo::feed(&audio, parts[0].clone(), stop.clone()).map_err(io(&audio))?);
             let ran = run(
                 "Shaka Packager",
                 &req.tools.packager,
@@ -238,6 +250,22 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
         packaging_ms: started.elapsed().as_millis() as u64,
         manifests,
     })
+}
+
+/// The rendition with the lowest bandwidth: the audio is the same in every rendition, and this
+/// one's stream is the cheapest to read it from.
+fn lightest(inputs: &[Input]) -> usize {
+    (0..inputs.len())
+        .min_by_key(|&i| bandwidth(&inputs[i].stream_inf).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The `BANDWIDTH=` of an `#EXT-X-STREAM-INF` line.
+fn bandwidth(stream_inf: &str) -> Option<u64> {
+    stream_inf
+        .split([':', ','])
+        .find_map(|a| a.strip_prefix("BANDWIDTH="))
+        .and_then(|b| b.parse().ok())
 }
 
 /// Removed when dropped. The archive itself is never touched.
@@ -309,4 +337,38 @@ fn run(
         tool,
         stderr: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, stream_inf: &str) -> Input {
+        Input {
+            name: name.into(),
+            ts: PathBuf::from(format!("/w/{name}.ts")),
+            stream_inf: stream_inf.into(),
+        }
+    }
+
+    #[test]
+    fn the_audio_is_read_from_the_lightest_rendition() {
+        let inputs = [
+            input(
+                "720p",
+                "#EXT-X-STREAM-INF:BANDWIDTH=2500000,RESOLUTION=1280x720",
+            ),
+            input(
+                "240p",
+                "#EXT-X-STREAM-INF:RESOLUTION=426x240,BANDWIDTH=400000",
+            ),
+            input("360p", "#EXT-X-STREAM-INF:BANDWIDTH=800000"),
+        ];
+        assert_eq!(inputs[lightest(&inputs)].name, "240p");
+        // Without bandwidths, the first.
+        assert_eq!(
+            lightest(&[input("a", "#EXT-X-STREAM-INF:"), input("b", "")]),
+            0
+        );
+    }
 }

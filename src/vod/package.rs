@@ -69,7 +69,8 @@ pub fn shaka_args(
             n = i.name
         ));
     }
-    // The audio is the same in every rendition: it is packaged once, from its own input.
+    // The audio is the same in every rendition: it is packaged once, from the input named
+    // `audio` (one of the renditions', which the packager then reads once for both).
     a.push(format!(
         "in={},stream=audio,init_segment={o}/audio/init.mp4,segment_template={o}/audio/$Number$.m4s,playlist_name=audio/index.m3u8,hls_group_id=audio,hls_name=main",
         audio.display()
@@ -83,6 +84,9 @@ pub fn shaka_args(
     a.push("VOD".into());
     a.push("--hls_master_playlist_output".into());
     a.push(format!("{o}/master.m3u8"));
+    // With segment templates the packager writes a live (dynamic) MPD unless told otherwise, and
+    // rewrites it after every segment: a VOD's is static, and written once.
+    a.push("--generate_static_live_mpd".into());
     a.push("--mpd_output".into());
     a.push(format!("{o}/manifest.mpd"));
     a

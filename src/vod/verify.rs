@@ -76,6 +76,27 @@ pub fn verify(
     }
     if scheme != Scheme::Aes128 {
         let mpd = read("manifest.mpd")?;
+        // A dynamic MPD is a live window: a DASH player would offer only its last minutes.
+        if !mpd.contains(r#"type="static""#) {
+            return Err(fail(
+                "manifest.mpd is not a static (on-demand) manifest".into(),
+            ));
+        }
+        let lasts = attribute(&mpd, "mediaPresentationDuration").and_then(iso_seconds);
+        match lasts {
+            Some(d) if (d - packaged.duration_s).abs() <= segment_duration_s + 0.5 => {}
+            Some(d) => {
+                return Err(fail(format!(
+                    "manifest.mpd lasts {d:.1} s; the archive kept {:.1} s",
+                    packaged.duration_s
+                )));
+            }
+            None => {
+                return Err(fail(
+                    "manifest.mpd gives no mediaPresentationDuration".into(),
+                ));
+            }
+        }
         if let Some(k) = key {
             let kid = super::speke::uuid(&k.key_id);
             if !mpd.to_ascii_lowercase().contains(&kid) {
@@ -84,6 +105,30 @@ pub fn verify(
         }
     }
     Ok(())
+}
+
+/// The value of the first `name="…"` attribute in an XML text.
+fn attribute<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let from = xml.find(&format!(" {name}=\""))? + name.len() + 3;
+    xml[from..].split('"').next()
+}
+
+/// Seconds of an ISO 8601 duration as MPDs write them (`PT1H2M3.5S`, `PT3600.011S`).
+fn iso_seconds(d: &str) -> Option<f64> {
+    let mut rest = d.strip_prefix("PT")?;
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let end = rest.find(|c: char| c.is_ascii_alphabetic())?;
+        let n: f64 = rest[..end].parse().ok()?;
+        total += n * match &rest[end..=end] {
+            "H" => 3600.0,
+            "M" => 60.0,
+            "S" => 1.0,
+            _ => return None,
+        };
+        rest = &rest[end + 1..];
+    }
+    Some(total)
 }
 
 /// Whether the rendition's init segment (`#EXT-X-MAP`) declares protection with `scheme`
@@ -100,4 +145,27 @@ fn init_protected(out_dir: &Path, name: &str, playlist: &str, scheme: &[u8]) -> 
     };
     let has = |needle: &[u8]| init.windows(needle.len()).any(|w| w == needle);
     has(b"tenc") && has(b"schm") && has(scheme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mpd_durations_read_as_seconds() {
+        assert_eq!(iso_seconds("PT3600.5S"), Some(3600.5));
+        assert_eq!(iso_seconds("PT1H2M3S"), Some(3723.0));
+        assert_eq!(iso_seconds("PT2M"), Some(120.0));
+        assert_eq!(iso_seconds("P1D"), None);
+        assert_eq!(iso_seconds("PT1X"), None);
+        assert_eq!(iso_seconds("PTS"), None);
+    }
+
+    #[test]
+    fn an_attribute_is_read_by_its_whole_name() {
+        let xml = r#"<MPD minBufferTime="PT2S" type="static" mediaPresentationDuration="PT9S">"#;
+        assert_eq!(attribute(xml, "mediaPresentationDuration"), Some("PT9S"));
+        assert_eq!(attribute(xml, "type"), Some("static"));
+        assert_eq!(attribute(xml, "Time"), None);
+    }
 }

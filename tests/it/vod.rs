@@ -13,6 +13,7 @@ use common::{LocalProject, Project};
 use orchestrate::tools::Tools;
 use orchestrate::vod::keys::{ContentKey, LocalKeys};
 use orchestrate::vod::package::Scheme;
+use orchestrate::vod::verify::verify;
 use orchestrate::vod::{Packaged, Request, package_archive};
 
 fn package(media: &Path, out: &Path, scheme: Scheme, key: Option<&ContentKey>) -> Packaged {
@@ -93,6 +94,16 @@ fn drm_vods_decode_only_with_their_key_to_the_clear_frames() {
             mpd.contains(&format!("cenc:default_KID=\"{}", &key.key_id_hex()[..8])),
             "{mpd}"
         );
+        let scheme = Scheme::parse(name).unwrap();
+        verify(&out, packaged, scheme, Some(&key), 1.0).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // On demand: a live (dynamic) MPD would offer players only its last minutes.
+        std::fs::write(
+            out.join("manifest.mpd"),
+            mpd.replace(r#"type="static""#, r#"type="dynamic""#),
+        )
+        .unwrap();
+        let err = verify(&out, packaged, scheme, Some(&key), 1.0).unwrap_err();
+        assert!(err.to_string().contains("not a static"), "{err}");
     }
 
     // AES-128: whole TS segments encrypted; a player fetches the key from the playlist's URI.
