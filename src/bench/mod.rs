@@ -53,6 +53,7 @@ pub mod probes;
 pub mod rules;
 pub mod season;
 pub mod startup;
+pub mod terraform;
 
 /// Removes the scratch state dir however the benchmark ends.
 struct Scratch(PathBuf);
@@ -63,6 +64,21 @@ impl Drop for Scratch {
 }
 
 pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<ProvisionResult> {
+    Ok(provision_drawn(project, p).await?.result)
+}
+
+/// A provisioning run and what it drew: the plan applied and each resource's latency.
+pub(crate) struct Provisioned {
+    pub result: ProvisionResult,
+    pub plan: Arc<plan::Plan>,
+    /// Requested → ready, per resource id, as the sim drew it.
+    pub drawn: HashMap<String, Duration>,
+}
+
+pub(crate) async fn provision_drawn(
+    project: &Path,
+    p: &ProvisionParams,
+) -> anyhow::Result<Provisioned> {
     let registry = Registry::builtin();
     let catalogs = crate::config::load_catalogs(project, &registry)?;
     let full = crate::config::parse_project(project, &[]).ok();
@@ -193,7 +209,7 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
         drawn.get(a.id.as_str()).copied().unwrap_or_default()
     });
     let cp_ms = cp.as_millis() as u64;
-    Ok(ProvisionResult {
+    let result = ProvisionResult {
         scenario: "provision",
         events: p.events,
         regions: p.regions,
@@ -202,16 +218,26 @@ pub async fn provision(project: &Path, p: &ProvisionParams) -> anyhow::Result<Pr
         time_scale: p.time_scale,
         makespan_ms: report.elapsed_ms,
         critical_path_ms: cp_ms,
-        makespan_over_critical_path: if cp_ms > 0 {
-            (report.elapsed_ms as f64 / cp_ms as f64 * 1000.0).round() / 1000.0
-        } else {
-            0.0
-        },
+        makespan_over_critical_path: ratio(report.elapsed_ms, cp_ms),
         plan_ms,
         render_ms,
         peak_rss_bytes: peak_rss(),
         failed: report.failed.len() + report.skipped,
+    };
+    Ok(Provisioned {
+        result,
+        plan,
+        drawn,
     })
+}
+
+/// `a / b` to three decimals; 0 when `b` is 0.
+pub(crate) fn ratio(a: u64, b: u64) -> f64 {
+    if b > 0 {
+        (a as f64 / b as f64 * 1000.0).round() / 1000.0
+    } else {
+        0.0
+    }
 }
 
 /// Benchmarks measure the scheduler against the sim provider's known latencies only.

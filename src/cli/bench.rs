@@ -3,6 +3,7 @@ use clap::{Args as ClapArgs, Subcommand};
 use crate::bench::handoff::{HandoffParams, handoff};
 use crate::bench::season::{SeasonParams, season};
 use crate::bench::startup::{StartupParams, startup};
+use crate::bench::terraform::{against_terraform, find as find_terraform};
 use crate::bench::{ProvisionParams, provision};
 use crate::exit::Exit;
 use crate::shutdown::Shutdown;
@@ -14,7 +15,13 @@ pub enum Command {
     /// Plan and provision N events × R regions on the time-scaled sim provider.
     #[command(after_help = "Examples:
   orchestrate bench provision --events 1000 --regions 6
-  orchestrate bench provision --events 1000 --regions 6 --parallelism 10")]
+  orchestrate bench provision --events 1000 --regions 6 --parallelism 10
+  orchestrate bench provision --events 200 --regions 1 --against terraform
+
+With --against terraform, orchestrate provisions first; the latencies the sim drew become a
+Terraform configuration (terraform_data resources whose local-exec sleeps that long, with the
+same dependencies), applied at Terraform's default -parallelism=10 and unbounded in a scratch
+directory removed afterwards. Terraform missing is a usage error (exit 2).")]
     Provision(ProvisionArgs),
     /// Run a season of events through the daemon on a simulated clock: were they ready before
     /// their start, and how much was billed beyond the minimum?
@@ -171,6 +178,19 @@ pub struct ProvisionArgs {
     /// Profile (in <project>/profiles) of every benchmark event; must use the sim provider.
     #[arg(long, default_value = "sim-hd")]
     pub profile: String,
+    /// Also apply the same graph with the same drawn latencies through this tool.
+    #[arg(long, value_enum, value_name = "TOOL")]
+    pub against: Option<Against>,
+    /// The Terraform binary for `--against terraform` [default: `terraform` on PATH].
+    #[arg(long, value_name = "PATH", requires = "against")]
+    pub terraform: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Against {
+    /// Terraform's built-in `terraform_data` resources, each sleeping its drawn latency, at
+    /// `-parallelism=10` (its default) and unbounded.
+    Terraform,
 }
 
 pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
@@ -186,6 +206,21 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
             // On Ctrl-C or SIGTERM the benchmark is dropped, which removes its scratch state.
             let stop = Shutdown::new();
             stop.on_signals();
+            if let Some(Against::Terraform) = a.against {
+                if params.parallelism.is_some() {
+                    return Err(crate::exit::UsageError(
+                        "--against runs orchestrate bounded by rate limits only and Terraform at 10 and unbounded: drop --parallelism".into(),
+                    )
+                    .into());
+                }
+                let tf = find_terraform(a.terraform.as_deref())?;
+                let r = tokio::select! {
+                    r = against_terraform(&ws.project, &params, &tf) => r?,
+                    () = stop.graceful.cancelled() => return Ok(Exit::Interrupted),
+                };
+                println!("{}", serde_json::to_string(&r)?);
+                return Ok(Exit::Ok);
+            }
             let r = tokio::select! {
                 r = provision(&ws.project, &params) => r?,
                 () = stop.graceful.cancelled() => return Ok(Exit::Interrupted),

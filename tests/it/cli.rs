@@ -361,6 +361,91 @@ fn bench_probes_measures_a_small_set_and_its_detection() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
+/// The same graph and draw through Terraform where it is installed; where it is not, the
+/// command says so with exit 2. Either way nothing is left in the temp dir.
+#[cfg(feature = "bench")]
+#[test]
+fn bench_provision_against_terraform_on_the_same_draw() {
+    let p = Project::fast();
+    let missing = p.run(&[
+        "bench",
+        "provision",
+        "--events",
+        "2",
+        "--regions",
+        "1",
+        "--against",
+        "terraform",
+        "--terraform",
+        "/nonexistent/terraform",
+    ]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    assert!(stderr(&missing).contains("--terraform /nonexistent/terraform: no such file"));
+    let capped = p.run(&[
+        "bench",
+        "provision",
+        "--against",
+        "terraform",
+        "--parallelism",
+        "10",
+    ]);
+    assert_eq!(capped.status.code(), Some(2), "{}", stderr(&capped));
+
+    // Its own temp dir, to see that the benchmark leaves nothing there.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = p
+        .cmd(&[
+            "bench",
+            "provision",
+            "--events",
+            "3",
+            "--regions",
+            "1",
+            "--time-scale",
+            "0.0002",
+            "--against",
+            "terraform",
+        ])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let on_path = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|d| d.join("terraform").is_file());
+    if !on_path {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("terraform is not on PATH"),
+            "{}",
+            stderr(&out)
+        );
+        eprintln!("terraform is not installed: its absence was checked, not the comparison");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(v["resources"], 15);
+    let cp = v["critical_path_ms"].as_u64().unwrap();
+    assert!(cp > 0, "{v}");
+    assert!(
+        v["terraform_version"].as_str().unwrap().starts_with('1'),
+        "{v}"
+    );
+    let runs = v["terraform"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["parallelism"], 10);
+    assert_eq!(runs[1]["parallelism"], 15);
+    for r in runs.iter().chain([&v["orchestrate"]]) {
+        // Nobody beats the critical path: each tool really waited for the drawn latencies.
+        assert!(r["makespan_ms"].as_u64().unwrap() >= cp, "{v}");
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 /// Every command that takes an event id refuses one that names nothing, with exit 2 and the
 /// nearest id, instead of "nothing to do" (an engineer's typo in an emergency).
 #[test]
