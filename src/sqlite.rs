@@ -21,7 +21,9 @@ type Reply = oneshot::Sender<rusqlite::Result<()>>;
 /// Runs once per batch, inside its transaction (e.g. to bump a serial).
 pub type OnCommit = fn(&Connection) -> rusqlite::Result<()>;
 
-const MAX_BATCH: usize = 4096;
+/// Small enough that an urgent job arriving during a commit waits milliseconds, not the tens
+/// a batch of thousands takes; large enough that commits stay a small part of the work.
+const MAX_BATCH: usize = 512;
 /// How long the writer waits for company after the first job of a batch: a commit costs far
 /// more than a job, and under load jobs arrive microseconds apart.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
@@ -29,8 +31,83 @@ const BACKGROUND_BATCH: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
-    Urgent,
+    /// Gates work. Among urgent jobs the higher rank is committed first, then the first queued:
+    /// a burst of thousands of intents does not hold back the steps with the most work after
+    /// them.
+    Urgent {
+        rank: u64,
+    },
     Background,
+}
+
+/// An urgent job in the writer's queue: ordered by rank, then by arrival.
+struct Queued {
+    rank: u64,
+    arrival: u64,
+    job: Job,
+    reply: Reply,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.rank, self.arrival) == (other.rank, other.arrival)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    /// The max-heap's top: the highest rank, and among equals the earliest.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank
+            .cmp(&other.rank)
+            .then(other.arrival.cmp(&self.arrival))
+    }
+}
+
+/// The writer's two queues.
+#[derive(Default)]
+struct Queues {
+    urgent: std::collections::BinaryHeap<Queued>,
+    background: VecDeque<(Job, Reply)>,
+    arrivals: u64,
+}
+
+impl Queues {
+    fn push(&mut self, (p, job, reply): (Priority, Job, Reply)) {
+        match p {
+            Priority::Urgent { rank } => {
+                self.arrivals += 1;
+                self.urgent.push(Queued {
+                    rank,
+                    arrival: self.arrivals,
+                    job,
+                    reply,
+                });
+            }
+            Priority::Background => self.background.push_back((job, reply)),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.urgent.is_empty() && self.background.is_empty()
+    }
+
+    /// The next batch: urgent jobs by rank if any, else the oldest background ones.
+    fn batch(&mut self) -> Vec<(Job, Reply)> {
+        if self.urgent.is_empty() {
+            let n = self.background.len().min(BACKGROUND_BATCH);
+            return self.background.drain(..n).collect();
+        }
+        let n = self.urgent.len().min(MAX_BATCH);
+        (0..n)
+            .filter_map(|_| self.urgent.pop())
+            .map(|q| (q.job, q.reply))
+            .collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,8 +204,9 @@ pub fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // Tens of thousands of rows in one run: a larger page cache (8 MiB), and leave the
-        // WAL to grow to ~40 MB before checkpointing instead of copying pages back mid-run.
+        // Tens of thousands of rows in one run: a larger page cache (8 MiB). A store's writer
+        // hands checkpoints to a thread of its own (see `Checkpointer`); any other connection
+        // that writes leaves the WAL to grow to ~40 MB before copying pages back.
         conn.pragma_update(None, "cache_size", -8_192)?;
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     }
@@ -160,35 +238,32 @@ impl GroupCommit {
         let thread = std::thread::Builder::new()
             .name(format!("{name}-writer"))
             .spawn(move || {
-                let mut urgent = VecDeque::new();
-                let mut background = VecDeque::new();
+                let mut queues = Queues::default();
                 let mut open = true;
                 loop {
-                    if urgent.is_empty() && background.is_empty() {
+                    if queues.is_empty() {
                         if !open {
                             break;
                         }
                         match rx.recv() {
-                            Ok(j) => queue(&mut urgent, &mut background, j),
+                            Ok(j) => queues.push(j),
                             Err(_) => break,
                         }
                     }
                     let deadline = std::time::Instant::now() + LINGER;
-                    while open && urgent.len() < MAX_BATCH {
+                    while open && queues.urgent.len() < MAX_BATCH {
                         let wait = deadline.saturating_duration_since(std::time::Instant::now());
                         match rx.recv_timeout(wait) {
-                            Ok(j) => queue(&mut urgent, &mut background, j),
+                            Ok(j) => queues.push(j),
                             Err(mpsc::RecvTimeoutError::Timeout) => break,
                             Err(mpsc::RecvTimeoutError::Disconnected) => open = false,
                         }
                     }
-                    let batch: Vec<(Job, Reply)> = if urgent.is_empty() {
-                        let n = background.len().min(BACKGROUND_BATCH);
-                        background.drain(..n).collect()
-                    } else {
-                        let n = urgent.len().min(MAX_BATCH);
-                        urgent.drain(..n).collect()
-                    };
+                    // Whatever else has arrived meanwhile competes for this batch by rank.
+                    while let Ok(j) = rx.try_recv() {
+                        queues.push(j);
+                    }
+                    let batch = queues.batch();
                     commit_batch(&mut conn, batch, on_commit);
                     if let Some(c) = &checkpointer {
                         c.committed();
@@ -232,18 +307,7 @@ impl GroupCommit {
     where
         F: Fn(&Connection) -> rusqlite::Result<()> + Send + 'static,
     {
-        self.submit(Priority::Urgent, job).await
-    }
-}
-
-fn queue(
-    urgent: &mut VecDeque<(Job, Reply)>,
-    background: &mut VecDeque<(Job, Reply)>,
-    (p, job, reply): (Priority, Job, Reply),
-) {
-    match p {
-        Priority::Urgent => urgent.push_back((job, reply)),
-        Priority::Background => background.push_back((job, reply)),
+        self.submit(Priority::Urgent { rank: 0 }, job).await
     }
 }
 
@@ -319,7 +383,7 @@ mod tests {
             exec(c, "INSERT INTO t VALUES (2)", [])?;
             exec(c, "INSERT INTO t VALUES (1)", []).map(|_| ())
         });
-        let c = w.submit(Priority::Urgent, |c| {
+        let c = w.submit(Priority::Urgent { rank: 0 }, |c| {
             exec(c, "INSERT INTO t VALUES (3)", []).map(|_| ())
         });
         assert!(c.await.is_ok());
@@ -373,5 +437,42 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         drop(w);
+    }
+
+    #[tokio::test]
+    async fn urgent_jobs_queued_together_commit_by_rank_then_arrival() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("t.db"), false).unwrap();
+        conn.execute_batch("CREATE TABLE t (seq INTEGER PRIMARY KEY AUTOINCREMENT, v INTEGER)")
+            .unwrap();
+        let w = GroupCommit::spawn(conn, "test", |_| Ok(())).unwrap();
+        // Holds the writer while the others queue up.
+        let busy = w.run(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            Ok(())
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let jobs: Vec<_> = [(1, 10), (3, 30), (2, 20), (3, 31), (0, 0)]
+            .into_iter()
+            .map(|(rank, v)| {
+                w.submit(Priority::Urgent { rank }, move |c| {
+                    exec(c, "INSERT INTO t (v) VALUES (?1)", [v]).map(|_| ())
+                })
+            })
+            .collect();
+        busy.await.unwrap();
+        for j in jobs {
+            j.await.unwrap();
+        }
+        drop(w);
+        let conn = open(&dir.path().join("t.db"), true).unwrap();
+        let order: Vec<i64> = conn
+            .prepare("SELECT v FROM t ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(order, [30, 31, 20, 10, 0]);
     }
 }

@@ -5,7 +5,8 @@
 pub mod progress;
 mod retry;
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,6 +74,8 @@ enum StepEnd {
 struct Step {
     plan: Arc<Plan>,
     index: usize,
+    /// See [`ranks`].
+    rank: u64,
     provider: Arc<dyn Provider>,
     /// The provider of the recorded resource, for the delete half of a replace across providers.
     old_provider: Arc<dyn Provider>,
@@ -131,14 +134,23 @@ pub async fn apply(
         regions,
     });
 
-    let mut ready: VecDeque<usize> = (0..n)
+    let rank = ranks(&plan, &dependents, |a| {
+        a.spec().map_or(Duration::ZERO, |s| {
+            providers.typical(&s.provider, s.kind, a.op)
+        })
+    });
+    // Critical path first: of the steps ready at once, those with the most work after them.
+    let mut ready: BinaryHeap<(u64, Reverse<usize>)> = (0..n)
         .filter(|&i| runnable[i] && indegree[i] == 0)
+        .map(|i| (rank[i], Reverse(i)))
         .collect();
     let mut settled = vec![false; n];
     let mut report = ApplyReport::default();
     let mut set: JoinSet<(usize, StepEnd, Vec<Commit>)> = JoinSet::new();
-    // Completion records still being committed; dependents do not wait for them.
-    let mut pending: JoinSet<Result<(), StateError>> = JoinSet::new();
+    // Completion records being committed; dependents do not wait for them. They are queued
+    // in the store already (a commit progresses unpolled), so they are awaited only at the end,
+    // without a task each competing with the steps for the two cores.
+    let mut pending: Vec<Commit> = Vec::new();
     // Which action each task runs, so that even a panicked task is attributed.
     let mut task_action: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut in_flight = 0usize;
@@ -147,7 +159,9 @@ pub async fn apply(
 
     loop {
         while in_flight < cap && !shutdown.graceful.is_cancelled() {
-            let Some(i) = ready.pop_front() else { break };
+            let Some((_, Reverse(i))) = ready.pop() else {
+                break;
+            };
             let a = &plan.actions[i];
             let spec = a
                 .spec()
@@ -157,6 +171,7 @@ pub async fn apply(
             let step = Step {
                 plan: plan.clone(),
                 index: i,
+                rank: rank[i],
                 provider: provs[&spec.0].clone(),
                 old_provider: provs[old].clone(),
                 bucket: buckets[&spec].clone(),
@@ -193,16 +208,14 @@ pub async fn apply(
                     },
                 };
                 settled[i] = true;
-                for c in commits {
-                    pending.spawn(c);
-                }
+                pending.extend(commits);
                 match end {
                     StepEnd::Done => {
                         report.done += 1;
                         for &d in &dependents[i] {
                             indegree[d] -= 1;
                             if indegree[d] == 0 && !settled[d] {
-                                ready.push_back(d);
+                                ready.push((rank[d], Reverse(d)));
                             }
                         }
                     }
@@ -220,10 +233,8 @@ pub async fn apply(
             }
         }
     }
-    while let Some(done) = pending.join_next().await {
-        if let Ok(Err(e)) = done {
-            return Err(e.into());
-        }
+    for c in pending {
+        c.await?;
     }
     // Steps abandoned by a forced stop may have queued their results already.
     state.settle().await?;
@@ -235,6 +246,23 @@ pub async fn apply(
         report: report.clone(),
     });
     Ok(report)
+}
+
+/// Each action's rank: its typical duration plus the largest rank among its dependents, in ms
+/// (the "upward rank" of list scheduling). The longest chains start first, and their intents
+/// are written first, when thousands of steps are ready at once.
+fn ranks(
+    plan: &Plan,
+    dependents: &[Vec<usize>],
+    typical: impl Fn(&Action) -> Duration,
+) -> Vec<u64> {
+    let order = crate::plan::topological_order(&plan.actions).unwrap_or_default();
+    let mut rank = vec![0u64; plan.actions.len()];
+    for &i in order.iter().rev() {
+        let after = dependents[i].iter().map(|&d| rank[d]).max().unwrap_or(0);
+        rank[i] = after.saturating_add(typical(&plan.actions[i]).as_millis() as u64);
+    }
+    rank
 }
 
 fn skip_dependents(
@@ -409,6 +437,7 @@ impl Step {
             client_token: Some(token.clone()),
             provider_id: None,
             resuming: left_mid_step(a.recorded.as_ref()),
+            rank: self.rank,
         };
         let p = self.provider.clone();
         self.journaled(
@@ -435,6 +464,7 @@ impl Step {
             client_token: rec.client_token.clone(),
             provider_id: rec.provider_id.clone(),
             resuming: left_mid_step(Some(rec)),
+            rank: self.rank,
         };
         let p = self.provider.clone();
         self.journaled(
@@ -452,7 +482,7 @@ impl Step {
         let Some(rec) = a.recorded.as_ref() else {
             return Err("delete without a recorded resource".into());
         };
-        let intent = deletion_intent(rec, &rec.spec);
+        let intent = deletion_intent(rec, &rec.spec, self.rank);
         let p = self.old_provider.clone();
         self.journaled(
             &self.old_provider,
@@ -465,13 +495,14 @@ impl Step {
     }
 }
 
-fn deletion_intent<'a>(rec: &'a RecordedResource, spec: &'a ResourceSpec) -> Intent<'a> {
+fn deletion_intent<'a>(rec: &'a RecordedResource, spec: &'a ResourceSpec, rank: u64) -> Intent<'a> {
     Intent {
         op: Op::Delete,
         spec,
         client_token: rec.client_token.clone(),
         provider_id: rec.provider_id.clone(),
         resuming: left_mid_step(Some(rec)),
+        rank,
     }
 }
 
@@ -508,4 +539,61 @@ pub fn critical_path(plan: &Plan, duration: impl Fn(&Action) -> Duration) -> Dur
         finish[i] = after + duration(a);
     }
     finish.into_iter().max().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ResourceId;
+
+    fn action(id: &str, after: Vec<u32>) -> Action {
+        Action {
+            id: ResourceId(id.into()),
+            op: Op::Create,
+            reason: None,
+            changes: Vec::new(),
+            desired: None,
+            recorded: None,
+            after,
+        }
+    }
+
+    #[test]
+    fn a_rank_is_the_longest_typical_chain_from_the_step_on() {
+        // archive → origin → cdn, and input → encoder beside them.
+        let actions = vec![
+            action("archive", vec![]),
+            action("origin", vec![0]),
+            action("cdn", vec![1]),
+            action("input", vec![]),
+            action("encoder", vec![3, 1]),
+        ];
+        let mut dependents = vec![Vec::new(); actions.len()];
+        for (i, a) in actions.iter().enumerate() {
+            for &j in &a.after {
+                dependents[j as usize].push(i);
+            }
+        }
+        let plan = Plan {
+            format: 1,
+            owner: "o".into(),
+            state_serial: 0,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            actions,
+            cost: Default::default(),
+        };
+        let secs = |a: &Action| {
+            Duration::from_secs(match a.id.as_str() {
+                "archive" => 2,
+                "origin" => 5,
+                "cdn" => 300,
+                "input" => 10,
+                _ => 150,
+            })
+        };
+        assert_eq!(
+            ranks(&plan, &dependents, secs),
+            [307_000, 305_000, 300_000, 160_000, 150_000]
+        );
+    }
 }

@@ -121,6 +121,28 @@ impl Providers {
         }
     }
 
+    /// How long a step typically takes, from the provider's catalog (its medians); zero where
+    /// the catalog does not say. The executor orders work by it, never waits on it.
+    pub fn typical(
+        &self,
+        provider: &str,
+        kind: crate::model::Kind,
+        op: crate::plan::Op,
+    ) -> std::time::Duration {
+        use crate::plan::Op;
+        let Some(k) = self.catalogs.get(provider).and_then(|c| c.kinds.get(&kind)) else {
+            return std::time::Duration::ZERO;
+        };
+        let create = k.provision.median.0;
+        match op {
+            Op::Create => create,
+            Op::Update => k.update.as_ref().map_or(create, |u| u.median.0),
+            Op::Delete => k.destroy.median.0,
+            Op::Replace => k.destroy.median.0 + create,
+            Op::NoOp => std::time::Duration::ZERO,
+        }
+    }
+
     /// The token bucket for calls to `provider` in `region`.
     pub fn bucket(
         &self,

@@ -61,6 +61,9 @@ pub struct Intent<'a> {
     pub provider_id: Option<String>,
     /// The resource was left mid-step by an earlier run, whose journal entry may still be open.
     pub resuming: bool,
+    /// The typical time of this step and of the longest chain of steps waiting for it, in ms:
+    /// a store writing many intents at once writes those with the most work behind them first.
+    pub rank: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -24,7 +24,9 @@ pub const DB_FILE: &str = "state.db";
 
 // The intent row is kept small (it gates the provider call): identity, dependencies and the
 // client token are what a resumed create or a teardown needs. The full spec arrives with the
-// completion. History is the journal's successful steps.
+// completion. History is the journal's successful steps. `resources` is a rowid table: its rows
+// hold specs of a kilobyte or more, which SQLite advises against in a WITHOUT ROWID table (states
+// created before keep that layout; the statements are the same for both).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS resources (
@@ -41,7 +43,7 @@ CREATE TABLE IF NOT EXISTS resources (
     outputs TEXT NOT NULL DEFAULT 'null',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY,
     resource TEXT NOT NULL,
@@ -228,10 +230,11 @@ impl StateStore for SqliteState {
             s.kind,
         );
         let (op, token, resuming) = (intent.op, intent.client_token.clone(), intent.resuming);
+        let rank = intent.rank;
         let seq = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
         let seq_out = seq.clone();
         self.writer
-            .run(move |c| {
+            .submit(Priority::Urgent { rank }, move |c| {
                 // An intent still open for this resource belongs to a run that died: close it.
                 if resuming {
                     exec(

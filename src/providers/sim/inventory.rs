@@ -182,7 +182,7 @@ impl Inventory {
         }
         let row = item.clone();
         let tags = serde_json::to_string(&row.tags).unwrap_or_default();
-        let queued = self.writer.submit(Priority::Urgent, move |c| {
+        let queued = self.writer.submit(Priority::Urgent { rank: 0 }, move |c| {
             exec(
                 c,
                 "INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)",
