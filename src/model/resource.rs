@@ -59,6 +59,11 @@ pub struct ResourceSpec {
     pub tags: BTreeMap<String, String>,
     pub hourly_price: f64,
     pub window: Window,
+    /// The event's scheduled show (start to end), for an event's own resources; none for what a
+    /// group shares. Kept with the resource so that, once the event has left the schedule, the
+    /// state still tells whether its archive recorded the show. Not part of `spec_hash`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_air: Option<Window>,
     /// Hash of everything that, when changed, needs the provider to act.
     pub spec_hash: String,
 }
@@ -80,6 +85,7 @@ impl ResourceSpec {
             tags: BTreeMap::new(),
             hourly_price: 0.0,
             window: Window { from: at, to: at },
+            on_air: None,
             spec_hash: String::new(),
         }
     }

@@ -163,6 +163,60 @@ async fn survey(
     Ok(out)
 }
 
+/// Archives of events the schedule no longer has that recorded their show and have no
+/// published VOD: added to `desired.keep`, and returned as (event, region). Nothing can package
+/// them without their event, and deleting them would lose the recording; an archive whose show
+/// never went on air goes with the rest.
+pub async fn keep_unscheduled_recordings(
+    i: &Inputs<'_>,
+    now: Timestamp,
+    desired: &mut DesiredState,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let scheduled: BTreeSet<&str> = i.config.events.iter().map(|e| e.id.as_str()).collect();
+    let published: BTreeSet<(&str, &str)> = i
+        .recorded
+        .iter()
+        .filter(|r| r.spec.kind == Kind::Vod && r.status == ResourceStatus::Ready)
+        .map(|r| (r.spec.event.as_str(), r.spec.region.as_str()))
+        .collect();
+    let mut kept = Vec::new();
+    let mut journals: BTreeMap<&str, Vec<crate::model::JournalEntry>> = BTreeMap::new();
+    for a in i.recorded.iter().filter(|r| {
+        r.spec.kind == Kind::Archive
+            && !scheduled.contains(r.spec.event.as_str())
+            && !published.contains(&(r.spec.event.as_str(), r.spec.region.as_str()))
+    }) {
+        let (event, region) = (a.spec.event.as_str(), a.spec.region.as_str());
+        let recorded = match holds_media(i.providers, a).await {
+            Some(m) => m,
+            None => {
+                if !journals.contains_key(event) {
+                    journals.insert(event, i.state.event_journal(event).await?);
+                }
+                let journal = journals.get(event).map(Vec::as_slice).unwrap_or_default();
+                match a.spec.on_air {
+                    Some(show) => {
+                        now > show.from && encoder_on_air(journal, region, (show.from, show.to))
+                    }
+                    // Recorded before the state kept the show's times: an encoder that ever
+                    // ran may have recorded it.
+                    None => journal.iter().any(|j| {
+                        j.region == region
+                            && j.kind.is_encoder()
+                            && j.op == "create"
+                            && j.outcome.as_deref() == Some("ok")
+                    }),
+                }
+            }
+        };
+        if recorded {
+            desired.keep.insert(a.spec.id.clone());
+            kept.push((event.to_string(), region.to_string()));
+        }
+    }
+    Ok(kept)
+}
+
 /// Whether an archive holds media, as its provider says; `None` where it cannot tell, or
 /// cannot be opened or asked (the journal then says whether an encoder fed the archive).
 async fn holds_media(providers: &Providers, archive: &RecordedResource) -> Option<bool> {

@@ -57,6 +57,7 @@ fn sweep_action(item: InventoryItem) -> Action {
         tags: item.tags.clone(),
         hourly_price: 0.0,
         window: Window { from: now, to: now },
+        on_air: None,
         spec_hash: String::new(),
     };
     Action {

@@ -119,6 +119,8 @@ pub struct Prepared {
     /// What the state held when the plan was made.
     pub recorded: Vec<RecordedResource>,
     pub handoffs: BTreeMap<(String, String), Handoff>,
+    /// Archives of events no longer scheduled that recorded their show: kept, by event and region.
+    pub kept_recordings: Vec<(String, String)>,
 }
 
 impl Prepared {
@@ -204,6 +206,14 @@ impl Prepared {
                 )),
                 _ => None,
             })
+            .chain(self.kept_recordings.iter().map(|(event, region)| {
+                format!(
+                    "{event} in {region}: the event is no longer in the schedule, and its archive \
+                     recorded the show and has no VOD: the archive is kept. Put the event back to \
+                     have its VOD made, or delete the archive with `orchestrate down --event \
+                     {event} --discard-archives`"
+                )
+            }))
             .collect();
         TickReport {
             now,
@@ -274,6 +284,8 @@ pub async fn prepare(
         recorded: &recorded,
     };
     let handoffs = super::handoff::hand_off(&inputs, &When::Clock(now), &mut desired).await?;
+    let kept_recordings =
+        super::handoff::keep_unscheduled_recordings(&inputs, now, &mut desired).await?;
     let is_busy = |s: &crate::model::ResourceSpec| {
         !busy.is_empty() && busy.contains(&(s.event.clone(), s.region.clone()))
     };
@@ -305,5 +317,6 @@ pub async fn prepare(
         timeline,
         recorded,
         handoffs,
+        kept_recordings,
     })
 }

@@ -329,7 +329,7 @@ fn render_event(
     for region in regions {
         insert_region(&mut ctx, catalog, region);
         for slot in slots {
-            out.push(render_slot(
+            let mut spec = render_slot(
                 &mut ctx,
                 renderer,
                 profile,
@@ -339,7 +339,12 @@ fn render_event(
                 region,
                 slot,
                 win(slot),
-            )?);
+            )?;
+            spec.on_air = Some(Window {
+                from: event.start,
+                to: event.end,
+            });
+            out.push(spec);
         }
     }
     Ok(())
@@ -464,6 +469,7 @@ fn render_slot(
         tags,
         hourly_price: catalog.hourly_price(region, slot.kind),
         window,
+        on_air: None,
         spec_hash,
     })
 }

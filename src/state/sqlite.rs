@@ -401,6 +401,7 @@ fn intent_spec(
         tags,
         hourly_price: 0.0,
         window: Window { from: at, to: at },
+        on_air: None,
         spec_hash: String::new(),
     }
 }

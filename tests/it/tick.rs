@@ -449,3 +449,50 @@ async fn a_show_cancelled_or_moved_before_it_aired_gets_no_vod() {
     let moved = out.report.events.iter().find(|e| e.id == "moved").unwrap();
     assert_eq!(moved.phase.as_str(), "done");
 }
+
+/// An event taken off the schedule while on air, before its hand-off: the recording is kept
+/// (nothing can package it without its event), the rest goes, and staff are told. `down
+/// --discard-archives` then deletes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_show_removed_from_the_schedule_after_it_aired_keeps_its_recording() {
+    let p = Project::fast();
+    let ws = Workspace::new(p.path(), None, Duration::from_secs(10));
+    let now = Timestamp::now();
+    let mins = |m: i64| (now + SignedDuration::from_mins(m)).to_string();
+    p.write(
+        "schedules/main.yaml",
+        &format!(
+            "apiVersion: orchestrate/v1\nkind: Schedule\nevents:\n  - {{ id: final, start: {}, end: {}, profile: sim-hd, regions: [eu-west-1], lead: 2h, grace: 5m }}\n",
+            mins(-30),
+            mins(30)
+        ),
+    );
+    tick_at(&ws, now).await;
+    assert!(p.inventory_names().iter().any(|n| n.ends_with("/encoder")));
+
+    p.write(
+        "schedules/main.yaml",
+        "apiVersion: orchestrate/v1\nkind: Schedule\nevents: []\n",
+    );
+    for _ in 0..2 {
+        let out = tick_at(&ws, Timestamp::now()).await;
+        assert_eq!(
+            p.inventory_names(),
+            ["final/eu-west-1/archive"],
+            "only the recording is left"
+        );
+        assert_eq!(out.report.removed_events, ["final"]);
+        assert!(
+            out.report
+                .alerts
+                .iter()
+                .any(|a| a.contains("final in eu-west-1")
+                    && a.contains("the archive is kept")
+                    && a.contains("--discard-archives")),
+            "{:?}",
+            out.report.alerts
+        );
+    }
+    p.ok(&["down", "--yes", "--event", "final", "--discard-archives"]);
+    assert!(p.inventory().is_empty(), "{:?}", p.inventory_names());
+}

@@ -71,6 +71,7 @@ pub fn spec(event: &str, region: &str, kind: &str) -> ResourceSpec {
         tags,
         hourly_price: 0.0,
         window: Window { from: at, to: at },
+        on_air: None,
         spec_hash: String::new(),
     }
 }
