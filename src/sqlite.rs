@@ -366,6 +366,18 @@ impl Drop for GroupCommit {
 mod tests {
     use super::*;
 
+    /// The first column of a query's rows, read on a connection of its own.
+    fn column(db: &Path, sql: &str) -> Vec<i64> {
+        open(db, true)
+            .unwrap()
+            .prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
     #[tokio::test]
     async fn a_failing_job_does_not_undo_its_batch_mates() {
         let dir = tempfile::tempdir().unwrap();
@@ -390,14 +402,7 @@ mod tests {
         assert!(a.await.is_ok());
         assert!(b.await.is_err(), "duplicate key");
         drop(w);
-        let conn = open(&dir.path().join("t.db"), true).unwrap();
-        let vals: Vec<i64> = conn
-            .prepare("SELECT v FROM t ORDER BY v")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
+        let vals = column(&dir.path().join("t.db"), "SELECT v FROM t ORDER BY v");
         assert_eq!(
             vals,
             [1, 3],
@@ -465,14 +470,7 @@ mod tests {
             j.await.unwrap();
         }
         drop(w);
-        let conn = open(&dir.path().join("t.db"), true).unwrap();
-        let order: Vec<i64> = conn
-            .prepare("SELECT v FROM t ORDER BY seq")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
+        let order = column(&dir.path().join("t.db"), "SELECT v FROM t ORDER BY seq");
         assert_eq!(order, [30, 31, 20, 10, 0]);
     }
 }

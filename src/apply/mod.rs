@@ -115,14 +115,8 @@ pub async fn apply(
         }
     }
 
-    let mut indegree = vec![0usize; n];
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, a) in plan.actions.iter().enumerate() {
-        for &j in &a.after {
-            indegree[i] += 1;
-            dependents[j as usize].push(i);
-        }
-    }
+    let mut indegree: Vec<usize> = plan.actions.iter().map(|a| a.after.len()).collect();
+    let dependents = dependents(&plan);
     let mut per_region: HashMap<String, usize> = HashMap::new();
     for a in plan.actions.iter().filter(|a| a.op != Op::NoOp) {
         *per_region.entry(a.region().to_string()).or_default() += 1;
@@ -246,6 +240,17 @@ pub async fn apply(
         report: report.clone(),
     });
     Ok(report)
+}
+
+/// For each action, the actions that wait for it.
+fn dependents(plan: &Plan) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); plan.actions.len()];
+    for (i, a) in plan.actions.iter().enumerate() {
+        for &j in &a.after {
+            out[j as usize].push(i);
+        }
+    }
+    out
 }
 
 /// Each action's rank: its typical duration plus the largest rank among its dependents, in ms
@@ -544,44 +549,17 @@ pub fn critical_path(plan: &Plan, duration: impl Fn(&Action) -> Duration) -> Dur
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ResourceId;
-
-    fn action(id: &str, after: Vec<u32>) -> Action {
-        Action {
-            id: ResourceId(id.into()),
-            op: Op::Create,
-            reason: None,
-            changes: Vec::new(),
-            desired: None,
-            recorded: None,
-            after,
-        }
-    }
 
     #[test]
     fn a_rank_is_the_longest_typical_chain_from_the_step_on() {
         // archive → origin → cdn, and input → encoder beside them.
-        let actions = vec![
-            action("archive", vec![]),
-            action("origin", vec![0]),
-            action("cdn", vec![1]),
-            action("input", vec![]),
-            action("encoder", vec![3, 1]),
-        ];
-        let mut dependents = vec![Vec::new(); actions.len()];
-        for (i, a) in actions.iter().enumerate() {
-            for &j in &a.after {
-                dependents[j as usize].push(i);
-            }
-        }
-        let plan = Plan {
-            format: 1,
-            owner: "o".into(),
-            state_serial: 0,
-            created_at: jiff::Timestamp::UNIX_EPOCH,
-            actions,
-            cost: Default::default(),
-        };
+        let plan = Plan::of(vec![
+            Action::bare("archive", Op::Create, vec![]),
+            Action::bare("origin", Op::Create, vec![0]),
+            Action::bare("cdn", Op::Create, vec![1]),
+            Action::bare("input", Op::Create, vec![]),
+            Action::bare("encoder", Op::Create, vec![3, 1]),
+        ]);
         let secs = |a: &Action| {
             Duration::from_secs(match a.id.as_str() {
                 "archive" => 2,
@@ -592,7 +570,7 @@ mod tests {
             })
         };
         assert_eq!(
-            ranks(&plan, &dependents, secs),
+            ranks(&plan, &dependents(&plan), secs),
             [307_000, 305_000, 300_000, 160_000, 150_000]
         );
     }

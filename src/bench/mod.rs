@@ -218,7 +218,7 @@ pub(crate) async fn provision_drawn(
         time_scale: p.time_scale,
         makespan_ms: report.elapsed_ms,
         critical_path_ms: cp_ms,
-        makespan_over_critical_path: ratio(report.elapsed_ms, cp_ms),
+        makespan_over_critical_path: ratio(report.elapsed_ms as f64, cp_ms as f64),
         plan_ms,
         render_ms,
         peak_rss_bytes: peak_rss(),
@@ -232,12 +232,12 @@ pub(crate) async fn provision_drawn(
 }
 
 /// `a / b` to three decimals; 0 when `b` is 0.
-pub(crate) fn ratio(a: u64, b: u64) -> f64 {
-    if b > 0 {
-        (a as f64 / b as f64 * 1000.0).round() / 1000.0
-    } else {
-        0.0
-    }
+pub(crate) fn ratio(a: f64, b: f64) -> f64 {
+    round3(if b > 0.0 { a / b } else { 0.0 })
+}
+
+pub(crate) fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// Benchmarks measure the scheduler against the sim provider's known latencies only.

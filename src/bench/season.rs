@@ -20,7 +20,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::{Scratch, peak_rss};
+use super::{Scratch, peak_rss, ratio, round3};
 use crate::apply::{ApplyOptions, ApplyReport, progress::Silent};
 use crate::clock;
 use crate::model::Kind;
@@ -524,15 +524,6 @@ fn always_on(ws: &Workspace, config: &crate::model::Config, hours: f64) -> f64 {
     .map_or(0.0, |d| {
         d.resources.values().map(|s| s.hourly_price * hours).sum()
     })
-}
-
-/// `billed / minimum` to three places, 0 with no minimum.
-fn ratio(billed: f64, minimum: f64) -> f64 {
-    round3(if minimum > 0.0 { billed / minimum } else { 0.0 })
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ pub async fn against_terraform(
             parallelism: Some(parallelism),
             plan_ms: planned.as_millis() as u64,
             makespan_ms: applied.as_millis() as u64,
-            makespan_over_critical_path: ratio(applied.as_millis() as u64, cp),
+            makespan_over_critical_path: ratio(applied.as_millis() as f64, cp as f64),
         });
     }
     Ok(Comparison {
@@ -249,31 +249,14 @@ impl Drop for Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ResourceId;
     use crate::plan::Action;
-
-    fn create(id: &str, after: Vec<u32>) -> Action {
-        Action {
-            id: ResourceId(id.into()),
-            op: Op::Create,
-            reason: None,
-            changes: Vec::new(),
-            desired: None,
-            recorded: None,
-            after,
-        }
-    }
 
     #[test]
     fn each_step_sleeps_its_draw_after_its_dependencies() {
-        let plan = Plan {
-            format: 1,
-            owner: "o".into(),
-            state_serial: 0,
-            created_at: jiff::Timestamp::UNIX_EPOCH,
-            actions: vec![create("e/r/archive", vec![]), create("e/r/origin", vec![0])],
-            cost: Default::default(),
-        };
+        let plan = Plan::of(vec![
+            Action::bare("e/r/archive", Op::Create, vec![]),
+            Action::bare("e/r/origin", Op::Create, vec![0]),
+        ]);
         let drawn = HashMap::from([
             ("e/r/archive".to_string(), Duration::from_millis(12)),
             ("e/r/origin".to_string(), Duration::from_millis(1500)),

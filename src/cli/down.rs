@@ -4,8 +4,8 @@ use clap::Args as ClapArgs;
 
 use super::{ApplyFlags, Global, Output, confirm};
 use crate::exit::Exit;
-use crate::model::{Kind, RecordedResource, ResourceStatus};
-use crate::ops::handoff::When;
+use crate::model::{Kind, RecordedResource};
+use crate::ops::handoff::{When, unpublished_archives};
 use crate::plan::{DesiredState, Plan, Scope, display};
 use crate::schedule::handoff::Handoff;
 use crate::state::StateStore as _;
@@ -113,7 +113,9 @@ async fn hand_off(
                 "warning: no VOD hand-off, the configuration does not load ({e:#}); archives \
                  without a verified VOD are kept (--discard-archives deletes them)"
             );
-            desired.keep.extend(unpublished_archives(recorded, scope));
+            desired
+                .keep
+                .extend(unpublished_archives(recorded, scope).map(|r| r.spec.id.clone()));
             return Ok(());
         }
     };
@@ -148,26 +150,10 @@ async fn hand_off(
     let known: BTreeSet<&str> = config.events.iter().map(|e| e.id.as_str()).collect();
     desired.keep.extend(
         unpublished_archives(recorded, scope)
-            .filter(|id| !known.contains(id.as_str().split('/').next().unwrap_or_default())),
+            .filter(|r| !known.contains(r.spec.event.as_str()))
+            .map(|r| r.spec.id.clone()),
     );
     Ok(())
-}
-
-/// Archives in scope with no published VOD beside them.
-fn unpublished_archives<'a>(
-    recorded: &'a [RecordedResource],
-    scope: &'a Scope,
-) -> impl Iterator<Item = crate::model::ResourceId> + 'a {
-    let published: BTreeSet<(&str, &str)> = recorded
-        .iter()
-        .filter(|r| r.spec.kind == Kind::Vod && r.status == ResourceStatus::Ready)
-        .map(|r| (r.spec.event.as_str(), r.spec.region.as_str()))
-        .collect();
-    recorded
-        .iter()
-        .filter(move |r| r.spec.kind == Kind::Archive && scope.contains(&r.spec.event))
-        .filter(move |r| !published.contains(&(r.spec.event.as_str(), r.spec.region.as_str())))
-        .map(|r| r.spec.id.clone())
 }
 
 /// The archives in scope this plan leaves in place.

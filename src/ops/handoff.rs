@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 
 use crate::model::{Config, Kind, RecordedResource, ResourceStatus};
-use crate::plan::{DesiredState, add_handoffs};
+use crate::plan::{DesiredState, Scope, add_handoffs};
 use crate::providers::registry::Providers;
 use crate::render::Renderer;
 use crate::schedule::handoff::{Facts, Handoff, decide, decide_now, encoder_on_air};
@@ -173,19 +173,11 @@ pub async fn keep_unscheduled_recordings(
     desired: &mut DesiredState,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let scheduled: BTreeSet<&str> = i.config.events.iter().map(|e| e.id.as_str()).collect();
-    let published: BTreeSet<(&str, &str)> = i
-        .recorded
-        .iter()
-        .filter(|r| r.spec.kind == Kind::Vod && r.status == ResourceStatus::Ready)
-        .map(|r| (r.spec.event.as_str(), r.spec.region.as_str()))
-        .collect();
     let mut kept = Vec::new();
     let mut journals: BTreeMap<&str, Vec<crate::model::JournalEntry>> = BTreeMap::new();
-    for a in i.recorded.iter().filter(|r| {
-        r.spec.kind == Kind::Archive
-            && !scheduled.contains(r.spec.event.as_str())
-            && !published.contains(&(r.spec.event.as_str(), r.spec.region.as_str()))
-    }) {
+    for a in unpublished_archives(i.recorded, &Scope::All)
+        .filter(|r| !scheduled.contains(r.spec.event.as_str()))
+    {
         let (event, region) = (a.spec.event.as_str(), a.spec.region.as_str());
         let recorded = match holds_media(i.providers, a).await {
             Some(m) => m,
@@ -215,6 +207,22 @@ pub async fn keep_unscheduled_recordings(
         }
     }
     Ok(kept)
+}
+
+/// Archives in scope with no published VOD beside them.
+pub fn unpublished_archives<'a>(
+    recorded: &'a [RecordedResource],
+    scope: &'a Scope,
+) -> impl Iterator<Item = &'a RecordedResource> + 'a {
+    let published: BTreeSet<(&str, &str)> = recorded
+        .iter()
+        .filter(|r| r.spec.kind == Kind::Vod && r.status == ResourceStatus::Ready)
+        .map(|r| (r.spec.event.as_str(), r.spec.region.as_str()))
+        .collect();
+    recorded
+        .iter()
+        .filter(move |r| r.spec.kind == Kind::Archive && scope.contains(&r.spec.event))
+        .filter(move |r| !published.contains(&(r.spec.event.as_str(), r.spec.region.as_str())))
 }
 
 /// Whether an archive holds media, as its provider says; `None` where it cannot tell, or

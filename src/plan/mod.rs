@@ -62,6 +62,37 @@ pub struct Action {
     pub after: Vec<u32>,
 }
 
+#[cfg(test)]
+impl Action {
+    /// An action with only what unit tests of the DAG read: its id, op and edges.
+    pub fn bare(id: &str, op: Op, after: Vec<u32>) -> Self {
+        Self {
+            id: ResourceId(id.into()),
+            op,
+            reason: None,
+            changes: Vec::new(),
+            desired: None,
+            recorded: None,
+            after,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Plan {
+    /// A plan of these actions, made against an empty state.
+    pub fn of(actions: Vec<Action>) -> Self {
+        Self {
+            format: PLAN_FORMAT,
+            owner: "o".into(),
+            state_serial: 0,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            actions,
+            cost: CostEstimate::default(),
+        }
+    }
+}
+
 impl Action {
     pub fn region(&self) -> &str {
         self.spec().map_or("", |s| s.region.as_str())
