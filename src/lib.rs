@@ -30,6 +30,7 @@ pub mod shutdown;
 pub mod sqlite;
 pub mod state;
 pub mod suggest;
+pub mod syncmark;
 pub mod tools;
 pub mod vod;
 pub mod workspace;

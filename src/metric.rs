@@ -1,5 +1,5 @@
-//! The monitoring vocabulary every layer shares: the four tiers watched (encoder → origin →
-//! edge → viewer) and every metric a probe can send. Profiles name them in their rules; the
+//! The monitoring vocabulary every layer shares: the tiers watched (encoder → origin → edge →
+//! viewer, and the content they carry) and every metric a probe can send. Profiles name them in their rules; the
 //! monitor measures them.
 
 use schemars::JsonSchema;
@@ -14,10 +14,18 @@ pub enum Tier {
     Origin,
     Edge,
     Viewer,
+    /// The picture and the sound a viewer gets, analysed from samples taken at the edge.
+    Content,
 }
 
 impl Tier {
-    pub const ALL: [Tier; 4] = [Tier::Encoder, Tier::Origin, Tier::Edge, Tier::Viewer];
+    pub const ALL: [Tier; 5] = [
+        Tier::Encoder,
+        Tier::Origin,
+        Tier::Edge,
+        Tier::Viewer,
+        Tier::Content,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -25,6 +33,7 @@ impl Tier {
             Tier::Origin => "origin",
             Tier::Edge => "edge",
             Tier::Viewer => "viewer",
+            Tier::Content => "content",
         }
     }
 }
@@ -89,6 +98,14 @@ metrics! {
     ViewerDownloadRatio = "viewer_download_ratio", Viewer, "Segment download time over segment duration (above 1 cannot keep up).";
     ViewerStall = "viewer_stall", Viewer, "1 when a player would have stalled (its buffer ran dry).";
     ViewerGapS = "viewer_gap_s", Viewer, "Longest stretch of media a player missed (skipped sequence numbers), seconds.";
+    ContentBlackS = "content_black_s", Content, "Seconds the picture has been black (the run going on at the end of the sample, or the longest within it).";
+    ContentFreezeS = "content_freeze_s", Content, "Seconds the picture has been frozen, counted like content_black_s.";
+    ContentSilenceS = "content_silence_s", Content, "Seconds the sound has been silent (below -50 dBFS), counted like content_black_s.";
+    LoudnessLufs = "loudness_lufs", Content, "Integrated loudness of the sample (EBU R128), LUFS.";
+    AvOffsetMs = "av_offset_ms", Content, "How late the sound is against the picture, milliseconds (negative: early), read off a flash-and-beep sync mark; no reading without one.";
+    RenditionBitrateKbps = "rendition_bitrate_kbps", Content, "The rendition's video bitrate over the sample, kbit/s.";
+    RenditionResolutionOk = "rendition_resolution_ok", Content, "1 when the rendition's picture has the ladder's width and height.";
+    ContentProbeError = "content_probe_error", Content, "1 when this host could not analyse the sample it fetched (ffmpeg missing, failing or too slow): no reading of the content, and no fault of it.";
 }
 
 impl std::fmt::Display for Metric {

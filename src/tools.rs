@@ -42,3 +42,12 @@ pub fn wheel_binary(project: &Path, name: &str) -> Option<PathBuf> {
         p.is_file().then_some(p)
     })
 }
+
+/// The ffmpeg and ffprobe the monitor's content tier runs: `ORCHESTRATE_FFMPEG` and
+/// `ORCHESTRATE_FFPROBE`, else PATH's.
+pub fn media_tools() -> (PathBuf, PathBuf) {
+    let of = |env: &str, name: &str| {
+        std::env::var_os(env).map_or_else(|| PathBuf::from(name), PathBuf::from)
+    };
+    (of(FFMPEG_ENV, "ffmpeg"), of(FFPROBE_ENV, "ffprobe"))
+}

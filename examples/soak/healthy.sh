@@ -2,13 +2,17 @@
 # A healthy event monitored for MINUTES (default 10) on this machine: one `local-dual` event
 # (two ffmpeg pipelines, origin, edge) under `orchestrate run` with every tier probed. Passes
 # when not a single alert was raised; prints the report's monitoring section either way.
-# Needs ffmpeg (see the quickstart) and a release build; leaves nothing running.
+# Needs ffmpeg (see the quickstart) and a release build (ORCHESTRATE_BIN names one already
+# built, e.g. with --no-default-features --features bench); leaves nothing running.
 set -euo pipefail
 
 minutes=${1:-10}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/orchestrate"
+bin=${ORCHESTRATE_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --locked --quiet --manifest-path "$root/Cargo.toml"
+  bin="$root/target/release/orchestrate"
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/orchestrate-soak.XXXXXX")
 daemon=""
 cleanup() {
@@ -38,5 +42,6 @@ sleep $((90 + minutes * 60))
 alerts=$("$bin" "${o[@]}" watch --replay --no-follow --type alert --output ndjson | wc -l)
 signals=$("$bin" "${o[@]}" watch --replay --no-follow --type signal --output ndjson | wc -l)
 "$bin" "${o[@]}" report soak --schedule "$work/schedule.yaml" | sed -n '/Availability/,$p'
-echo "signals: $signals, alert transitions: $alerts"
+content=$("$bin" "${o[@]}" watch --replay --no-follow --type signal --tier content --output ndjson | wc -l)
+echo "signals: $signals (content tier: $content), alert transitions: $alerts"
 [ "$signals" -gt 0 ] && [ "$alerts" -eq 0 ]

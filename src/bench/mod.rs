@@ -48,6 +48,7 @@ pub struct ProvisionResult {
     pub failed: usize,
 }
 
+pub mod content;
 pub mod handoff;
 pub mod probes;
 pub mod rules;

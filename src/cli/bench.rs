@@ -66,6 +66,38 @@ core, fewer than 0.95 reloads per playlist change, or any alert on the healthy s
 bisect. Then --detect renditions each stop at a random moment; detect_p50_ms and
 detect_p99_ms are the times from the stop to the playlist-stale alert.")]
     Probes(ProbesArgs),
+    /// What the content tier costs: one sampling interval of the test pattern analysed again
+    /// and again as on air (black, freeze, silence, loudness, lip sync on one ffmpeg thread),
+    /// and how many renditions one core keeps analysed at that interval.
+    #[command(after_help = "Examples:
+  orchestrate bench content
+  orchestrate bench content --width 1280 --height 720 --bitrate 2500k
+  orchestrate bench content --segment-duration 2s --every 3 --samples 30
+
+renditions_per_core is the interval over the median CPU-seconds of one sample's analysis;
+checked_per_core is the same for the bitrate and resolution check every other rendition gets.
+The profile's monitoring.content.cpu_budget holds the monitor host to its share of that.")]
+    Content(ContentArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ContentArgs {
+    #[arg(long, default_value_t = 640)]
+    pub width: u32,
+    #[arg(long, default_value_t = 360)]
+    pub height: u32,
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
+    #[arg(long, default_value = "800k")]
+    pub bitrate: String,
+    #[arg(long, default_value = "2s", value_parser = super::parse_duration, value_name = "DURATION")]
+    pub segment_duration: std::time::Duration,
+    /// Segments per sample (the profile's monitoring.content.every).
+    #[arg(long, default_value_t = 3)]
+    pub every: u32,
+    /// Samples analysed (the median is reported).
+    #[arg(long, default_value_t = 20)]
+    pub samples: usize,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -290,6 +322,48 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
             // Its own runtimes on its own threads: one for the origin, one measured for probes.
             let r = tokio::task::spawn_blocking(move || crate::bench::probes::probes(&params))
                 .await??;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(Exit::Ok)
+        }
+        Command::Content(a) => {
+            let seg = a.segment_duration.as_secs_f64();
+            let usage = |m: String| Err(crate::exit::UsageError(m).into());
+            if !(0.5..=30.0).contains(&seg) {
+                return usage(format!(
+                    "--segment-duration {seg} s must be between 0.5 and 30 seconds"
+                ));
+            }
+            if a.every == 0
+                || a.samples == 0
+                || !(16..=7680).contains(&a.width)
+                || !(16..=4320).contains(&a.height)
+                || !(1..=120).contains(&a.fps)
+            {
+                return usage(
+                    "--every and --samples must be at least 1, --width 16 to 7680, --height 16 to 4320, --fps 1 to 120".into(),
+                );
+            }
+            if crate::model::bitrate::Bitrate::parse(&a.bitrate).is_err() {
+                return usage(format!(
+                    "--bitrate `{}`: expected e.g. 800k or 2.5M",
+                    a.bitrate
+                ));
+            }
+            let params = crate::bench::content::ContentParams {
+                width: a.width,
+                height: a.height,
+                fps: a.fps,
+                bitrate: a.bitrate,
+                segment_s: seg,
+                every: a.every,
+                samples: a.samples,
+            };
+            let stop = Shutdown::new();
+            stop.on_signals();
+            let r = tokio::select! {
+                r = crate::bench::content::content(&params) => r?,
+                () = stop.graceful.cancelled() => return Ok(Exit::Interrupted),
+            };
             println!("{}", serde_json::to_string(&r)?);
             Ok(Exit::Ok)
         }

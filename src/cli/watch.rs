@@ -26,8 +26,8 @@ pub struct Args {
     /// Only this region (repeatable).
     #[arg(short = 'r', long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
-    /// Only this tier (repeatable): encoder, origin, edge, viewer.
-    #[arg(long = "tier", value_name = "TIER", value_parser = ["encoder", "origin", "edge", "viewer"])]
+    /// Only this tier (repeatable): encoder, origin, edge, viewer, content.
+    #[arg(long = "tier", value_name = "TIER", value_parser = ["encoder", "origin", "edge", "viewer", "content"])]
     pub tiers: Vec<String>,
     /// Only signals, only alerts or only actions.
     #[arg(long = "type", value_name = "TYPE", value_parser = ["signal", "alert", "action"])]

@@ -266,6 +266,56 @@ pub struct MonitoringSpec {
     pub hooks: BTreeMap<String, HookSpec>,
     #[serde(default)]
     pub guardrails: GuardrailSpec,
+    /// The content tier's sampling: how often, which renditions, and the CPU it may use.
+    #[serde(default)]
+    pub content: ContentSpec,
+}
+
+/// The content tier: samples of the stream taken at the edge and analysed with ffmpeg's own
+/// detectors (black, freeze, silence, loudness, a sync mark's A/V offset) and checked against
+/// the ladder (bitrate, resolution).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContentSpec {
+    /// Segments between samples; each sample analyses the segments published since the last
+    /// one (at most this many), so that the whole stream is seen while the budget allows.
+    #[serde(default = "default_content_every")]
+    pub every: u32,
+    /// `lowest` analyses the rendition cheapest to decode; `all` analyses every rendition.
+    /// The bitrate and resolution of every rendition are checked either way (no decoding).
+    #[serde(default)]
+    pub renditions: ContentRenditions,
+    /// CPU this profile's content analysis may use on the monitor host, in cores, across
+    /// all its events and regions: samples wait (and later ones cover less) rather than go
+    /// over it.
+    #[serde(default = "default_cpu_budget")]
+    pub cpu_budget: f64,
+}
+
+impl Default for ContentSpec {
+    fn default() -> Self {
+        Self {
+            every: default_content_every(),
+            renditions: ContentRenditions::default(),
+            cpu_budget: default_cpu_budget(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContentRenditions {
+    #[default]
+    Lowest,
+    All,
+}
+
+fn default_content_every() -> u32 {
+    3
+}
+
+fn default_cpu_budget() -> f64 {
+    0.5
 }
 
 impl Default for MonitoringSpec {
@@ -280,6 +330,7 @@ impl Default for MonitoringSpec {
             notifiers: BTreeMap::new(),
             hooks: BTreeMap::new(),
             guardrails: GuardrailSpec::default(),
+            content: ContentSpec::default(),
         }
     }
 }
@@ -511,4 +562,10 @@ pub const BUILT_IN_RULES: &[&str] = &[
     "edge-errors",
     "edge-lag",
     "viewer-stall",
+    "content-black",
+    "content-freeze",
+    "content-silence",
+    "av-offset",
+    "rendition-resolution",
+    "rendition-bitrate",
 ];

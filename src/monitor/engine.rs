@@ -161,6 +161,10 @@ impl Engine {
             let (active, clear) = match &rule.condition {
                 Condition::Above { fire, clear } => (signal.value > *fire, signal.value <= *clear),
                 Condition::Below { fire, clear } => (signal.value < *fire, signal.value >= *clear),
+                Condition::Outside { low, high } => {
+                    let inside = (*low..=*high).contains(&signal.value);
+                    (!inside, inside)
+                }
                 Condition::Anomaly(a) => {
                     let score = inst
                         .detector
@@ -380,6 +384,13 @@ fn alert(
     let what = match &rule.condition {
         Condition::Above { fire, .. } => format!("{} {} above {fire}", series.metric, num(value)),
         Condition::Below { fire, .. } => format!("{} {} below {fire}", series.metric, num(value)),
+        Condition::Outside { low, high } => format!(
+            "{} {} outside {}..{}",
+            series.metric,
+            num(value),
+            num(*low),
+            num(*high)
+        ),
         Condition::Anomaly(a) => format!(
             "{} {} is anomalous (over {} sigma)",
             series.metric,
@@ -478,6 +489,51 @@ mod tests {
         out.iter()
             .map(|a| (a.at.as_second() - 1_000_000, a.state))
             .collect()
+    }
+
+    #[test]
+    fn a_slate_before_the_show_is_no_alert_and_black_on_air_is() {
+        let mut e = engine(crate::monitor::rules::content(3.0, &[]));
+        let s = series(Metric::ContentBlackS);
+        // Black (a slate) for a minute before the start, then black 10 s into the show.
+        let got = feed(
+            &mut e,
+            &s,
+            &[(-60, 57.0), (-3, 60.0), (3, 0.0), (13, 6.0), (16, 0.0)],
+        );
+        use AlertState::*;
+        assert_eq!(got, vec![(13, Firing), (16, Resolved)]);
+    }
+
+    #[test]
+    fn outside_fires_on_either_side_and_resolves_within() {
+        let mut e = engine(crate::monitor::rules::content(3.0, &[]));
+        let s = series(Metric::AvOffsetMs);
+        let got = feed(
+            &mut e,
+            &s,
+            &[
+                (1, 200.0),
+                (4, 210.0),
+                (5, 0.0),
+                (6, -150.0),
+                (9, -150.0),
+                (10, 79.0),
+            ],
+        );
+        use AlertState::*;
+        // Held for one sampling interval (3 s) before firing.
+        assert_eq!(
+            got,
+            vec![
+                (1, Pending),
+                (4, Firing),
+                (5, Resolved),
+                (6, Pending),
+                (9, Firing),
+                (10, Resolved)
+            ]
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::actions::ActionRecord;
 use super::actions::runner::{self, AwaitingView, Input, Place};
 use super::engine::{Alert, AlertState, Engine, Window};
 use super::health::Health;
+use super::probes::content::budget::Budget;
 use super::probes::{self, Emitter, OriginHeads};
 use super::rules::Rule;
 use super::stream::metrics::Metrics;
@@ -90,6 +91,8 @@ pub struct Monitor {
     control: mpsc::UnboundedSender<Control>,
     running: HashMap<String, Running>,
     events: HashMap<String, Window>,
+    /// Each profile's content-analysis CPU budget, shared by its events.
+    budgets: HashMap<String, Arc<Budget>>,
     probes: JoinSet<()>,
     stop: CancellationToken,
     hub: tokio::task::JoinHandle<()>,
@@ -134,6 +137,7 @@ impl Monitor {
             control,
             running: HashMap::new(),
             events: HashMap::new(),
+            budgets: HashMap::new(),
             probes: JoinSet::new(),
             stop,
             hub,
@@ -272,6 +276,33 @@ impl Monitor {
             self.probes.spawn(probes::edge::run(
                 self.client.clone(),
                 base.with_tier(Tier::Edge, "cdn"),
+                probe,
+                self.signals.clone(),
+                stop.clone(),
+            ));
+        }
+        if t.tiers.contains(&Tier::Content)
+            && let Some(url) = &t.edge_master
+        {
+            let cores = t.content.cpu_budget;
+            let budget = self
+                .budgets
+                .entry(t.profile.clone())
+                .or_insert_with(|| Arc::new(Budget::new(cores)))
+                .clone();
+            if budget.cores() != cores {
+                budget.set_cores(cores);
+            }
+            let probe = probes::content::ContentProbe {
+                master_url: url.clone(),
+                segment_s: t.segment_s,
+                spec: t.content.clone(),
+                ladder: t.ladder.clone(),
+                budget,
+            };
+            self.probes.spawn(probes::content::run(
+                self.client.clone(),
+                base.with_tier(Tier::Content, "content"),
                 probe,
                 self.signals.clone(),
                 stop.clone(),

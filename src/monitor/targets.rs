@@ -10,7 +10,9 @@ use jiff::Timestamp;
 use super::Tier;
 use super::actions::plan::{Plan, Resources};
 use super::engine::Window;
+use super::probes::content::Rung;
 use super::rules::{Rule, compile};
+use crate::config::profile::ContentSpec;
 use crate::model::{Config, HLS_MANIFEST, Kind, RecordedResource, ResourceStatus, edge_manifest};
 
 #[derive(Debug, Clone)]
@@ -30,6 +32,10 @@ pub struct Target {
     pub edge_master: Option<String>,
     /// The edge serving it (the group's, when shared).
     pub cdn: Option<RecordedResource>,
+    /// The profile's name: its content analysis shares one CPU budget.
+    pub profile: String,
+    pub content: ContentSpec,
+    pub ladder: Vec<Rung>,
 }
 
 impl Target {
@@ -52,8 +58,14 @@ impl Target {
             .map(|r| r.provider_id.as_deref().unwrap_or(""))
             .collect();
         format!(
-            "{:?}|{:?}|{:?}|{:?}|{}",
-            encoders, self.origin_masters, self.edge_master, self.tiers, self.segment_s
+            "{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}",
+            encoders,
+            self.origin_masters,
+            self.edge_master,
+            self.tiers,
+            self.segment_s,
+            self.content,
+            self.ladder
         )
     }
 }
@@ -173,6 +185,19 @@ pub fn targets(
                 origin_masters,
                 edge_master,
                 cdn: cdn.cloned(),
+                profile: profile.name.clone(),
+                content: profile.monitoring.content.clone(),
+                ladder: profile
+                    .encoder
+                    .ladder
+                    .iter()
+                    .map(|r| Rung {
+                        name: r.name.clone(),
+                        width: r.width,
+                        height: r.height,
+                        bitrate: r.bitrate.0,
+                    })
+                    .collect(),
             });
         }
     }

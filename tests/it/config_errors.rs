@@ -334,6 +334,9 @@ fn bad_monitoring_actions_name_their_field() {
       window: 1h
   guardrails:
     max_actions: 0
+  content:
+    every: 0
+    cpu_budget: -1
 "
         ),
     );

@@ -15,6 +15,24 @@ pub(super) fn monitoring(cx: &mut Ctx<'_>, m: &crate::config::profile::Monitorin
         );
         ok = false;
     }
+    let c = &m.content;
+    if c.every == 0 {
+        cx.top(
+            "monitoring.content.every",
+            "0 segments between samples: give at least 1",
+        );
+        ok = false;
+    }
+    if !(c.cpu_budget.is_finite() && c.cpu_budget > 0.0) {
+        cx.top(
+            "monitoring.content.cpu_budget",
+            format!(
+                "{} cores: give a positive share of the monitor host's CPU (e.g. 0.5); drop `content` from `tiers` to turn the tier off",
+                c.cpu_budget
+            ),
+        );
+        ok = false;
+    }
     let mut names: Vec<&str> = Vec::new();
     for (i, r) in m.rules.iter().enumerate() {
         let f = format!("monitoring.rules[{i}]");

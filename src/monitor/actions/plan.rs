@@ -88,8 +88,9 @@ impl Resources {
             .collect()
     }
 
-    /// The pipeline an alert is about: its encoder's, or the origin playlist's (`origin/b`).
-    /// Edge and viewer alerts see the event through the edge and cannot tell.
+    /// The pipeline an alert is about: its encoder's, the origin playlist's (`origin/b`), or
+    /// the one the edge served the content sample from (`content/b`). Edge and viewer alerts
+    /// see the event through the edge and cannot tell.
     pub fn failing_pipeline(&self, labels: &Labels) -> Option<String> {
         match labels.tier {
             Tier::Encoder => self
@@ -98,9 +99,12 @@ impl Resources {
                 .find(|e| e.spec.name == *labels.resource)
                 .and_then(Self::pipeline)
                 .map(String::from),
-            Tier::Origin => labels
+            Tier::Origin | Tier::Content => labels
                 .resource
-                .strip_prefix("origin/")
+                .strip_prefix(match labels.tier {
+                    Tier::Origin => "origin/",
+                    _ => "content/",
+                })
                 .filter(|p| self.pipelines().iter().any(|x| x == p))
                 .map(String::from),
             Tier::Edge | Tier::Viewer => None,
@@ -197,7 +201,7 @@ pub fn step(
         Act::Scale => {
             let resource = match labels.tier {
                 Tier::Edge | Tier::Viewer => res.cdn.clone(),
-                Tier::Encoder | Tier::Origin => failing.and_then(|p| {
+                Tier::Encoder | Tier::Origin | Tier::Content => failing.and_then(|p| {
                     res.encoders
                         .iter()
                         .find(|e| Resources::pipeline(e) == Some(p.as_str()))
@@ -250,6 +254,8 @@ mod tests {
         for l in [
             labels(Tier::Origin, "origin/a"),
             labels(Tier::Encoder, "encoder-a"),
+            // A frozen picture sampled from pipeline a at the edge.
+            labels(Tier::Content, "content/a"),
         ] {
             let s = step(Act::Failover, &r, &l, None).map(|s| s.target());
             assert_eq!(s.as_deref(), Ok("pipeline b"));

@@ -45,7 +45,7 @@ pub async fn run(
     };
     let probe = Arc::new(probe);
     let mut set = tokio::task::JoinSet::new();
-    for (name, url) in variants {
+    for super::Rendition { name, url, .. } in variants {
         let (client, tx, stop, probe) = (client.clone(), tx.clone(), stop.clone(), probe.clone());
         let emitter = emitter.rendition(&name);
         set.spawn(async move { rendition(client, emitter, name, url, &probe, tx, stop).await });

@@ -94,6 +94,50 @@ pub fn variant_uris(master: &str) -> Vec<String> {
         .collect()
 }
 
+/// A variant of a master playlist as its `#EXT-X-STREAM-INF` describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    pub uri: String,
+    pub bandwidth: Option<u64>,
+    pub resolution: Option<(u32, u32)>,
+}
+
+/// The variants of a master playlist, in its order.
+pub fn variants(master: &str) -> Vec<Variant> {
+    crate::vod::variants(master)
+        .into_iter()
+        .map(|(inf, uri)| Variant {
+            uri,
+            bandwidth: attribute(&inf, "BANDWIDTH").and_then(|v| v.parse().ok()),
+            resolution: attribute(&inf, "RESOLUTION").and_then(|v| {
+                let (w, h) = v.split_once('x')?;
+                Some((w.parse().ok()?, h.parse().ok()?))
+            }),
+        })
+        .collect()
+}
+
+/// An unquoted attribute's value in a tag's attribute list (`BANDWIDTH=1280000,…`).
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let list = tag.split_once(':')?.1;
+    list.split(',').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k.trim() == name).then_some(v.trim())
+    })
+}
+
+/// The URI of the playlist's media initialization section (`#EXT-X-MAP`), for fMP4 segments.
+pub fn map_uri(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:"))
+        .and_then(|list| {
+            let at = list.find("URI=\"")? + 5;
+            let rest = &list[at..];
+            Some(rest[..rest.find('"')?].to_string())
+        })
+}
+
 /// `uri` resolved against the playlist at `base` (absolute, or relative to its directory).
 pub fn resolve(base: &str, uri: &str) -> String {
     if uri.starts_with("http://") || uri.starts_with("https://") {
@@ -139,6 +183,26 @@ seg_00042.ts
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn reads_variants_and_the_init_section() {
+        let master = "#EXTM3U
+#EXT-X-STREAM-INF:BANDWIDTH=528000,RESOLUTION=426x240,CODECS=\"avc1.64001e,mp4a.40.2\"
+240p/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=165000
+144p/index.m3u8
+";
+        let v = variants(master);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].bandwidth, Some(528_000));
+        assert_eq!(v[0].resolution, Some((426, 240)));
+        assert_eq!((v[1].bandwidth, v[1].resolution), (Some(165_000), None));
+        assert_eq!(
+            map_uri("#EXTM3U\n#EXT-X-MAP:URI=\"init-0.m4s\"\n").as_deref(),
+            Some("init-0.m4s")
+        );
+        assert_eq!(map_uri("#EXT-X-MAP:URI=\"broken"), None);
     }
 
     #[test]

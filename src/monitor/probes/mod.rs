@@ -1,8 +1,10 @@
 //! Probes, one set per event and region, each a task sending [`Signal`]s until stopped:
 //! - T1 [`encoder`]: the encoder's own view (the provider's [`crate::providers::EncoderHealth`]);
 //! - T2 [`origin`]: each rendition's playlist at the origin, per pipeline;
-//! - T3 and T4 [`edge`]: the edge's playlists, and a player downloading through it.
+//! - T3 and T4 [`edge`]: the edge's playlists, and a player downloading through it;
+//! - the [`content`] tier: samples of the stream at the edge, analysed with ffmpeg.
 
+pub mod content;
 pub mod edge;
 pub mod encoder;
 pub mod hls;
@@ -75,6 +77,8 @@ pub struct Fetched {
     pub last_modified: Option<Timestamp>,
     /// From `X-Cache: HIT|MISS`, where the server says.
     pub cache_hit: Option<bool>,
+    /// The pipeline a local edge served the answer from (`X-Upstream`).
+    pub upstream: Option<String>,
 }
 
 /// GET `url`; a non-2xx answer is an `Ok` with its status (the edge probe reports it).
@@ -93,6 +97,10 @@ pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<Fetched, reqwe
         .get("x-cache")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.to_ascii_uppercase().starts_with("HIT"));
+    let upstream = h
+        .get("x-upstream")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
     let body = r.bytes().await?;
     Ok(Fetched {
         status,
@@ -100,12 +108,21 @@ pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<Fetched, reqwe
         ttfb,
         last_modified,
         cache_hit,
+        upstream,
     })
 }
 
-/// The renditions of the master playlist at `url` as `(name, playlist URL)`, fetched again
-/// every half target duration until it answers (reporting `playlist_up` 0 meanwhile), or
-/// `None` once stopped.
+/// A rendition of a master playlist: its name, its playlist's URL, and what the master says
+/// of it.
+#[derive(Debug, Clone)]
+struct Rendition {
+    name: String,
+    url: String,
+    variant: hls::Variant,
+}
+
+/// The renditions of the master playlist at `url`, fetched again every half target duration
+/// until it answers (reporting `playlist_up` 0 meanwhile), or `None` once stopped.
 async fn renditions(
     client: &reqwest::Client,
     e: &Emitter,
@@ -113,16 +130,20 @@ async fn renditions(
     target_s: f64,
     tx: &mpsc::Sender<Signal>,
     stop: &CancellationToken,
-) -> Option<Vec<(String, String)>> {
+) -> Option<Vec<Rendition>> {
     let down = e.series(&[Metric::PlaylistUp]);
     loop {
         if let Ok(r) = fetch(client, url).await
             && r.status.is_success()
         {
             let text = String::from_utf8_lossy(&r.body);
-            let v: Vec<(String, String)> = hls::variant_uris(&text)
+            let v: Vec<Rendition> = hls::variants(&text)
                 .into_iter()
-                .map(|uri| (rendition_name(&uri), hls::resolve(url, &uri)))
+                .map(|variant| Rendition {
+                    name: rendition_name(&variant.uri),
+                    url: hls::resolve(url, &variant.uri),
+                    variant,
+                })
                 .collect();
             if !v.is_empty() {
                 return Some(v);

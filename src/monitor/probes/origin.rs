@@ -25,7 +25,7 @@ pub async fn run(
         return;
     };
     let mut set = tokio::task::JoinSet::new();
-    for (name, url) in variants {
+    for super::Rendition { name, url, .. } in variants {
         let (client, tx, stop) = (client.clone(), tx.clone(), stop.clone());
         let emitter = emitter.rendition(&name);
         let heads = heads.clone();

@@ -24,6 +24,11 @@ pub enum Condition {
         fire: f64,
         clear: f64,
     },
+    /// Fires outside `low..=high`, resolves once back inside.
+    Outside {
+        low: f64,
+        high: f64,
+    },
     Anomaly(AnomalySpec),
 }
 
@@ -42,7 +47,7 @@ impl Rule {
     pub fn threshold(&self) -> Option<f64> {
         match self.condition {
             Condition::Above { fire, .. } | Condition::Below { fire, .. } => Some(fire),
-            Condition::Anomaly(_) => None,
+            Condition::Outside { .. } | Condition::Anomaly(_) => None,
         }
     }
 
@@ -91,7 +96,16 @@ impl From<&RuleSpec> for Rule {
 pub fn compile(profile: &Profile) -> Vec<Rule> {
     let m = &profile.monitoring;
     let mut rules = if m.default_rules {
-        built_in(profile.segment_duration.as_secs_f64(), m.stale_after)
+        let t = profile.segment_duration.as_secs_f64();
+        let mut r = built_in(t, m.stale_after);
+        let ladder: Vec<(&str, u64)> = profile
+            .encoder
+            .ladder
+            .iter()
+            .map(|r| (r.name.as_str(), r.bitrate.0))
+            .collect();
+        r.extend(content(t * f64::from(m.content.every.max(1)), &ladder));
+        r
     } else {
         Vec::new()
     };
@@ -186,14 +200,116 @@ pub fn built_in(t: f64, stale_after: f64) -> Vec<Rule> {
     ]
 }
 
+/// What is wrong with a picture or a sound on any live stream, for samples taken every
+/// `interval` seconds of a stream with this `ladder` (rendition name, bits per second).
+pub fn content(interval: f64, ladder: &[(&str, u64)]) -> Vec<Rule> {
+    let rule = |name: &str, metric, condition, hold: f64, severity| Rule {
+        name: name.into(),
+        metric,
+        condition,
+        hold: Duration::from_secs_f64(hold),
+        severity,
+        rendition: None,
+        resource: None,
+    };
+    use Condition::{Above, Below, Outside};
+    use Severity::{Critical, Warning};
+    // The run lengths are the condition's own duration: no hold on top of them.
+    let longer_than = |s: f64| Above { fire: s, clear: s };
+    let mut rules = vec![
+        rule(
+            "content-black",
+            Metric::ContentBlackS,
+            longer_than(5.0),
+            0.0,
+            Critical,
+        ),
+        rule(
+            "content-freeze",
+            Metric::ContentFreezeS,
+            longer_than(5.0),
+            0.0,
+            Critical,
+        ),
+        rule(
+            "content-silence",
+            Metric::ContentSilenceS,
+            longer_than(10.0),
+            0.0,
+            Critical,
+        ),
+        // Lip sync: the EBU's tolerance for the sound against the picture is tighter late
+        // than early (R37: +40/-60 ms at the emission); a viewer notices beyond about 80 ms.
+        rule(
+            "av-offset",
+            Metric::AvOffsetMs,
+            Outside {
+                low: -80.0,
+                high: 80.0,
+            },
+            interval,
+            Warning,
+        ),
+        rule(
+            "rendition-resolution",
+            Metric::RenditionResolutionOk,
+            Below {
+                fire: 0.5,
+                clear: 0.5,
+            },
+            0.0,
+            Warning,
+        ),
+    ];
+    for (name, bps) in ladder {
+        let kbps = *bps as f64 / 1000.0;
+        let mut r = rule(
+            "rendition-bitrate",
+            Metric::RenditionBitrateKbps,
+            Outside {
+                low: kbps * 0.7,
+                high: kbps * 1.3,
+            },
+            interval,
+            Warning,
+        );
+        r.rendition = Some((*name).to_string());
+        rules.push(r);
+    }
+    rules
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn built_in_names_are_the_listed_ones() {
-        let names: Vec<String> = built_in(2.0, 1.5).into_iter().map(|r| r.name).collect();
+        let mut names: Vec<String> = built_in(2.0, 1.5).into_iter().map(|r| r.name).collect();
+        names.extend(
+            content(6.0, &[("720p", 3_000_000), ("360p", 800_000)])
+                .into_iter()
+                .map(|r| r.name),
+        );
+        names.dedup();
         assert_eq!(names, BUILT_IN);
+    }
+
+    #[test]
+    fn each_rendition_is_held_to_its_own_ladder_bitrate() {
+        let rules = content(6.0, &[("720p", 3_000_000), ("360p", 800_000)]);
+        let of = |rendition: &str| {
+            rules
+                .iter()
+                .find(|r| r.applies(Metric::RenditionBitrateKbps, "content/a", Some(rendition)))
+                .map(|r| match r.condition {
+                    Condition::Outside { low, high } => (low.round(), high.round()),
+                    _ => (0.0, 0.0),
+                })
+        };
+        assert_eq!(of("720p"), Some((2100.0, 3900.0)));
+        assert_eq!(of("360p"), Some((560.0, 1040.0)));
+        assert_eq!(of("1080p"), None);
     }
 
     #[test]

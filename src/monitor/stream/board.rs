@@ -193,6 +193,12 @@ fn readings(v: &BTreeMap<Metric, f64>) -> String {
         (ViewerDownloadRatio, "dl", 2),
         (ViewerStall, "stall", 0),
         (ViewerGapS, "gap", 1),
+        (ContentBlackS, "black", 0),
+        (ContentFreezeS, "frozen", 0),
+        (ContentSilenceS, "silent", 0),
+        (LoudnessLufs, "lufs", 0),
+        (AvOffsetMs, "av", 0),
+        (RenditionBitrateKbps, "kbps", 0),
     ];
     let parts: Vec<String> = shown
         .iter()

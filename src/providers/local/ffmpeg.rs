@@ -35,7 +35,7 @@ pub struct RenditionDef {
 /// Where an encoder reads from, as its input resource resolved it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
-    /// A test pattern with a burnt-in clock, and a tone.
+    /// A test pattern with a burnt-in clock, and a tone, both carrying the sync mark.
     TestPattern,
     /// A file played in a loop at its native rate.
     File { path: String, has_audio: bool },
@@ -87,7 +87,7 @@ pub fn args(def: &EncoderDef, source: &Source, out_dir: &Path, progress: &Path) 
             push(&mut a, &["-re", "-f", "lavfi", "-i"]);
             a.push(format!("testsrc2=size={w}x{h}:rate={}", num(fps)));
             push(&mut a, &["-re", "-f", "lavfi", "-i"]);
-            a.push("sine=frequency=1000:sample_rate=48000".into());
+            a.push(crate::syncmark::AUDIO.into());
             ("1:a:0", true)
         }
         Source::File { path, has_audio } => {
@@ -111,10 +111,12 @@ pub fn args(def: &EncoderDef, source: &Source, out_dir: &Path, progress: &Path) 
     let n = def.ladder.len();
     let mut graph = String::from("[0:v:0]");
     if clock {
-        // The wall clock, so that latency and freezes can be read off the picture.
+        // The wall clock, so that latency and freezes can be read off the picture, and the
+        // sync mark, so that lip sync can be.
         graph.push_str(&format!(
-            "drawtext=font=monospace:text='%{{localtime\\:%T}}':x=24:y=24:fontsize={}:fontcolor=white:box=1:boxcolor=black@0.6,",
-            (h / 12).max(12)
+            "drawtext=font=monospace:text='%{{localtime\\:%T}}':x=24:y=24:fontsize={}:fontcolor=white:box=1:boxcolor=black@0.6,{},",
+            (h / 12).max(12),
+            crate::syncmark::VIDEO
         ));
     }
     graph.push_str(&format!("split={n}"));
