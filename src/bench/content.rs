@@ -65,11 +65,11 @@ pub async fn content(p: &ContentParams) -> anyhow::Result<ContentResult> {
     let mut check = Vec::new();
     let mut last = None;
     for _ in 0..p.samples.max(1) {
-        let a = analyse::run(&ffmpeg, &ffprobe, &sample, true, limit).await?;
+        let a = analyse::run(&ffmpeg, &ffprobe, &sample, None, true, limit).await?;
         let d = a.detected.context("ffmpeg read no video in the sample")?;
         detect.push(a.cpu_s);
         last = Some(d);
-        let c = analyse::run(&ffmpeg, &ffprobe, &sample, false, limit).await?;
+        let c = analyse::run(&ffmpeg, &ffprobe, &sample, None, false, limit).await?;
         check.push(c.cpu_s);
     }
     let d = last.unwrap_or_default();

@@ -299,6 +299,7 @@ impl Monitor {
                 spec: t.content.clone(),
                 ladder: t.ladder.clone(),
                 budget,
+                on_air_from: t.window.start,
             };
             self.probes.spawn(probes::content::run(
                 self.client.clone(),

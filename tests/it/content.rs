@@ -223,3 +223,33 @@ fn the_test_pattern_with_its_tone_raises_no_content_alert() {
     assert!(samples >= 30, "{samples} samples");
     daemon.finish();
 }
+
+#[test]
+fn a_dash_stream_is_heard_through_its_audio_rendition() {
+    let p = project("testsrc");
+    p.write(
+        "profiles/test.yaml",
+        &common::local_profile("testsrc", "single")
+            .replace("packaging: [hls]", "packaging: [dash]"),
+    );
+    let daemon = start(&p);
+    let metrics = ["content_silence_s", "loudness_lufs", "av_offset_ms"];
+    let signals = wait_for("the audio rendition's readings", 120, || {
+        let s = stream(&p, "signal");
+        let read = |m: &str| s.iter().filter(|x| x["metric"] == m).count();
+        metrics.iter().all(|m| read(m) >= 3).then_some(s)
+    });
+    for s in signals.iter().filter(|s| s["metric"] == "av_offset_ms") {
+        let ms = s["value"].as_f64().unwrap();
+        assert!(ms.abs() <= 70.0, "{s}");
+    }
+    let silent = signals
+        .iter()
+        .filter(|s| s["metric"] == "content_silence_s")
+        .map(|s| s["value"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(silent, 0.0);
+    let alerts = content_alerts(&p);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    daemon.finish();
+}

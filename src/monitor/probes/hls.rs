@@ -131,11 +131,30 @@ pub fn map_uri(text: &str) -> Option<String> {
     text.lines()
         .map(str::trim)
         .find_map(|l| l.strip_prefix("#EXT-X-MAP:"))
-        .and_then(|list| {
-            let at = list.find("URI=\"")? + 5;
-            let rest = &list[at..];
-            Some(rest[..rest.find('"')?].to_string())
-        })
+        .and_then(quoted_uri)
+}
+
+/// The playlist of a master's audio rendition (`#EXT-X-MEDIA:TYPE=AUDIO`, the default one
+/// first), where the sound is not muxed into the variants (DASH/CMAF).
+pub fn audio_uri(master: &str) -> Option<String> {
+    let audio: Vec<&str> = master
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("#EXT-X-MEDIA:"))
+        .filter(|list| list.split(',').any(|kv| kv.trim() == "TYPE=AUDIO"))
+        .collect();
+    audio
+        .iter()
+        .find(|list| list.contains("DEFAULT=YES"))
+        .or(audio.first())
+        .and_then(|list| quoted_uri(list))
+}
+
+/// The value of `URI="…"` in an attribute list.
+fn quoted_uri(list: &str) -> Option<String> {
+    let at = list.find("URI=\"")? + 5;
+    let rest = &list[at..];
+    Some(rest[..rest.find('"')?].to_string())
 }
 
 /// `uri` resolved against the playlist at `base` (absolute, or relative to its directory).
@@ -203,6 +222,14 @@ seg_00042.ts
             Some("init-0.m4s")
         );
         assert_eq!(map_uri("#EXT-X-MAP:URI=\"broken"), None);
+        let dash = "#EXTM3U
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"s\",NAME=\"en\",URI=\"subs.m3u8\"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"group_A1\",NAME=\"audio_1\",DEFAULT=YES,URI=\"media_1.m3u8\"
+#EXT-X-STREAM-INF:BANDWIDTH=71106,RESOLUTION=426x240,AUDIO=\"group_A1\"
+media_0.m3u8
+";
+        assert_eq!(audio_uri(dash).as_deref(), Some("media_1.m3u8"));
+        assert_eq!(audio_uri(master), None);
     }
 
     #[test]

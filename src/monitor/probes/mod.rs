@@ -119,6 +119,8 @@ struct Rendition {
     name: String,
     url: String,
     variant: hls::Variant,
+    /// The master's audio rendition's playlist, where the sound is not in the variant.
+    audio_url: Option<String>,
 }
 
 /// The renditions of the master playlist at `url`, fetched again every half target duration
@@ -137,12 +139,14 @@ async fn renditions(
             && r.status.is_success()
         {
             let text = String::from_utf8_lossy(&r.body);
+            let audio_url = hls::audio_uri(&text).map(|u| hls::resolve(url, &u));
             let v: Vec<Rendition> = hls::variants(&text)
                 .into_iter()
                 .map(|variant| Rendition {
                     name: rendition_name(&variant.uri),
                     url: hls::resolve(url, &variant.uri),
                     variant,
+                    audio_url: audio_url.clone(),
                 })
                 .collect();
             if !v.is_empty() {

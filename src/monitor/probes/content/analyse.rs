@@ -47,9 +47,19 @@ pub struct VideoStream {
 /// by any rule, and longer minimums would hide the start of a run at a sample's end.
 const MIN_STRETCH_S: f64 = 1.0;
 
+/// Where the sound of a sample is: muxed with the picture, in a file of its own (an audio
+/// rendition), or nowhere.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sound<'a> {
+    Muxed,
+    Separate(&'a Path),
+    None,
+}
+
 /// ffmpeg's arguments for analysing `input`: one decoding thread, so that what it costs is
-/// what the budget counts.
-pub fn detector_args(input: &Path, audio: bool) -> Vec<String> {
+/// what the budget counts, and the inputs' own timestamps (`-copyts`), so that a separate
+/// sound stays in step with the picture (the reader measures from the first picture).
+pub fn detector_args(input: &Path, sound: Sound<'_>) -> Vec<String> {
     let d = MIN_STRETCH_S;
     let mut graph = format!(
         "[0:v:0]split=2[v1][v2];\
@@ -57,9 +67,14 @@ pub fn detector_args(input: &Path, audio: bool) -> Vec<String> {
          [v2]{},signalstats,metadata=mode=print:key=lavfi.signalstats.YAVG[vm]",
         syncmark::VIDEO_PROBE
     );
-    if audio {
+    let audio = match sound {
+        Sound::Muxed => Some("[0:a:0]"),
+        Sound::Separate(_) => Some("[1:a:0]"),
+        Sound::None => None,
+    };
+    if let Some(a) = audio {
         graph.push_str(&format!(
-            ";[0:a:0]asplit=2[a1][a2];\
+            ";{a}asplit=2[a1][a2];\
              [a1]silencedetect=n=-50dB:d={d},ebur128=framelog=verbose[ao];\
              [a2]{},asetnsamples=n=240,astats=metadata=1:reset=1:measure_overall=RMS_level:measure_perchannel=none,\
              ametadata=mode=print:key=lavfi.astats.Overall.RMS_level[am]",
@@ -73,6 +88,7 @@ pub fn detector_args(input: &Path, audio: bool) -> Vec<String> {
         "-loglevel",
         "info",
         "-benchmark",
+        "-copyts",
         "-threads",
         "1",
         "-filter_threads",
@@ -83,9 +99,13 @@ pub fn detector_args(input: &Path, audio: bool) -> Vec<String> {
     .map(|s| s.to_string())
     .collect();
     a.push(input.display().to_string());
+    if let Sound::Separate(path) = sound {
+        a.extend(["-threads", "1", "-i"].map(String::from));
+        a.push(path.display().to_string());
+    }
     a.push("-filter_complex".into());
     a.push(graph);
-    let outs: &[&str] = if audio {
+    let outs: &[&str] = if audio.is_some() {
         &["[vo]", "[vm]", "[ao]", "[am]"]
     } else {
         &["[vo]", "[vm]"]
@@ -122,6 +142,9 @@ pub fn read_detectors(log: &str) -> Detected {
     let mut beeps = Edges::new(syncmark::BEEP_DB);
     // The metadata filters print a frame's time on one line and its value on the next.
     let mut at: Option<f64> = None;
+    // The first picture's time: the inputs keep their own timestamps, and stretches are told
+    // from the sample's start.
+    let mut first_picture: Option<f64> = None;
     let mut integrated = false;
     for line in log.lines() {
         let body = line.split_once("] ").map_or(line, |(_, b)| b).trim();
@@ -129,6 +152,7 @@ pub fn read_detectors(log: &str) -> Detected {
             at = Some(t);
         } else if let Some(v) = body.strip_prefix("lavfi.signalstats.YAVG=") {
             if let (Some(t), Ok(v)) = (at, v.trim().parse::<f64>()) {
+                first_picture.get_or_insert(t);
                 flashes.push(t, v);
             }
         } else if let Some(v) = body.strip_prefix("lavfi.astats.Overall.RMS_level=") {
@@ -169,6 +193,16 @@ pub fn read_detectors(log: &str) -> Detected {
         }
     }
     d.av_offset_ms = offset_ms(&flashes.rises, &beeps.rises);
+    let t0 = first_picture.unwrap_or(0.0);
+    for s in d
+        .black
+        .iter_mut()
+        .chain(&mut d.freeze)
+        .chain(&mut d.silence)
+    {
+        s.start = (s.start - t0).max(0.0);
+        s.end = s.end.map(|e| (e - t0).max(0.0));
+    }
     d
 }
 
@@ -233,7 +267,7 @@ fn close_last(v: &mut Vec<Stretch>, end: f64) {
         Some(s) if s.end.is_none() => s.end = Some(end),
         // An end whose start lies before the sample: the stretch began with it.
         _ => v.push(Stretch {
-            start: 0.0,
+            start: f64::NEG_INFINITY,
             end: Some(end),
         }),
     }
@@ -296,6 +330,8 @@ fn offset_ms(flashes: &[f64], beeps: &[f64]) -> Option<f64> {
 pub struct Analysis {
     pub detected: Option<Detected>,
     pub video: Option<VideoStream>,
+    /// Whether the detectors heard a sound (muxed, or the audio rendition's).
+    pub sound: bool,
     pub cpu_s: f64,
 }
 
@@ -314,13 +350,14 @@ pub enum AnalyseError {
     Failed { tool: &'static str, tail: String },
 }
 
-/// Runs ffprobe on `sample`, and ffmpeg's detectors too when `detect` (on the sound as well
-/// where the sample has some); each is killed after `limit`. ffprobe only demuxes: its wall
-/// time bounds its CPU.
+/// Runs ffprobe on `sample`, and ffmpeg's detectors too when `detect` (on the sound as well:
+/// the sample's own, else `audio`'s, a sample of the audio rendition); each is killed after
+/// `limit`. ffprobe only demuxes: its wall time bounds its CPU.
 pub async fn run(
     ffmpeg: &Path,
     ffprobe: &Path,
     sample: &Path,
+    audio: Option<&Path>,
     detect: bool,
     limit: Duration,
 ) -> Result<Analysis, AnalyseError> {
@@ -332,7 +369,13 @@ pub async fn run(
         ..Analysis::default()
     };
     if detect && let Some(v) = a.video {
-        let out = output("ffmpeg", ffmpeg, &detector_args(sample, v.audio), limit).await?;
+        let sound = match (v.audio, audio) {
+            (true, _) => Sound::Muxed,
+            (false, Some(path)) => Sound::Separate(path),
+            (false, None) => Sound::None,
+        };
+        a.sound = sound != Sound::None;
+        let out = output("ffmpeg", ffmpeg, &detector_args(sample, sound), limit).await?;
         let log = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
             return Err(AnalyseError::Failed {
@@ -424,7 +467,7 @@ bench: maxrss=60368kB
 
     #[test]
     fn reads_every_detector() {
-        let d = read_detectors(LOG);
+        let d = read_detectors(&LOG.replace("pts_time:0.12\n", "pts_time:0\n"));
         assert_eq!(
             d.black,
             vec![Stretch {
@@ -458,6 +501,10 @@ bench: maxrss=60368kB
                 }
             ]
         );
+        // Times are told from the first picture.
+        let shifted = read_detectors(LOG);
+        assert!((shifted.black[0].start - 0.38).abs() < 1e-9);
+        assert_eq!(shifted.silence[0].start, 0.0);
         assert_eq!(d.loudness_lufs, Some(-19.7));
         assert!((d.cpu_s - 0.068).abs() < 1e-9, "{}", d.cpu_s);
         // Flashes rise at 0.1867 and 1.1867, beeps at 0.32 and 1.4: 133 and 213 ms late.

@@ -37,6 +37,8 @@ pub struct ContentProbe {
     pub spec: ContentSpec,
     pub ladder: Vec<Rung>,
     pub budget: Arc<Budget>,
+    /// The show's start: black, frozen or silent before it (a slate) counts from it only.
+    pub on_air_from: Timestamp,
 }
 
 /// The series of one rendition as served from one pipeline.
@@ -88,6 +90,8 @@ impl Sink {
 struct Watch {
     emitter: Emitter,
     url: String,
+    /// The audio rendition's playlist, where the sound is not in the variant.
+    audio_url: Option<String>,
     rung: Option<Rung>,
     detect: bool,
     sink: Option<Sink>,
@@ -180,6 +184,7 @@ pub async fn run(
         .map(|((r, rung), detect)| Watch {
             emitter: emitter.rendition(rung.as_ref().map_or(&r.name, |g| &g.name)),
             url: r.url,
+            audio_url: r.audio_url,
             rung,
             detect,
             sink: None,
@@ -284,20 +289,37 @@ async fn sample(
         w.clock += (from - n) as f64 * probe.segment_s;
     }
     let length: f64 = segments.iter().map(|s| s.duration_s).sum();
-    let mut bytes = Vec::new();
-    if let Some(init) = hls::map_uri(&text) {
-        bytes.extend_from_slice(&fetch_ok(client, &hls::resolve(&w.url, &init)).await?);
-    }
-    for s in segments {
-        bytes.extend_from_slice(&fetch_ok(client, &hls::resolve(&w.url, &s.uri)).await?);
-    }
+    // Runs are timed on the capture clock where the playlist dates its segments, so that the
+    // show's start can be placed on it; else on the stream's own count of seconds.
+    let captured = playlist.starts()[first].map(|t| t.as_millisecond() as f64 / 1000.0);
+    let bytes = download(client, &w.url, &text, segments).await?;
     tokio::fs::write(file, &bytes).await.ok()?;
+    // The same stretch of the audio rendition, where the sound is apart (DASH/CMAF).
+    let audio_file = file.with_extension("audio");
+    let audio = match &w.audio_url {
+        Some(url) => match audio_sample(client, url, from, newest, segments.len()).await {
+            Some(b) if tokio::fs::write(&audio_file, &b).await.is_ok() => {
+                Some(audio_file.as_path())
+            }
+            _ => None,
+        },
+        None => None,
+    };
     if !probe.budget.take(w.cost, stop).await {
         return None;
     }
     let taken = w.cost;
-    let analysis = analyse::run(tools.ffmpeg, tools.ffprobe, file, w.detect, tools.limit).await;
+    let analysis = analyse::run(
+        tools.ffmpeg,
+        tools.ffprobe,
+        file,
+        audio,
+        w.detect,
+        tools.limit,
+    )
+    .await;
     let _ = tokio::fs::remove_file(file).await;
+    let _ = tokio::fs::remove_file(&audio_file).await;
     let sink = w.sink.as_ref()?;
     let now = Timestamp::now();
     let analysis = match analysis {
@@ -314,7 +336,10 @@ async fn sample(
     w.failing = false;
     probe.budget.settle(analysis.cpu_s - taken);
     w.cost = analysis.cpu_s;
-    let at = w.clock;
+    let (at, from) = match captured {
+        Some(t) => (t, probe.on_air_from.as_millisecond() as f64 / 1000.0),
+        None => (w.clock, f64::NEG_INFINITY),
+    };
     w.clock += length;
     w.next = Some(newest);
     let mut out = vec![Signal::new(&sink.error, now, 0.0)];
@@ -322,18 +347,18 @@ async fn sample(
         out.push(Signal::new(
             &sink.black,
             now,
-            w.black.update(at, length, &d.black, follows),
+            w.black.update(at, length, &d.black, follows, from),
         ));
         out.push(Signal::new(
             &sink.freeze,
             now,
-            w.freeze.update(at, length, &d.freeze, follows),
+            w.freeze.update(at, length, &d.freeze, follows, from),
         ));
-        if analysis.video.is_some_and(|v| v.audio) {
+        if analysis.sound {
             out.push(Signal::new(
                 &sink.silence,
                 now,
-                w.silence.update(at, length, &d.silence, follows),
+                w.silence.update(at, length, &d.silence, follows, from),
             ));
         }
         if let Some(l) = d.loudness_lufs.filter(|l| l.is_finite()) {
@@ -356,6 +381,48 @@ async fn sample(
     Some(out)
 }
 
+/// The segments of the playlist at `url` (whose text is `text`), after its init section if any,
+/// end to end.
+async fn download(
+    client: &reqwest::Client,
+    url: &str,
+    text: &str,
+    segments: &[crate::vod::archive::Segment],
+) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if let Some(init) = hls::map_uri(text) {
+        bytes.extend_from_slice(&fetch_ok(client, &hls::resolve(url, &init)).await?);
+    }
+    for s in segments {
+        bytes.extend_from_slice(&fetch_ok(client, &hls::resolve(url, &s.uri)).await?);
+    }
+    Some(bytes)
+}
+
+/// The audio rendition's segments numbered `from..newest` like the video's (a packager cuts
+/// both at the same boundaries), else its newest `count`.
+async fn audio_sample(
+    client: &reqwest::Client,
+    url: &str,
+    from: u64,
+    newest: u64,
+    count: usize,
+) -> Option<Vec<u8>> {
+    let got = fetch(client, url).await.ok()?;
+    if !got.status.is_success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&got.body);
+    let p = hls::parse(&text).ok()?;
+    let range = if from >= p.media_sequence && newest <= p.next_sequence() {
+        usize::try_from(from - p.media_sequence).ok()?
+            ..usize::try_from(newest - p.media_sequence).ok()?
+    } else {
+        p.segments.len().saturating_sub(count)..p.segments.len()
+    };
+    download(client, url, &text, p.segments.get(range)?).await
+}
+
 async fn fetch_ok(client: &reqwest::Client, url: &str) -> Option<axum::body::Bytes> {
     let r = fetch(client, url).await.ok()?;
     r.status.is_success().then_some(r.body)
@@ -369,6 +436,7 @@ mod tests {
         Rendition {
             name: name.into(),
             url: format!("http://h/{name}/index.m3u8"),
+            audio_url: None,
             variant: hls::Variant {
                 uri: format!("{name}/index.m3u8"),
                 bandwidth: Some(bw),
