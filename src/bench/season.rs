@@ -66,14 +66,19 @@ pub struct SeasonResult {
     /// Billed resource-minutes / (on-air + each resource's own create alone): a bound no
     /// schedule can reach, since the archive must exist while the encoder is created.
     pub billed_over_own_creates: f64,
+    /// Billed resource-minutes / (on-air + the grace each event asks for + minimum
+    /// provisioning): what was billed beyond what the schedule and profile ask for.
+    pub billed_over_needed: f64,
     pub billed_resource_minutes: f64,
     pub minimum_resource_minutes: f64,
+    pub needed_resource_minutes: f64,
     /// The same two, and their ratio, per resource kind: where the minutes beyond the minimum go.
     pub by_kind: BTreeMap<String, KindMinutes>,
     /// When the minutes beyond the minimum were billed.
     pub beyond_minimum: Beyond,
     pub cost: f64,
-    /// What the same resources would cost kept on from the season's first start to its end.
+    /// What a broadcaster would keep on instead from the season's first start to its end: per
+    /// region, one event's resources per slot the schedule needs at once, and the shared ones.
     pub always_on_cost: f64,
     pub resources_created: usize,
     pub failed_steps: usize,
@@ -298,6 +303,9 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     let mut lates: Vec<LateEvent> = Vec::new();
     let mut worst_late = 0.0f64;
     let (mut billed, mut minimum, mut own_creates, mut cost) = (0.0, 0.0, 0.0, 0.0);
+    let mut needed = 0.0;
+    // Each shared unit's shows in each region, kept until end + grace.
+    let mut held: BTreeMap<(String, String), Vec<(Timestamp, Timestamp)>> = BTreeMap::new();
     let (mut waiting, mut after, mut shared_beyond) = (0.0, 0.0, 0.0);
     let mut resources = 0usize;
     let mut by_kind: BTreeMap<String, KindMinutes> = BTreeMap::new();
@@ -307,9 +315,11 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     for e in &events {
         let journal = state.event_journal(&e.id).await?;
         let needs = report::needed_by(profile, &e.id, &e.regions);
-        let r = report::compute(&e.id, (e.start, e.end), &journal, &needs, price, now);
+        let r = report::compute(&e.id, (e.start, e.end), &journal, &needs, price, now)
+            .with_grace(p.grace);
         billed += r.billed_minutes;
         minimum += r.minimum_minutes;
+        needed += r.needed_minutes;
         own_creates += r.resources as f64 * r.on_air_minutes + r.provisioning_minutes;
         let least_before = r.minimum_minutes - r.resources as f64 * r.on_air_minutes;
         waiting += r.before_show_minutes - least_before;
@@ -343,6 +353,9 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
                     .entry((unit.clone(), region.clone()))
                     .or_default()
                     .push((e.start, e.end));
+                held.entry((unit.clone(), region.clone()))
+                    .or_default()
+                    .push((e.start, e.end + jiff::SignedDuration::try_from(p.grace)?));
             }
         }
         let behind = ready_at.0.duration_since(e.start).as_secs_f64();
@@ -375,6 +388,8 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
             let key = (unit.clone(), u.region.clone());
             let on_air = union_minutes(shows.get(&key).cloned().unwrap_or_default());
             minimum += on_air + u.provisioning_minutes;
+            needed +=
+                union_minutes(held.get(&key).cloned().unwrap_or_default()) + u.provisioning_minutes;
             shared_beyond -= on_air + u.provisioning_minutes;
             own_creates += on_air + u.provisioning_minutes;
             by_kind
@@ -424,8 +439,10 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         late: lates,
         billed_over_minimum: ratio(billed, minimum),
         billed_over_own_creates: ratio(billed, own_creates),
+        billed_over_needed: ratio(billed, needed),
         billed_resource_minutes: billed.round(),
         minimum_resource_minutes: minimum.round(),
+        needed_resource_minutes: needed.round(),
         by_kind,
         beyond_minimum: Beyond {
             before_start: ratio(waiting, minimum),
@@ -521,9 +538,7 @@ fn always_on(ws: &Workspace, config: &crate::model::Config, hours: f64) -> f64 {
         &crate::plan::Scope::All,
         &Default::default(),
     )
-    .map_or(0.0, |d| {
-        d.resources.values().map(|s| s.hourly_price * hours).sum()
-    })
+    .map_or(0.0, |d| crate::plan::always_on_hourly(&d) * hours)
 }
 
 #[cfg(test)]

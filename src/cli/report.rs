@@ -7,12 +7,14 @@ use crate::report::{Report, compute};
 use crate::state::StateStore;
 use crate::workspace::Workspace;
 
-/// What an event really cost: billed resource-minutes per kind and region, on-air minutes, and
-/// the efficiency ratio billed / (on-air + minimum provisioning).
+/// What an event really cost: billed resource-minutes per kind and region, on-air minutes, the
+/// efficiency ratio billed / (on-air + minimum provisioning), and billed over needed (the same
+/// with the profile's grace counted as needed).
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "Examples:
   orchestrate report cup-final
   orchestrate report cup-final --output json | jq .efficiency
+  orchestrate report cup-final --output json | jq .billed_over_needed
 
 Billing runs from the start of each resource's create to the end of its delete (or until now).
 A resource's minimum provisioning is its own create plus the creates that needed it first (the
@@ -51,7 +53,8 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         &needs,
         |region, kind| catalog.map_or(0.0, |c| c.hourly_price(region, kind)),
         crate::clock::now(),
-    );
+    )
+    .with_grace(event.grace);
     report.vod = state
         .resources()
         .await?
@@ -140,6 +143,9 @@ fn print_text(r: &Report, start: jiff::Timestamp, end: jiff::Timestamp) {
             "Efficiency, billed / (on-air + minimum provisioning): {e:.2} (1.00: each resource \
              created exactly when needed and gone when the show ends)."
         );
+    }
+    if let Some(n) = r.billed_over_needed {
+        println!("Billed over needed, billed / (on-air + grace + minimum provisioning): {n:.2}.");
     }
     if r.still_running > 0 {
         println!(

@@ -28,7 +28,10 @@ pub struct CostEstimate {
     pub events: Vec<EventCost>,
     /// Just in time: each resource only for its event's window.
     pub total: f64,
-    /// The same resources kept running from the first window's start to the last one's end.
+    /// What a broadcaster would keep running instead, from the first window's start to the
+    /// last one's end: in each region, one set of an event's resources per slot the schedule
+    /// ever needs at once (its peak concurrency on air), the dearest sets first; and each
+    /// shared resource.
     #[serde(default)]
     pub always_on: f64,
 }
@@ -73,15 +76,78 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
         (Some(from), Some(to)) => crate::model::Window { from, to }.hours(),
         _ => 0.0,
     };
-    let always_on = desired
-        .resources
-        .values()
-        .map(|s| s.hourly_price * span)
-        .sum();
+    let always_on = always_on_hourly(desired) * span;
     CostEstimate {
         currency: "USD".into(),
         events,
         total,
         always_on,
+    }
+}
+
+/// The hourly price of what would be kept on: per region, the peak number of events on air at
+/// once, each slot priced at one of the events' resource sets (the dearest first), and every
+/// shared resource.
+pub fn always_on_hourly(desired: &DesiredState) -> f64 {
+    // Per region, each event's hourly price and the window it is on air.
+    let mut sets: BTreeMap<(&str, &str), (f64, crate::model::Window)> = BTreeMap::new();
+    let mut shared = 0.0;
+    for spec in desired.resources.values() {
+        if spec.event.starts_with('@') {
+            shared += spec.hourly_price;
+            continue;
+        }
+        let on_air = spec.on_air.unwrap_or(spec.window);
+        let e = sets
+            .entry((spec.region.as_str(), spec.event.as_str()))
+            .or_insert((0.0, on_air));
+        e.0 += spec.hourly_price;
+        e.1.from = e.1.from.min(on_air.from);
+        e.1.to = e.1.to.max(on_air.to);
+    }
+    let mut by_region: BTreeMap<&str, Vec<(f64, crate::model::Window)>> = BTreeMap::new();
+    for ((region, _), set) in sets {
+        by_region.entry(region).or_default().push(set);
+    }
+    let mut hourly = shared;
+    for mut v in by_region.into_values() {
+        let slots = peak_concurrency(v.iter().map(|(_, w)| *w));
+        v.sort_by(|a, b| b.0.total_cmp(&a.0));
+        hourly += v.iter().take(slots).map(|(h, _)| h).sum::<f64>();
+    }
+    hourly
+}
+
+/// The most windows open at one instant; one that ends as another starts does not overlap it.
+fn peak_concurrency(windows: impl Iterator<Item = crate::model::Window>) -> usize {
+    let mut edges: Vec<(Timestamp, i32)> =
+        windows.flat_map(|w| [(w.from, 1), (w.to, -1)]).collect();
+    // Ends before starts at the same instant.
+    edges.sort();
+    let (mut open, mut peak) = (0i32, 0i32);
+    for (_, d) in edges {
+        open += d;
+        peak = peak.max(open);
+    }
+    usize::try_from(peak).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(from: i64, to: i64) -> crate::model::Window {
+        let t = |h: i64| Timestamp::from_second(h * 3600).unwrap_or(Timestamp::UNIX_EPOCH);
+        crate::model::Window {
+            from: t(from),
+            to: t(to),
+        }
+    }
+
+    #[test]
+    fn back_to_back_shows_share_a_slot_and_overlapping_ones_do_not() {
+        assert_eq!(peak_concurrency([w(0, 2), w(2, 4), w(4, 6)].into_iter()), 1);
+        assert_eq!(peak_concurrency([w(0, 3), w(2, 4), w(1, 5)].into_iter()), 3);
+        assert_eq!(peak_concurrency(std::iter::empty()), 0);
     }
 }

@@ -196,7 +196,7 @@ fn cost(out: &mut String, plan: &Plan) {
     if est.always_on > est.total && est.always_on > 0.0 {
         let _ = writeln!(
             out,
-            "Always on from the first window to the last, the same resources would cost {} ({:.0}% more).",
+            "Always on from the first window to the last (one set of resources per show on air at once in each region), it would cost {} ({:.0}% more).",
             money(est.always_on),
             (est.always_on / est.total.max(f64::MIN_POSITIVE) - 1.0) * 100.0
         );

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub use cost::{CostEstimate, EventCost, estimate};
+pub use cost::{CostEstimate, EventCost, always_on_hourly, estimate};
 pub use desired::{DesiredState, Scope, add_handoffs, desired_state, desired_state_in};
 pub use diff::{Change, diff_values};
 

@@ -70,6 +70,11 @@ pub struct Report {
     pub after_show_minutes: f64,
     /// billed / minimum; `None` before anything was billed.
     pub efficiency: Option<f64>,
+    /// The minimum plus the grace the profile asks for after the show, for every resource
+    /// (each is kept until end + grace on purpose).
+    pub needed_minutes: f64,
+    /// billed / needed: what was billed beyond what the profile itself asks for.
+    pub billed_over_needed: Option<f64>,
     pub cost: f64,
     pub by_kind: Vec<Usage>,
     /// The VODs the event was handed off to, per region (filled from the state).
@@ -77,6 +82,17 @@ pub struct Report {
     /// What monitoring recorded (filled from `health.db`); `None` if it was not monitored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<health::HealthReport>,
+}
+
+impl Report {
+    /// Counts the profile's `grace` after the show as needed for every resource.
+    pub fn with_grace(mut self, grace: std::time::Duration) -> Self {
+        let g = grace.as_secs_f64() / 60.0;
+        self.needed_minutes = self.minimum_minutes + g * self.resources as f64;
+        self.billed_over_needed = (self.billed_minutes > 0.0 && self.needed_minutes > 0.0)
+            .then(|| self.billed_minutes / self.needed_minutes);
+        self
+    }
 }
 
 fn minutes(from: Timestamp, to: Timestamp) -> f64 {
@@ -192,6 +208,8 @@ pub fn compute(
         before_show_minutes: before,
         after_show_minutes: after,
         efficiency: (billed > 0.0 && minimum > 0.0).then(|| billed / minimum),
+        needed_minutes: minimum,
+        billed_over_needed: (billed > 0.0 && minimum > 0.0).then(|| billed / minimum),
         cost: by_kind.iter().map(|u| u.cost).sum(),
         by_kind,
         vod: Vec::new(),
