@@ -7,9 +7,10 @@ use crate::report::{Report, compute};
 use crate::state::StateStore;
 use crate::workspace::Workspace;
 
-/// What an event really cost: billed resource-minutes per kind and region, on-air minutes, the
-/// efficiency ratio billed / (on-air + minimum provisioning), and billed over needed (the same
-/// with the profile's grace counted as needed).
+/// What an event really cost: billed resource-minutes per kind and region, on-air minutes, and
+/// the efficiency ratio billed / (on-air + minimum provisioning).
+///
+/// Billed over needed is the same ratio with the profile's grace counted as needed.
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "Examples:
   orchestrate report cup-final

@@ -136,12 +136,35 @@ fn peak_concurrency(windows: impl Iterator<Item = crate::model::Window>) -> usiz
 mod tests {
     use super::*;
 
+    use crate::model::Window;
+
     fn w(from: i64, to: i64) -> crate::model::Window {
         let t = |h: i64| Timestamp::from_second(h * 3600).unwrap_or(Timestamp::UNIX_EPOCH);
         crate::model::Window {
             from: t(from),
             to: t(to),
         }
+    }
+
+    #[test]
+    fn always_on_keeps_one_set_per_concurrent_show_and_each_shared_resource() {
+        let mut d = DesiredState::default();
+        let mut add = |event: &str, region: &str, name: &str, price: f64, on_air: Window| {
+            let mut s = crate::model::ResourceSpec::bare("sim", event, region, name, "encoder");
+            s.hourly_price = price;
+            s.window = on_air;
+            s.on_air = Some(on_air);
+            d.resources.insert(s.id.clone(), s);
+        };
+        // In eu, two shows overlap (the dearer set is kept), a third follows them; in us one.
+        add("a", "eu", "encoder", 3.0, w(0, 2));
+        add("a", "eu", "origin", 1.0, w(0, 2));
+        add("b", "eu", "encoder", 5.0, w(1, 3));
+        add("c", "eu", "encoder", 2.0, w(3, 5));
+        add("c", "us", "encoder", 7.0, w(3, 5));
+        add("@p+g", "eu", "cdn", 0.5, w(0, 5));
+        // eu: two slots, b's 5 and a's 4; us: c's 7; the shared CDN's 0.5.
+        assert_eq!(always_on_hourly(&d), 5.0 + 4.0 + 7.0 + 0.5);
     }
 
     #[test]

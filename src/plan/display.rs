@@ -193,7 +193,8 @@ fn cost(out: &mut String, plan: &Plan) {
         );
     }
     row(out, "total", "", "", "", &money(est.total));
-    if est.always_on > est.total && est.always_on > 0.0 {
+    // Equal up to rounding when one window is all there is: nothing to compare.
+    if est.always_on > est.total * 1.001 && est.always_on > 0.0 {
         let _ = writeln!(
             out,
             "Always on from the first window to the last (one set of resources per show on air at once in each region), it would cost {} ({:.0}% more).",

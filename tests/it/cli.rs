@@ -284,7 +284,12 @@ fn help_texts_have_examples() {
         );
     }
     #[cfg(feature = "bench")]
-    assert!(p.ok(&["bench", "provision", "--help"]).contains("Example"));
+    for b in ["provision", "content"] {
+        assert!(
+            p.ok(&["bench", b, "--help"]).contains("Example"),
+            "bench {b}"
+        );
+    }
 }
 
 #[test]

@@ -363,8 +363,20 @@ pub async fn run(
 ) -> Result<Analysis, AnalyseError> {
     let t0 = std::time::Instant::now();
     let probe = output("ffprobe", ffprobe, &probe_args(sample), limit).await?;
+    let video = read_probe(&String::from_utf8_lossy(&probe.stdout));
+    if video.is_none() {
+        let err = String::from_utf8_lossy(&probe.stderr);
+        return Err(AnalyseError::Failed {
+            tool: "ffprobe",
+            tail: if err.trim().is_empty() {
+                "no video stream in the sample".into()
+            } else {
+                tail(&err)
+            },
+        });
+    }
     let mut a = Analysis {
-        video: read_probe(&String::from_utf8_lossy(&probe.stdout)),
+        video,
         cpu_s: t0.elapsed().as_secs_f64(),
         ..Analysis::default()
     };
@@ -427,6 +439,41 @@ fn tail(log: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_sample_that_is_not_media_is_an_error_not_an_empty_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("sample");
+        std::fs::write(&junk, b"<html>not a segment</html>").unwrap();
+        let (ffmpeg, ffprobe) = crate::tools::media_tools();
+        let e = run(
+            &ffmpeg,
+            &ffprobe,
+            &junk,
+            None,
+            true,
+            Duration::from_secs(20),
+        )
+        .await
+        .map(|_| ())
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                AnalyseError::Failed {
+                    tool: "ffprobe",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let missing = Path::new("/nonexistent/ffprobe");
+        let e = run(&ffmpeg, missing, &junk, None, true, Duration::from_secs(20))
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        assert!(e.to_string().contains("cannot run ffprobe"), "{e}");
+    }
 
     const LOG: &str = "\
 [Parsed_metadata_5 @ 0x1] frame:0    pts:10800   pts_time:0.12
