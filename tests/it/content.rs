@@ -3,7 +3,11 @@
 //!   and each raises its alert within two sampling intervals and resolves when it returns;
 //!   the feed carries the sync mark in step, and no A/V offset alert rises;
 //! - the same feed with its sound 200 ms late raises the A/V offset alert;
-//! - the test pattern with its tone raises no content alert over several minutes.
+//! - the test pattern with its tone raises no content alert over several minutes;
+//! - a DASH stream is heard through its audio rendition.
+//!
+//! The healthy pattern and the DASH stream run beside the feeds, each in a project of its own:
+//! these tests mostly wait on real time, and waiting side by side keeps the suite short.
 
 use crate::common;
 
@@ -130,7 +134,9 @@ fn fired_and_resolved(p: &Project, rule: &str, t0: jiff::Timestamp, from: f64) -
 }
 
 #[test]
-fn black_frozen_and_silent_feeds_raise_their_alerts_and_resolve() {
+fn black_frozen_and_silent_feeds_raise_their_alerts_and_resolve_and_a_healthy_pattern_raises_none()
+{
+    let healthy = Healthy::start();
     let p = project("srt");
     p.ok(&["up", "--yes"]);
     let ingest = ingest_of(&p);
@@ -183,10 +189,12 @@ fn black_frozen_and_silent_feeds_raise_their_alerts_and_resolve() {
     assert!(offsets.len() >= 10, "{offsets:?}");
     assert!(offsets.iter().all(|o| o.abs() <= 70.0), "{offsets:?}");
     daemon.finish();
+    healthy.check(Duration::from_secs(150));
 }
 
 #[test]
-fn a_feed_with_its_sound_200_ms_late_raises_the_av_offset_alert() {
+fn a_feed_with_its_sound_200_ms_late_raises_the_av_offset_alert_and_dash_is_heard() {
+    let dash = Dash::start();
     let p = project("srt");
     p.ok(&["up", "--yes"]);
     let ingest = ingest_of(&p);
@@ -202,54 +210,91 @@ fn a_feed_with_its_sound_200_ms_late_raises_the_av_offset_alert() {
     assert!((130.0..=270.0).contains(&late), "{fired}");
     assert_eq!(fired["resource"], "content/main", "{fired}");
     daemon.finish();
+    dash.check();
 }
 
-#[test]
-fn the_test_pattern_with_its_tone_raises_no_content_alert() {
-    let p = project("testsrc");
-    let daemon = start(&p);
-    let started = Instant::now();
-    let mut samples = 0;
-    while started.elapsed() < Duration::from_secs(180) {
-        std::thread::sleep(Duration::from_secs(15));
-        let alerts = content_alerts(&p);
+/// The test pattern with its tone under `run`, checked when [`Healthy::check`] is called.
+struct Healthy {
+    // Dropped in this order: the daemon stops before the project's `down` needs its lock.
+    daemon: Daemon,
+    project: LocalProject,
+    started: Instant,
+}
+
+impl Healthy {
+    fn start() -> Self {
+        let project = project("testsrc");
+        let daemon = start(&project);
+        Self {
+            daemon,
+            project,
+            started: Instant::now(),
+        }
+    }
+
+    /// No content alert, many samples, over at least `min`.
+    fn check(self, min: Duration) {
+        while self.started.elapsed() < min {
+            let alerts = content_alerts(&self.project);
+            assert!(alerts.is_empty(), "{alerts:#?}");
+            std::thread::sleep(Duration::from_secs(5));
+        }
+        let alerts = content_alerts(&self.project);
         assert!(alerts.is_empty(), "{alerts:#?}");
-        samples = stream(&p, "signal")
+        let samples = stream(&self.project, "signal")
             .iter()
             .filter(|s| s["metric"] == "content_black_s")
             .count();
+        eprintln!(
+            "the test pattern: {samples} samples over {:.0} s, no content alert",
+            self.started.elapsed().as_secs_f64()
+        );
+        // A sample every 3 s once the daemon has provisioned it: the probe really looked.
+        assert!(samples >= 30, "{samples} samples");
+        self.daemon.finish();
     }
-    // Every few seconds for three minutes: the probe really looked.
-    assert!(samples >= 30, "{samples} samples");
-    daemon.finish();
 }
 
-#[test]
-fn a_dash_stream_is_heard_through_its_audio_rendition() {
-    let p = project("testsrc");
-    p.write(
-        "profiles/test.yaml",
-        &common::local_profile("testsrc", "single")
-            .replace("packaging: [hls]", "packaging: [dash]"),
-    );
-    let daemon = start(&p);
-    let metrics = ["content_silence_s", "loudness_lufs", "av_offset_ms"];
-    let signals = wait_for("the audio rendition's readings", 120, || {
-        let s = stream(&p, "signal");
-        let read = |m: &str| s.iter().filter(|x| x["metric"] == m).count();
-        metrics.iter().all(|m| read(m) >= 3).then_some(s)
-    });
-    for s in signals.iter().filter(|s| s["metric"] == "av_offset_ms") {
-        let ms = s["value"].as_f64().unwrap();
-        assert!(ms.abs() <= 70.0, "{s}");
+/// The test pattern packaged as DASH under `run`: its sound is an audio rendition of its own.
+struct Dash {
+    // Dropped in this order: the daemon stops before the project's `down` needs its lock.
+    daemon: Daemon,
+    project: LocalProject,
+}
+
+impl Dash {
+    fn start() -> Self {
+        let project = project("testsrc");
+        project.write(
+            "profiles/test.yaml",
+            &common::local_profile("testsrc", "single")
+                .replace("packaging: [hls]", "packaging: [dash]"),
+        );
+        let daemon = start(&project);
+        Self { daemon, project }
     }
-    let silent = signals
-        .iter()
-        .filter(|s| s["metric"] == "content_silence_s")
-        .map(|s| s["value"].as_f64().unwrap())
-        .fold(0.0, f64::max);
-    assert_eq!(silent, 0.0);
-    let alerts = content_alerts(&p);
-    assert!(alerts.is_empty(), "{alerts:#?}");
-    daemon.finish();
+
+    /// The sound is read (silence, loudness, lip sync), in sync and never silent.
+    fn check(self) {
+        let p = &self.project;
+        let metrics = ["content_silence_s", "loudness_lufs", "av_offset_ms"];
+        let signals = wait_for("the audio rendition's readings", 120, || {
+            let s = stream(p, "signal");
+            let read = |m: &str| s.iter().filter(|x| x["metric"] == m).count();
+            metrics.iter().all(|m| read(m) >= 3).then_some(s)
+        });
+        for s in signals.iter().filter(|s| s["metric"] == "av_offset_ms") {
+            let ms = s["value"].as_f64().unwrap();
+            assert!(ms.abs() <= 70.0, "{s}");
+        }
+        let silent = signals
+            .iter()
+            .filter(|s| s["metric"] == "content_silence_s")
+            .map(|s| s["value"].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert_eq!(silent, 0.0);
+        let alerts = content_alerts(p);
+        assert!(alerts.is_empty(), "{alerts:#?}");
+        self.daemon.finish();
+    }
 }
