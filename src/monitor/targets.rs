@@ -50,7 +50,8 @@ impl Target {
         }
     }
 
-    /// Changes whenever the probes would have to start anew (a resource replaced, a URL moved).
+    /// Changes whenever the probes would have to start anew (a resource replaced, a URL moved,
+    /// the show's start moved: the content tier counts runs from it).
     pub fn fingerprint(&self) -> String {
         let encoders: Vec<&str> = self
             .encoders
@@ -58,14 +59,15 @@ impl Target {
             .map(|r| r.provider_id.as_deref().unwrap_or(""))
             .collect();
         format!(
-            "{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}",
+            "{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{}",
             encoders,
             self.origin_masters,
             self.edge_master,
             self.tiers,
             self.segment_s,
             self.content,
-            self.ladder
+            self.ladder,
+            self.window.start
         )
     }
 }
