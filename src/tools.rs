@@ -25,8 +25,7 @@ impl Tools {
             .map(PathBuf::from)
             .or_else(|| wheel_binary(project, "packager"))
             .unwrap_or_else(|| PathBuf::from("packager"));
-        let ffmpeg =
-            std::env::var_os(FFMPEG_ENV).map_or_else(|| PathBuf::from("ffmpeg"), PathBuf::from);
+        let (ffmpeg, _) = media_tools();
         Self { packager, ffmpeg }
     }
 }

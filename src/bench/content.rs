@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde::Serialize;
 
 use super::{Scratch, round3};
@@ -102,36 +102,49 @@ pub async fn content(p: &ContentParams) -> anyhow::Result<ContentResult> {
 /// The segments of one sampling interval, as the local encoder writes them: the test pattern
 /// with the sync mark, and the beeping tone.
 fn make_sample(ffmpeg: &Path, p: &ContentParams, length_s: f64, to: &Path) -> anyhow::Result<()> {
-    let out = std::process::Command::new(ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!(
-            "testsrc2=size={}x{}:rate={},{}",
-            p.width,
-            p.height,
-            p.fps,
-            crate::syncmark::VIDEO
-        ))
-        .args(["-f", "lavfi", "-i", crate::syncmark::AUDIO])
-        .args(["-t", &length_s.to_string()])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-b:v", &p.bitrate])
-        .args([
+    let video = format!(
+        "testsrc2=size={}x{}:rate={},{}",
+        p.width,
+        p.height,
+        p.fps,
+        crate::syncmark::VIDEO
+    );
+    let length = length_s.to_string();
+    let keyframes = format!("expr:gte(t,n_forced*{})", p.segment_s);
+    let to = to.display().to_string();
+    super::ffmpeg(
+        ffmpeg,
+        "making the sample",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &video,
+            "-f",
+            "lavfi",
+            "-i",
+            crate::syncmark::AUDIO,
+            "-t",
+            &length,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            &p.bitrate,
             "-maxrate",
             &p.bitrate,
             "-bufsize",
             "2M",
             "-force_key_frames",
-        ])
-        .arg(format!("expr:gte(t,n_forced*{})", p.segment_s))
-        .args(["-c:a", "aac", "-b:a", "128k", "-f", "mpegts"])
-        .arg(to)
-        .output()
-        .with_context(|| format!("cannot run ffmpeg (`{}`)", ffmpeg.display()))?;
-    if !out.status.success() {
-        bail!(
-            "ffmpeg failed making the sample: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
+            &keyframes,
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-f",
+            "mpegts",
+            &to,
+        ],
+    )
 }

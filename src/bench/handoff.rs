@@ -3,13 +3,12 @@
 //! EVENT playlist of the requested length, in the shape the local encoder writes.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde::Serialize;
 
-use super::{Scratch, peak_rss};
+use super::{Scratch, ffmpeg, peak_rss};
 use crate::tools::Tools;
 use crate::vod::keys::LocalKeys;
 use crate::vod::package::Scheme;
@@ -61,6 +60,7 @@ pub async fn handoff(project: &Path, p: &HandoffParams) -> anyhow::Result<Handof
         std::fs::create_dir_all(media.join(name))?;
         ffmpeg(
             &tools.ffmpeg,
+            "making the archive",
             &[
                 "-f",
                 "lavfi",
@@ -90,6 +90,7 @@ pub async fn handoff(project: &Path, p: &HandoffParams) -> anyhow::Result<Handof
         let out = media.join(name);
         ffmpeg(
             &tools.ffmpeg,
+            "making the archive",
             &[
                 "-stream_loop",
                 "-1",
@@ -155,21 +156,6 @@ pub async fn handoff(project: &Path, p: &HandoffParams) -> anyhow::Result<Handof
         generate_s: (generate_s * 1000.0).round() / 1000.0,
         peak_rss_bytes: peak_rss(),
     })
-}
-
-fn ffmpeg(bin: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new(bin)
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-        .args(args)
-        .output()
-        .with_context(|| format!("cannot run ffmpeg (`{}`)", bin.display()))?;
-    if !out.status.success() {
-        bail!(
-            "ffmpeg failed making the archive: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
 }
 
 fn dir_bytes(dir: &Path) -> u64 {

@@ -252,6 +252,23 @@ fn sim_only(bench: &str, profile: &str, provider: &str) -> anyhow::Result<()> {
 }
 
 /// The process's peak resident set (VmHWM), 0 where /proc is unavailable.
+/// Runs ffmpeg quietly to make a benchmark's media; its stderr is the error, saying what it
+/// was `making`.
+fn ffmpeg(bin: &Path, making: &str, args: &[&str]) -> anyhow::Result<()> {
+    let out = std::process::Command::new(bin)
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run ffmpeg (`{}`)", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "ffmpeg failed {making}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
 pub fn peak_rss() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

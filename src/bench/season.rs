@@ -304,8 +304,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     let mut worst_late = 0.0f64;
     let (mut billed, mut minimum, mut own_creates, mut cost) = (0.0, 0.0, 0.0, 0.0);
     let mut needed = 0.0;
-    // Each shared unit's shows in each region, kept until end + grace.
-    let mut held: BTreeMap<(String, String), Vec<(Timestamp, Timestamp)>> = BTreeMap::new();
+    let grace = jiff::SignedDuration::try_from(p.grace)?;
     let (mut waiting, mut after, mut shared_beyond) = (0.0, 0.0, 0.0);
     let mut resources = 0usize;
     let mut by_kind: BTreeMap<String, KindMinutes> = BTreeMap::new();
@@ -353,9 +352,6 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
                     .entry((unit.clone(), region.clone()))
                     .or_default()
                     .push((e.start, e.end));
-                held.entry((unit.clone(), region.clone()))
-                    .or_default()
-                    .push((e.start, e.end + jiff::SignedDuration::try_from(p.grace)?));
             }
         }
         let behind = ready_at.0.duration_since(e.start).as_secs_f64();
@@ -386,10 +382,12 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         // in its region, plus its creates (nothing waits for it to be created).
         for u in &r.by_kind {
             let key = (unit.clone(), u.region.clone());
-            let on_air = union_minutes(shows.get(&key).cloned().unwrap_or_default());
+            let spans = shows.get(&key).cloned().unwrap_or_default();
+            // Each show is asked for until its end + grace.
+            let held = spans.iter().map(|&(from, to)| (from, to + grace)).collect();
+            let on_air = union_minutes(spans);
             minimum += on_air + u.provisioning_minutes;
-            needed +=
-                union_minutes(held.get(&key).cloned().unwrap_or_default()) + u.provisioning_minutes;
+            needed += union_minutes(held) + u.provisioning_minutes;
             shared_beyond -= on_air + u.provisioning_minutes;
             own_creates += on_air + u.provisioning_minutes;
             by_kind

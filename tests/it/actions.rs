@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::daemon::{Daemon, wait_for};
-use common::{LocalProject, Project};
+use common::{LocalProject, Project, at};
 use hmac::{Hmac, Mac};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -32,21 +32,6 @@ fn project(redundancy: &str, monitoring: &str) -> LocalProject {
         );
     p.write("profiles/test.yaml", &format!("{profile}{monitoring}"));
     LocalProject(p)
-}
-
-fn stream(p: &Project, kind: &str) -> Vec<Value> {
-    p.ok(&[
-        "watch",
-        "--replay",
-        "--no-follow",
-        "--type",
-        kind,
-        "--output",
-        "ndjson",
-    ])
-    .lines()
-    .map(|l| serde_json::from_str(l).expect("an NDJSON line"))
-    .collect()
 }
 
 /// `run` under test, with the webhook's secret in its environment.
@@ -88,10 +73,6 @@ fn pid_of(p: &Project, resource: &str) -> Pid {
         .join(format!("local/local-east/show/{resource}/pid.json"));
     let v: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     Pid::from_raw(v["pid"].as_i64().unwrap() as i32)
-}
-
-fn at(v: &Value) -> jiff::Timestamp {
-    v["at"].as_str().unwrap().parse().unwrap()
 }
 
 /// A webhook receiver on loopback: keeps each POST's signature header and body.
@@ -163,12 +144,12 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
     let (api, api_token) = probed(&p);
     // Long enough for the player to be playing.
     std::thread::sleep(Duration::from_secs(8));
-    assert!(stream(&p, "alert").is_empty(), "alerts before the kill");
+    assert!(p.health("alert").is_empty(), "alerts before the kill");
 
     kill(pid_of(&p, "encoder-a"), Signal::SIGKILL).unwrap();
     let killed = jiff::Timestamp::now();
     let done = wait_for("the failover", 60, || {
-        stream(&p, "action")
+        p.health("action")
             .into_iter()
             .find(|a| a["action"] == "failover" && a["state"] == "done")
     });
@@ -176,7 +157,7 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
 
     // The origin tier saw pipeline a stop (the encoder tier may have seen it first).
     let stale = wait_for("a playlist-stale alert", 30, || {
-        stream(&p, "alert")
+        p.health("alert")
             .into_iter()
             .find(|a| a["rule"] == "playlist-stale" && a["state"] == "firing")
     });
@@ -209,7 +190,7 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
     assert_eq!(active["show"], 1, "{active}");
 
     // The other alerts on pipeline a were held back by the cooldown, not acted on again.
-    let actions = stream(&p, "action");
+    let actions = p.health("action");
     let failovers: Vec<&Value> = actions
         .iter()
         .filter(|a| a["action"] == "failover")
@@ -230,7 +211,7 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
     // A viewer through the edge goes on playing pipeline b, skipping at most one segment.
     let failed_over = at(&done);
     wait_for("the viewer to play on", 30, || {
-        let signals = stream(&p, "signal");
+        let signals = p.health("signal");
         let after = |m: &str| {
             signals
                 .iter()
@@ -239,7 +220,7 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
         };
         (after("viewer_download_ratio") >= 3).then_some(())
     });
-    let signals = stream(&p, "signal");
+    let signals = p.health("signal");
     let gaps: Vec<f64> = signals
         .iter()
         .filter(|s| s["metric"] == "viewer_gap_s" && at(s) > killed)
@@ -355,7 +336,7 @@ fn a_hooks_decision_waits_for_approval_then_restarts_the_encoder() {
     let frozen = pid_of(&p, "encoder");
     kill(frozen, Signal::SIGSTOP).unwrap();
     let waiting = wait_for("a decision awaiting approval", 60, || {
-        stream(&p, "action")
+        p.health("action")
             .into_iter()
             .find(|a| a["state"] == "awaiting_approval")
     });
@@ -387,19 +368,20 @@ fn a_hooks_decision_waits_for_approval_then_restarts_the_encoder() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("awaiting approval"));
 
     let done = wait_for("the restart", 60, || {
-        stream(&p, "action")
+        p.health("action")
             .into_iter()
             .find(|a| a["id"] == id && (a["state"] == "done" || a["state"] == "failed"))
     });
     assert_eq!(done["state"], "done", "{done}");
     assert_ne!(pid_of(&p, "encoder"), frozen);
     wait_for("the stale alert to resolve", 60, || {
-        stream(&p, "alert")
+        p.health("alert")
             .iter()
             .any(|a| a["rule"] == "playlist-stale" && a["state"] == "resolved")
             .then_some(())
     });
-    let approved = stream(&p, "action")
+    let approved = p
+        .health("action")
         .into_iter()
         .find(|a| a["id"] == id && a["state"] == "approved")
         .unwrap();

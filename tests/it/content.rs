@@ -15,7 +15,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::daemon::{Daemon, wait_for};
-use common::{LocalProject, Project};
+use common::{LocalProject, Project, at};
 use serde_json::Value;
 
 /// Segments of 1 s, sampled every 3: the sampling interval.
@@ -33,21 +33,6 @@ fn project(input: &str) -> LocalProject {
     LocalProject(p)
 }
 
-fn stream(p: &Project, kind: &str) -> Vec<Value> {
-    p.ok(&[
-        "watch",
-        "--replay",
-        "--no-follow",
-        "--type",
-        kind,
-        "--output",
-        "ndjson",
-    ])
-    .lines()
-    .map(|l| serde_json::from_str(l).expect("an NDJSON line"))
-    .collect()
-}
-
 fn start(p: &Project) -> Daemon {
     Daemon(
         p.cmd(&["run", "--interval", "2s", "--listen", "127.0.0.1:0"])
@@ -58,13 +43,9 @@ fn start(p: &Project) -> Daemon {
     )
 }
 
-fn at(v: &Value) -> jiff::Timestamp {
-    v["at"].as_str().unwrap().parse().unwrap()
-}
-
 /// The content tier's alerts so far.
 fn content_alerts(p: &Project) -> Vec<Value> {
-    stream(p, "alert")
+    p.health("alert")
         .into_iter()
         .filter(|a| a["tier"] == "content")
         .collect()
@@ -181,7 +162,8 @@ fn black_frozen_and_silent_feeds_raise_their_alerts_and_resolve_and_a_healthy_pa
         "a feed in sync raised {alerts:#?}"
     );
     // The mark was read all along, in sync within the frame rate.
-    let offsets: Vec<f64> = stream(&p, "signal")
+    let offsets: Vec<f64> = p
+        .health("signal")
         .iter()
         .filter(|s| s["metric"] == "av_offset_ms")
         .map(|s| s["value"].as_f64().unwrap())
@@ -241,7 +223,9 @@ impl Healthy {
         }
         let alerts = content_alerts(&self.project);
         assert!(alerts.is_empty(), "{alerts:#?}");
-        let samples = stream(&self.project, "signal")
+        let samples = self
+            .project
+            .health("signal")
             .iter()
             .filter(|s| s["metric"] == "content_black_s")
             .count();
@@ -279,7 +263,7 @@ impl Dash {
         let p = &self.project;
         let metrics = ["content_silence_s", "loudness_lufs", "av_offset_ms"];
         let signals = wait_for("the audio rendition's readings", 120, || {
-            let s = stream(p, "signal");
+            let s = p.health("signal");
             let read = |m: &str| s.iter().filter(|x| x["metric"] == m).count();
             metrics.iter().all(|m| read(m) >= 3).then_some(s)
         });

@@ -113,9 +113,9 @@ pub fn compile(profile: &Profile) -> Vec<Rule> {
     rules
 }
 
-/// Rules for what is a failure on any live stream, sized by the target duration `t`.
-pub fn built_in(t: f64, stale_after: f64) -> Vec<Rule> {
-    let rule = |name: &str, metric, condition, hold: f64, severity| Rule {
+/// A built-in rule, on every resource and rendition.
+fn rule(name: &str, metric: Metric, condition: Condition, hold: f64, severity: Severity) -> Rule {
+    Rule {
         name: name.into(),
         metric,
         condition,
@@ -123,7 +123,11 @@ pub fn built_in(t: f64, stale_after: f64) -> Vec<Rule> {
         severity,
         rendition: None,
         resource: None,
-    };
+    }
+}
+
+/// Rules for what is a failure on any live stream, sized by the target duration `t`.
+pub fn built_in(t: f64, stale_after: f64) -> Vec<Rule> {
     use Condition::{Above, Below};
     use Severity::{Critical, Warning};
     // A flag (1 or 0) that reads 0.
@@ -203,15 +207,6 @@ pub fn built_in(t: f64, stale_after: f64) -> Vec<Rule> {
 /// What is wrong with a picture or a sound on any live stream, for samples taken every
 /// `interval` seconds of a stream with this `ladder` (rendition name, bits per second).
 pub fn content(interval: f64, ladder: &[(&str, u64)]) -> Vec<Rule> {
-    let rule = |name: &str, metric, condition, hold: f64, severity| Rule {
-        name: name.into(),
-        metric,
-        condition,
-        hold: Duration::from_secs_f64(hold),
-        severity,
-        rendition: None,
-        resource: None,
-    };
     use Condition::{Above, Below, Outside};
     use Severity::{Critical, Warning};
     // The run lengths are the condition's own duration: no hold on top of them.

@@ -221,6 +221,32 @@ impl Project {
     pub fn status_json(&self) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["status", "--output", "json"])).expect("status json")
     }
+
+    /// The recorded health stream's items of one `kind` (`signal`, `alert`, `action`), oldest
+    /// first, as `watch` replays them.
+    pub fn health(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.ok(&[
+            "watch",
+            "--replay",
+            "--no-follow",
+            "--type",
+            kind,
+            "--output",
+            "ndjson",
+        ])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an NDJSON line"))
+        .collect()
+    }
+}
+
+/// When a health-stream item happened.
+pub fn at(item: &serde_json::Value) -> jiff::Timestamp {
+    item["at"]
+        .as_str()
+        .expect("an `at`")
+        .parse()
+        .expect("a timestamp")
 }
 
 pub fn stderr(o: &Output) -> String {
