@@ -136,12 +136,12 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
             segments = kept.len();
             duration_s = kept.iter().map(|s| s.duration_s).sum();
         }
+        parts.push(continuous(&kept, dir, &work, &name, &req.tools.ffmpeg)?);
         inputs.push(Input {
             ts: work.join(format!("{name}.ts")),
             name,
             stream_inf: stream_inf.clone(),
         });
-        parts.push(kept.iter().map(|s| dir.join(&s.uri)).collect::<Vec<_>>());
     }
     let on_air = on_air.ok_or_else(|| VodError::Archive {
         path: req.media_dir.to_path_buf(),
@@ -275,6 +275,73 @@ impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// One rendition's kept segments as the packager reads them: the files themselves, or, when
+/// the encoder restarted during the show (a discontinuity: the new encoder's timestamps start
+/// again from zero), one stream in the work directory in which each run of segments follows
+/// the one before. Joined byte for byte, the second run would go back in time and the packager
+/// would drop or overlap it.
+fn continuous(
+    kept: &[archive::Segment],
+    dir: &Path,
+    work: &Path,
+    name: &str,
+    ffmpeg: &Path,
+) -> Result<Vec<PathBuf>, VodError> {
+    let mut runs: Vec<Vec<PathBuf>> = Vec::new();
+    for (i, seg) in kept.iter().enumerate() {
+        if i == 0 || seg.discontinuity {
+            runs.push(Vec::new());
+        }
+        if let Some(run) = runs.last_mut() {
+            run.push(dir.join(&seg.uri));
+        }
+    }
+    if runs.len() <= 1 {
+        return Ok(runs.pop().unwrap_or_default());
+    }
+    // Each run is one valid stream joined byte for byte; ffmpeg's concat demuxer then shifts
+    // each run's timestamps to follow the previous run's end (a stream copy: nothing decoded).
+    let mut list = String::new();
+    for (k, run) in runs.iter().enumerate() {
+        let path = work.join(format!("{name}.run{k}.ts"));
+        join(run, &path)?;
+        list.push_str(&format!(
+            "file '{}'\n",
+            path.display().to_string().replace('\'', "'\\''")
+        ));
+    }
+    let list_path = work.join(format!("{name}.runs.txt"));
+    std::fs::write(&list_path, list).map_err(io(&list_path))?;
+    let out = work.join(format!("{name}.continuous.ts"));
+    let args: Vec<String> = [
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([list_path.display().to_string()])
+    .chain(
+        ["-map", "0", "-c", "copy", "-f", "mpegts"]
+            .iter()
+            .map(|s| s.to_string()),
+    )
+    .chain([out.display().to_string()])
+    .collect();
+    run("ffmpeg", ffmpeg, &args, None)?;
+    for k in 0..runs.len() {
+        let _ = std::fs::remove_file(work.join(format!("{name}.run{k}.ts")));
+    }
+    Ok(vec![out])
 }
 
 /// Concatenates MPEG-TS segments into one stream (valid as such) at `into`.

@@ -180,3 +180,70 @@ fn a_failed_packaging_leaves_no_key_and_does_not_hang() {
         "the archive is kept"
     );
 }
+
+/// ffmpeg writing an EVENT playlist as the local encoder does, `secs` long; run twice into the
+/// same playlist it appends after an `#EXT-X-DISCONTINUITY`, its timestamps starting again.
+fn encode_into(rendition: &Path, secs: u32) {
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc=size=426x240:rate=15"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=1000"])
+        .args([
+            "-t",
+            &secs.to_string(),
+            "-c:v",
+            "libx264",
+            "-g",
+            "15",
+            "-c:a",
+            "aac",
+        ])
+        .args(["-f", "hls", "-hls_time", "1", "-hls_playlist_type", "event"])
+        .args(["-hls_list_size", "0"])
+        .args([
+            "-hls_flags",
+            "independent_segments+program_date_time+append_list",
+        ])
+        .arg("-hls_segment_filename")
+        .arg(rendition.join("seg_%05d.ts"))
+        .arg(rendition.join("index.m3u8"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg could not write the archive");
+}
+
+#[test]
+fn an_archive_with_an_encoder_restart_packages_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = dir.path().join("archive");
+    let rendition = media.join("240p");
+    std::fs::create_dir_all(&rendition).unwrap();
+    std::fs::write(
+        media.join("master.m3u8"),
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=426x240\n240p/index.m3u8\n",
+    )
+    .unwrap();
+    // Four seconds, a restart (the new encoder's clock starts again), three more.
+    encode_into(&rendition, 4);
+    encode_into(&rendition, 3);
+    let playlist = std::fs::read_to_string(rendition.join("index.m3u8")).unwrap();
+    assert!(
+        playlist.matches("#EXT-X-DISCONTINUITY").count() >= 1
+            && playlist
+                .split("#EXT-X-DISCONTINUITY")
+                .last()
+                .unwrap()
+                .contains("seg_"),
+        "the second run did not append after a discontinuity: {playlist}"
+    );
+    let key = LocalKeys::new(dir.path()).key_for("show").unwrap();
+    for (name, scheme) in [("clear", Scheme::Clear), ("cenc", Scheme::Cenc)] {
+        let out = dir.path().join(name);
+        let k = (scheme != Scheme::Clear).then_some(&key);
+        let packaged = package(&media, &out, scheme, k);
+        assert!((packaged.duration_s - 7.0).abs() < 0.6, "{packaged:?}");
+        // The VOD lasts what the archive kept: both runs, one after the other.
+        verify(&out, &packaged, scheme, k, 1.0).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
