@@ -12,6 +12,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod exit;
 pub mod files;
 pub mod http;

@@ -98,6 +98,9 @@ for _ in $(seq 1 150); do
 done
 [ "$(urls | wc -l)" -eq 2 ] || { echo "the event did not come up" >&2; exit 1; }
 run status
+console="http://$(cat "$work/state/api-addr")"
+say "The web console, while the show is on: $console/login?token=$(cat "$work/state/console-viewer-token")"
+echo "  (a viewer's link; \`orchestrate run\` printed one-time links above, the operator's may approve and reject)"
 
 say "Live: what a player gets through each region's edge (one joining later starts later: the live edge moves on)"
 for round in 1 2; do
@@ -146,5 +149,16 @@ if pgrep -f "$work" >/dev/null; then
   echo "leak check failed: processes still run:" >&2
   pgrep -af "$work" >&2
   exit 1
+fi
+# The console's tests drive a real browser: Debian's chromium and its WebDriver, installed last
+# so that the first stream does not wait for them.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    echo "Installing chromium and chromium-driver (the web console's browser tests)…"
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "note: the web console's tests need chromium and chromedriver on PATH" >&2
+  fi
 fi
 printf '\nThe whole lifecycle ran: provisioned just in time, live, handed off to a DRM VOD, torn down;\nnothing is left behind.\n'

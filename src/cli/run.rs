@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clap::Args as ClapArgs;
@@ -27,7 +28,11 @@ A bad schedule edit is reported and the daemon goes on with the last good one.
 While an event's encoders and origin are up it probes every tier and applies the profile's
 monitoring rules; alerts are printed, and everything is recorded in <state>/health.db
 (`orchestrate watch` reads it). The endpoints need the bearer token in <state>/api-token:
-  curl -H \"Authorization: Bearer $(cat .orchestrate/api-token)\" http://127.0.0.1:7878/metrics")]
+  curl -H \"Authorization: Bearer $(cat .orchestrate/api-token)\" http://127.0.0.1:7878/metrics
+
+The web console is on the same address (http://127.0.0.1:7878/): `run` prints a one-time
+sign-in link for an operator (may approve and reject) and one for a viewer; the tokens in
+<state>/console-operator-token and <state>/console-viewer-token also sign in.")]
 pub struct Args {
     /// Schedule file (repeatable) [default: every *.yaml in <project>/schedules].
     #[arg(short = 's', long = "schedule", value_name = "FILE")]
@@ -39,8 +44,8 @@ pub struct Args {
     /// Cap on steps in flight [default: none].
     #[arg(long, value_name = "K")]
     pub parallelism: Option<usize>,
-    /// Where the health endpoints listen (`/v1/events`, `/metrics`, `/v1/status`); port 0
-    /// picks a free one. The address is also written to <state>/api-addr.
+    /// Where the health endpoints (`/v1/events`, `/metrics`, `/v1/status`) and the web console
+    /// (`/`) listen; port 0 picks a free one. The address is also written to <state>/api-addr.
     #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR:PORT")]
     pub listen: std::net::SocketAddr,
     /// Do not probe on-air events (nor serve the health endpoints).
@@ -48,10 +53,34 @@ pub struct Args {
     pub no_monitor: bool,
 }
 
-struct Sink(Output);
+/// Prints what the daemon does, and hands each reconciliation's report to the console.
+struct Sink(Output, Option<ForConsole>);
+
+/// What the console is given of each reconciliation: its report, with the last hand-off of each
+/// place the schedule still has (a tick stops reporting a hand-off once the event is done).
+struct ForConsole {
+    ticks: tokio::sync::watch::Sender<Option<TickReport>>,
+    handoffs: std::sync::Mutex<BTreeMap<(String, String), crate::ops::tick::HandoffReport>>,
+}
+
+impl ForConsole {
+    fn send(&self, r: &TickReport) {
+        let mut known = self.handoffs.lock().unwrap_or_else(|p| p.into_inner());
+        for h in &r.handoffs {
+            known.insert((h.event.clone(), h.region.clone()), h.clone());
+        }
+        known.retain(|(event, _), _| r.events.iter().any(|e| &e.id == event));
+        let mut r = r.clone();
+        r.handoffs = known.values().cloned().collect();
+        self.ticks.send_replace(Some(r));
+    }
+}
 
 impl TickSink for Sink {
     fn tick(&self, result: &anyhow::Result<TickReport>) {
+        if let (Some(console), Ok(r)) = (&self.1, result) {
+            console.send(r);
+        }
         match (self.0, result) {
             (Output::Json, Ok(r)) => {
                 if let Ok(mut line) = serde_json::to_value(r) {
@@ -66,7 +95,7 @@ impl TickSink for Sink {
                 if r.changes.create + r.changes.update + r.changes.replace + r.changes.delete == 0 {
                     return;
                 }
-                let mut phases = std::collections::BTreeMap::new();
+                let mut phases = BTreeMap::new();
                 for e in &r.events {
                     *phases.entry(e.phase.as_str()).or_insert(0) += 1;
                 }
@@ -137,16 +166,29 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     };
     let mut monitor = None;
     let mut served = None;
+    let (ticks, ticks_rx) = tokio::sync::watch::channel(None);
     if !args.no_monitor {
         let m = crate::monitor::hub::Monitor::start()?;
-        served = Some(serve(ws, g.output, &m, args.listen, &shutdown).await?);
+        let outlets = Outlets {
+            output: g.output,
+            listen: args.listen,
+            schedules: options.schedules.clone(),
+            ticks: ticks_rx,
+        };
+        served = Some(serve(ws, &m, outlets, &shutdown).await?);
         monitor = Some(m);
     }
     let result = run(
         ws,
         &options,
         reporter(g.output),
-        &Sink(g.output),
+        &Sink(
+            g.output,
+            Some(ForConsole {
+                ticks,
+                handoffs: Default::default(),
+            }),
+        ),
         &shutdown,
         monitor.as_mut(),
     )
@@ -166,14 +208,27 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     Ok(Exit::Ok)
 }
 
-/// Starts the health stream's outlets: the store, the alert printer and the endpoints.
+struct Outlets {
+    output: Output,
+    listen: std::net::SocketAddr,
+    schedules: Vec<std::path::PathBuf>,
+    ticks: tokio::sync::watch::Receiver<Option<TickReport>>,
+}
+
+/// Starts the health stream's outlets: the store, the alert printer, the endpoints and the
+/// console.
 async fn serve(
     ws: &Workspace,
-    output: Output,
     monitor: &crate::monitor::hub::Monitor,
-    listen: std::net::SocketAddr,
+    outlets: Outlets,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let Outlets {
+        output,
+        listen,
+        schedules,
+        ticks,
+    } = outlets;
     use crate::monitor::health::Health;
     use crate::monitor::stream::{http, store};
     use anyhow::Context;
@@ -194,11 +249,28 @@ async fn serve(
             state_dir.join(store::HEALTH_DB).display()
         )
     })?;
+    let auth = crate::console::auth::Auth::open(state_dir)
+        .with_context(|| format!("cannot write the console's keys in {}", state_dir.display()))?;
+    let operator_code = auth.one_time_code(crate::console::auth::Role::Operator);
+    let viewer_code = auth.one_time_code(crate::console::auth::Role::Viewer);
+    // Subscribed before the store is read, so nothing falls between the two.
+    let (screen, feeder) = crate::console::Console::feed(state_dir, monitor.subscribe());
+    let console = crate::console::Console {
+        auth,
+        view: monitor.view(),
+        screen,
+        ticks,
+        thumbs: Default::default(),
+        workspace: std::sync::Arc::new(ws.clone()),
+        schedules,
+        stop: shutdown.graceful.clone(),
+    };
     let router = http::router(http::Api {
         view: monitor.view(),
         token,
         stop: shutdown.graceful.clone(),
-    });
+    })
+    .merge(crate::console::router(console));
     let stop = shutdown.graceful.clone();
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router)
@@ -252,11 +324,28 @@ async fn serve(
             }
         }
     });
-    if output == Output::Text {
-        eprintln!(
-            "Health endpoints on http://{addr} (bearer token in {}).",
-            token_file.display()
-        );
+    let login = |code: &str| format!("http://{addr}/login?token={code}");
+    match output {
+        Output::Text => {
+            eprintln!(
+                "Health endpoints on http://{addr} (bearer token in {}).",
+                token_file.display()
+            );
+            eprintln!(
+                "Console: {} (operator; works once)\n  viewer: {} (reads only; works once)",
+                login(&operator_code),
+                login(&viewer_code)
+            );
+        }
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({
+                "event": "console",
+                "url": format!("http://{addr}/"),
+                "operator_login": login(&operator_code),
+                "viewer_login": login(&viewer_code),
+            })
+        ),
     }
-    Ok(vec![server, writer, printer])
+    Ok(vec![server, writer, printer, feeder])
 }

@@ -42,6 +42,8 @@ pub struct View {
     pub metrics: Arc<Metrics>,
     open: Arc<Mutex<Vec<Alert>>>,
     probed: Arc<Mutex<Vec<String>>>,
+    /// The edge's master playlist of each place probed, by `event/region`.
+    edges: Arc<Mutex<HashMap<String, String>>>,
     awaiting: AwaitingView,
     actions: mpsc::UnboundedSender<Input>,
 }
@@ -74,6 +76,36 @@ impl View {
         answer
             .await
             .map_err(|_| "the monitor is stopping".to_string())?
+    }
+
+    /// Fails the edge of a place probed now (`event/region`) over to `pipeline`, by hand.
+    pub async fn failover(
+        &self,
+        place: &str,
+        pipeline: &str,
+        by: &str,
+    ) -> Result<ActionRecord, String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.actions
+            .send(Input::Failover {
+                place: place.to_string(),
+                pipeline: pipeline.to_string(),
+                by: by.to_string(),
+                reply,
+            })
+            .map_err(|_| "the monitor is stopping".to_string())?;
+        answer
+            .await
+            .map_err(|_| "the monitor is stopping".to_string())?
+    }
+
+    /// The master playlist at the edge of a place probed now (`event/region`).
+    pub fn edge(&self, key: &str) -> Option<String> {
+        self.edges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
     }
 
     /// The events and regions probed now, `event/region`.
@@ -148,6 +180,7 @@ impl Monitor {
                 metrics,
                 open,
                 probed: Arc::new(Mutex::new(Vec::new())),
+                edges: Arc::new(Mutex::new(HashMap::new())),
                 awaiting,
                 actions,
             },
@@ -167,7 +200,11 @@ impl Monitor {
         while self.probes.try_join_next().is_some() {}
         let mut wanted_events: HashMap<String, Window> = HashMap::new();
         let mut keep = Vec::new();
+        let mut edges = HashMap::new();
         for t in targets {
+            if let Some(url) = &t.edge_master {
+                edges.insert(t.key(), url.clone());
+            }
             wanted_events.insert(t.event.clone(), t.window);
             // Unchanged rules and window cost the engine nothing; a moved end rescopes at once.
             let _ = self.control.send(Control::Set(
@@ -226,6 +263,7 @@ impl Monitor {
         let mut probed: Vec<String> = self.running.keys().cloned().collect();
         probed.sort();
         *self.view.probed.lock().unwrap_or_else(|p| p.into_inner()) = probed;
+        *self.view.edges.lock().unwrap_or_else(|p| p.into_inner()) = edges;
     }
 
     fn spawn(&mut self, t: &Target, providers: &Providers, stop: &CancellationToken) {

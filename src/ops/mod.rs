@@ -5,5 +5,6 @@
 pub mod apply;
 pub mod daemon;
 pub mod handoff;
+pub mod report;
 pub mod sweep;
 pub mod tick;

@@ -28,6 +28,10 @@ use crate::workspace::Workspace;
 pub struct EventTick {
     pub id: String,
     pub phase: Phase,
+    /// When the show starts and ends.
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub regions: Vec<String>,
     /// When its resources are created and released.
     pub provision_at: Timestamp,
     pub release_at: Timestamp,
@@ -163,6 +167,9 @@ impl Prepared {
                 EventTick {
                     id: id.clone(),
                     phase: handoff_phase(handoffs, observed(&w.times, now, h)),
+                    start: w.times.start,
+                    end: w.times.end,
+                    regions: w.regions.clone(),
                     provision_at: w.times.provision_at(),
                     release_at: w.times.release_at(),
                     lead: crate::config::duration::format_duration(w.lead),

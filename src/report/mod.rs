@@ -10,6 +10,7 @@
 //! take, and gone when the show ends.
 
 pub mod health;
+pub mod text;
 
 use std::collections::BTreeMap;
 

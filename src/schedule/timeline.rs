@@ -32,6 +32,7 @@ pub struct EventWindow {
     pub resources: usize,
     /// The key of the group's shared resources, when the profile shares any.
     pub shared_unit: Option<String>,
+    pub regions: Vec<String>,
 }
 
 impl EventWindow {
@@ -226,6 +227,7 @@ pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
                 resources: slot_from.len() * e.regions.len(),
                 slot_from,
                 shared_unit: unit,
+                regions: e.regions.clone(),
             },
         );
     }
@@ -294,6 +296,7 @@ mod tests {
                 slot_from: [("encoder".to_string(), at("19:50"))].into(),
                 resources: 2,
                 shared_unit: None,
+                regions: vec!["eu-west-1".into()],
             },
         );
         t.shared.insert(

@@ -294,6 +294,44 @@ fn killing_the_primary_encoder_fails_the_edge_over_to_the_backup() {
     assert!(health["mean_ttd_s"].as_f64().is_some());
     let text = p.ok(&["report", "show"]);
     assert!(text.contains("Availability while on air"), "{text}");
+
+    // An operator fails over by hand from the console; a viewer, or a request without the
+    // session's CSRF token, cannot.
+    let http = reqwest::blocking::Client::new();
+    let url = format!("{api}/console/failover/show/local-east/b");
+    let (viewer, viewer_csrf) = common::console_session(&p, &api, "viewer");
+    let refused = http
+        .post(&url)
+        .header("cookie", &viewer)
+        .header("x-csrf-token", &viewer_csrf)
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let (operator, csrf) = common::console_session(&p, &api, "operator");
+    let no_csrf = http.post(&url).header("cookie", &operator).send().unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    let unknown = http
+        .post(format!("{api}/console/failover/show/local-east/z"))
+        .header("cookie", &operator)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .unwrap();
+    assert_eq!(unknown.status(), 409);
+    assert!(unknown.text().unwrap().contains("no pipeline `z`"));
+    let asked = http
+        .post(&url)
+        .header("cookie", &operator)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .unwrap();
+    assert_eq!(asked.status(), 200);
+    let by_hand = wait_for("the failover by hand", 30, || {
+        p.health("action")
+            .into_iter()
+            .find(|a| a["rule"] == "manual" && a["state"] == "done")
+    });
+    assert_eq!(by_hand["target"], "pipeline b", "{by_hand}");
+    assert_eq!(by_hand["source"], "the console's operator");
     daemon.finish();
 }
 
@@ -314,20 +352,7 @@ fn a_hooks_decision_waits_for_approval_then_restarts_the_encoder() {
     let profile = std::fs::read_to_string(p.path().join("profiles/test.yaml")).unwrap();
     p.write(
         "profiles/test.yaml",
-        &format!(
-            "{profile}monitoring:
-  actions:
-    - on: [playlist-stale]
-      do: ask
-      hook: brain
-      require_approval: true
-  hooks:
-    brain:
-      command: ['{}']
-      window: 30s
-",
-            hook.display()
-        ),
+        &format!("{profile}{}", common::ask_hook_with_approval(&hook)),
     );
     let daemon = start(&p);
     probed(&p);

@@ -12,6 +12,7 @@ mod aws_medialive;
 mod aws_shared;
 mod cli;
 mod config_errors;
+mod console;
 mod content;
 mod executor;
 mod fuzz_parsers;

@@ -48,6 +48,13 @@ pub enum Input {
         by: String,
         reply: oneshot::Sender<Result<ActionRecord, String>>,
     },
+    /// An operator fails a place's edge over to `pipeline`, by hand.
+    Failover {
+        place: String,
+        pipeline: String,
+        by: String,
+        reply: oneshot::Sender<Result<ActionRecord, String>>,
+    },
 }
 
 /// What a hook answers.
@@ -208,7 +215,55 @@ impl Runner {
             } => {
                 let _ = reply.send(self.verdict(&id, approve, &by));
             }
+            Input::Failover {
+                place,
+                pipeline,
+                by,
+                reply,
+            } => {
+                let _ = reply.send(self.manual_failover(&place, &pipeline, &by));
+            }
         }
+    }
+
+    /// A failover an operator asked for: carried out at once, past the guardrails (they hold
+    /// back automatic reactions, not a human's decision), and recorded like the others.
+    fn manual_failover(
+        &mut self,
+        key: &str,
+        pipeline: &str,
+        by: &str,
+    ) -> Result<ActionRecord, String> {
+        let place = self
+            .places
+            .get(key)
+            .cloned()
+            .ok_or_else(|| format!("`{key}` is not monitored now"))?;
+        let labels = crate::monitor::Labels {
+            event: place.event.as_str().into(),
+            region: place.region.as_str().into(),
+            tier: crate::monitor::Tier::Edge,
+            resource: "cdn".into(),
+            rendition: None,
+        };
+        let s = step(Act::Failover, &place.resources, &labels, Some(pipeline))?;
+        let rec = ActionRecord {
+            id: new_id(),
+            action: Act::Failover,
+            state: ActionState::Approved,
+            at: Timestamp::now(),
+            alert: String::new(),
+            rule: "manual".into(),
+            alert_state: crate::monitor::engine::AlertState::Resolved,
+            source: by.to_string(),
+            reason: format!("asked for by {by}"),
+            target: Some(s.target()),
+            detail: None,
+            labels,
+        };
+        self.publish(rec.clone());
+        self.carry_out(place, rec.clone(), s);
+        Ok(rec)
     }
 
     fn record(alert: &Alert, act: Act, source: &str, reason: String) -> ActionRecord {
@@ -425,7 +480,7 @@ impl Runner {
         )
     }
 
-    fn execute(&mut self, place: Arc<Place>, mut rec: ActionRecord, s: Step) {
+    fn execute(&mut self, place: Arc<Place>, rec: ActionRecord, s: Step) {
         self.guard.record(
             &place.plan.guardrails,
             &place.key(),
@@ -433,6 +488,11 @@ impl Runner {
             rec.target.as_deref().unwrap_or(""),
             Timestamp::now(),
         );
+        self.carry_out(place, rec, s);
+    }
+
+    /// Runs the step through the provider and publishes how it ended.
+    fn carry_out(&mut self, place: Arc<Place>, mut rec: ActionRecord, s: Step) {
         let out = self.out.clone();
         self.work.spawn(async move {
             let p = &place.provider;

@@ -92,7 +92,7 @@ async fn events(
         .into_response()
 }
 
-fn stream(
+pub fn stream(
     rx: broadcast::Receiver<Arc<Health>>,
     filter: Filter,
     stop: tokio_util::sync::CancellationToken,

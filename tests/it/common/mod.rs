@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod aws;
+pub mod browser;
 pub mod daemon;
 pub mod fake_channel_alerts;
 pub mod fake_harvest_jobs;
@@ -79,6 +80,62 @@ pub fn local_schedule_on_air() -> String {
     LOCAL_SCHEDULE
         .replace("2030-01-01T20:00:00Z", &start.to_string())
         .replace("2030-01-01T21:00:00Z", &end.to_string())
+}
+
+/// Signs in to the console of the `run` at `base` with a role's token from the state
+/// (`operator` or `viewer`): the session's cookie and its CSRF token, read off the page.
+pub fn console_session(p: &Project, base: &str, role: &str) -> (String, String) {
+    let token =
+        std::fs::read_to_string(p.state_dir().join(format!("console-{role}-token"))).unwrap();
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = http
+        .get(format!("{base}/login?token={}", token.trim()))
+        .send()
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(format!("{base}/"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let csrf = page
+        .split("<meta name=\"csrf\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the console page carries a CSRF token")
+        .to_string();
+    (cookie, csrf)
+}
+
+/// A profile's `monitoring:` section that asks the command `hook` what to do about a stale
+/// playlist, and holds its decision for an operator's approval.
+pub fn ask_hook_with_approval(hook: &Path) -> String {
+    format!(
+        "monitoring:
+  actions:
+    - on: [playlist-stale]
+      do: ask
+      hook: brain
+      require_approval: true
+  hooks:
+    brain:
+      command: ['{}']
+      window: 30s
+",
+        hook.display()
+    )
 }
 
 /// [`LOCAL_PROFILE`] with its input type and redundancy.
