@@ -178,13 +178,19 @@ fn schedule(h: &mut String, f: &Frame<'_>) {
             p = e.phase.as_str(),
             icon = phase_icon(e.phase),
         );
+        // The next step, and always the start and the teardown while they are ahead.
         if f.now < e.provision_at {
             countdown(h, "provisioning in", e.provision_at, f.now);
-        } else if f.now < e.start {
+            h.push_str("<br>");
+        }
+        if f.now < e.start {
             countdown(h, "on air in", e.start, f.now);
+            h.push_str("<br>");
         } else if f.now < e.end {
             countdown(h, "ends in", e.end, f.now);
-        } else if f.now < e.release_at {
+            h.push_str("<br>");
+        }
+        if f.now < e.release_at {
             countdown(h, "teardown in", e.release_at, f.now);
         } else {
             h.push('—');

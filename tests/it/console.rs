@@ -170,6 +170,16 @@ fn the_console_follows_a_live_show_in_a_real_browser() {
     );
     op.js(MARK);
     op.screenshot(&docs("console-live.png"));
+    // On a laptop's screen nothing runs off the side.
+    op.resize(1366, 768);
+    op.wait("the laptop layout", 10, "return window.innerWidth <= 1366;");
+    assert_eq!(
+        op.js("return document.documentElement.scrollWidth <= window.innerWidth;"),
+        Value::Bool(true),
+        "the console is wider than a laptop's screen"
+    );
+    op.screenshot(&docs("console-laptop.png"));
+    op.resize(1920, 1080);
 
     // The encoder freezes: its alert appears and an action waits, without a reload.
     let frozen = pid_of(&p);

@@ -182,6 +182,15 @@ impl Browser {
         }
     }
 
+    /// Sets the window's size, as a laptop's or a wall screen's.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            &self.at("/window/rect"),
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
     pub fn screenshot(&self, to: &Path) {
         let b64 = self.call(reqwest::Method::GET, &self.at("/screenshot"), None);
         let png = base64::engine::general_purpose::STANDARD
