@@ -1,5 +1,5 @@
 //! Confidence thumbnails: a still of each place's stream as viewers get it, taken from the
-//! edge by ffmpeg (the lowest rendition's newest segment) and kept a few seconds, so that any
+//! edge by ffmpeg (the first rendition's newest segment) and kept a few seconds, so that any
 //! number of consoles cost one ffmpeg run per place every few seconds.
 
 use std::collections::HashMap;
@@ -50,7 +50,7 @@ async fn take(url: &str) -> Result<Vec<u8>, String> {
     let (ffmpeg, _) = crate::tools::media_tools();
     let child = tokio::process::Command::new(&ffmpeg)
         .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
-        // The newest segment of the first (lowest) variant: one decode, no download of the rest.
+        // The newest segment of the first variant: ffmpeg fetches only the streams it maps.
         .args(["-live_start_index", "-1", "-i", url])
         .args(["-map", "0:v:0", "-frames:v", "1", "-vf", "scale=320:-2"])
         .args(["-f", "mjpeg", "pipe:1"])
