@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use jiff::{SignedDuration, Timestamp};
 
 use super::auth::Role;
-use super::screen::{CHAIN, CHARTED, Place, Screen, readings};
+use super::screen::{CHAIN, CHARTED, Health, Place, Screen, readings};
 use crate::monitor::Metric;
 use crate::monitor::actions::ActionRecord;
 use crate::monitor::engine::AlertState;
@@ -316,7 +316,11 @@ fn chain(h: &mut String, f: &Frame<'_>, event: &str, region: &str, place: &Place
         }
         let _ = write!(h, "<li class=\"tier\"><h4>{}</h4>", tier.as_str());
         for ((_, resource), node) in nodes {
-            let health = f.screen.health(event, region, tier, resource, node);
+            let mut health = f.screen.health(event, region, tier, resource, node);
+            // Probes stop with the show: its last readings are history, not health.
+            if !live && health <= Health::Stale {
+                health = Health::OffAir;
+            }
             let _ = write!(
                 h,
                 "<div class=\"node {c}\" data-tier=\"{t}\" data-resource=\"{r}\" data-health=\"{c}\">\

@@ -256,6 +256,8 @@ impl Screen {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Health {
+    /// Not probed now (the show is over, or not yet on): the readings are the last ones.
+    OffAir,
     Ok,
     /// No reading for a while (the probe stopped, or the show is over).
     Stale,
@@ -269,6 +271,7 @@ impl Health {
     /// The CSS class, and the word shown beside the colour.
     pub fn class(self) -> &'static str {
         match self {
+            Health::OffAir => "off-air",
             Health::Ok => "ok",
             Health::Stale => "stale",
             Health::Warn => "warn",
@@ -277,6 +280,7 @@ impl Health {
     }
     pub fn label(self) -> &'static str {
         match self {
+            Health::OffAir => "○ off air",
             Health::Ok => "✓ healthy",
             Health::Stale => "… no reading",
             Health::Warn => "! pending",

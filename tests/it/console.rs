@@ -3,7 +3,8 @@
 //! without a reload when the encoder freezes and thaws, an operator approving a pending action
 //! and seeing it carried out, a viewer without the buttons, forged requests refused, the page
 //! reconnecting after `run` restarts, and the screen after the show. Screenshots go to
-//! `docs/console/` (the README shows one).
+//! `target/console-screenshots/` (`ORCHESTRATE_SCREENSHOTS_TO=docs/console` refreshes the ones
+//! the README shows).
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -280,6 +281,16 @@ fn the_console_follows_a_live_show_in_a_real_browser() {
         op.wait(&format!("a healthy {tier} again"), 120, &tier_health(tier));
     }
     assert_eq!(op.js(STILL_MARKED), Value::Bool(true), "the page reloaded");
+    // A console opened now, from the restarted daemon, shows what happened before it started.
+    op.goto(&format!("{base}/"));
+    op.wait(
+        "the earlier alert and action, from the stored stream",
+        30,
+        &format!(
+            "return !!document.querySelector('tr[data-rule=\"playlist-stale\"][data-state=\"resolved\"]')
+                 && !!document.querySelector('tr[data-action=\"{action}\"][data-state=\"done\"]');"
+        ),
+    );
 
     // The show ends: the page shows the hand-off and links the report.
     let ended = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
@@ -301,8 +312,12 @@ fn the_console_follows_a_live_show_in_a_real_browser() {
     daemon.finish();
 }
 
+/// Where the screenshots go: `target/console-screenshots/`, or the folder (relative to the
+/// repository) in `ORCHESTRATE_SCREENSHOTS_TO`, e.g. `docs/console` to refresh the README's.
 fn docs(name: &str) -> std::path::PathBuf {
+    let dir = std::env::var("ORCHESTRATE_SCREENSHOTS_TO")
+        .unwrap_or_else(|_| "target/console-screenshots".into());
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("docs/console")
+        .join(dir)
         .join(name)
 }
