@@ -236,6 +236,23 @@ mod tests {
         assert!(auth.session(&HeaderMap::new(), 2_000).is_none());
     }
 
+    proptest::proptest! {
+        /// Whatever a client sends as cookies, nothing panics and nothing signs it in.
+        #[test]
+        fn no_cookie_but_a_signed_one_is_a_session(raw in "\\PC{0,200}") {
+            let auth = Auth::with_secret("s");
+            let mut h = HeaderMap::new();
+            if let Ok(v) = raw.parse() {
+                h.insert(header::COOKIE, v);
+            }
+            proptest::prop_assert!(auth.session(&h, 1).is_none());
+            if let Ok(v) = format!("{COOKIE}={raw}").parse() {
+                h.insert(header::COOKIE, v);
+            }
+            proptest::prop_assert!(auth.session(&h, 1).is_none());
+        }
+    }
+
     #[test]
     fn the_csrf_token_belongs_to_its_session() {
         let auth = Auth::with_secret("s");
