@@ -64,18 +64,13 @@ impl View {
 
     /// Approves or rejects an action awaiting approval; its record after the verdict.
     pub async fn verdict(&self, id: &str, approve: bool, by: &str) -> Result<ActionRecord, String> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.actions
-            .send(Input::Verdict {
-                id: id.to_string(),
-                approve,
-                by: by.to_string(),
-                reply,
-            })
-            .map_err(|_| "the monitor is stopping".to_string())?;
-        answer
-            .await
-            .map_err(|_| "the monitor is stopping".to_string())?
+        self.ask(|reply| Input::Verdict {
+            id: id.to_string(),
+            approve,
+            by: by.to_string(),
+            reply,
+        })
+        .await
     }
 
     /// Fails the edge of a place probed now (`event/region`) over to `pipeline`, by hand.
@@ -85,18 +80,24 @@ impl View {
         pipeline: &str,
         by: &str,
     ) -> Result<ActionRecord, String> {
+        self.ask(|reply| Input::Failover {
+            place: place.to_string(),
+            pipeline: pipeline.to_string(),
+            by: by.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Sends the actions runner a request and waits for its answer.
+    async fn ask(
+        &self,
+        input: impl FnOnce(tokio::sync::oneshot::Sender<Result<ActionRecord, String>>) -> Input,
+    ) -> Result<ActionRecord, String> {
+        let stopping = || "the monitor is stopping".to_string();
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.actions
-            .send(Input::Failover {
-                place: place.to_string(),
-                pipeline: pipeline.to_string(),
-                by: by.to_string(),
-                reply,
-            })
-            .map_err(|_| "the monitor is stopping".to_string())?;
-        answer
-            .await
-            .map_err(|_| "the monitor is stopping".to_string())?
+        self.actions.send(input(reply)).map_err(|_| stopping())?;
+        answer.await.map_err(|_| stopping())?
     }
 
     /// The master playlist at the edge of a place probed now (`event/region`).
