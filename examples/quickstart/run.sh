@@ -99,8 +99,8 @@ done
 [ "$(urls | wc -l)" -eq 2 ] || { echo "the event did not come up" >&2; exit 1; }
 run status
 console="http://$(cat "$work/state/api-addr")"
-say "The web console, while the show is on: $console/login?token=$(cat "$work/state/console-viewer-token")"
-echo "  (a viewer's link; \`orchestrate run\` printed one-time links above, the operator's may approve and reject)"
+say "The web console, while the show is on: $console/"
+echo "  (sign in with a one-time link \`orchestrate run\` printed above: the operator's may approve and reject, the viewer's reads)"
 
 say "Live: what a player gets through each region's edge (one joining later starts later: the live edge moves on)"
 for round in 1 2; do
