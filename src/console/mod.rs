@@ -72,12 +72,7 @@ impl Console {
         let task = tokio::spawn(async move {
             loop {
                 match bus.recv().await {
-                    Ok(h) => {
-                        let body = serde_json::to_string(&*h).unwrap_or_default();
-                        fed.lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .apply(h.kind(), &body);
-                    }
+                    Ok(h) => fed.lock().unwrap_or_else(|p| p.into_inner()).take(&h),
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => return,
                 }

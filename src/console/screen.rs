@@ -5,10 +5,12 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
 
 use crate::monitor::actions::{Act, ActionRecord, ActionState};
 use crate::monitor::engine::AlertState;
+use crate::monitor::health::Health as Item;
+pub use crate::monitor::stream::rows::AlertRow;
+use crate::monitor::stream::rows::SignalRow;
 use crate::monitor::{Metric, Tier};
 
 /// How much of each charted signal is kept.
@@ -57,32 +59,6 @@ pub const CHAIN: [Tier; 5] = [
     Tier::Viewer,
     Tier::Content,
 ];
-
-#[derive(Deserialize)]
-struct SignalRow {
-    at: Timestamp,
-    metric: Metric,
-    value: f64,
-    event: String,
-    region: String,
-    tier: Tier,
-    resource: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct AlertRow {
-    pub id: String,
-    pub rule: String,
-    pub severity: String,
-    pub state: AlertState,
-    pub at: Timestamp,
-    pub since: Timestamp,
-    pub event: String,
-    pub region: String,
-    pub tier: Tier,
-    pub resource: String,
-    pub message: String,
-}
 
 /// One probed thing: a tier's resource (`encoder-a`, `origin`, `cdn`…).
 #[derive(Debug, Clone, Default)]
@@ -133,6 +109,15 @@ impl Screen {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Takes in one item of the live bus, as [`Screen::apply`] takes a stored one.
+    pub fn take(&mut self, item: &Item) {
+        match item {
+            Item::Signal(s) => self.signal(s.into()),
+            Item::Alert(a) => self.alert(a.into()),
+            Item::Action(a) => self.action(a.clone()),
         }
     }
 
@@ -404,6 +389,64 @@ mod tests {
         assert!(last.duration_since(*first) <= CHART_SPAN);
         // The worst of the second is kept.
         assert_eq!(*v, 899.0);
+    }
+
+    #[test]
+    fn the_live_bus_and_the_store_give_the_same_screen() {
+        use crate::monitor::engine::Alert;
+        use crate::monitor::{Labels, SignalRecord};
+        let labels = Labels {
+            event: "show".into(),
+            region: "eu".into(),
+            tier: Tier::Origin,
+            resource: "origin/a".into(),
+            rendition: Some("720p".into()),
+        };
+        let at: Timestamp = "2030-01-01T20:00:05Z".parse().unwrap();
+        let items = [
+            Item::Signal(SignalRecord {
+                at,
+                metric: Metric::PlaylistAgeS,
+                value: 4.2,
+                labels: labels.clone(),
+            }),
+            Item::Alert(Alert {
+                id: "al-1".into(),
+                rule: "playlist-stale".into(),
+                severity: "critical",
+                state: AlertState::Firing,
+                at,
+                since: at,
+                metric: Metric::PlaylistAgeS,
+                value: 4.2,
+                threshold: Some(3.0),
+                labels,
+                message: "stale".into(),
+            }),
+        ];
+        let (mut live, mut stored) = (Screen::default(), Screen::default());
+        for item in &items {
+            live.take(item);
+            stored.apply(item.kind(), &serde_json::to_string(item).unwrap());
+        }
+        for s in [&live, &stored] {
+            let node = &s.places["show"]["eu"].nodes[&(Tier::Origin, "origin/a".into())];
+            assert_eq!(node.values[&Metric::PlaylistAgeS], 4.2);
+            assert_eq!(
+                s.places["show"]["eu"].series[&Metric::PlaylistAgeS].len(),
+                1
+            );
+            let a = &s.open["al-1"];
+            assert_eq!(
+                (
+                    a.severity.as_str(),
+                    a.message.as_str(),
+                    a.rendition.as_deref(),
+                    a.since
+                ),
+                ("critical", "stale", Some("720p"), at)
+            );
+        }
     }
 
     #[test]

@@ -4,40 +4,13 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 
-use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
-
 use crate::monitor::Metric;
 use crate::monitor::engine::AlertState;
+use crate::monitor::stream::rows::{AlertRow, SignalRow};
+use jiff::{SignedDuration, Timestamp};
 
 /// One probed thing: an event's tier in a region, for one resource and rendition.
 type Key = (String, String, String, String, String);
-
-#[derive(Deserialize)]
-struct SignalRow {
-    at: Timestamp,
-    metric: Metric,
-    value: f64,
-    event: String,
-    region: String,
-    tier: String,
-    resource: String,
-    #[serde(default)]
-    rendition: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct AlertRow {
-    id: String,
-    rule: String,
-    state: AlertState,
-    event: String,
-    region: String,
-    tier: String,
-    resource: String,
-    #[serde(default)]
-    rendition: Option<String>,
-}
 
 /// How many actions the table keeps at its foot.
 const ACTIONS: usize = 6;
@@ -60,7 +33,7 @@ impl Board {
                     let key = (
                         s.event,
                         s.region,
-                        s.tier,
+                        s.tier.as_str().to_string(),
                         s.resource,
                         s.rendition.unwrap_or_default(),
                     );
@@ -77,7 +50,7 @@ impl Board {
                     let key = (
                         a.event,
                         a.region,
-                        a.tier,
+                        a.tier.as_str().to_string(),
                         a.resource,
                         a.rendition.unwrap_or_default(),
                     );

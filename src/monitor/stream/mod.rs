@@ -4,4 +4,5 @@
 pub mod board;
 pub mod http;
 pub mod metrics;
+pub mod rows;
 pub mod store;
