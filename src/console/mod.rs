@@ -351,10 +351,9 @@ async fn verdict(
     if let Some(refused) = operator_only(&c, &headers) {
         return refused;
     }
-    let approve = match verdict.as_str() {
-        "approve" => true,
-        "reject" => false,
-        _ => return (StatusCode::NOT_FOUND, "expected approve or reject\n").into_response(),
+    let approve = match crate::monitor::stream::http::approves(&verdict) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
     };
     match c.view.verdict(&id, approve, "the console's operator").await {
         Ok(rec) => axum::Json(rec).into_response(),

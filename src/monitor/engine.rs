@@ -23,6 +23,17 @@ pub enum AlertState {
     Resolved,
 }
 
+impl AlertState {
+    /// As the health stream spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Pending => "pending",
+            AlertState::Firing => "firing",
+            AlertState::Resolved => "resolved",
+        }
+    }
+}
+
 /// One transition of one alert, as the health stream carries it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Alert {

@@ -30,11 +30,7 @@ pub(super) fn alerts(h: &mut String, f: &Frame<'_>) {
              <td>{since}</td><td>{ev} / {rg} / {tier} / {res}</td><td>{rule} ({sev})</td>\
              <td>{msg}</td></tr>",
             id = esc(&a.id),
-            st = match a.state {
-                AlertState::Firing => "firing",
-                AlertState::Pending => "pending",
-                AlertState::Resolved => "resolved",
-            },
+            st = a.state.as_str(),
             since = a.since.strftime("%H:%M:%S"),
             ev = esc(&a.event),
             rg = esc(&a.region),
@@ -78,11 +74,7 @@ pub(super) fn actions(h: &mut String, f: &Frame<'_>) {
             reason = esc(&a.reason),
             src = esc(&a.source),
             rule = esc(&a.rule),
-            ast = match a.alert_state {
-                AlertState::Firing => "firing",
-                AlertState::Pending => "pending",
-                AlertState::Resolved => "resolved",
-            },
+            ast = a.alert_state.as_str(),
             detail = esc(a.detail.as_deref().unwrap_or("")),
         );
     }

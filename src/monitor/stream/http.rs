@@ -166,10 +166,9 @@ async fn verdict(
     if let Some(r) = denied(&api, &headers) {
         return r;
     }
-    let approve = match verdict.as_str() {
-        "approve" => true,
-        "reject" => false,
-        _ => return (StatusCode::NOT_FOUND, "expected approve or reject\n").into_response(),
+    let approve = match approves(&verdict) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
     };
     let v: Verdict = if body.is_empty() {
         Verdict::default()
@@ -190,5 +189,14 @@ async fn verdict(
     match api.view.verdict(&id, approve, &by).await {
         Ok(rec) => axum::Json(rec).into_response(),
         Err(e) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
+    }
+}
+
+/// Whether a verdict's path word (`approve` or `reject`) approves; any other word is a 404.
+pub(crate) fn approves(word: &str) -> Result<bool, (StatusCode, &'static str)> {
+    match word {
+        "approve" => Ok(true),
+        "reject" => Ok(false),
+        _ => Err((StatusCode::NOT_FOUND, "expected approve or reject\n")),
     }
 }
