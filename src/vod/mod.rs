@@ -315,29 +315,12 @@ fn continuous(
     let list_path = work.join(format!("{name}.runs.txt"));
     std::fs::write(&list_path, list).map_err(io(&list_path))?;
     let out = work.join(format!("{name}.continuous.ts"));
-    let args: Vec<String> = [
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "concat",
-        "-safe",
-        "0",
-        "-i",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([list_path.display().to_string()])
-    .chain(
-        ["-map", "0", "-c", "copy", "-f", "mpegts"]
-            .iter()
-            .map(|s| s.to_string()),
-    )
-    .chain([out.display().to_string()])
-    .collect();
-    run("ffmpeg", ffmpeg, &args, None)?;
+    run(
+        "ffmpeg",
+        ffmpeg,
+        &package::concat_args(&list_path, &out),
+        None,
+    )?;
     for k in 0..runs.len() {
         let _ = std::fs::remove_file(work.join(format!("{name}.run{k}.ts")));
     }

@@ -107,6 +107,33 @@ pub fn shaka_key_flags(scheme: Scheme, key: &ContentKey) -> Option<String> {
     ))
 }
 
+/// ffmpeg's arguments that put the streams a concat list names one after the other, each one's
+/// timestamps shifted to follow the previous one's end, into one MPEG-TS stream (a copy).
+pub fn concat_args(list: &Path, out: &Path) -> Vec<String> {
+    [
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([list.display().to_string()])
+    .chain(
+        ["-map", "0", "-c", "copy", "-f", "mpegts"]
+            .iter()
+            .map(|s| s.to_string()),
+    )
+    .chain([out.display().to_string()])
+    .collect()
+}
+
 /// ffmpeg's arguments for one rendition's AES-128 HLS, given the key info file (key URI, key
 /// file path, IV) that ffmpeg reads.
 pub fn aes128_args(
