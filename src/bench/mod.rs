@@ -132,6 +132,7 @@ pub(crate) async fn provision_drawn(
                 lead_source: LeadSource::Event,
                 grace: Duration::from_secs(600),
                 vod_enabled: false,
+                audience: None,
                 group: None,
             }
         })

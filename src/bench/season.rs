@@ -297,7 +297,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
     }
 
     let state = ws.open_state()?;
-    let price = |region: &str, kind: Kind| sim.hourly_price(region, kind);
+    let price = |region: &str, kind: Kind| sim.hourly_price_for(profile, region, kind);
     let now = clock::now();
     let mut late = 0usize;
     let mut lates: Vec<LateEvent> = Vec::new();
@@ -338,18 +338,24 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
             if !unit_journals.contains_key(&unit) {
                 unit_journals.insert(unit.clone(), state.event_journal(&unit).await?);
             }
+            // A global service's one resource, kept in one region, serves all of them.
+            let places: BTreeSet<&str> = e
+                .regions
+                .iter()
+                .map(|r| sim.shared_region(profile, r))
+                .collect();
             let shared: Vec<JournalEntry> = unit_journals[&unit]
                 .iter()
-                .filter(|j| e.regions.contains(&j.region))
+                .filter(|j| places.contains(j.region.as_str()))
                 .cloned()
                 .collect();
             let (at, by) = ready_time(&shared, e.start);
             if at > ready_at.0 {
                 ready_at = (at, by.cloned());
             }
-            for region in &e.regions {
+            for region in places {
                 shows
-                    .entry((unit.clone(), region.clone()))
+                    .entry((unit.clone(), region.to_string()))
                     .or_default()
                     .push((e.start, e.end));
             }

@@ -103,9 +103,10 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
                     .into_iter()
                     .map(|(region, rs)| RegionStatus {
                         endpoints: {
-                            let cdn = units
-                                .get(&id)
-                                .and_then(|u| shared.get(&(u.clone(), region.clone())));
+                            let cdn = units.get(&id).and_then(|(u, global)| {
+                                let home = global.as_ref().unwrap_or(&region);
+                                shared.get(&(u.clone(), home.clone()))
+                            });
                             endpoints(&id, &rs, cdn)
                         },
                         region,
@@ -134,9 +135,10 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     Ok(Exit::Ok)
 }
 
-/// Each event's shared unit, from the configuration when it loads (status works without it,
-/// only without the shared edges' playback URLs).
-fn shared_units(ws: &Workspace) -> BTreeMap<String, String> {
+/// Each event's shared unit, and the one region it is kept in when it is a global service's,
+/// from the configuration when it loads (status works without it, only without the shared
+/// edges' playback URLs).
+fn shared_units(ws: &Workspace) -> BTreeMap<String, (String, Option<String>)> {
     let Ok(config) = ws.load_config(&[]) else {
         return BTreeMap::new();
     };
@@ -144,8 +146,10 @@ fn shared_units(ws: &Workspace) -> BTreeMap<String, String> {
         .events
         .iter()
         .filter_map(|e| {
-            let unit = e.shared_unit(config.profiles.get(&e.profile)?)?;
-            Some((e.id.clone(), unit))
+            let (profile, catalog) = config.profile_and_catalog(e)?;
+            let unit = e.shared_unit(profile)?;
+            let global = catalog.shared_global_region(profile).map(String::from);
+            Some((e.id.clone(), (unit, global)))
         })
         .collect()
 }

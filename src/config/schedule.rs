@@ -49,6 +49,10 @@ pub struct EventEntry {
     pub group: Option<Spanned<String>>,
     #[serde(default)]
     pub vod: Option<VodOverride>,
+    /// Who is expected to watch (`peak_viewers`, `average_bitrate`): the delivery part of
+    /// the cost estimate.
+    #[serde(default)]
+    pub audience: Option<crate::model::Audience>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema, Default, Clone)]

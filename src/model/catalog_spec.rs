@@ -82,6 +82,60 @@ pub struct KindEntry {
     /// Top-level definition fields whose change forces a replacement instead of an update.
     #[serde(default)]
     pub replace_on: Vec<String>,
+    /// How the service bills beyond `hourly_price` (per output, per input, per GB), and where
+    /// the figures come from.
+    #[serde(default)]
+    pub pricing: Option<Pricing>,
+    /// A global service (CloudFront, Front Door) is managed from this one region: shared by an
+    /// event group, it is one resource for all the group's regions, kept there.
+    #[serde(default)]
+    pub global_region: Option<String>,
+}
+
+/// A kind's prices as its service bills them, each table naming its public source and the
+/// date it was read. Every price is in the catalog's currency (USD) and multiplied by the
+/// region's `price_factor`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pricing {
+    /// Where the figures were read: a public URL.
+    pub source: String,
+    /// When they were read (YYYY-MM-DD): prices change.
+    pub as_of: String,
+    /// Per encoder output (each rendition of the ladder) and hour, by resolution class: `sd`
+    /// (below 720 lines), `hd` (up to 1080), `uhd` (above), for H.264; for H.265 as
+    /// `h265-<class>` (`h265-hd`). An output with no price here is named in the estimate.
+    #[serde(default)]
+    pub per_output_hour: std::collections::BTreeMap<String, f64>,
+    /// Per encoder input (each pipeline's) and hour.
+    #[serde(default)]
+    pub per_input_hour: Option<f64>,
+    /// Per GB received (an origin's ingest of the ladder).
+    #[serde(default)]
+    pub per_gb_in: Option<f64>,
+    /// Per GB sent (an origin to the CDN; a CDN to viewers).
+    #[serde(default)]
+    pub per_gb_out: Option<f64>,
+    /// Charges the service makes that this table has no figure for (`per GB out`), said in
+    /// every estimate rather than counted as free.
+    #[serde(default)]
+    pub unpriced: Vec<String>,
+}
+
+impl Pricing {
+    /// The hourly price of one output of `height` lines in `codec`, if the table has one.
+    pub fn per_output(&self, codec: &str, height: u32) -> Option<f64> {
+        let class = match height {
+            0..720 => "sd",
+            720..=1080 => "hd",
+            _ => "uhd",
+        };
+        let key = match codec {
+            "h264" => class.to_string(),
+            other => format!("{other}-{class}"),
+        };
+        self.per_output_hour.get(&key).copied()
+    }
 }
 
 /// A latency distribution given by its median and 95th percentile (log-normal in the sim).

@@ -1,5 +1,6 @@
 //! Domain types, free of I/O: the compiled configuration and the resources it asks for.
 
+pub mod audience;
 pub mod bitrate;
 mod blueprint;
 pub mod catalog_spec;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 
+pub use audience::{Audience, Delivery, delivery};
 pub use blueprint::{Slot, blueprint, kinds as blueprint_kinds};
 pub use definition::Definition;
 pub use endpoints::{EDGE_FOR_ORIGIN_PATHS, Endpoints, HLS_MANIFEST, edge_manifest, endpoints};
@@ -62,6 +64,9 @@ pub struct Event {
     pub grace: Duration,
     pub vod_enabled: bool,
     pub group: Option<String>,
+    /// Who is expected to watch, for the delivery part of the cost estimate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
 }
 
 impl Event {
@@ -138,12 +143,87 @@ impl Catalog {
             .and_then(|k| k.timeout)
             .map_or(default, |t| t.0)
     }
-    pub fn hourly_price(&self, region: &str, kind: Kind) -> f64 {
-        let factor = self
-            .regions
+    /// Where a group's shared resources serving `region` are kept: the region itself, or for
+    /// a global service the one region it is managed from (one for all the group's regions).
+    pub fn shared_region<'a>(&'a self, profile: &Profile, region: &'a str) -> &'a str {
+        self.shared_global_region(profile).unwrap_or(region)
+    }
+
+    /// The region a profile's shared resources are all kept in, when they are a global
+    /// service's.
+    pub fn shared_global_region(&self, profile: &Profile) -> Option<&str> {
+        blueprint::blueprint(profile)
+            .iter()
+            .filter(|s| s.shared)
+            .find_map(|s| self.kinds.get(&s.kind)?.global_region.as_deref())
+    }
+
+    /// The hourly price of one resource of `kind` for `profile` in `region`: the kind's
+    /// `hourly_price`, plus, where the service bills so, each encoder output by resolution and
+    /// codec and its input.
+    pub fn hourly_price_for(&self, profile: &Profile, region: &str, kind: Kind) -> f64 {
+        let base = self.hourly_price(region, kind);
+        let Some(p) = self.kinds.get(&kind).and_then(|k| k.pricing.as_ref()) else {
+            return base;
+        };
+        let codec = match profile.encoder.codec {
+            profile_spec::Codec::H264 => "h264",
+            profile_spec::Codec::H265 => "h265",
+        };
+        let per_run: f64 = p.per_input_hour.unwrap_or(0.0)
+            + profile
+                .encoder
+                .ladder
+                .iter()
+                .filter_map(|r| p.per_output(codec, r.height))
+                .sum::<f64>();
+        base + per_run * self.price_factor(region)
+    }
+
+    /// What the estimate of a profile's event leaves out: an encoder output class the table
+    /// has no price for, and the charges a kind's table names as `unpriced`.
+    pub fn unpriced(&self, profile: &Profile) -> Vec<String> {
+        let codec = match profile.encoder.codec {
+            profile_spec::Codec::H264 => "h264",
+            profile_spec::Codec::H265 => "h265",
+        };
+        let kinds: BTreeSet<Kind> = blueprint::blueprint(profile)
+            .iter()
+            .map(|s| s.kind)
+            .collect();
+        let mut out = Vec::new();
+        for kind in kinds {
+            let Some(p) = self.kinds.get(&kind).and_then(|k| k.pricing.as_ref()) else {
+                continue;
+            };
+            if !p.per_output_hour.is_empty() {
+                out.extend(
+                    profile
+                        .encoder
+                        .ladder
+                        .iter()
+                        .filter(|r| p.per_output(codec, r.height).is_none())
+                        .map(|r| format!("{kind} output {} ({codec}, {}p)", r.name, r.height)),
+                );
+            }
+            out.extend(
+                p.unpriced
+                    .iter()
+                    .map(|c| format!("{kind} {c} (no price in the catalog)")),
+            );
+        }
+        out
+    }
+
+    pub fn price_factor(&self, region: &str) -> f64 {
+        self.regions
             .get(region)
             .and_then(|r| r.price_factor)
-            .unwrap_or(1.0);
+            .unwrap_or(1.0)
+    }
+
+    pub fn hourly_price(&self, region: &str, kind: Kind) -> f64 {
+        let factor = self.price_factor(region);
         self.kinds
             .get(&kind)
             .map_or(0.0, |k| k.hourly_price * factor)

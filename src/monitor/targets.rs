@@ -163,8 +163,12 @@ pub fn targets(
                 .copied()
                 .or_else(|| {
                     let unit = shared.as_deref()?;
+                    let home = config
+                        .catalogs
+                        .get(&profile.provider)
+                        .map_or(region.as_str(), |c| c.shared_region(profile, region));
                     by_place
-                        .get(&(unit, region.as_str()))?
+                        .get(&(unit, home))?
                         .iter()
                         .find(|r| r.spec.kind == Kind::Cdn)
                         .copied()

@@ -14,7 +14,6 @@ pub async fn event(
 ) -> anyhow::Result<Report> {
     let entries = state.event_journal(&event.id).await?;
     let found = config.profile_and_catalog(event);
-    let catalog = found.map(|(_, c)| c);
     let needs = found.map_or_else(Default::default, |(p, _)| {
         crate::report::needed_by(p, &event.id, &event.regions)
     });
@@ -23,10 +22,13 @@ pub async fn event(
         (event.start, event.end),
         &entries,
         &needs,
-        |region, kind| catalog.map_or(0.0, |c| c.hourly_price(region, kind)),
+        |region, kind| found.map_or(0.0, |(p, c)| c.hourly_price_for(p, region, kind)),
         crate::clock::now(),
     )
     .with_grace(event.grace);
+    if let Some((p, c)) = found {
+        report = report.with_delivery(crate::model::delivery(event, p, c));
+    }
     report.vod = state
         .resources()
         .await?

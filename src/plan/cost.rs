@@ -1,6 +1,8 @@
-//! What the desired resources cost over their windows, from the catalogs' hourly prices.
+//! What the desired resources cost over their windows (compute: the catalogs' hourly prices,
+//! per output where the service bills so), and what carrying the video costs (delivery: per
+//! GB, from the ladder and the events' audience). An estimate, and said to be one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -13,8 +15,14 @@ pub struct EventCost {
     pub from: Timestamp,
     pub to: Timestamp,
     pub resources: usize,
-    /// Sum of hourly price × hours in the window, per resource.
+    /// Compute plus delivery.
     pub cost: f64,
+    /// Sum of hourly price × hours in the window, per resource.
+    #[serde(default)]
+    pub compute: f64,
+    /// The per-GB part; absent for a group's shared resources (their traffic is the events').
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::model::Delivery>,
     /// The lead before start, and where it came from.
     #[serde(default)]
     pub lead: String,
@@ -26,8 +34,18 @@ pub struct EventCost {
 pub struct CostEstimate {
     pub currency: String,
     pub events: Vec<EventCost>,
-    /// Just in time: each resource only for its event's window.
+    /// Just in time: each resource only for its event's window, plus delivery.
     pub total: f64,
+    #[serde(default)]
+    pub compute: f64,
+    #[serde(default)]
+    pub delivery: f64,
+    /// Charges the estimate leaves out for want of a price or an audience.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unpriced: Vec<String>,
+    /// Always true: these figures come from catalog prices and nominal bitrates, not a bill.
+    #[serde(default)]
+    pub estimate: bool,
     /// What a broadcaster would keep running instead, from the first window's start to the
     /// last one's end: in each region, one set of an event's resources per slot the schedule
     /// ever needs at once (its peak concurrency on air), the dearest sets first; and each
@@ -45,6 +63,8 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
             to: spec.window.to,
             resources: 0,
             cost: 0.0,
+            compute: 0.0,
+            delivery: None,
             lead: String::new(),
             lead_from: None,
         });
@@ -56,10 +76,17 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
             Some(spans) => spans.iter().map(crate::model::Window::hours).sum(),
             None => spec.window.hours(),
         };
-        e.cost += spec.hourly_price * hours;
+        e.compute += spec.hourly_price * hours;
     }
     let mut events: Vec<EventCost> = by_event.into_values().collect();
+    let mut unpriced: BTreeSet<String> = desired.unpriced.clone();
     for e in &mut events {
+        e.delivery = desired.delivery.get(&e.event).cloned();
+        let delivery = e.delivery.as_ref().map_or(0.0, |d| d.cost);
+        e.cost = e.compute + delivery;
+        if let Some(d) = &e.delivery {
+            unpriced.extend(d.unpriced.iter().cloned());
+        }
         if e.event.starts_with('@') {
             e.lead = "shared".into();
         } else if let Some((lead, from)) = desired.leads.get(&e.event) {
@@ -68,7 +95,12 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
         }
     }
     events.sort_by(|a, b| (a.from, &a.event).cmp(&(b.from, &b.event)));
-    let total = events.iter().map(|e| e.cost).sum();
+    let compute: f64 = events.iter().map(|e| e.compute).sum();
+    let delivery: f64 = events
+        .iter()
+        .filter_map(|e| e.delivery.as_ref())
+        .map(|d| d.cost)
+        .sum();
     let span = match (
         events.iter().map(|e| e.from).min(),
         events.iter().map(|e| e.to).max(),
@@ -76,11 +108,16 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
         (Some(from), Some(to)) => crate::model::Window { from, to }.hours(),
         _ => 0.0,
     };
-    let always_on = always_on_hourly(desired) * span;
+    // Kept on all season, the same shows still carry the same traffic.
+    let always_on = always_on_hourly(desired) * span + delivery;
     CostEstimate {
         currency: "USD".into(),
         events,
-        total,
+        total: compute + delivery,
+        compute,
+        delivery,
+        unpriced: unpriced.into_iter().collect(),
+        estimate: true,
         always_on,
     }
 }

@@ -29,6 +29,10 @@ pub struct DesiredState {
     pub gates: BTreeSet<ResourceId>,
     /// Delete published VODs too (they are otherwise kept once their event is gone).
     pub release_vods: bool,
+    /// Each event's per-GB part of the cost estimate.
+    pub delivery: BTreeMap<String, crate::model::Delivery>,
+    /// What the hourly prices leave out for want of a price (an encoder output class).
+    pub unpriced: BTreeSet<String>,
 }
 
 /// Which events a command acts on.
@@ -113,14 +117,15 @@ pub fn desired_state_in(
         _ => events
             .iter()
             .filter_map(|e| {
-                timeline
-                    .events
-                    .get(&e.id)?
-                    .shared_unit
-                    .clone()
-                    .map(|u| (u, e))
+                let u = timeline.events.get(&e.id)?.shared_unit.clone()?;
+                let (profile, catalog) = config.profile_and_catalog(e)?;
+                Some((u, e, profile, catalog))
             })
-            .flat_map(|(u, e)| e.regions.iter().map(move |r| (u.clone(), r.clone())))
+            .flat_map(|(u, e, profile, catalog)| {
+                e.regions
+                    .iter()
+                    .map(move |r| (u.clone(), catalog.shared_region(profile, r).to_string()))
+            })
             .collect(),
     };
     let at = match scope {
@@ -154,6 +159,11 @@ pub fn desired_state_in(
     for e in &events {
         if let Some(w) = timeline.events.get(&e.id) {
             out.leads.insert(e.id.clone(), (w.lead, w.lead_from));
+        }
+        if let Some((profile, catalog)) = config.profile_and_catalog(e) {
+            out.delivery
+                .insert(e.id.clone(), crate::model::delivery(e, profile, catalog));
+            out.unpriced.extend(catalog.unpriced(profile));
         }
     }
     for part in parts {
@@ -467,7 +477,7 @@ fn render_slot(
         depends_on,
         definition,
         tags,
-        hourly_price: catalog.hourly_price(region, slot.kind),
+        hourly_price: catalog.hourly_price_for(profile, region, slot.kind),
         window,
         on_air: None,
         spec_hash,

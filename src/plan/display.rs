@@ -156,7 +156,8 @@ fn cost(out: &mut String, plan: &Plan) {
     }
     let _ = writeln!(
         out,
-        "\nEstimated cost of the event windows ({}, from the catalogs' hourly prices):",
+        "\nEstimated cost ({}): compute from the catalogs' prices over each window, delivery \
+         per GB from the ladder and each event's audience. An estimate, not a bill.",
         est.currency
     );
     let w = est
@@ -166,10 +167,25 @@ fn cost(out: &mut String, plan: &Plan) {
         .max()
         .unwrap_or(5)
         .max(5);
-    let row = |out: &mut String, a: &str, b: &str, c: &str, d: &str, e: &str| {
-        let _ = writeln!(out, "  {a:<w$}  {b:<34}  {c:<16}  {d:>9}  {e:>10}");
+    let row = |out: &mut String, cells: [&str; 7]| {
+        let [a, b, c, d, e, f, g] = cells;
+        let _ = writeln!(
+            out,
+            "  {a:<w$}  {b:<34}  {c:<16}  {d:>9}  {e:>10}  {f:>10}  {g:>10}"
+        );
     };
-    row(out, "EVENT", "WINDOW (UTC)", "LEAD", "RESOURCES", "COST");
+    row(
+        out,
+        [
+            "EVENT",
+            "WINDOW (UTC)",
+            "LEAD",
+            "RESOURCES",
+            "COMPUTE",
+            "DELIVERY",
+            "COST",
+        ],
+    );
     for e in &est.events {
         let span =
             std::time::Duration::from_secs((e.to.as_second() - e.from.as_second()).max(0) as u64);
@@ -183,16 +199,38 @@ fn cost(out: &mut String, plan: &Plan) {
             Some(from) => format!("{} ({})", e.lead, from.as_str()),
             None => e.lead.clone(),
         };
+        let delivery = e
+            .delivery
+            .as_ref()
+            .map_or("–".to_string(), |d| money(d.cost));
         row(
             out,
-            &e.event,
-            &window,
-            &lead,
-            &e.resources.to_string(),
-            &money(e.cost),
+            [
+                &e.event,
+                &window,
+                &lead,
+                &e.resources.to_string(),
+                &money(e.compute),
+                &delivery,
+                &money(e.cost),
+            ],
         );
     }
-    row(out, "total", "", "", "", &money(est.total));
+    row(
+        out,
+        [
+            "total",
+            "",
+            "",
+            "",
+            &money(est.compute),
+            &money(est.delivery),
+            &money(est.total),
+        ],
+    );
+    if !est.unpriced.is_empty() {
+        let _ = writeln!(out, "Not counted: {}.", est.unpriced.join("; "));
+    }
     // Equal up to rounding when one window is all there is: nothing to compare.
     if est.always_on > est.total * 1.001 && est.always_on > 0.0 {
         let _ = writeln!(

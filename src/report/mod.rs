@@ -76,7 +76,13 @@ pub struct Report {
     pub needed_minutes: f64,
     /// billed / needed: what was billed beyond what the profile itself asks for.
     pub billed_over_needed: Option<f64>,
+    /// Compute (the billed minutes at the catalog's prices) plus delivery: an estimate.
     pub cost: f64,
+    pub compute_cost: f64,
+    /// The per-GB part, estimated from the ladder and the event's audience (filled from the
+    /// configuration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::model::Delivery>,
     pub by_kind: Vec<Usage>,
     /// The VODs the event was handed off to, per region (filled from the state).
     pub vod: Vec<serde_json::Value>,
@@ -86,6 +92,13 @@ pub struct Report {
 }
 
 impl Report {
+    /// Adds the per-GB part of the cost.
+    pub fn with_delivery(mut self, d: crate::model::Delivery) -> Self {
+        self.cost = self.compute_cost + d.cost;
+        self.delivery = Some(d);
+        self
+    }
+
     /// Counts the profile's `grace` after the show as needed for every resource.
     pub fn with_grace(mut self, grace: std::time::Duration) -> Self {
         let g = grace.as_secs_f64() / 60.0;
@@ -212,6 +225,8 @@ pub fn compute(
         needed_minutes: minimum,
         billed_over_needed: (billed > 0.0 && minimum > 0.0).then(|| billed / minimum),
         cost: by_kind.iter().map(|u| u.cost).sum(),
+        compute_cost: by_kind.iter().map(|u| u.cost).sum(),
+        delivery: None,
         by_kind,
         vod: Vec::new(),
         health: None,

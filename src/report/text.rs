@@ -38,12 +38,52 @@ pub fn text(r: &Report, start: jiff::Timestamp, end: jiff::Timestamp) -> String 
     let _ = writeln!(
         out,
         "  {:<9} {:<16} {:>9} {:>12.1} {:>10}",
-        "total",
+        "compute",
         "",
         r.resources,
         r.billed_minutes,
+        money(r.compute_cost)
+    );
+    if let Some(d) = &r.delivery {
+        let _ = writeln!(
+            out,
+            "  {:<9} {:<16} {:>9} {:>12} {:>10}",
+            "delivery",
+            format!("{:.0} GB", d.ingest_gb + d.origin_out_gb + d.viewers_gb),
+            "",
+            "",
+            money(d.cost)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {:<9} {:<16} {:>9} {:>12} {:>10}",
+        "total",
+        "",
+        "",
+        "",
         money(r.cost)
     );
+    let _ = writeln!(
+        out,
+        "Cost is an estimate: billed minutes at the catalog's prices, and delivery from the \
+         ladder's bitrates{}.",
+        match &r.delivery {
+            Some(d) if d.viewers_gb > 0.0 => format!(
+                " (ingest {:.1} GB, origin out {:.1} GB, to viewers {:.1} GB at the peak \
+                 audience for the whole show)",
+                d.ingest_gb, d.origin_out_gb, d.viewers_gb
+            ),
+            Some(d) => format!(
+                " (ingest {:.1} GB, origin out {:.1} GB)",
+                d.ingest_gb, d.origin_out_gb
+            ),
+            None => String::new(),
+        }
+    );
+    if let Some(d) = r.delivery.as_ref().filter(|d| !d.unpriced.is_empty()) {
+        let _ = writeln!(out, "Not counted: {}.", d.unpriced.join("; "));
+    }
     let _ = writeln!(
         out,
         "Provisioning took {:.1} resource-minutes. Billed before the show: {:.1} (creating, \

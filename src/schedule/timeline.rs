@@ -206,8 +206,14 @@ pub fn timeline(config: &Config, learned: &Learned) -> Timeline {
             let shared_lead = resolve_leads(e, profile, catalog, learned, Covering::Shared).lead;
             let span = window(e, shared_lead);
             let linger = linger(profile, catalog);
-            for r in &e.regions {
-                let key = (u.clone(), r.clone());
+            // A global service's one resource serves every region of the group.
+            let places: BTreeSet<&str> = e
+                .regions
+                .iter()
+                .map(|r| catalog.shared_region(profile, r))
+                .collect();
+            for r in places {
+                let key = (u.clone(), r.to_string());
                 spans.entry(key.clone()).or_default().push(span);
                 lingers.insert(key, linger);
             }

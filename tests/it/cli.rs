@@ -309,6 +309,22 @@ fn bad_flags_are_usage_errors() {
 #[test]
 fn report_counts_what_was_billed_per_kind_and_region() {
     let p = Project::fast();
+    // The CDN billed per GB delivered, and an audience for the show.
+    p.write(
+        "schedules/main.yaml",
+        &common::SCHEDULE.replacen(
+            "    lead: 15m\n",
+            "    lead: 15m\n    audience: { peak_viewers: 1000, average_bitrate: 2M }\n",
+            1,
+        ),
+    );
+    let catalog = p.read("providers/sim.yaml").replacen(
+        "    hourly_price: 0.05\n",
+        "    hourly_price: 0.05\n    pricing: { source: https://example.com/cdn, as_of: 2026-12-07, per_gb_out: 0.1 }\n",
+        1,
+    );
+    assert!(catalog.contains("per_gb_out: 0.1"));
+    p.write("providers/sim.yaml", &catalog);
     p.ok(&["up", "--yes", "--event", "cup-final"]);
     p.ok(&["down", "--yes"]);
     let r: serde_json::Value =
@@ -332,6 +348,27 @@ fn report_counts_what_was_billed_per_kind_and_region() {
     let billed = r["billed_minutes"].as_f64().unwrap();
     let efficiency = r["efficiency"].as_f64().unwrap();
     assert!((efficiency - billed / minimum).abs() < 1e-12, "{r}");
+    // Compute from the billed minutes, delivery from the audience: 1,000 viewers × 2 Mb/s for
+    // 2 h 15 is 2,025 GB, half in each region, at $0.10.
+    let compute: f64 = kinds.iter().map(|k| k["cost"].as_f64().unwrap()).sum();
+    assert!(
+        (r["compute_cost"].as_f64().unwrap() - compute).abs() < 1e-9,
+        "{r}"
+    );
+    assert!((r["delivery"]["viewers_gb"].as_f64().unwrap() - 2025.0).abs() < 1e-9);
+    assert!(
+        (r["delivery"]["cost"].as_f64().unwrap() - 202.5).abs() < 1e-9,
+        "{r}"
+    );
+    assert!(
+        (r["cost"].as_f64().unwrap() - compute - 202.5).abs() < 1e-9,
+        "{r}"
+    );
+    let text = p.ok(&["report", "cup-final"]);
+    assert!(
+        text.contains("$202.50") && text.contains("Cost is an estimate"),
+        "{text}"
+    );
     let out = p.run(&["report", "no-such-event"]);
     assert_eq!(out.status.code(), Some(2));
 }

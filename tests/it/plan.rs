@@ -254,3 +254,134 @@ fn an_auto_lead_comes_from_the_catalog_until_history_teaches_it() {
     p.write("providers/sim.yaml", &sim);
     assert_eq!(lead(&p), ("10s".to_string(), "learned".to_string()));
 }
+
+/// The aws catalog as shipped, the example's MediaLive profile (an input and two outputs: 720p
+/// and 360p), and one show of 2 h 15 in two regions with an audience.
+fn aws_project(audience: &str) -> Project {
+    let p = Project::empty();
+    p.copy("providers/aws.yaml");
+    for k in [
+        "archive", "origin", "input", "encoder", "cdn", "vod", "firewall", "instance",
+    ] {
+        p.copy(&format!("templates/aws/{k}.tera"));
+    }
+    let profile = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/aws-moto/profiles/aws-live.yaml"),
+    )
+    .unwrap();
+    p.write("profiles/aws-live.yaml", &profile);
+    p.write(
+        "schedules/main.yaml",
+        &format!(
+            "apiVersion: orchestrate/v1
+kind: Schedule
+events:
+  - {{ id: cup-final, start: 2030-12-05T19:45:00Z, end: 2030-12-05T22:00:00Z, profile: aws-live, regions: [eu-west-1, us-east-1]{audience} }}
+"
+        ),
+    );
+    p
+}
+
+#[test]
+fn the_estimate_prices_each_service_as_it_bills_and_says_what_it_leaves_out() {
+    let p = aws_project(", audience: { peak_viewers: 10000, average_bitrate: 4100k }");
+    let plan: Value = serde_json::from_str(&p.ok(&["plan", "--output", "json"])).unwrap();
+    let cost = &plan["cost"];
+    assert_eq!(cost["estimate"], true);
+    // MediaLive: the HD input (0.294), a 720p output (0.702) and a 360p one (0.354) per hour,
+    // per region, over the encoder's window; nothing else of the chain is billed by the hour.
+    let encoders: f64 = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["desired"]["kind"] == "encoder")
+        .map(|a| {
+            assert!((a["desired"]["hourly_price"].as_f64().unwrap() - 1.35).abs() < 1e-9);
+            let w = &a["desired"]["window"];
+            let from: jiff::Timestamp = w["from"].as_str().unwrap().parse().unwrap();
+            let to: jiff::Timestamp = w["to"].as_str().unwrap().parse().unwrap();
+            1.35 * (to.as_second() - from.as_second()) as f64 / 3600.0
+        })
+        .sum();
+    let compute = cost["compute"].as_f64().unwrap();
+    assert!(
+        encoders > 0.0 && (compute - encoders).abs() < 1e-6,
+        "{cost}"
+    );
+    // CloudFront: 10,000 viewers × 4.1 Mb/s for 2 h 15 = 41,512.5 GB at $0.085.
+    let d = &cost["events"][0]["delivery"];
+    assert!(
+        (d["viewers_gb"].as_f64().unwrap() - 41_512.5).abs() < 1e-6,
+        "{d}"
+    );
+    let delivery = cost["delivery"].as_f64().unwrap();
+    assert!((delivery - 41_512.5 * 0.085).abs() < 1e-6, "{cost}");
+    assert!((cost["total"].as_f64().unwrap() - compute - delivery).abs() < 1e-6);
+    // Ingest: one pipeline's 3.8 Mb/s for 2 h 15, in each of the two regions.
+    assert!((d["ingest_gb"].as_f64().unwrap() - 2.0 * 3.8e6 * 8100.0 / 8e9).abs() < 1e-9);
+    let unpriced: Vec<&str> = cost["unpriced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    for u in [
+        "origin per GB in (no price in the catalog)",
+        "origin per GB out (no price in the catalog)",
+        "archive storage per GB-month (no price in the catalog)",
+    ] {
+        assert!(unpriced.contains(&u), "{unpriced:?}");
+    }
+    let text = p.ok(&["plan"]);
+    assert!(
+        text.contains("An estimate, not a bill.") && text.contains("Not counted: "),
+        "{text}"
+    );
+
+    // Without an audience, delivery to viewers is said to be left out, not priced at zero.
+    let p = aws_project("");
+    let plan: Value = serde_json::from_str(&p.ok(&["plan", "--output", "json"])).unwrap();
+    assert_eq!(plan["cost"]["delivery"], 0.0);
+    assert!(
+        plan["cost"]["unpriced"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u == "delivery to viewers (the event gives no `audience`)"),
+        "{}",
+        plan["cost"]
+    );
+}
+
+#[test]
+fn a_price_table_names_its_source_and_date() {
+    let p = aws_project("");
+    let catalog = p.read("providers/aws.yaml");
+    p.write(
+        "providers/aws.yaml",
+        &catalog
+            .replacen(
+                "      source: https://aws.amazon.com/cloudfront/pricing/\n",
+                "      source: a friend\n",
+                1,
+            )
+            .replacen(
+                "per_output_hour: { sd: 0.354, hd: 0.702 }",
+                "per_output_hour: { sd: 0.354, fhd: 0.702 }",
+                1,
+            ),
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("kinds.cdn.pricing.source: must be the URL"),
+        "{err}"
+    );
+    assert!(
+        err.contains("kinds.encoder.pricing.per_output_hour.fhd"),
+        "{err}"
+    );
+}

@@ -1,5 +1,6 @@
-//! Resources an event group shares: one CDN per group and region, created once, kept across
-//! short gaps, released when no event of the group needs it.
+//! Resources an event group shares: one CDN per group (a global service's, kept in the one
+//! region it is managed from; else one per group and region), created once, kept across short
+//! gaps, released when no event of the group needs it.
 
 use crate::common;
 
@@ -10,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use orchestrate::ops::tick::TickReport;
 use orchestrate::workspace::Workspace;
 
-const CDN: &str = "@sim-shared+league/eu-west-1/cdn";
+const CDN: &str = "@sim-shared+league/us-east-1/cdn";
 
 fn project() -> Project {
     let p = Project::new("sim:\n  time_scale: 0.0001\n");
@@ -86,7 +87,7 @@ async fn a_group_shares_one_cdn_created_once_and_kept_across_a_short_gap() {
         // The friendly has its own group's CDN while it is on.
         if now >= t("2030-12-05T15:00:00Z") && now < t("2030-12-05T17:00:00Z") {
             assert!(
-                inv.iter().any(|i| i.0 == "@sim-shared/eu-west-1/cdn"),
+                inv.iter().any(|i| i.0 == "@sim-shared/us-east-1/cdn"),
                 "at {now}"
             );
         }
@@ -165,6 +166,68 @@ fn plan_prices_a_shared_cdn_once_for_the_group() {
     // Billed over its two spans (the afternoon, and the next day), not the night between.
     let cost = league["cost"].as_f64().unwrap();
     assert!(cost > 0.0 && cost < 0.05 * 12.0, "{cost}");
+}
+
+/// The shared resources `plan` prices, with the regions they are in.
+fn shared_in_plan(p: &Project) -> Vec<(String, String)> {
+    let out = p.ok(&["plan", "--output", "json"]);
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut v: Vec<(String, String)> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with('@'))
+        .map(|c| {
+            let id = c["id"].as_str().unwrap().to_string();
+            let region = id.split('/').nth(1).unwrap().to_string();
+            (id, region)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_global_cdn_serves_all_of_a_groups_regions_and_a_regional_one_each() {
+    let p = project();
+    p.write(
+        "schedules/main.yaml",
+        "apiVersion: orchestrate/v1
+kind: Schedule
+events:
+  - { id: match-1, group: league, start: 2030-12-05T14:00:00Z, end: 2030-12-05T16:00:00Z, profile: sim-shared, regions: [eu-west-1, ap-northeast-1], vod: { enabled: false } }
+  - { id: match-2, group: league, start: 2030-12-05T14:00:00Z, end: 2030-12-05T16:00:00Z, profile: sim-shared, regions: [sa-east-1], vod: { enabled: false } }
+",
+    );
+    // The sim's CDN is a global service managed from us-east-1: one for the three regions.
+    assert_eq!(
+        shared_in_plan(&p),
+        [(CDN.to_string(), "us-east-1".to_string())]
+    );
+    // Without `global_region`, a CDN per region the group plays in.
+    let catalog = p.read("providers/sim.yaml");
+    assert!(catalog.contains("    global_region: us-east-1\n"));
+    p.write(
+        "providers/sim.yaml",
+        &catalog.replace("    global_region: us-east-1\n", ""),
+    );
+    let regions: Vec<String> = shared_in_plan(&p).into_iter().map(|(_, r)| r).collect();
+    assert_eq!(regions, ["ap-northeast-1", "eu-west-1", "sa-east-1"]);
+    // A region the catalog does not have is named.
+    p.write(
+        "providers/sim.yaml",
+        &catalog.replace(
+            "    global_region: us-east-1\n",
+            "    global_region: mars-1\n",
+        ),
+    );
+    let out = p.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("kinds.cdn.global_region") && err.contains("`mars-1`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -97,6 +97,20 @@ pub(super) fn catalog(
                 ok = false;
             }
         }
+        if let Some(r) = entry
+            .global_region
+            .as_ref()
+            .filter(|r| !c.regions.contains_key(*r))
+        {
+            cx.top(
+                format!("kinds.{k}.global_region"),
+                format!("`{r}` is not one of this catalog's regions"),
+            );
+            ok = false;
+        }
+        if let Some(p) = &entry.pricing {
+            ok &= pricing(cx, k, p);
+        }
         if !(entry.hourly_price.is_finite() && entry.hourly_price >= 0.0) {
             cx.top(format!("kinds.{k}.hourly_price"), "must be zero or more");
             ok = false;
@@ -148,4 +162,54 @@ pub(super) fn catalog(
         kinds,
         settings: c.settings().cloned(),
     })
+}
+
+/// A price table names where its figures come from and when they were read, and holds no
+/// negative or unknown price class.
+fn pricing(cx: &mut Ctx<'_>, kind: &str, p: &crate::model::catalog_spec::Pricing) -> bool {
+    let mut ok = true;
+    let at = |f: &str| format!("kinds.{kind}.pricing.{f}");
+    if !(p.source.starts_with("https://") || p.source.starts_with("http://")) {
+        cx.top(at("source"), "must be the URL the prices were read from");
+        ok = false;
+    }
+    if p.as_of.parse::<jiff::civil::Date>().is_err() {
+        cx.top(
+            at("as_of"),
+            format!(
+                "`{}` is not a date (YYYY-MM-DD): when the prices were read",
+                p.as_of
+            ),
+        );
+        ok = false;
+    }
+    let classes = ["sd", "hd", "uhd"];
+    for (key, v) in &p.per_output_hour {
+        let class = key.strip_prefix("h265-").unwrap_or(key);
+        if !classes.contains(&class) {
+            cx.top(
+                at(&format!("per_output_hour.{key}")),
+                "a class is sd, hd or uhd (H.264), or h265-sd, h265-hd, h265-uhd",
+            );
+            ok = false;
+        }
+        if !(v.is_finite() && *v >= 0.0) {
+            cx.top(
+                at(&format!("per_output_hour.{key}")),
+                "must be zero or more",
+            );
+            ok = false;
+        }
+    }
+    for (f, v) in [
+        ("per_input_hour", p.per_input_hour),
+        ("per_gb_in", p.per_gb_in),
+        ("per_gb_out", p.per_gb_out),
+    ] {
+        if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+            cx.top(at(f), "must be zero or more");
+            ok = false;
+        }
+    }
+    ok
 }

@@ -267,6 +267,17 @@ fn event(
         );
         return None;
     }
+    if let Some(a) = e.audience.filter(|a| a.average_bitrate.0 == 0) {
+        cx.at(
+            &e.id,
+            format!("{field}.audience.average_bitrate"),
+            format!(
+                "must be above zero ({} viewers at 0 b/s carry nothing)",
+                a.peak_viewers
+            ),
+        );
+        return None;
+    }
     Some(Event {
         id: e.id.value.clone(),
         title: e.title.clone(),
@@ -279,6 +290,7 @@ fn event(
         grace,
         vod_enabled,
         group: e.group.as_ref().map(|g| g.value.clone()),
+        audience: e.audience,
     })
 }
 

@@ -198,7 +198,7 @@ impl Project {
         self.path().join(".orchestrate")
     }
 
-    fn copy(&self, rel: &str) {
+    pub fn copy(&self, rel: &str) {
         let text = std::fs::read_to_string(repo().join(rel)).expect("repository file");
         self.write(rel, &text);
     }
