@@ -18,7 +18,8 @@ pub struct Slot {
     /// Pipeline letter for redundant resources.
     pub pipeline: Option<char>,
     pub depends_on: Vec<String>,
-    /// Kept once per event group and region (the profile's `cdn.shared`) rather than per event.
+    /// Kept once per event group and region (the profile's `cdn.shared`) rather than per event;
+    /// a global service's, once per group (see [`crate::model::Catalog::shared_region`]).
     /// A shared slot depends on nothing of any one event.
     pub shared: bool,
     /// Made when the show is over (the VOD), not before it: outside the lead time, and the

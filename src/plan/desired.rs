@@ -387,6 +387,22 @@ fn shared_resources(
         from: first.from,
         to: last.to,
     };
+    // The regions the unit serves from here: all of the group's for a global service (its
+    // one resource fronts each region's origins), else this one. From the whole schedule, so
+    // that the definition does not change as events come and go.
+    let regions: BTreeSet<&str> = config
+        .events
+        .iter()
+        .filter(|e| e.profile == profile.name && e.shared_unit(profile).as_deref() == Some(unit))
+        .flat_map(|e| e.regions.iter().map(String::as_str))
+        .filter(|r| catalog.shared_region(profile, r) == region)
+        .chain(
+            catalog
+                .shared_global_region(profile)
+                .is_none()
+                .then_some(region),
+        )
+        .collect();
     let mut ctx = Context::new();
     ctx.insert("owner", owner);
     ctx.insert(
@@ -396,7 +412,7 @@ fn shared_resources(
             "title": if group.is_empty() { profile_name } else { group },
             "start": hull.from.to_string(),
             "end": hull.to.to_string(),
-            "regions": [region],
+            "regions": regions,
             "vod_enabled": false,
         }),
     );

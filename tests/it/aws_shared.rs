@@ -1,8 +1,9 @@
 //! An event group sharing its CDN on the aws provider, against moto_server and the fake
 //! front's MediaPackage v2 (moto has it only in part; helpers in `common/aws.rs`):
-//! - a group of two events (examples/aws-moto's `aws-shared.yaml`) gets one CloudFront
-//!   distribution per region, in front of the group's MediaPackage v2 channel group, which
-//!   holds a channel per event that its MediaLive channel feeds; `down` of one event keeps
+//! - a group of two events (examples/aws-moto's `aws-shared.yaml`) in two regions gets one
+//!   CloudFront distribution (global, kept in us-east-1), in front of the group's MediaPackage
+//!   v2 channel group in each region, each the origin of its own paths and holding a channel
+//!   per event that the event's MediaLive channel in that region feeds; `down` of one event keeps
 //!   what the other shares, `down` of all and `sweep` leave nothing, and through faults that
 //!   lose the first v2 creates' answers nothing is made twice;
 //! - `orchestrate run` monitors an event on air: T1 from the MediaLive channel, T2 from its
@@ -25,7 +26,7 @@ fn a_stalled_mediapackage_playlist_raises_an_origin_alert_on_aws() {
 }
 
 #[test]
-fn a_group_shares_one_distribution_per_region_on_aws() {
+fn a_group_shares_one_distribution_for_all_its_regions_on_aws() {
     against_moto(module_path!(), "shared_cdn_against_moto");
 }
 
@@ -57,20 +58,22 @@ async fn tagged(aws: &Arc<dyn Provider>) -> Vec<(String, String, String)> {
 }
 
 #[tokio::test]
-#[ignore = "run by a_group_shares_one_distribution_per_region_on_aws, with moto and credentials"]
+#[ignore = "run by a_group_shares_one_distribution_for_all_its_regions_on_aws, with moto and credentials"]
 async fn shared_cdn_against_moto() {
     let moto = std::env::var(MOTO_ENV)
-        .expect("run through a_group_shares_one_distribution_per_region_on_aws");
+        .expect("run through a_group_shares_one_distribution_for_all_its_regions_on_aws");
     let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[]);
     let dir = tempfile::tempdir().unwrap();
     let aws = shared_project(&front.url, dir.path());
     const UNIT: &str = "@aws-shared+cup";
     let expected = |events: &[&str]| {
-        let mut want = Vec::new();
+        let mut want = vec![("us-east-1".to_string(), "cdn".to_string(), UNIT.to_string())];
         for region in ["eu-west-1", "us-east-1"] {
-            for kind in ["cdn", "channel_group"] {
-                want.push((region.to_string(), kind.to_string(), UNIT.to_string()));
-            }
+            want.push((
+                region.to_string(),
+                "channel_group".to_string(),
+                UNIT.to_string(),
+            ));
             for event in events {
                 for kind in ["encoder", "input", "origin"] {
                     want.push((region.to_string(), kind.to_string(), event.to_string()));
@@ -85,8 +88,9 @@ async fn shared_cdn_against_moto() {
     let after_up = tagged(&aws).await;
     assert_eq!(after_up, expected(&["semi-1", "semi-2"]), "{after_up:#?}");
 
-    // Each region's distribution fronts its channel group's egress domain, which serves both
-    // events' endpoints; each MediaLive channel feeds its event's channel in that group.
+    // The distribution fronts each region's channel group's egress domain for that group's
+    // paths; each group serves both events' endpoints in its region, and each MediaLive
+    // channel feeds its event's channel in its region's group.
     let show = |id: &str| -> serde_json::Value {
         serde_json::from_str(&ok(dir.path(), &["state", "show", id, "--output", "json"])).unwrap()
     };
@@ -97,20 +101,28 @@ async fn shared_cdn_against_moto() {
             .endpoint_url(&front.url)
             .build(),
     );
-    let mut domains = Vec::new();
+    let cdn = show(&format!("{UNIT}/us-east-1/cdn"))["outputs"].clone();
+    let config = cf
+        .get_distribution_config()
+        .id(cdn["distribution_id"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let config = config.distribution_config().unwrap();
+    let origins = config.origins().unwrap().items();
+    assert_eq!(origins.len(), 2, "one origin per region");
+    let behaviours = config.cache_behaviors().unwrap().items();
+    assert_eq!(behaviours.len(), 2, "each region's paths to its origin");
     for region in ["eu-west-1", "us-east-1"] {
-        let cdn = show(&format!("{UNIT}/{region}/cdn"))["outputs"].clone();
-        let egress = cdn["egress_domain"].as_str().unwrap().to_string();
-        let group = cdn["channel_group"].as_str().unwrap().to_string();
-        let config = cf
-            .get_distribution_config()
-            .id(cdn["distribution_id"].as_str().unwrap())
-            .send()
-            .await
+        let egress = cdn["egress_domains"][region].as_str().unwrap().to_string();
+        let group = cdn["channel_groups"][region].as_str().unwrap().to_string();
+        let origin = origins.iter().find(|o| o.id() == region).unwrap();
+        assert_eq!(origin.domain_name(), egress);
+        let b = behaviours
+            .iter()
+            .find(|b| b.target_origin_id() == region)
             .unwrap();
-        let origins = config.distribution_config().unwrap().origins().unwrap();
-        assert_eq!(origins.items().len(), 1);
-        assert_eq!(origins.items()[0].domain_name(), egress);
+        assert_eq!(b.path_pattern(), format!("/out/v1/{group}/*"));
         for event in ["semi-1", "semi-2"] {
             let origin = show(&format!("{event}/{region}/origin"))["outputs"].clone();
             assert_eq!(origin["channel_group"], group.as_str(), "{origin:#}");
@@ -123,10 +135,13 @@ async fn shared_cdn_against_moto() {
                 );
             }
         }
-        domains.push(cdn["domain_name"].as_str().unwrap().to_string());
     }
-    assert_ne!(domains[0], domains[1], "one distribution per region");
-    // `status` gives each event's viewers their own path at their region's distribution.
+    assert_ne!(
+        cdn["channel_groups"]["eu-west-1"],
+        cdn["channel_groups"]["us-east-1"]
+    );
+    let domain = cdn["domain_name"].as_str().unwrap().to_string();
+    // `status` gives each event's viewers in each region their own path at the distribution.
     let status: serde_json::Value =
         serde_json::from_str(&ok(dir.path(), &["status", "--output", "json"])).unwrap();
     let mut seen = 0;
@@ -140,7 +155,6 @@ async fn shared_cdn_against_moto() {
             let origin = show(&format!("{id}/{region}/origin"))["outputs"].clone();
             let at_origin = origin["endpoints"]["hls"].as_str().unwrap();
             let path = &at_origin[at_origin.find("/out/v1/").unwrap()..];
-            let domain = &domains[usize::from(region == "us-east-1")];
             assert_eq!(
                 r["playback_url"].as_str(),
                 Some(format!("https://{domain}{path}").as_str()),
@@ -176,11 +190,11 @@ async fn shared_cdn_against_moto() {
     ok(dir.path(), &["down", "--event", "semi-1", "--yes"]);
     assert_eq!(tagged(&aws).await, expected(&["semi-2"]));
 
-    // All down: the distributions are deleted, then the channel groups they fronted.
+    // All down: the distribution is deleted, then the channel groups it fronted.
     ok(dir.path(), &["down", "--yes"]);
     assert!(tagged(&aws).await.is_empty());
 
-    // The state lost: `sweep` deletes the distributions and channels before the groups.
+    // The state lost: `sweep` deletes the distribution and channels before the groups.
     ok(dir.path(), &["up", "--yes"]);
     let owner = aws.list().await.unwrap()[0].tags[TAG_OWNER].clone();
     std::fs::remove_dir_all(dir.path().join("state")).unwrap();
@@ -190,7 +204,9 @@ async fn shared_cdn_against_moto() {
         &[&sweep[..], &["--dry-run", "--output", "json"]].concat(),
     );
     let leaked: serde_json::Value = serde_json::from_str(&found).unwrap();
-    assert_eq!(leaked["leaked"].as_array().unwrap().len(), 16, "{found}");
+    // The distribution, two channel groups, and each event's input, encoder and origin in
+    // each region.
+    assert_eq!(leaked["leaked"].as_array().unwrap().len(), 15, "{found}");
     ok(dir.path(), &[&sweep[..], &["--yes"]].concat());
     assert!(tagged(&aws).await.is_empty());
 

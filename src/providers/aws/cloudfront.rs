@@ -1,6 +1,6 @@
 //! The CDN on CloudFront: a distribution in front of the event's MediaPackage endpoints, or of
-//! an event group's MediaPackage v2 channel group (`ensure`, with the group's egress domain as
-//! the origin). It is made enabled; to go, it is disabled, allowed to finish deploying, then
+//! an event group's MediaPackage v2 channel groups (`ensure_routes`, one origin per region: the
+//! region's channel group's egress domain, serving that group's paths). It is made enabled; to go, it is disabled, allowed to finish deploying, then
 //! deleted, as CloudFront requires. Its comment carries the name it was made under, which is
 //! also its caller reference, so a retried create finds it instead of making a second one.
 
@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{
-    CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags,
-    Origin, OriginProtocolPolicy, Origins, Tag, Tags, ViewerProtocolPolicy,
+    CacheBehavior, CacheBehaviors, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
+    DistributionConfigWithTags, Origin, OriginProtocolPolicy, Origins, Tag, Tags,
+    ViewerProtocolPolicy,
 };
 use serde_json::{Value, json};
 
@@ -136,12 +137,36 @@ pub async fn create(
     })
 }
 
+/// One origin of a distribution: the HTTPS host, and the paths it serves (`None`: every path
+/// no other origin claims).
+pub struct Route<'a> {
+    pub id: &'a str,
+    pub host: &'a str,
+    pub paths: Option<String>,
+}
+
 /// Makes (or finds) the distribution `name` in front of the HTTPS origin `host`, passing on
 /// every path; answers its id and domain name.
 pub async fn ensure(
     client: &Client,
     name: &str,
     host: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(String, String), ProviderError> {
+    let route = Route {
+        id: ORIGIN_ID,
+        host,
+        paths: None,
+    };
+    ensure_routes(client, name, &[route], tags).await
+}
+
+/// Makes (or finds) the distribution `name` in front of several HTTPS origins, each serving
+/// the paths of its route (the first also every other path); answers its id and domain name.
+pub async fn ensure_routes(
+    client: &Client,
+    name: &str,
+    routes: &[Route<'_>],
     tags: &BTreeMap<String, String>,
 ) -> Result<(String, String), ProviderError> {
     if let Some(d) = distributions(client)
@@ -151,38 +176,69 @@ pub async fn ensure(
     {
         return Ok((d.id, d.domain));
     }
-    let origin = Origin::builder()
-        .id(ORIGIN_ID)
-        .domain_name(host)
-        .custom_origin_config(
-            CustomOriginConfig::builder()
-                .http_port(80)
-                .https_port(443)
-                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+    let first = routes
+        .first()
+        .ok_or_else(|| invalid("distribution", "no origin to put it in front of"))?;
+    let origins = routes
+        .iter()
+        .map(|r| {
+            Origin::builder()
+                .id(r.id)
+                .domain_name(r.host)
+                .custom_origin_config(
+                    CustomOriginConfig::builder()
+                        .http_port(80)
+                        .https_port(443)
+                        .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                        .build()
+                        .map_err(|e| invalid("origin", e))?,
+                )
                 .build()
-                .map_err(|e| invalid("origin", e))?,
-        )
-        .build()
-        .map_err(|e| invalid("origin", e))?;
-    let config = DistributionConfig::builder()
+                .map_err(|e| invalid("origin", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let behaviours = routes
+        .iter()
+        .filter_map(|r| Some((r.id, r.paths.as_deref()?)))
+        .map(|(id, paths)| {
+            CacheBehavior::builder()
+                .path_pattern(paths)
+                .target_origin_id(id)
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                .cache_policy_id(CACHING_OPTIMIZED)
+                .build()
+                .map_err(|e| invalid("cache behaviour", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut config = DistributionConfig::builder()
         .caller_reference(name)
         .comment(name)
         .enabled(true)
         .origins(
             Origins::builder()
-                .quantity(1)
-                .items(origin)
+                .quantity(origins.len() as i32)
+                .set_items(Some(origins))
                 .build()
                 .map_err(|e| invalid("origins", e))?,
         )
         .default_cache_behavior(
             DefaultCacheBehavior::builder()
-                .target_origin_id(ORIGIN_ID)
+                .target_origin_id(first.id)
                 .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
                 .cache_policy_id(CACHING_OPTIMIZED)
                 .build()
                 .map_err(|e| invalid("cache behaviour", e))?,
-        )
+        );
+    if !behaviours.is_empty() {
+        config = config.cache_behaviors(
+            CacheBehaviors::builder()
+                .quantity(behaviours.len() as i32)
+                .set_items(Some(behaviours))
+                .build()
+                .map_err(|e| invalid("cache behaviours", e))?,
+        );
+    }
+    let config = config
         .build()
         .map_err(|e| invalid("distribution config", e))?;
     let items = tags

@@ -9,9 +9,11 @@
 //! object is named from its owner and resource id (`names`), tagged, and looked up before it
 //! is made, so a retried or resumed create adopts what an earlier attempt left.
 //!
-//! A CDN shared by an event group (`cdn.shared`) is one distribution per group and region in
-//! front of a MediaPackage v2 channel group, which it makes first: a channel group's egress
-//! domain serves all of its channels, so the group's events' origins are v2 channels in it,
+//! A CDN shared by an event group (`cdn.shared`) is one distribution per group (CloudFront is
+//! global: `global_region` in the catalog) in front of a MediaPackage v2 channel group in each
+//! region the group plays in, which it makes first: a channel group's egress domain serves all
+//! of its channels, so the group's events' origins are v2 channels in their region's group,
+//! each region's group is the distribution's origin for its own paths (`/out/v1/<group>/*`),
 //! and each event is watched through the distribution at its own endpoint's path.
 //!
 //! Not built yet: encrypted SRT sources, DRM on the VOD, a VOD of a v2 origin, and updates in
@@ -360,6 +362,21 @@ struct CdnDef {
     shared: bool,
     #[serde(default)]
     origin: Option<String>,
+    /// A shared distribution's regions: a channel group in each.
+    #[serde(default)]
+    regions: Vec<String>,
+}
+
+impl CdnDef {
+    /// The regions of a shared distribution's channel groups: those rendered, else its own
+    /// (a definition from before distributions were global).
+    fn regions<'a>(&'a self, own: &'a str) -> Vec<&'a str> {
+        if self.regions.is_empty() {
+            vec![own]
+        } else {
+            self.regions.iter().map(String::as_str).collect()
+        }
+    }
 }
 
 #[async_trait]
@@ -494,21 +511,48 @@ impl Provider for AwsProvider {
                 let def: CdnDef = definition(spec)?;
                 let name = names::own(spec);
                 let client = self.cloudfront(region).await;
-                let out = match (def.shared, def.origin) {
+                let out = match (def.shared, def.origin.clone()) {
                     // The group's origins are channels of one channel group, made here with
                     // the distribution in front of its egress domain.
                     (true, _) => {
-                        let mp = self.mediapackage_v2(region).await;
-                        let egress =
-                            mediapackage_v2::ensure_group(&mp, &name, &spec.tags, token).await?;
+                        // A channel group in each region the group plays in, each the origin
+                        // of its own paths.
+                        let mut groups = serde_json::Map::new();
+                        let mut egress = serde_json::Map::new();
+                        for r in def.regions(region) {
+                            let group = names::channel_group_in(spec, &spec.event, r);
+                            let mut tags = spec.tags.clone();
+                            tags.insert(TAG_REGION.to_string(), r.to_string());
+                            let mp = self.mediapackage_v2(r).await;
+                            let domain =
+                                mediapackage_v2::ensure_group(&mp, &group, &tags, token).await?;
+                            groups.insert(r.to_string(), group.into());
+                            egress.insert(r.to_string(), domain.into());
+                        }
+                        let paths: Vec<(String, String, String)> = groups
+                            .iter()
+                            .map(|(r, g)| {
+                                let g = g.as_str().unwrap_or_default();
+                                let host = egress[r].as_str().unwrap_or_default();
+                                (r.clone(), host.to_string(), format!("/out/v1/{g}/*"))
+                            })
+                            .collect();
+                        let routes: Vec<cloudfront::Route<'_>> = paths
+                            .iter()
+                            .map(|(r, host, paths)| cloudfront::Route {
+                                id: r,
+                                host,
+                                paths: Some(paths.clone()),
+                            })
+                            .collect();
                         let (id, domain) =
-                            cloudfront::ensure(&client, &name, &egress, &spec.tags).await?;
+                            cloudfront::ensure_routes(&client, &name, &routes, &spec.tags).await?;
                         Made {
                             outputs: serde_json::json!({
                                 "distribution_id": id,
                                 "domain_name": domain,
-                                "channel_group": name,
-                                "egress_domain": egress,
+                                "channel_groups": groups,
+                                "egress_domains": egress,
                                 (crate::model::EDGE_FOR_ORIGIN_PATHS): format!("https://{domain}"),
                             }),
                             id,
@@ -626,10 +670,15 @@ impl Provider for AwsProvider {
             Kind::Instance => ec2::delete_instance(&self.ec2(region).await, &id).await,
             Kind::Cdn => {
                 cloudfront::delete(&self.cloudfront(region).await, &id).await?;
-                // A group's CDN made the channel group its origins were channels of.
-                if definition::<CdnDef>(&rec.spec).is_ok_and(|d| d.shared) {
-                    let mp = self.mediapackage_v2(region).await;
-                    mediapackage_v2::delete_group(&mp, &names::own(&rec.spec)).await?;
+                // A group's CDN made the channel groups its origins were channels of.
+                if let Ok(def) = definition::<CdnDef>(&rec.spec)
+                    && def.shared
+                {
+                    for r in def.regions(region) {
+                        let group = names::channel_group_in(&rec.spec, &rec.spec.event, r);
+                        let mp = self.mediapackage_v2(r).await;
+                        mediapackage_v2::delete_group(&mp, &group).await?;
+                    }
                 }
                 Ok(())
             }

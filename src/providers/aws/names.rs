@@ -60,10 +60,18 @@ pub fn shared(spec: &ResourceSpec, unit: &str, name: &str) -> String {
     physical(owner(spec), &id, unit, name, 128)
 }
 
-/// The MediaPackage v2 channel group of the shared unit `unit` in `spec`'s region: its CDN's
-/// own name, as the CDN makes it.
+/// The MediaPackage v2 channel group of the shared unit `unit` in `spec`'s region, as the
+/// unit's CDN makes it.
 pub fn channel_group(spec: &ResourceSpec, unit: &str) -> String {
-    shared(spec, unit, "cdn")
+    channel_group_in(spec, unit, &spec.region)
+}
+
+/// The channel group of `unit` in `region`: named as a CDN of the unit there would be (the
+/// CDN's own name in its own region), so that an event's origin finds it from its own region
+/// whether the distribution is there or, global, elsewhere.
+pub fn channel_group_in(spec: &ResourceSpec, unit: &str, region: &str) -> String {
+    let id = ResourceId::new(unit, region, "cdn");
+    physical(owner(spec), &id, unit, "cdn", 128)
 }
 
 #[cfg(test)]
