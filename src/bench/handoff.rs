@@ -138,6 +138,7 @@ pub async fn handoff(project: &Path, p: &HandoffParams) -> anyhow::Result<Handof
             segment_duration_s: seg,
             scheme,
             key: key.as_ref(),
+            signalling: &Default::default(),
             trim: None,
             key_uri: "https://keys.example.invalid/handoff",
             tools: &tools,

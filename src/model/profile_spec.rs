@@ -215,6 +215,45 @@ pub struct DrmSpec {
     /// A new key for the VOD instead of the live stream's.
     #[serde(default)]
     pub rotate_keys: bool,
+    /// The DRM systems players get signalling for (a `pssh` box each in the init segments):
+    /// from the key server with `speke`, made by the packager with `local`. None: the common
+    /// signalling ClearKey players read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub systems: Vec<DrmSystem>,
+}
+
+/// A DRM system a protected VOD signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DrmSystem {
+    Widevine,
+    Playready,
+}
+
+impl DrmSystem {
+    /// As profiles write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrmSystem::Widevine => "widevine",
+            DrmSystem::Playready => "playready",
+        }
+    }
+
+    /// The DASH-IF system id (`8-4-4-4-12`).
+    pub fn system_id(self) -> &'static str {
+        match self {
+            DrmSystem::Widevine => "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",
+            DrmSystem::Playready => "9a04f079-9840-4286-ab92-e65be0885f95",
+        }
+    }
+
+    /// The name Shaka Packager's `--protection_systems` takes.
+    pub fn packager_name(self) -> &'static str {
+        match self {
+            DrmSystem::Widevine => "Widevine",
+            DrmSystem::Playready => "PlayReady",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

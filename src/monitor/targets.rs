@@ -315,12 +315,11 @@ mod tests {
         );
         let origin_hls =
             "https://e1.egress.x.mediapackagev2.eu-west-1.amazonaws.com/out/v1/g/c/hls/index.m3u8";
-        let mut cdn = rec(
-            "cdn",
-            "cdn",
+        // The group's distribution is global: kept in us-east-1, it fronts the eu-west-1 show.
+        let cdn = RecordedResource::ready(
+            crate::model::ResourceSpec::bare("aws", "@aws-shared+cup", "us-east-1", "cdn", "cdn"),
             serde_json::json!({ (EDGE_FOR_ORIGIN_PATHS): "https://d222.cloudfront.net" }),
         );
-        cdn.spec.event = "@aws-shared+cup".into();
         let resources = probed(origin_hls, cdn);
         let t = targets(
             &config,

@@ -11,6 +11,7 @@ pub mod archive;
 mod fifo;
 pub mod keys;
 pub mod package;
+pub mod pssh;
 pub mod speke;
 pub mod verify;
 
@@ -35,6 +36,8 @@ pub struct Request<'a> {
     pub segment_duration_s: f64,
     pub scheme: Scheme,
     pub key: Option<&'a ContentKey>,
+    /// The DRM systems' signalling the init segments carry.
+    pub signalling: &'a package::Signalling,
     /// Keep only segments overlapping the scheduled window (else the whole window on air).
     pub trim: Option<(Timestamp, Timestamp)>,
     /// The URI an AES-128 playlist gives players for the key.
@@ -194,7 +197,8 @@ pub fn package_archive(req: &Request<'_>) -> Result<Packaged, VodError> {
             let flags = match (req.key, scheme) {
                 (Some(k), Scheme::Cenc | Scheme::Cbcs) => {
                     let f = work.join("flags");
-                    let text = package::shaka_key_flags(scheme, k).unwrap_or_default();
+                    let text =
+                        package::shaka_key_flags(scheme, k, req.signalling).unwrap_or_default();
                     crate::files::write_private(&f, text.as_bytes()).map_err(io(&f))?;
                     Some(f)
                 }

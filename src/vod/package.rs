@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::keys::ContentKey;
+use super::pssh::{DrmSystem, Pssh};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
@@ -92,19 +93,48 @@ pub fn shaka_args(
     a
 }
 
+/// What the init segments carry for players' DRM clients.
+#[derive(Debug, Clone, Default)]
+pub enum Signalling {
+    /// The packager's own: one common (v1) `pssh` box, which ClearKey players read.
+    #[default]
+    Common,
+    /// The boxes a key server gave, as they are.
+    Boxes(Vec<Pssh>),
+    /// Boxes the packager makes for these systems from the key alone (a local key).
+    Systems(Vec<DrmSystem>),
+}
+
 /// The flag file of an encrypted Shaka Packager run (one flag per line); `None` when clear.
-pub fn shaka_key_flags(scheme: Scheme, key: &ContentKey) -> Option<String> {
+pub fn shaka_key_flags(
+    scheme: Scheme,
+    key: &ContentKey,
+    signalling: &Signalling,
+) -> Option<String> {
     let scheme = match scheme {
         Scheme::Cenc => "cenc",
         Scheme::Cbcs => "cbcs",
         Scheme::Clear | Scheme::Aes128 => return None,
     };
     // Every segment encrypted: no clear lead a viewer could watch without a key.
-    Some(format!(
+    let mut flags = format!(
         "--enable_raw_key_encryption\n--keys=label=:key_id={}:key={}\n--protection_scheme={scheme}\n--clear_lead=0\n",
         key.key_id_hex(),
         key.key_hex()
-    ))
+    );
+    match signalling {
+        Signalling::Common => {}
+        Signalling::Boxes(boxes) if !boxes.is_empty() => {
+            let all: Vec<u8> = boxes.iter().flat_map(|b| b.data.iter().copied()).collect();
+            flags.push_str(&format!("--pssh={}\n", hex::encode(all)));
+        }
+        Signalling::Systems(systems) if !systems.is_empty() => {
+            let names: Vec<&str> = systems.iter().map(|s| s.packager_name()).collect();
+            flags.push_str(&format!("--protection_systems={}\n", names.join(",")));
+        }
+        Signalling::Boxes(_) | Signalling::Systems(_) => {}
+    }
+    Some(flags)
 }
 
 /// ffmpeg's arguments that put the streams a concat list names one after the other, each one's
@@ -219,13 +249,45 @@ mod tests {
         );
         insta::assert_snapshot!(a.join("\n"));
         assert!(!a.iter().any(|x| x.contains(&key().key_hex())));
-        insta::assert_snapshot!(shaka_key_flags(Scheme::Cbcs, &key()).expect("flags"));
+        insta::assert_snapshot!(
+            shaka_key_flags(Scheme::Cbcs, &key(), &Signalling::Common).expect("flags")
+        );
+    }
+
+    #[test]
+    fn the_drm_systems_signalling_goes_to_the_packager() {
+        let boxes = Signalling::Boxes(vec![
+            Pssh {
+                system_id: [1; 16],
+                data: vec![0xaa, 0xbb],
+            },
+            Pssh {
+                system_id: [2; 16],
+                data: vec![0xcc],
+            },
+        ]);
+        let flags = shaka_key_flags(Scheme::Cenc, &key(), &boxes).expect("flags");
+        assert!(flags.ends_with("--pssh=aabbcc\n"), "{flags}");
+        let systems = Signalling::Systems(vec![DrmSystem::Widevine, DrmSystem::Playready]);
+        let flags = shaka_key_flags(Scheme::Cbcs, &key(), &systems).expect("flags");
+        assert!(
+            flags.ends_with("--protection_systems=Widevine,PlayReady\n"),
+            "{flags}"
+        );
+        let flags = shaka_key_flags(Scheme::Cenc, &key(), &Signalling::Common).expect("flags");
+        assert!(!flags.contains("pssh") && !flags.contains("protection_systems"));
     }
 
     #[test]
     fn clear_and_aes128_need_no_packager_key() {
-        assert_eq!(shaka_key_flags(Scheme::Clear, &key()), None);
-        assert_eq!(shaka_key_flags(Scheme::Aes128, &key()), None);
+        assert_eq!(
+            shaka_key_flags(Scheme::Clear, &key(), &Signalling::Common),
+            None
+        );
+        assert_eq!(
+            shaka_key_flags(Scheme::Aes128, &key(), &Signalling::Common),
+            None
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Checks a packaged VOD as a player would find it before anything of the live event goes:
 //! every rendition's playlist is complete (ENDLIST), each segment it lists is on disk and not
 //! empty, its duration is the archive's within one segment, and an encrypted VOD signals its
-//! scheme (and the DASH manifest our key id).
+//! scheme (and the DASH manifest our key id), with a `pssh` box in each init segment for every
+//! DRM system the profile names.
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use super::Packaged;
 use super::archive::parse_media_playlist;
 use super::keys::ContentKey;
 use super::package::Scheme;
+use super::pssh::{DrmSystem, system_ids_in_init};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the VOD in {dir} failed verification: {reason}")]
@@ -23,6 +25,7 @@ pub fn verify(
     scheme: Scheme,
     key: Option<&ContentKey>,
     segment_duration_s: f64,
+    systems: &[DrmSystem],
 ) -> Result<(), VerifyError> {
     let fail = |reason: String| VerifyError {
         dir: out_dir.display().to_string(),
@@ -61,17 +64,32 @@ pub fn verify(
             .map(|m| m.split(',').next().unwrap_or(m));
         // CMAF carries its protection in the init segment (`schm` names the scheme, `tenc` the
         // key id); with a raw key, Shaka Packager writes no #EXT-X-KEY.
+        let init = init_segment(out_dir, name, &text);
+        let protected = |scheme: &[u8]| init.as_deref().is_some_and(|i| protected(i, scheme));
         let signalled = match scheme {
-            Scheme::Clear => method.is_none() && !init_protected(out_dir, name, &text, b"cenc"),
+            Scheme::Clear => method.is_none() && !protected(b"cenc"),
             Scheme::Aes128 => method == Some("AES-128"),
-            Scheme::Cenc => init_protected(out_dir, name, &text, b"cenc"),
-            Scheme::Cbcs => init_protected(out_dir, name, &text, b"cbcs"),
+            Scheme::Cenc => protected(b"cenc"),
+            Scheme::Cbcs => protected(b"cbcs"),
         };
         if !signalled {
             return Err(fail(format!(
                 "{rel} does not signal the {} protection asked for",
                 scheme.as_str()
             )));
+        }
+        if matches!(scheme, Scheme::Cenc | Scheme::Cbcs) {
+            let found = init.as_deref().map(system_ids_in_init).unwrap_or_default();
+            if let Some(missing) = systems
+                .iter()
+                .find(|s| !found.contains(&s.system_id_bytes()))
+            {
+                return Err(fail(format!(
+                    "{name}'s init segment carries no pssh box for {} ({})",
+                    missing.packager_name(),
+                    missing.system_id()
+                )));
+            }
         }
     }
     if scheme != Scheme::Aes128 {
@@ -131,18 +149,17 @@ fn iso_seconds(d: &str) -> Option<f64> {
     Some(total)
 }
 
-/// Whether the rendition's init segment (`#EXT-X-MAP`) declares protection with `scheme`
-/// (`schm` box) and a key (`tenc` box).
-fn init_protected(out_dir: &Path, name: &str, playlist: &str, scheme: &[u8]) -> bool {
-    let Some(uri) = playlist.lines().find_map(|l| {
+/// The rendition's init segment (`#EXT-X-MAP`), if its playlist names one that can be read.
+fn init_segment(out_dir: &Path, name: &str, playlist: &str) -> Option<Vec<u8>> {
+    let uri = playlist.lines().find_map(|l| {
         l.strip_prefix("#EXT-X-MAP:URI=\"")
             .and_then(|r| r.split('"').next())
-    }) else {
-        return false;
-    };
-    let Ok(init) = std::fs::read(out_dir.join(name).join(uri)) else {
-        return false;
-    };
+    })?;
+    std::fs::read(out_dir.join(name).join(uri)).ok()
+}
+
+/// Whether an init segment declares protection with `scheme` (`schm` box) and a key (`tenc`).
+fn protected(init: &[u8], scheme: &[u8]) -> bool {
     let has = |needle: &[u8]| init.windows(needle.len()).any(|w| w == needle);
     has(b"tenc") && has(b"schm") && has(scheme)
 }

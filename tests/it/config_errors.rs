@@ -371,3 +371,43 @@ fn a_catalog_takes_its_own_providers_section_only() {
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!("mistyped_required_field", stderr(&out));
 }
+
+#[test]
+fn drm_systems_belong_to_a_cmaf_vod_and_are_named_once() {
+    let p = Project::fast();
+    let prof = p.read("profiles/sim-hd.yaml");
+    let drm_line = "  drm: { scheme: cenc, key_provider: local }";
+    assert!(prof.contains(drm_line));
+    let with = |drm: &str| prof.replace(drm_line, &format!("  drm: {drm}"));
+    p.write(
+        "profiles/sim-hd.yaml",
+        &with("{ scheme: aes-128, systems: [widevine] }"),
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("vod.drm.systems: DRM systems signal a cenc or cbcs VOD"),
+        "{err}"
+    );
+    p.write(
+        "profiles/sim-hd.yaml",
+        &with("{ scheme: cenc, systems: [widevine, playready, widevine] }"),
+    );
+    let err = stderr(&p.run(&["validate"]));
+    assert!(
+        err.contains("vod.drm.systems[2]: `widevine` is listed twice"),
+        "{err}"
+    );
+    p.write(
+        "profiles/sim-hd.yaml",
+        &with("{ scheme: cbcs, systems: [fairplay] }"),
+    );
+    let err = stderr(&p.run(&["validate"]));
+    assert!(err.contains("fairplay"), "{err}");
+    p.write(
+        "profiles/sim-hd.yaml",
+        &with("{ scheme: cbcs, systems: [widevine, playready] }"),
+    );
+    p.ok(&["validate"]);
+}

@@ -218,6 +218,7 @@ fn a_show_is_handed_off_to_drm_vods_before_it_is_torn_down() {
             segment_duration_s: 1.0,
             scheme: Scheme::Clear,
             key: None,
+            signalling: &Default::default(),
             trim: Some((start, end)),
             key_uri: "",
             tools: &tools,
@@ -305,6 +306,114 @@ fn a_show_is_handed_off_to_drm_vods_before_it_is_torn_down() {
     p.ok(&["down", "--yes", "--include-vod"]);
     assert!(kinds(&p, "cenc-show").is_empty());
     assert!(!p.state_dir().join("local/local-east").exists());
+}
+
+#[test]
+fn a_speke_vod_carries_each_drm_systems_box_and_decodes_with_the_servers_key() {
+    use common::fake_speke::{Background, FakeSpekeServer};
+    use orchestrate::vod::keys::ContentKey;
+    use orchestrate::vod::pssh::{DrmSystem, system_ids_in_init};
+
+    let fake = FakeSpekeServer::default();
+    let server = Background::start(fake.clone());
+    let start = Timestamp::now() + SignedDuration::from_secs(6);
+    let end = start + SignedDuration::from_secs(12);
+    let p = LocalProject(Project::local(&schedule(
+        &[("speke-show", "speke")],
+        start,
+        end,
+    )));
+    p.write(
+        "profiles/speke.yaml",
+        &profile(&format!(
+            "{{ enabled: true, drm: {{ scheme: cenc, key_provider: speke, url: \"{}\", systems: [widevine, playready] }} }}",
+            server.url
+        )),
+    );
+    let packager = wheel_binary("packager");
+    let out = run(&p, &packager, &["tick"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    sleep_until(end + SignedDuration::from_secs(3));
+    let refs = p.path().join("reference");
+    snapshot(
+        &p.state_dir().join("local/local-east/speke-show/media/main"),
+        &refs.join("archive"),
+    );
+    let out = run(&p, &packager, &["tick"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        kinds(&p, "speke-show"),
+        [("vod".to_string(), "ready".to_string())]
+    );
+
+    // The key server was asked once, for this content, with both systems.
+    let issued = fake.issued.lock().unwrap().clone();
+    assert_eq!(issued.len(), 1, "{issued:?}");
+    assert_eq!(issued[0].content_id, "speke-show/local-east");
+    let region = region_status(&p, "speke-show");
+    let vod = PathBuf::from(region["vod_hls"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    // Every rendition's init segment carries the boxes the server gave, byte for byte.
+    for rendition in ["240p", "144p"] {
+        let playlist = std::fs::read_to_string(vod.join(rendition).join("index.m3u8")).unwrap();
+        let init_uri = playlist
+            .lines()
+            .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+            .and_then(|r| r.split('"').next())
+            .unwrap();
+        let init = std::fs::read(vod.join(rendition).join(init_uri)).unwrap();
+        let ids = system_ids_in_init(&init);
+        for system in [DrmSystem::Widevine, DrmSystem::Playready] {
+            assert!(
+                ids.contains(&system.system_id_bytes()),
+                "{rendition}: no {} box in {ids:x?}",
+                system.as_str()
+            );
+        }
+        for (id, b) in &issued[0].pssh {
+            assert!(
+                init.windows(b.len()).any(|w| w == b.as_slice()),
+                "{rendition}: the box of {id} is not the server's"
+            );
+        }
+    }
+    // With the server's key, the frames are those of the archive packaged in the clear.
+    let tools = Tools {
+        packager: packager.clone(),
+        ffmpeg: PathBuf::from("ffmpeg"),
+    };
+    let clear = refs.join("clear");
+    package_archive(&Request {
+        media_dir: &refs.join("archive"),
+        out_dir: &clear,
+        segment_duration_s: 1.0,
+        scheme: Scheme::Clear,
+        key: None,
+        signalling: &Default::default(),
+        trim: None,
+        key_uri: "",
+        tools: &tools,
+    })
+    .unwrap();
+    let clear_mp4 = refs.join("clear.mp4");
+    join_fmp4(&clear.join("240p"), &clear_mp4);
+    let reference = video_md5(&clear_mp4, None, &[]).expect("the clear VOD decodes");
+    let joined = refs.join("vod.mp4");
+    join_fmp4(&vod.join("240p"), &joined);
+    let kid: [u8; 16] = hex::decode(issued[0].kid.replace('-', ""))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = ContentKey {
+        key_id: kid,
+        key: issued[0].key,
+        iv: [0; 16],
+    };
+    assert_ne!(video_md5(&joined, None, &[]).as_ref(), Some(&reference));
+    assert_eq!(video_md5(&joined, Some(&key), &[]), Some(reference));
+    p.ok(&["down", "--yes", "--include-vod"]);
 }
 
 #[test]

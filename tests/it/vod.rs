@@ -12,7 +12,8 @@ use std::time::Duration;
 use common::{LocalProject, Project};
 use orchestrate::tools::Tools;
 use orchestrate::vod::keys::{ContentKey, LocalKeys};
-use orchestrate::vod::package::Scheme;
+use orchestrate::vod::package::{Scheme, Signalling};
+use orchestrate::vod::pssh::{DrmSystem, system_ids_in_init};
 use orchestrate::vod::verify::verify;
 use orchestrate::vod::{Packaged, Request, package_archive};
 
@@ -27,6 +28,7 @@ fn package(media: &Path, out: &Path, scheme: Scheme, key: Option<&ContentKey>) -
         segment_duration_s: 1.0,
         scheme,
         key,
+        signalling: &Default::default(),
         trim: None,
         key_uri: "https://keys.example.invalid/show",
         tools: &tools,
@@ -95,16 +97,59 @@ fn drm_vods_decode_only_with_their_key_to_the_clear_frames() {
             "{mpd}"
         );
         let scheme = Scheme::parse(name).unwrap();
-        verify(&out, packaged, scheme, Some(&key), 1.0).unwrap_or_else(|e| panic!("{name}: {e}"));
+        verify(&out, packaged, scheme, Some(&key), 1.0, &[])
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         // On demand: a live (dynamic) MPD would offer players only its last minutes.
         std::fs::write(
             out.join("manifest.mpd"),
             mpd.replace(r#"type="static""#, r#"type="dynamic""#),
         )
         .unwrap();
-        let err = verify(&out, packaged, scheme, Some(&key), 1.0).unwrap_err();
+        let err = verify(&out, packaged, scheme, Some(&key), 1.0, &[]).unwrap_err();
         assert!(err.to_string().contains("not a static"), "{err}");
     }
+
+    // A local key with DRM systems named: the packager writes each system's box itself, and
+    // the VOD still decodes with the key alone.
+    let systems = [DrmSystem::Widevine, DrmSystem::Playready];
+    let out = vod.join("cenc-systems");
+    let tools = Tools {
+        packager: wheel_binary("packager"),
+        ffmpeg: PathBuf::from("ffmpeg"),
+    };
+    let packaged = package_archive(&Request {
+        media_dir: &media,
+        out_dir: &out,
+        segment_duration_s: 1.0,
+        scheme: Scheme::Cenc,
+        key: Some(&key),
+        signalling: &Signalling::Systems(systems.to_vec()),
+        trim: None,
+        key_uri: "",
+        tools: &tools,
+    })
+    .unwrap();
+    verify(&out, &packaged, Scheme::Cenc, Some(&key), 1.0, &systems).unwrap();
+    let init = std::fs::read(out.join("240p/init.mp4")).unwrap();
+    let ids = system_ids_in_init(&init);
+    for s in systems {
+        assert!(ids.contains(&s.system_id_bytes()), "{ids:x?}");
+    }
+    let joined = vod.join("cenc-systems.mp4");
+    join_fmp4(&out.join("240p"), &joined);
+    assert_eq!(video_md5(&joined, Some(&key), &[]), Some(reference.clone()));
+    // The plain cenc VOD carries no Widevine box, and verification asking for one says so.
+    let err = verify(
+        &vod.join("cenc"),
+        &cenc,
+        Scheme::Cenc,
+        Some(&key),
+        1.0,
+        &systems,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("no pssh box for Widevine"), "{err}");
 
     // AES-128: whole TS segments encrypted; a player fetches the key from the playlist's URI.
     let out = vod.join("aes");
@@ -167,6 +212,7 @@ fn a_failed_packaging_leaves_no_key_and_does_not_hang() {
         segment_duration_s: 2.0,
         scheme: Scheme::Cenc,
         key: Some(&key),
+        signalling: &Default::default(),
         trim: None,
         key_uri: "https://keys.example.invalid/e",
         tools: &tools,
@@ -244,6 +290,6 @@ fn an_archive_with_an_encoder_restart_packages_whole() {
         let packaged = package(&media, &out, scheme, k);
         assert!((packaged.duration_s - 7.0).abs() < 0.6, "{packaged:?}");
         // The VOD lasts what the archive kept: both runs, one after the other.
-        verify(&out, &packaged, scheme, k, 1.0).unwrap_or_else(|e| panic!("{name}: {e}"));
+        verify(&out, &packaged, scheme, k, 1.0, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }

@@ -126,6 +126,27 @@ pub(super) fn profile(
         );
         ok = false;
     }
+    if let Some(drm) = &p.vod.drm
+        && !drm.systems.is_empty()
+    {
+        use crate::model::profile_spec::DrmScheme;
+        if !matches!(drm.scheme, DrmScheme::Cenc | DrmScheme::Cbcs) {
+            cx.top(
+                "vod.drm.systems",
+                "DRM systems signal a cenc or cbcs VOD (CMAF); aes-128 and none have none",
+            );
+            ok = false;
+        }
+        for (i, s) in drm.systems.iter().enumerate() {
+            if drm.systems[..i].contains(s) {
+                cx.top(
+                    format!("vod.drm.systems[{i}]"),
+                    format!("`{}` is listed twice", s.as_str()),
+                );
+                ok = false;
+            }
+        }
+    }
     ok &= super::monitoring::monitoring(cx, &p.monitoring);
     for (i, net) in p.encoder.input.allow.iter().enumerate() {
         if net.parse::<ipnet::IpNet>().is_err() {

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use super::ProviderError;
 use crate::tools::Tools;
 use crate::vod::keys::{ContentKey, LocalKeys};
-use crate::vod::package::Scheme;
+use crate::vod::package::{Scheme, Signalling};
+use crate::vod::pssh::DrmSystem;
 use crate::vod::{Request, package_archive, verify::verify};
 
 #[derive(Debug, Deserialize)]
@@ -29,6 +30,8 @@ struct VodDef {
     key_server: Option<String>,
     #[serde(default)]
     rotate_keys: bool,
+    #[serde(default)]
+    drm_systems: Vec<DrmSystem>,
 }
 
 /// Where the local key endpoint (`orchestrate vod serve`) answers for a key label.
@@ -62,6 +65,12 @@ pub async fn create(
         ))
     })?;
     let label = key_label(&def.event, def.rotate_keys);
+    // A key server gives each DRM system's box; with a local key the packager makes them.
+    let mut signalling = if def.drm_systems.is_empty() {
+        Signalling::Common
+    } else {
+        Signalling::Systems(def.drm_systems.clone())
+    };
     let key: Option<ContentKey> = match (scheme, def.key_provider.as_deref()) {
         (Scheme::Clear, _) => None,
         (_, Some("speke")) => {
@@ -71,11 +80,14 @@ pub async fn create(
                 .build()
                 .map_err(|e| ProviderError::Permanent(e.to_string()))?;
             let content_id = format!("{label}/{region}");
-            Some(
-                crate::vod::speke::fetch_key(&client, url, &content_id, scheme)
+            let got =
+                crate::vod::speke::fetch_key(&client, url, &content_id, scheme, &def.drm_systems)
                     .await
-                    .map_err(|e| ProviderError::Transient(e.to_string()))?,
-            )
+                    .map_err(|e| ProviderError::Transient(e.to_string()))?;
+            if !got.pssh.is_empty() {
+                signalling = Signalling::Boxes(got.pssh);
+            }
+            Some(got.key)
         }
         _ => Some(
             LocalKeys::new(state_dir)
@@ -95,6 +107,7 @@ pub async fn create(
     let trim = def.trim.then_some((def.start, def.end));
     let seg = def.segment_duration_s;
     let k = key.clone();
+    let systems = def.drm_systems.clone();
     let packaged = tokio::task::spawn_blocking(move || {
         let _ = std::fs::remove_dir_all(&out);
         let packaged = package_archive(&Request {
@@ -103,12 +116,13 @@ pub async fn create(
             segment_duration_s: seg,
             scheme,
             key: k.as_ref(),
+            signalling: &signalling,
             trim,
             key_uri: &key_uri,
             tools: &tools,
         })
         .map_err(|e| e.to_string())?;
-        verify(&out, &packaged, scheme, k.as_ref(), seg).map_err(|e| e.to_string())?;
+        verify(&out, &packaged, scheme, k.as_ref(), seg, &systems).map_err(|e| e.to_string())?;
         Ok::<_, String>((packaged, out))
     })
     .await
