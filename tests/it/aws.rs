@@ -296,6 +296,11 @@ async fn up_and_down_against_moto() {
             .await
             .unwrap();
         assert_eq!(d.state().map(|s| s.as_str()), Some("RUNNING"));
+        // The role MediaLive assumes, from the catalog.
+        assert_eq!(
+            d.role_arn(),
+            Some("arn:aws:iam::123456789012:role/MediaLiveAccessRole")
+        );
         assert_eq!(d.input_attachments().len(), 1);
         let video = d.encoder_settings().unwrap().video_descriptions();
         assert_eq!(video.len(), 2, "the profile's ladder");

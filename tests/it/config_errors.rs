@@ -192,6 +192,15 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
         "vod:\n  enabled: true\n",
     );
     insta::assert_snapshot!("aws_roles", err);
+    // MediaLive runs a channel as the catalog's role: without it, a managed encoder is refused.
+    let role = "    role: arn:aws:iam::123456789012:role/MediaLiveAccessRole\n";
+    assert!(catalog.contains(role));
+    p.write("providers/aws.yaml", &catalog.replace(role, ""));
+    let err = refused_on_aws(&p, clip, "");
+    assert!(
+        err.contains("`encoder.engine: managed` needs `kinds.encoder.role`"),
+        "{err}"
+    );
 }
 
 #[test]

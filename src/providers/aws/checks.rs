@@ -118,6 +118,18 @@ pub fn profile(p: &ProfileFile, kinds: &BTreeMap<Kind, KindEntry>) -> Vec<Findin
             "`encoder.engine: instance` needs `kinds.instance.role` in the aws catalog: an IAM instance profile allowed mediapackage:DescribeChannel (and s3:GetObject for an s3:// input)",
         ));
     }
+    // MediaLive reads its inputs and writes to MediaPackage as this role: a real account
+    // refuses a channel without one.
+    if managed
+        && kinds
+            .get(&Kind::Encoder)
+            .is_some_and(|k| !k.role.as_deref().is_some_and(|r| r.starts_with("arn:")))
+    {
+        out.push(Finding::new(
+            "provider",
+            "`encoder.engine: managed` needs `kinds.encoder.role` in the aws catalog: the ARN of the IAM role MediaLive assumes (trusting medialive.amazonaws.com), such as MediaLiveAccessRole",
+        ));
+    }
     // MediaPackage writes the harvested VOD into S3 as this role.
     if p.vod.enabled && kinds.get(&Kind::Vod).is_some_and(|k| k.role.is_none()) {
         out.push(Finding::new(

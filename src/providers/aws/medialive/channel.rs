@@ -25,6 +25,9 @@ pub enum Package<'a> {
 pub struct ChannelDoc {
     #[serde(default)]
     pub channel_class: Option<String>,
+    /// The IAM role MediaLive assumes for the channel.
+    #[serde(default)]
+    pub role_arn: Option<String>,
     #[serde(default)]
     pub input_specification: Option<InputSpecDoc>,
     pub input_attachments: Vec<AttachmentDoc>,

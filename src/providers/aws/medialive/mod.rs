@@ -203,6 +203,7 @@ pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Made, 
                         .as_deref()
                         .map_or(ChannelClass::SinglePipeline, ChannelClass::from),
                 )
+                .set_role_arn(doc.role_arn.clone())
                 .set_input_attachments(Some(doc.input_attachments(&input_ids)))
                 .set_destinations(Some(doc.destinations(mediapackage)))
                 .encoder_settings(doc.encoder_settings());
