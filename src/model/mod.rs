@@ -166,10 +166,7 @@ impl Catalog {
         let Some(p) = self.kinds.get(&kind).and_then(|k| k.pricing.as_ref()) else {
             return base;
         };
-        let codec = match profile.encoder.codec {
-            profile_spec::Codec::H264 => "h264",
-            profile_spec::Codec::H265 => "h265",
-        };
+        let codec = profile.encoder.codec.as_str();
         let per_run: f64 = p.per_input_hour.unwrap_or(0.0)
             + profile
                 .encoder
@@ -183,10 +180,7 @@ impl Catalog {
     /// What the estimate of a profile's event leaves out: an encoder output class the table
     /// has no price for, and the charges a kind's table names as `unpriced`.
     pub fn unpriced(&self, profile: &Profile) -> Vec<String> {
-        let codec = match profile.encoder.codec {
-            profile_spec::Codec::H264 => "h264",
-            profile_spec::Codec::H265 => "h265",
-        };
+        let codec = profile.encoder.codec.as_str();
         let kinds: BTreeSet<Kind> = blueprint::blueprint(profile)
             .iter()
             .map(|s| s.kind)

@@ -79,7 +79,7 @@ pub fn estimate(desired: &DesiredState) -> CostEstimate {
         e.compute += spec.hourly_price * hours;
     }
     let mut events: Vec<EventCost> = by_event.into_values().collect();
-    let mut unpriced: BTreeSet<String> = desired.unpriced.clone();
+    let mut unpriced: BTreeSet<String> = BTreeSet::new();
     for e in &mut events {
         e.delivery = desired.delivery.get(&e.event).cloned();
         let delivery = e.delivery.as_ref().map_or(0.0, |d| d.cost);

@@ -29,10 +29,8 @@ pub struct DesiredState {
     pub gates: BTreeSet<ResourceId>,
     /// Delete published VODs too (they are otherwise kept once their event is gone).
     pub release_vods: bool,
-    /// Each event's per-GB part of the cost estimate.
+    /// Each event's per-GB part of the cost estimate, with what the estimate leaves out.
     pub delivery: BTreeMap<String, crate::model::Delivery>,
-    /// What the hourly prices leave out for want of a price (an encoder output class).
-    pub unpriced: BTreeSet<String>,
 }
 
 /// Which events a command acts on.
@@ -163,7 +161,6 @@ pub fn desired_state_in(
         if let Some((profile, catalog)) = config.profile_and_catalog(e) {
             out.delivery
                 .insert(e.id.clone(), crate::model::delivery(e, profile, catalog));
-            out.unpriced.extend(catalog.unpriced(profile));
         }
     }
     for part in parts {

@@ -1,7 +1,7 @@
 //! The CDN on CloudFront: a distribution in front of the event's MediaPackage endpoints, or of
 //! an event group's MediaPackage v2 channel groups (`ensure_routes`, one origin per region: the
-//! region's channel group's egress domain, serving that group's paths). It is made enabled; to go, it is disabled, allowed to finish deploying, then
-//! deleted, as CloudFront requires. Its comment carries the name it was made under, which is
+//! region's channel group's egress domain, serving that group's paths). It is made enabled; to
+//! go, it is disabled, allowed to finish deploying, then deleted, as CloudFront requires. Its comment carries the name it was made under, which is
 //! also its caller reference, so a retried create finds it instead of making a second one.
 
 use std::collections::BTreeMap;
@@ -142,7 +142,7 @@ pub async fn create(
 pub struct Route<'a> {
     pub id: &'a str,
     pub host: &'a str,
-    pub paths: Option<String>,
+    pub paths: Option<&'a str>,
 }
 
 /// Makes (or finds) the distribution `name` in front of the HTTPS origin `host`, passing on
@@ -199,7 +199,7 @@ pub async fn ensure_routes(
         .collect::<Result<Vec<_>, _>>()?;
     let behaviours = routes
         .iter()
-        .filter_map(|r| Some((r.id, r.paths.as_deref()?)))
+        .filter_map(|r| Some((r.id, r.paths?)))
         .map(|(id, paths)| {
             CacheBehavior::builder()
                 .path_pattern(paths)

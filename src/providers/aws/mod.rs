@@ -512,38 +512,36 @@ impl Provider for AwsProvider {
                 let name = names::own(spec);
                 let client = self.cloudfront(region).await;
                 let out = match (def.shared, def.origin.clone()) {
-                    // The group's origins are channels of one channel group, made here with
-                    // the distribution in front of its egress domain.
+                    // The group's origins are channels of a channel group in each region the
+                    // group plays in, made here, each the distribution's origin of its own
+                    // paths: (region, group, its egress domain, its paths).
                     (true, _) => {
-                        // A channel group in each region the group plays in, each the origin
-                        // of its own paths.
-                        let mut groups = serde_json::Map::new();
-                        let mut egress = serde_json::Map::new();
+                        let mut made = Vec::new();
                         for r in def.regions(region) {
                             let group = names::channel_group_in(spec, &spec.event, r);
                             let mut tags = spec.tags.clone();
                             tags.insert(TAG_REGION.to_string(), r.to_string());
                             let mp = self.mediapackage_v2(r).await;
-                            let domain =
+                            let egress =
                                 mediapackage_v2::ensure_group(&mp, &group, &tags, token).await?;
-                            groups.insert(r.to_string(), group.into());
-                            egress.insert(r.to_string(), domain.into());
+                            let paths = format!("/out/v1/{group}/*");
+                            made.push((r, group, egress, paths));
                         }
-                        let paths: Vec<(String, String, String)> = groups
+                        let routes: Vec<cloudfront::Route<'_>> = made
                             .iter()
-                            .map(|(r, g)| {
-                                let g = g.as_str().unwrap_or_default();
-                                let host = egress[r].as_str().unwrap_or_default();
-                                (r.clone(), host.to_string(), format!("/out/v1/{g}/*"))
+                            .map(|(r, _, egress, paths)| cloudfront::Route {
+                                id: r,
+                                host: egress,
+                                paths: Some(paths),
                             })
                             .collect();
-                        let routes: Vec<cloudfront::Route<'_>> = paths
+                        let groups: serde_json::Map<String, Value> = made
                             .iter()
-                            .map(|(r, host, paths)| cloudfront::Route {
-                                id: r,
-                                host,
-                                paths: Some(paths.clone()),
-                            })
+                            .map(|(r, g, ..)| (r.to_string(), g.as_str().into()))
+                            .collect();
+                        let egress: serde_json::Map<String, Value> = made
+                            .iter()
+                            .map(|(r, _, e, _)| (r.to_string(), e.as_str().into()))
                             .collect();
                         let (id, domain) =
                             cloudfront::ensure_routes(&client, &name, &routes, &spec.tags).await?;
