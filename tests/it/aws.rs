@@ -828,54 +828,32 @@ type Puts = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
 struct Ingest {
     url: String,
     puts: Puts,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _served: common::served::Served,
 }
 
 impl Ingest {
     fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let puts = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let puts: Puts = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = puts.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(
-                    move |method: axum::http::Method,
-                          uri: axum::http::Uri,
-                          body: axum::body::Bytes| {
-                        let seen = seen.clone();
-                        async move {
-                            if method != axum::http::Method::PUT {
-                                return axum::http::StatusCode::METHOD_NOT_ALLOWED;
-                            }
-                            seen.lock()
-                                .unwrap()
-                                .push((uri.path().to_string(), body.to_vec()));
-                            axum::http::StatusCode::CREATED
-                        }
-                    },
-                );
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
+        let app = axum::Router::new().fallback(
+            move |method: axum::http::Method, uri: axum::http::Uri, body: axum::body::Bytes| {
+                let seen = seen.clone();
+                async move {
+                    if method != axum::http::Method::PUT {
+                        return axum::http::StatusCode::METHOD_NOT_ALLOWED;
+                    }
+                    seen.lock()
+                        .unwrap()
+                        .push((uri.path().to_string(), body.to_vec()));
+                    axum::http::StatusCode::CREATED
+                }
+            },
+        );
+        let served = common::served::Served::start(app);
         Ingest {
-            url,
+            url: served.url.clone(),
             puts,
-            stop: Some(stop),
-            thread: Some(thread),
+            _served: served,
         }
     }
 
@@ -891,17 +869,6 @@ impl Ingest {
     fn count(&self, suffix: &str) -> usize {
         let puts = self.puts.lock().unwrap();
         puts.iter().filter(|(p, _)| p.ends_with(suffix)).count()
-    }
-}
-
-impl Drop for Ingest {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -10,15 +10,19 @@ use orchestrate::vod::package::Scheme;
 use orchestrate::vod::pssh::DrmSystem;
 use orchestrate::vod::speke::{SpekeError, fetch_key, uuid};
 
+fn client() -> reqwest::Client {
+    orchestrate::http::client(
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(300),
+    )
+    .unwrap()
+}
+
 #[tokio::test]
 async fn the_client_gets_the_key_the_server_issued_for_its_kid() {
     let fake = FakeSpekeServer::default();
     let url = serve(fake.clone()).await;
-    let client = orchestrate::http::client(
-        std::time::Duration::from_secs(10),
-        std::time::Duration::from_secs(300),
-    )
-    .unwrap();
+    let client = client();
     let got = fetch_key(&client, &url, "cup-final/eu-west-1", Scheme::Cbcs, &[])
         .await
         .expect("a key");
@@ -50,11 +54,7 @@ async fn the_client_gets_the_key_the_server_issued_for_its_kid() {
 async fn the_client_asks_for_each_drm_system_and_keeps_the_boxes_the_server_gave() {
     let fake = FakeSpekeServer::default();
     let url = serve(fake.clone()).await;
-    let client = orchestrate::http::client(
-        std::time::Duration::from_secs(10),
-        std::time::Duration::from_secs(300),
-    )
-    .unwrap();
+    let client = client();
     let systems = [DrmSystem::Widevine, DrmSystem::Playready];
     let got = fetch_key(&client, &url, "final/eu-west-1", Scheme::Cenc, &systems)
         .await
@@ -81,11 +81,7 @@ async fn the_client_asks_for_each_drm_system_and_keeps_the_boxes_the_server_gave
 
 #[tokio::test]
 async fn refusals_and_broken_answers_are_clear_errors() {
-    let client = orchestrate::http::client(
-        std::time::Duration::from_secs(10),
-        std::time::Duration::from_secs(300),
-    )
-    .unwrap();
+    let client = client();
     for (broken, expect) in [
         (
             (403, "Forbidden: unknown content"),

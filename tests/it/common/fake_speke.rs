@@ -158,46 +158,17 @@ pub async fn serve(fake: FakeSpekeServer) -> String {
 
 /// The fake on a thread of its own, for tests without a runtime; it stops when dropped.
 pub struct Background {
+    /// The URL of its copyProtection endpoint.
     pub url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _served: super::served::Served,
 }
 
 impl Background {
     pub fn start(fake: FakeSpekeServer) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let _ = axum::serve(listener, router(fake))
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
+        let served = super::served::Served::start(router(fake));
         Self {
-            url: format!("http://127.0.0.1:{port}/speke/v2.0/copyProtection"),
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            url: format!("{}/speke/v2.0/copyProtection", served.url),
+            _served: served,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod fake_speke;
 pub mod faultproxy;
 pub mod media;
 pub mod moto;
+pub mod served;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
