@@ -65,12 +65,12 @@ pub fn verify(
         // CMAF carries its protection in the init segment (`schm` names the scheme, `tenc` the
         // key id); with a raw key, Shaka Packager writes no #EXT-X-KEY.
         let init = init_segment(out_dir, name, &text);
-        let protected = |scheme: &[u8]| init.as_deref().is_some_and(|i| protected(i, scheme));
+        let declares = |scheme: &[u8]| init.as_deref().is_some_and(|i| protected(i, scheme));
         let signalled = match scheme {
-            Scheme::Clear => method.is_none() && !protected(b"cenc"),
+            Scheme::Clear => method.is_none() && !declares(b"cenc"),
             Scheme::Aes128 => method == Some("AES-128"),
-            Scheme::Cenc => protected(b"cenc"),
-            Scheme::Cbcs => protected(b"cbcs"),
+            Scheme::Cenc => declares(b"cenc"),
+            Scheme::Cbcs => declares(b"cbcs"),
         };
         if !signalled {
             return Err(fail(format!(
