@@ -104,10 +104,12 @@ pub fn provider(moto: &str, dir: &std::path::Path) -> Arc<dyn Provider> {
         }
         pointed.push('\n');
     }
-    // Retries at test speed.
+    // Retries at test speed, and enough of them for the fault tests' dice: a create there makes
+    // several calls, each throttled one time in five, so attempts often fail in a row; eight
+    // were once not enough in a CI run.
     let pointed = pointed.replace(
         "retry: { max_attempts: 8, base_delay: 500ms, max_delay: 30s }",
-        "retry: { max_attempts: 8, base_delay: 20ms, max_delay: 500ms }",
+        "retry: { max_attempts: 16, base_delay: 20ms, max_delay: 500ms }",
     );
     assert!(
         pointed.contains("base_delay: 20ms"),
