@@ -34,11 +34,7 @@ async fn the_client_gets_the_key_the_server_issued_for_its_kid() {
     assert_eq!(issued.key, got.key.key);
     // Naming no DRM system asks for ClearKey's signalling, and carries no box to the packager.
     assert_eq!(
-        issued
-            .pssh
-            .iter()
-            .map(|(id, _)| id.as_str())
-            .collect::<Vec<_>>(),
+        issued.systems(),
         [orchestrate::vod::speke::CLEARKEY_SYSTEM_ID]
     );
     assert!(got.pssh.is_empty());
@@ -62,11 +58,7 @@ async fn the_client_asks_for_each_drm_system_and_keeps_the_boxes_the_server_gave
     let issued = fake.issued.lock().unwrap()[0].clone();
     // The request named Widevine's and PlayReady's system ids; each box came back as given.
     assert_eq!(
-        issued
-            .pssh
-            .iter()
-            .map(|(id, _)| id.as_str())
-            .collect::<Vec<_>>(),
+        issued.systems(),
         [
             "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",
             "9a04f079-9840-4286-ab92-e65be0885f95"

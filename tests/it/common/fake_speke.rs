@@ -24,6 +24,13 @@ pub struct Issued {
     pub pssh: Vec<(String, Vec<u8>)>,
 }
 
+impl Issued {
+    /// The system ids it answered a box for, in the order asked.
+    pub fn systems(&self) -> Vec<&str> {
+        self.pssh.iter().map(|(id, _)| id.as_str()).collect()
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct FakeSpekeServer {
     pub issued: Arc<Mutex<Vec<Issued>>>,

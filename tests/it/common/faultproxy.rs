@@ -32,8 +32,7 @@ pub struct FaultProxy {
     pub url: String,
     pub counts: Arc<Counts>,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _served: super::served::Served,
 }
 
 struct Shared {
@@ -65,9 +64,6 @@ impl FaultProxy {
         error_pct: u64,
         lose_first: &[(&str, &str)],
     ) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
         let counts = Arc::new(Counts::default());
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_string(),
@@ -94,34 +90,18 @@ impl FaultProxy {
             arrivals: std::sync::Mutex::new(Vec::new()),
         });
         let shared_app = shared.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let app = axum::Router::new().fallback(
-                    move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                        let shared = shared_app.clone();
-                        async move { shared.handle(method, uri, headers, body).await }
-                    },
-                );
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .expect("proxy");
-            });
-        });
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let shared = shared_app.clone();
+                async move { shared.handle(method, uri, headers, body).await }
+            },
+        );
+        let served = super::served::Served::start(app);
         FaultProxy {
-            url,
+            url: served.url.clone(),
             counts,
             shared,
-            stop: Some(stop),
-            thread: Some(thread),
+            _served: served,
         }
     }
 }
@@ -178,17 +158,6 @@ impl FaultProxy {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
