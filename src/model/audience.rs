@@ -58,26 +58,27 @@ pub fn delivery(event: &Event, profile: &Profile, catalog: &Catalog) -> Delivery
     });
     let cdn = profile.cdn.enabled;
     let pricing = |kind: Kind| catalog.kinds.get(&kind).and_then(|k| k.pricing.as_ref());
-    let mut d = Delivery {
-        viewers_gb: viewers,
-        ..Delivery::default()
-    };
-    for region in &event.regions {
-        let factor = catalog.price_factor(region);
-        let ingest = gb(ladder * pipelines);
-        let to_viewers = viewers / regions;
-        let origin_out = if cdn { gb(ladder) } else { to_viewers };
-        d.ingest_gb += ingest;
-        d.origin_out_gb += origin_out;
-        if let Some(p) = pricing(Kind::Origin) {
-            d.cost += (p.per_gb_in.unwrap_or(0.0) * ingest
-                + p.per_gb_out.unwrap_or(0.0) * origin_out)
-                * factor;
-        }
-        if cdn && let Some(p) = pricing(Kind::Cdn) {
-            d.cost += p.per_gb_out.unwrap_or(0.0) * to_viewers * factor;
-        }
+    // Each region carries the same gigabytes; only its price factor differs.
+    let ingest = gb(ladder * pipelines);
+    let to_viewers = viewers / regions;
+    let origin_out = if cdn { gb(ladder) } else { to_viewers };
+    let per = |price: Option<f64>| price.unwrap_or(0.0);
+    let mut cost = 0.0;
+    if let Some(p) = pricing(Kind::Origin) {
+        cost += per(p.per_gb_in) * ingest + per(p.per_gb_out) * origin_out;
     }
+    if cdn && let Some(p) = pricing(Kind::Cdn) {
+        cost += per(p.per_gb_out) * to_viewers;
+    }
+    let factors: f64 = event.regions.iter().map(|r| catalog.price_factor(r)).sum();
+    let n = event.regions.len() as f64;
+    let mut d = Delivery {
+        ingest_gb: ingest * n,
+        origin_out_gb: origin_out * n,
+        viewers_gb: viewers,
+        cost: cost * factors,
+        unpriced: Vec::new(),
+    };
     d.unpriced = catalog.unpriced(profile);
     let billed_to_viewers =
         pricing(if cdn { Kind::Cdn } else { Kind::Origin }).is_some_and(|p| p.per_gb_out.is_some());
