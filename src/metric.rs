@@ -82,6 +82,7 @@ metrics! {
     EncoderDroppedFrames = "encoder_dropped_frames", Encoder, "Frames dropped since the last sample.";
     EncoderDuplicatedFrames = "encoder_duplicated_frames", Encoder, "Frames duplicated since the last sample.";
     EncoderAlerts = "encoder_alerts", Encoder, "Alerts the encoding service holds set on the channel (MediaLive's, such as a lost input).";
+    EncoderPaused = "encoder_paused", Encoder, "1 while the encoding service holds this pipeline paused (failed over away from it); it runs on, its output held back.";
     PlaylistUp = "playlist_up", Origin, "1 when the rendition's playlist was fetched and parsed.";
     PlaylistAgeS = "playlist_age_s", Origin, "Seconds since the rendition's playlist last gained a segment.";
     MediaSequence = "media_sequence", Origin, "Media sequence number of the newest segment.";

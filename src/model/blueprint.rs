@@ -35,9 +35,10 @@ pub fn blueprint(profile: &Profile) -> Vec<Slot> {
     }
     let origin_deps: &[&str] = if archive { &["archive"] } else { &[] };
     slots.push(slot("origin", Kind::Origin, None, origin_deps));
+    // One encoder (and its inputs) runs both pipelines where the service does so itself.
     let pipelines: &[Option<char>] = match profile.encoder.redundancy {
-        Redundancy::Single => &[None],
-        Redundancy::Dual => &[Some('a'), Some('b')],
+        Redundancy::Dual if !profile.pipelines_in_one_encoder => &[Some('a'), Some('b')],
+        _ => &[None],
     };
     for &p in pipelines {
         let encoder = suffixed("encoder", p);
@@ -110,5 +111,56 @@ fn slot(name: &str, kind: Kind, pipeline: Option<char>, deps: &[&str]) -> Slot {
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         shared: false,
         after_show: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::catalog_spec::Pricing;
+
+    fn names(p: &Profile) -> Vec<String> {
+        blueprint(p).into_iter().map(|s| s.name).collect()
+    }
+
+    #[test]
+    fn one_encoder_runs_both_pipelines_where_the_catalog_says_so_and_is_billed_for_both() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config =
+            crate::config::load(root, &[], &crate::providers::registry::Registry::builtin())
+                .unwrap();
+        let mut dual = config.profiles["sim-dual"].clone();
+        assert!(!dual.pipelines_in_one_encoder);
+        let per_pipeline = names(&dual);
+        for n in ["input-a", "encoder-a", "input-b", "encoder-b"] {
+            assert!(per_pipeline.iter().any(|x| x == n), "{per_pipeline:?}");
+        }
+        let mut catalog = config.catalogs["sim"].clone();
+        if let Some(k) = catalog.kinds.get_mut(&Kind::Encoder) {
+            k.hourly_price = 0.0;
+            k.pricing = Some(Pricing {
+                source: "https://example.com/pricing".into(),
+                as_of: "2026-12-07".into(),
+                per_input_hour: Some(1.0),
+                per_output_hour: [("hd".to_string(), 10.0), ("sd".to_string(), 5.0)].into(),
+                ..Pricing::default()
+            });
+        }
+        let one = catalog.hourly_price_for(&dual, "eu-west-1", Kind::Encoder);
+
+        dual.pipelines_in_one_encoder = true;
+        let together = names(&dual);
+        assert!(together.iter().any(|x| x == "encoder"), "{together:?}");
+        assert!(together.iter().any(|x| x == "input"), "{together:?}");
+        assert!(
+            !together
+                .iter()
+                .any(|x| x.ends_with("-a") || x.ends_with("-b"))
+        );
+        // The one channel costs what the two did.
+        let both = catalog.hourly_price_for(&dual, "eu-west-1", Kind::Encoder);
+        let factor = catalog.price_factor("eu-west-1");
+        assert!((one - 16.0 * factor).abs() < 1e-9, "{one}");
+        assert!((both - 2.0 * one).abs() < 1e-9, "{both} against {one}");
     }
 }

@@ -90,6 +90,11 @@ pub struct KindEntry {
     /// event group, it is one resource for all the group's regions, kept there.
     #[serde(default)]
     pub global_region: Option<String>,
+    /// How many pipelines one resource of this kind runs: 2 where a dual profile's two
+    /// pipelines are one resource (a MediaLive STANDARD channel, fed by standard-class inputs),
+    /// rather than one resource per pipeline.
+    #[serde(default)]
+    pub pipelines: Option<u8>,
 }
 
 /// A kind's prices as its service bills them, each table naming its public source and the

@@ -109,6 +109,9 @@ pub struct Profile {
     pub cdn: CdnSpec,
     pub vod: VodSpec,
     pub monitoring: MonitoringSpec,
+    /// A dual profile whose two pipelines run in one encoder (its catalog's encoder kind has
+    /// `pipelines: 2`: a MediaLive STANDARD channel), with one input taking both feeds.
+    pub pipelines_in_one_encoder: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,7 +177,13 @@ impl Catalog {
                 .iter()
                 .filter_map(|r| p.per_output(codec, r.height))
                 .sum::<f64>();
-        base + per_run * self.price_factor(region)
+        // Each pipeline of a channel that runs both encodes the whole ladder from its input.
+        let pipelines = if kind == Kind::Encoder && profile.pipelines_in_one_encoder {
+            2.0
+        } else {
+            1.0
+        };
+        base + per_run * pipelines * self.price_factor(region)
     }
 
     /// What the estimate of a profile's event leaves out: an encoder output class the table

@@ -274,14 +274,28 @@ impl Monitor {
             && let Ok(provider) = providers.get(&t.provider)
         {
             for rec in &t.encoders {
-                let e = base.with_tier(Tier::Encoder, &rec.spec.name);
-                self.probes.spawn(probes::encoder::run(
-                    provider.clone(),
-                    rec.clone(),
-                    e,
-                    self.signals.clone(),
-                    stop.clone(),
-                ));
+                // An encoder running both pipelines is probed as each (`encoder/a`), so that
+                // an alert says which one failed.
+                let pipelines = crate::monitor::actions::plan::Resources::pipelines_of(rec);
+                let each: Vec<Option<String>> = if pipelines.len() > 1 {
+                    pipelines.into_iter().map(Some).collect()
+                } else {
+                    vec![None]
+                };
+                for pipeline in each {
+                    let resource = match &pipeline {
+                        Some(p) => format!("{}/{p}", rec.spec.name),
+                        None => rec.spec.name.clone(),
+                    };
+                    self.probes.spawn(probes::encoder::run(
+                        provider.clone(),
+                        rec.clone(),
+                        pipeline,
+                        base.with_tier(Tier::Encoder, &resource),
+                        self.signals.clone(),
+                        stop.clone(),
+                    ));
+                }
             }
         }
         // The origin is probed whenever the edge is: the edge's lag is read against it.

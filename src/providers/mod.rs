@@ -93,24 +93,36 @@ pub trait Provider: Send + Sync {
         Ok(None)
     }
     /// An encoder's own view of its health, for the monitor's first tier; `None` where the
-    /// provider has no such view (then T1 is not probed).
-    async fn encoder_health(&self, _rec: &RecordedResource) -> Option<EncoderHealth> {
+    /// provider has no such view (then T1 is not probed). `pipeline` names one of the
+    /// pipelines of an encoder that runs both (its outputs' `pipelines`).
+    async fn encoder_health(
+        &self,
+        _rec: &RecordedResource,
+        _pipeline: Option<&str>,
+    ) -> Option<EncoderHealth> {
         None
     }
-    /// Switches the edge `cdn` to serve `event` from `pipeline` (monitoring's `failover`).
+    /// Makes `pipeline` the one that serves `event` (monitoring's `failover`), through `via`:
+    /// the CDN edge where the edge picks the pipeline, or the encoder where one encoder runs
+    /// both pipelines (see [`crate::monitor::actions::plan::Resources::switch`]).
     async fn failover(
         &self,
-        _cdn: &RecordedResource,
+        _via: &RecordedResource,
         _event: &str,
         _pipeline: &str,
     ) -> Result<(), ProviderError> {
         Err(ProviderError::Permanent(format!(
-            "the {} provider cannot switch an edge's pipeline",
+            "the {} provider cannot switch an event's pipeline",
             self.name()
         )))
     }
-    /// Restarts an encoder in place: same resource, same outputs (monitoring's `restart`).
-    async fn restart(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
+    /// Restarts an encoder in place: same resource, same outputs (monitoring's `restart`);
+    /// only `pipeline` of an encoder that runs both.
+    async fn restart(
+        &self,
+        rec: &RecordedResource,
+        _pipeline: Option<&str>,
+    ) -> Result<(), ProviderError> {
         Err(ProviderError::Permanent(format!(
             "the {} provider cannot restart a {}",
             self.name(),
@@ -140,6 +152,9 @@ pub struct EncoderHealth {
     pub duplicated_frames: Option<u64>,
     /// Alerts the encoding service holds set (MediaLive's), where it keeps any.
     pub alerts: Option<u32>,
+    /// Whether the service holds this pipeline paused (failed over away from), where the
+    /// encoder runs both.
+    pub paused: Option<bool>,
 }
 
 /// Options that shape how providers are opened (tests and benchmarks change them).

@@ -252,7 +252,7 @@ async fn channel_alerts_against_moto() {
         .unwrap()
         .provider_id;
     let encoder = recorded(spec("derby", "eu-west-1", "encoder"), &channel);
-    let health = || async { aws.encoder_health(&encoder).await.unwrap() };
+    let health = || async { aws.encoder_health(&encoder, None).await.unwrap() };
 
     // T1 keeps a channel's count of alerts for a while (MediaLive's quota is shared with
     // every create): a change shows within that time, not at once.
@@ -295,7 +295,7 @@ async fn channel_alerts_against_moto() {
     // Straight against moto, which has no alerts to read: none are claimed.
     let direct = tempfile::tempdir().unwrap();
     let plain = provider(&moto, direct.path());
-    let h = plain.encoder_health(&encoder).await.unwrap();
+    let h = plain.encoder_health(&encoder, None).await.unwrap();
     assert!(h.up);
     assert_eq!(h.alerts, None);
     ok(dir.path(), &["down", "--yes"]);

@@ -249,7 +249,7 @@ async fn shared_cdn_against_moto() {
 #[test]
 #[ignore = "run by a_stalled_mediapackage_playlist_raises_an_origin_alert_on_aws, with moto and credentials"]
 fn origin_monitoring_against_moto() {
-    use common::daemon::{Daemon, wait_for};
+    use common::daemon::wait_for;
     let moto = std::env::var(MOTO_ENV)
         .expect("run through a_stalled_mediapackage_playlist_raises_an_origin_alert_on_aws");
     let front = common::faultproxy::FaultProxy::start(&moto, 0, 0, &[]);
@@ -294,39 +294,7 @@ fn origin_monitoring_against_moto() {
         all.iter().any(|a| a["rule"] == rule && a["state"] == state)
     };
 
-    let daemon = Daemon(
-        orchestrate(
-            dir.path(),
-            &[
-                "run",
-                "--interval",
-                "2s",
-                "--listen",
-                "127.0.0.1:0",
-                "--output",
-                "json",
-            ],
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap(),
-    );
-    let state = dir.path().join("state");
-    let addr = wait_for("the API address", 60, || {
-        std::fs::read_to_string(state.join("api-addr")).ok()
-    });
-    let token = std::fs::read_to_string(state.join("api-token")).unwrap();
-    let base = format!("http://{}", addr.trim());
-    let client = reqwest::blocking::Client::new();
-    let get = |path: &str| {
-        client
-            .get(format!("{base}{path}"))
-            .bearer_auth(&token)
-            .send()
-            .and_then(|r| r.text())
-            .unwrap_or_default()
-    };
+    let (daemon, get) = run_daemon(dir.path());
     wait_for("the event to be probed", 120, || {
         let s: serde_json::Value = serde_json::from_str(&get("/v1/status")).ok()?;
         (s["probed"] == serde_json::json!(["live-1/eu-west-1"])).then_some(())

@@ -171,6 +171,13 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
         "",
     );
     insta::assert_snapshot!("aws_slate", err);
+    // On aws, a failover switches a MediaLive STANDARD channel's pipelines; nothing scales.
+    let err = refused_on_aws(
+        &p,
+        clip,
+        "monitoring:\n  actions:\n    - on: [encoder-alerts]\n      do: failover\n    - on: [encoder-down]\n      do: restart\n    - on: [edge-errors]\n      do: scale\n",
+    );
+    insta::assert_snapshot!("aws_actions", err);
     // A shared CDN fronts a MediaPackage v2 channel group, which MediaLive feeds and whose
     // harvest is not built.
     let err = refused_on_aws(
@@ -274,6 +281,30 @@ fn a_catalog_timeout_below_a_p95_is_rejected_and_profiles_say_the_catalog_is_inv
     let out = p.run(&["validate"]);
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!(stderr(&out));
+}
+
+#[test]
+fn only_an_encoder_kind_runs_both_pipelines() {
+    let p = Project::fast();
+    let cat = p.read("providers/sim.yaml");
+    let with = |cat: String, kind: &str, n: u8| {
+        let at = cat.find(&format!("\n  {kind}: ")).expect("the kind") + 1;
+        let eol = at + cat[at..].find('\n').unwrap() + 1;
+        format!("{}    pipelines: {n}\n{}", &cat[..eol], &cat[eol..])
+    };
+    let cat = with(with(cat, "encoder", 3), "origin", 2);
+    p.write("providers/sim.yaml", &cat);
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("kinds.encoder.pipelines: a resource runs one pipeline or both of a dual profile (1 or 2), not 3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("kinds.origin.pipelines: only the `encoder` kind"),
+        "{err}"
+    );
 }
 
 #[test]

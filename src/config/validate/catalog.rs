@@ -108,6 +108,26 @@ pub(super) fn catalog(
             );
             ok = false;
         }
+        match entry.pipelines {
+            None | Some(1) => {}
+            Some(2) if k == "encoder" => {}
+            Some(2) => {
+                cx.top(
+                    format!("kinds.{k}.pipelines"),
+                    "only the `encoder` kind (a managed encoding service) may run both pipelines of a dual profile",
+                );
+                ok = false;
+            }
+            Some(n) => {
+                cx.top(
+                    format!("kinds.{k}.pipelines"),
+                    format!(
+                        "a resource runs one pipeline or both of a dual profile (1 or 2), not {n}"
+                    ),
+                );
+                ok = false;
+            }
+        }
         if let Some(p) = &entry.pricing {
             ok &= pricing(cx, k, p);
         }

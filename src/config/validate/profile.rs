@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use super::Ctx;
 use crate::config::duration::parse_duration;
-use crate::config::profile::{DrmScheme, InputKind, ProfileFile, ReactionKind};
+use crate::config::profile::{DrmScheme, Engine, InputKind, ProfileFile, ReactionKind, Redundancy};
 use crate::config::rules::{ProviderRules, ProviderSet};
 use crate::config::yaml::nearest;
-use crate::model::{Catalog, Profile, blueprint_kinds};
+use crate::model::{Catalog, Kind, Profile, blueprint_kinds};
 
 pub(super) fn profile(
     cx: &mut Ctx<'_>,
@@ -177,6 +177,12 @@ pub(super) fn profile(
         cdn: p.cdn.clone(),
         vod: p.vod.clone(),
         monitoring: p.monitoring.clone(),
+        pipelines_in_one_encoder: p.encoder.redundancy == Redundancy::Dual
+            && p.encoder.engine == Engine::Managed
+            && catalogs
+                .get(provider)
+                .and_then(|c| c.kinds.get(&Kind::Encoder))
+                .is_some_and(|k| k.pipelines == Some(2)),
     };
     if let Some(cat) = catalogs.get(provider) {
         for kind in blueprint_kinds(&out) {

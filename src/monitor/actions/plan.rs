@@ -77,35 +77,75 @@ pub struct Resources {
 }
 
 impl Resources {
-    fn pipeline(rec: &RecordedResource) -> Option<&str> {
-        rec.outputs.get("pipeline")?.as_str()
-    }
-
-    pub fn pipelines(&self) -> Vec<String> {
-        self.encoders
-            .iter()
-            .filter_map(|e| Self::pipeline(e).map(String::from))
+    /// The pipelines an encoder runs: its one (`pipeline`), or both where it runs them
+    /// (`pipelines`, a MediaLive STANDARD channel).
+    pub fn pipelines_of(rec: &RecordedResource) -> Vec<String> {
+        if let Some(p) = rec.outputs.get("pipeline").and_then(|p| p.as_str()) {
+            return vec![p.to_string()];
+        }
+        rec.outputs
+            .get("pipelines")
+            .and_then(|p| p.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(String::from))
             .collect()
     }
 
-    /// The pipeline an alert is about: its encoder's, the origin playlist's (`origin/b`), or
-    /// the one the edge served the content sample from (`content/b`). Edge and viewer alerts
-    /// see the event through the edge and cannot tell.
+    /// Whether one encoder runs several pipelines: then it switches between them itself.
+    fn runs_several(rec: &RecordedResource) -> bool {
+        Self::pipelines_of(rec).len() > 1
+    }
+
+    pub fn pipelines(&self) -> Vec<String> {
+        self.encoders.iter().flat_map(Self::pipelines_of).collect()
+    }
+
+    /// The encoder running pipeline `p`.
+    fn encoder_of(&self, p: &str) -> Option<&RecordedResource> {
+        self.encoders
+            .iter()
+            .find(|e| Self::pipelines_of(e).iter().any(|x| x == p))
+    }
+
+    /// What makes a pipeline the one served: the encoder, where one runs both pipelines (it
+    /// pauses the other), else the CDN edge, which picks the pipeline it fetches from.
+    pub fn switch(&self) -> Option<&RecordedResource> {
+        self.encoders
+            .iter()
+            .find(|e| Self::runs_several(e))
+            .or(self.cdn.as_ref())
+    }
+
+    /// The pipeline an alert is about: its encoder's (`encoder-b`, or `encoder/b` for one of
+    /// the pipelines of an encoder that runs both), the origin playlist's (`origin/b`), or the
+    /// one the edge served the content sample from (`content/b`). Edge and viewer alerts see
+    /// the event through the edge and cannot tell.
     pub fn failing_pipeline(&self, labels: &Labels) -> Option<String> {
+        let known = |p: &str| self.pipelines().iter().any(|x| x == p);
         match labels.tier {
-            Tier::Encoder => self
-                .encoders
-                .iter()
-                .find(|e| e.spec.name == *labels.resource)
-                .and_then(Self::pipeline)
-                .map(String::from),
+            Tier::Encoder => {
+                if let Some(e) = self
+                    .encoders
+                    .iter()
+                    .find(|e| e.spec.name == *labels.resource)
+                {
+                    let own = Self::pipelines_of(e);
+                    return (own.len() == 1).then(|| own[0].clone());
+                }
+                let (name, p) = labels.resource.split_once('/')?;
+                self.encoders
+                    .iter()
+                    .any(|e| e.spec.name == name && Self::pipelines_of(e).iter().any(|x| x == p))
+                    .then(|| p.to_string())
+            }
             Tier::Origin | Tier::Content => labels
                 .resource
                 .strip_prefix(match labels.tier {
                     Tier::Origin => "origin/",
                     _ => "content/",
                 })
-                .filter(|p| self.pipelines().iter().any(|x| x == p))
+                .filter(|p| known(p))
                 .map(String::from),
             Tier::Edge | Tier::Viewer => None,
         }
@@ -115,9 +155,19 @@ impl Resources {
 /// A decided action made concrete: which resource, which pipeline.
 #[derive(Debug, Clone)]
 pub enum Step {
-    Failover { cdn: RecordedResource, to: String },
-    Restart { encoder: RecordedResource },
-    Scale { resource: RecordedResource },
+    /// `via` makes `to` the pipeline served (see [`Resources::switch`]).
+    Failover {
+        via: RecordedResource,
+        to: String,
+    },
+    /// `pipeline` is named where the encoder runs several.
+    Restart {
+        encoder: RecordedResource,
+        pipeline: Option<String>,
+    },
+    Scale {
+        resource: RecordedResource,
+    },
 }
 
 impl Step {
@@ -125,7 +175,11 @@ impl Step {
     pub fn target(&self) -> String {
         match self {
             Step::Failover { to, .. } => format!("pipeline {to}"),
-            Step::Restart { encoder } => encoder.spec.name.clone(),
+            Step::Restart {
+                encoder,
+                pipeline: Some(p),
+            } => format!("{}/{p}", encoder.spec.name),
+            Step::Restart { encoder, .. } => encoder.spec.name.clone(),
             Step::Scale { resource } => resource.spec.name.clone(),
         }
     }
@@ -153,9 +207,9 @@ pub fn step(
     };
     match act {
         Act::Failover => {
-            let cdn = res
-                .cdn
-                .clone()
+            let via = res
+                .switch()
+                .cloned()
                 .ok_or("this event has no CDN edge to fail over")?;
             let to = match pipeline {
                 Some(p) => named(p)?,
@@ -178,7 +232,7 @@ pub fn step(
             if failing.as_deref() == Some(to.as_str()) {
                 return Err(format!("pipeline {to} is the one failing"));
             }
-            Ok(Step::Failover { cdn, to })
+            Ok(Step::Failover { via, to })
         }
         Act::Restart => {
             let p = match pipeline {
@@ -191,22 +245,18 @@ pub fn step(
                 })?,
             };
             let encoder = res
-                .encoders
-                .iter()
-                .find(|e| Resources::pipeline(e) == Some(p.as_str()))
+                .encoder_of(&p)
                 .cloned()
                 .ok_or_else(|| format!("no encoder runs pipeline {p}"))?;
-            Ok(Step::Restart { encoder })
+            let pipeline = Resources::runs_several(&encoder).then_some(p);
+            Ok(Step::Restart { encoder, pipeline })
         }
         Act::Scale => {
             let resource = match labels.tier {
                 Tier::Edge | Tier::Viewer => res.cdn.clone(),
-                Tier::Encoder | Tier::Origin | Tier::Content => failing.and_then(|p| {
-                    res.encoders
-                        .iter()
-                        .find(|e| Resources::pipeline(e) == Some(p.as_str()))
-                        .cloned()
-                }),
+                Tier::Encoder | Tier::Origin | Tier::Content => {
+                    failing.and_then(|p| res.encoder_of(&p).cloned())
+                }
             }
             .ok_or_else(|| format!("nothing to scale for an alert on {}", labels.resource))?;
             Ok(Step::Scale { resource })
@@ -294,5 +344,35 @@ mod tests {
         assert_eq!(s.map(|s| s.target()).as_deref(), Ok("encoder-b"));
         let s = step(Act::Scale, &r, &labels(Tier::Edge, "cdn"), None);
         assert_eq!(s.map(|s| s.target()).as_deref(), Ok("cdn"));
+    }
+
+    /// One MediaLive STANDARD channel running both pipelines, behind a CDN.
+    fn standard() -> Resources {
+        Resources {
+            encoders: vec![rec(
+                "encoder",
+                "encoder",
+                serde_json::json!({"pipelines": ["a", "b"]}),
+            )],
+            cdn: Some(rec("cdn", "cdn", serde_json::json!({"url": "http://e"}))),
+        }
+    }
+
+    #[test]
+    fn an_encoder_running_both_pipelines_switches_between_them_itself() {
+        let r = standard();
+        assert_eq!(r.pipelines(), ["a", "b"]);
+        let s = step(Act::Failover, &r, &labels(Tier::Encoder, "encoder/a"), None).unwrap();
+        let Step::Failover { via, to } = &s else {
+            panic!("{s:?}")
+        };
+        assert_eq!((via.spec.name.as_str(), to.as_str()), ("encoder", "b"));
+        // The channel as a whole says nothing of one pipeline.
+        let e = step(Act::Failover, &r, &labels(Tier::Encoder, "encoder"), None);
+        assert!(e.is_err_and(|e| e.contains("does not say which pipeline")));
+        let s = step(Act::Restart, &r, &labels(Tier::Encoder, "encoder/b"), None);
+        assert_eq!(s.map(|s| s.target()).as_deref(), Ok("encoder/b"));
+        let e = step(Act::Restart, &r, &labels(Tier::Encoder, "encoder/c"), None);
+        assert!(e.is_err());
     }
 }

@@ -497,8 +497,10 @@ impl Runner {
         self.work.spawn(async move {
             let p = &place.provider;
             let r = match &s {
-                Step::Failover { cdn, to } => p.failover(cdn, &place.event, to).await,
-                Step::Restart { encoder } => p.restart(encoder).await,
+                Step::Failover { via, to } => p.failover(via, &place.event, to).await,
+                Step::Restart { encoder, pipeline } => {
+                    p.restart(encoder, pipeline.as_deref()).await
+                }
                 Step::Scale { resource } => p.scale(resource).await,
             };
             rec.at = Timestamp::now();

@@ -1,4 +1,5 @@
-//! T1: the encoder's own view of itself, once a second, from its provider.
+//! T1: the encoder's own view of itself, once a second, from its provider; of one pipeline,
+//! where an encoder runs both.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ const EVERY: Duration = Duration::from_secs(1);
 pub async fn run(
     provider: Arc<dyn Provider>,
     rec: RecordedResource,
+    pipeline: Option<String>,
     e: Emitter,
     tx: mpsc::Sender<Signal>,
     stop: CancellationToken,
@@ -29,8 +31,9 @@ pub async fn run(
         Metric::EncoderDroppedFrames,
         Metric::EncoderDuplicatedFrames,
         Metric::EncoderAlerts,
+        Metric::EncoderPaused,
     ]);
-    let [up, fps, speed, bitrate, dropped, duplicated, alerts] = s.as_slice() else {
+    let [up, fps, speed, bitrate, dropped, duplicated, alerts, paused] = s.as_slice() else {
         return;
     };
     let mut before: Option<(Option<u64>, Option<u64>)> = None;
@@ -42,13 +45,16 @@ pub async fn run(
             _ = tick.tick() => {}
         }
         // A provider without an encoder view: nothing to probe at this tier.
-        let Some(h) = provider.encoder_health(&rec).await else {
+        let Some(h) = provider.encoder_health(&rec, pipeline.as_deref()).await else {
             return;
         };
         let now = Timestamp::now();
         let mut out = vec![Signal::new(up, now, f64::from(u8::from(h.up)))];
         if let Some(n) = h.alerts {
             out.push(Signal::new(alerts, now, f64::from(n)));
+        }
+        if let Some(p) = h.paused {
+            out.push(Signal::new(paused, now, f64::from(u8::from(p))));
         }
         if h.up {
             for (series, v) in [(fps, h.fps), (speed, h.speed), (bitrate, h.bitrate_kbps)] {

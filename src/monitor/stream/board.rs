@@ -156,6 +156,7 @@ fn readings(v: &BTreeMap<Metric, f64>) -> String {
         (EncoderSpeed, "speed", 2),
         (EncoderBitrateKbps, "kbps", 0),
         (EncoderAlerts, "alerts", 0),
+        (EncoderPaused, "paused", 0),
         (PlaylistUp, "up", 0),
         (PlaylistAgeS, "age", 1),
         (MediaSequence, "seq", 0),

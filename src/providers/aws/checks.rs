@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::config::Finding;
 use crate::config::catalog::KindEntry;
-use crate::config::profile::{InputKind, Packaging, ProfileFile};
+use crate::config::profile::{InputKind, Packaging, ProfileFile, ReactionKind};
 use crate::model::Kind;
 
 /// The addresses a MediaLive pull input reads from.
@@ -84,14 +84,28 @@ pub fn profile(p: &ProfileFile, kinds: &BTreeMap<Kind, KindEntry>) -> Vec<Findin
             format!("MediaLive reads the slate from an s3:// or https:// URL, not `{slate}`"),
         ));
     }
-    // Two EC2 encoders push to the MediaPackage channel's two ingest endpoints, one each.
-    if managed && p.encoder.redundancy == crate::config::profile::Redundancy::Dual {
-        // Two single-pipeline channels would both push to the MediaPackage channel's first
-        // ingest endpoint; two pipelines into one origin need a STANDARD channel.
+    // Two EC2 encoders push to the MediaPackage channel's two ingest endpoints, one each;
+    // on MediaLive, one STANDARD channel runs both pipelines, which the catalog must say.
+    let dual = p.encoder.redundancy == crate::config::profile::Redundancy::Dual;
+    // Without a catalog, its absence is the error reported.
+    let standard = managed
+        && dual
+        && kinds
+            .get(&Kind::Encoder)
+            .is_none_or(|k| k.pipelines == Some(2));
+    if managed && dual && !standard {
         out.push(Finding::new(
-            "encoder.redundancy",
-            "the aws provider makes single-pipeline MediaLive channels; `dual` (a STANDARD channel feeding both MediaPackage ingest endpoints) is not built yet",
+            "provider",
+            "`redundancy: dual` on MediaLive is one STANDARD channel running both pipelines: the aws catalog's encoder kind needs `pipelines: 2`",
         ));
+    }
+    for (i, a) in p.monitoring.actions.iter().enumerate() {
+        if a.action == ReactionKind::Failover && !standard {
+            out.push(Finding::new(
+                format!("monitoring.actions[{i}].do"),
+                "on aws, `failover` switches between the two pipelines of a MediaLive STANDARD channel: it needs `encoder.engine: managed` and `redundancy: dual`",
+            ));
+        }
     }
     if p.vod.enabled {
         vod(p, &mut out);

@@ -388,6 +388,18 @@ pub async fn health(client: &Client, id: &str) -> Option<EncoderHealth> {
     })
 }
 
+/// Reboots the instance: its encoder is an enabled systemd unit, started again at boot with
+/// the same origin and ladder (monitoring's `restart`).
+pub async fn reboot(client: &Client, id: &str) -> Result<(), ProviderError> {
+    client
+        .reboot_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("EC2 RebootInstances {id}"), e))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,13 @@ impl<V: Clone> Cache<V> {
     }
 }
 
+impl<V> Cache<V> {
+    /// Drops the answer for `key`: the next read asks again (after a change this process made).
+    pub async fn forget(&self, key: &str) {
+        self.entries.lock().await.remove(key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,8 +80,7 @@ pub struct AwsProvider {
     cloudfront: Clients<aws_sdk_cloudfront::Client>,
     ec2: Clients<aws_sdk_ec2::Client>,
     /// T1's answers, kept a while: MediaLive channel states by region, alerts by channel.
-    channel_states: health::Cache<HashMap<String, String>>,
-    channel_alerts: health::Cache<Option<u32>>,
+    channels_health: medialive::HealthCaches,
     /// By (service, region): the bucket each request to the service there waits on.
     limits: Mutex<HashMap<(String, String), Arc<crate::ratelimit::TokenBucket>>>,
 }
@@ -113,8 +112,11 @@ impl AwsProvider {
             cloudfront: Clients::new(),
             ec2: Clients::new(),
             limits: Mutex::new(HashMap::new()),
-            channel_states: health::Cache::new(health::STATES_FOR),
-            channel_alerts: health::Cache::new(health::ALERTS_FOR),
+            channels_health: medialive::HealthCaches {
+                states: health::Cache::new(health::STATES_FOR),
+                alerts: health::Cache::new(health::ALERTS_FOR),
+                paused: health::Cache::new(health::ALERTS_FOR),
+            },
         }
     }
 
@@ -761,23 +763,68 @@ impl Provider for AwsProvider {
         Ok(out)
     }
 
-    async fn encoder_health(&self, rec: &RecordedResource) -> Option<EncoderHealth> {
+    async fn encoder_health(
+        &self,
+        rec: &RecordedResource,
+        pipeline: Option<&str>,
+    ) -> Option<EncoderHealth> {
         let id = rec.provider_id.as_deref()?;
         let region = &rec.spec.region;
         match rec.spec.kind {
             Kind::Instance => ec2::health(&self.ec2(region).await, id).await,
             _ => {
                 let client = self.medialive(region).await;
-                medialive::health(
-                    &client,
-                    region,
-                    id,
-                    &self.channel_states,
-                    &self.channel_alerts,
-                )
-                .await
+                medialive::health(&client, region, id, pipeline, &self.channels_health).await
             }
         }
+    }
+
+    async fn failover(
+        &self,
+        via: &RecordedResource,
+        _event: &str,
+        pipeline: &str,
+    ) -> Result<(), ProviderError> {
+        let channel = standard_channel(via)?;
+        let client = self.medialive(&via.spec.region).await;
+        medialive::pipelines::serve(&client, channel, pipeline).await?;
+        self.channels_health.paused.forget(channel).await;
+        Ok(())
+    }
+
+    async fn restart(
+        &self,
+        rec: &RecordedResource,
+        pipeline: Option<&str>,
+    ) -> Result<(), ProviderError> {
+        let id = rec.provider_id.as_deref().ok_or_else(|| {
+            ProviderError::Permanent(format!("{} has no provider id", rec.spec.name))
+        })?;
+        let region = &rec.spec.region;
+        match rec.spec.kind {
+            Kind::Encoder => {
+                let client = self.medialive(region).await;
+                medialive::pipelines::restart(&client, id, pipeline).await
+            }
+            Kind::Instance => ec2::reboot(&self.ec2(region).await, id).await,
+            other => Err(ProviderError::Permanent(format!(
+                "the aws provider restarts encoders, not a {other}"
+            ))),
+        }
+    }
+}
+
+/// The MediaLive channel of `rec` when it runs both pipelines: what a failover on aws
+/// switches.
+fn standard_channel(rec: &RecordedResource) -> Result<&str, ProviderError> {
+    let both = rec.spec.kind == Kind::Encoder
+        && crate::monitor::actions::plan::Resources::pipelines_of(rec).len() > 1;
+    match rec.provider_id.as_deref() {
+        Some(id) if both => Ok(id),
+        _ => Err(ProviderError::Permanent(format!(
+            "the aws provider fails over between the two pipelines of a MediaLive STANDARD channel; {} is not one",
+            rec.spec.name
+        ))),
     }
 }
 

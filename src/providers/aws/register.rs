@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::checks::{SERVICES, profile};
 use crate::config::catalog::CatalogFile;
+use crate::config::profile::ReactionKind;
 use crate::config::{Finding, ProviderRules};
 use crate::model::Kind;
 use crate::providers::registration::{CannotOpen, Opening, Registration};
@@ -14,7 +15,7 @@ pub const REGISTRATION: Registration = Registration {
         name: "aws",
         services: SERVICES,
         kinds: &Kind::ALL,
-        actions: &[],
+        actions: &[ReactionKind::Failover, ReactionKind::Restart],
         vod: true,
         drm: &[],
         slate: true,

@@ -559,7 +559,11 @@ impl Provider for LocalProvider {
         self.remove(&dir).await
     }
 
-    async fn encoder_health(&self, rec: &RecordedResource) -> Option<EncoderHealth> {
+    async fn encoder_health(
+        &self,
+        rec: &RecordedResource,
+        _pipeline: Option<&str>,
+    ) -> Option<EncoderHealth> {
         let progress = PathBuf::from(rec.outputs.get("progress")?.as_str()?);
         let dir = progress.parent()?.to_path_buf();
         tokio::task::spawn_blocking(move || {
@@ -610,7 +614,11 @@ impl Provider for LocalProvider {
         }
     }
 
-    async fn restart(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
+    async fn restart(
+        &self,
+        rec: &RecordedResource,
+        _pipeline: Option<&str>,
+    ) -> Result<(), ProviderError> {
         if rec.spec.kind != Kind::Encoder {
             return Err(ProviderError::Permanent(format!(
                 "the local provider restarts encoders, not a {}",

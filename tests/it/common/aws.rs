@@ -262,3 +262,42 @@ pub async fn medialive_in_ireland(endpoint: &str) -> aws_sdk_medialive::Client {
             .build(),
     )
 }
+
+/// `orchestrate run` on the project in `dir`, its API on loopback: the daemon (stopped when
+/// dropped) and a GET of the API's `path` with its token (the body, or empty on failure).
+pub fn run_daemon(dir: &std::path::Path) -> (super::daemon::Daemon, impl Fn(&str) -> String) {
+    let daemon = super::daemon::Daemon(
+        orchestrate(
+            dir,
+            &[
+                "run",
+                "--interval",
+                "2s",
+                "--listen",
+                "127.0.0.1:0",
+                "--output",
+                "json",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let state = dir.join("state");
+    let addr = super::daemon::wait_for("the API address", 60, || {
+        std::fs::read_to_string(state.join("api-addr")).ok()
+    });
+    let token = std::fs::read_to_string(state.join("api-token")).unwrap();
+    let base = format!("http://{}", addr.trim());
+    let client = reqwest::blocking::Client::new();
+    let get = move |path: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .and_then(|r| r.text())
+            .unwrap_or_default()
+    };
+    (daemon, get)
+}

@@ -21,6 +21,11 @@ pub struct ChannelAlerts {
 impl ChannelAlerts {
     /// Raises `alert_type` on pipeline 0 of `channel`.
     pub fn set(&self, channel: &str, alert_type: &str, message: &str) {
+        self.set_on(channel, "0", alert_type, message);
+    }
+
+    /// Raises `alert_type` on pipeline `pipeline` ("0" or "1", as MediaLive numbers them).
+    pub fn set_on(&self, channel: &str, pipeline: &str, alert_type: &str, message: &str) {
         let mut all = self.alerts.lock().unwrap_or_else(|p| p.into_inner());
         let list = all.entry(channel.to_string()).or_default();
         let id = format!("{channel}-{}", list.len() + 1);
@@ -28,7 +33,7 @@ impl ChannelAlerts {
             "alertType": alert_type,
             "id": id,
             "message": message,
-            "pipelineId": "0",
+            "pipelineId": pipeline,
             "setTimestamp": jiff::Timestamp::now().to_string(),
             "state": "SET",
         }));

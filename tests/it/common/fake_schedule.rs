@@ -1,9 +1,12 @@
 //! A fake of MediaLive's channel schedule (BatchUpdateSchedule, DescribeSchedule and
-//! DeleteSchedule at `/prod/channels/{id}/schedule`), which moto_server lacks, in the API's
+//! DeleteSchedule at `/prod/channels/{id}/schedule`) and of RestartChannelPipelines
+//! (`/prod/channels/{id}/restartChannelPipelines`), which moto_server lacks, in the API's
 //! restJson1 shape. Like MediaLive it refuses (422 UnprocessableEntityException) a batch that
 //! repeats an action name or reuses one already scheduled, a fixed time not in the future, an
-//! immediate action on a channel that is not running, or an input switch to an attachment the
-//! channel does not have (the channel as moto describes it); and a channel's schedule goes with
+//! immediate action on a channel that is not running, an input switch to an attachment the
+//! channel does not have, or a pause of a pipeline the channel does not run (PIPELINE_1 of a
+//! SINGLE_PIPELINE channel); a restart of a channel that is not running, or of no pipeline or
+//! one it does not run. The channel is as moto describes it. A channel's schedule goes with
 //! the channel (it reads the DeleteChannel calls going through to moto).
 
 use std::collections::BTreeMap;
@@ -19,6 +22,43 @@ use super::faultproxy::{ask_moto, json_error, json_ok};
 pub struct Schedules {
     /// Channel id → its actions, as DescribeSchedule lists them.
     actions: Mutex<BTreeMap<String, Vec<Value>>>,
+    /// Channel id → the pipelines of each restart asked for.
+    restarts: Mutex<BTreeMap<String, Vec<Vec<String>>>>,
+}
+
+/// The request's JSON body and the channel as moto describes it, or the error to answer.
+async fn request_and_channel(
+    moto: &str,
+    client: &reqwest::Client,
+    channel: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Value, Value), Response> {
+    let Ok(req) = serde_json::from_slice::<Value>(body) else {
+        return Err(json_error(
+            400,
+            "BadRequestException",
+            "the body is not JSON",
+        ));
+    };
+    let path = format!("/prod/channels/{channel}");
+    match ask_moto(client, moto, &path, headers).await {
+        Some(described) => Ok((req, described)),
+        None => Err(json_error(
+            404,
+            "NotFoundException",
+            &format!("channel {channel} not found"),
+        )),
+    }
+}
+
+/// The pipelines a channel of this class runs.
+fn pipelines_of(described: &Value) -> &'static [&'static str] {
+    if described["channelClass"] == "STANDARD" {
+        &["PIPELINE_0", "PIPELINE_1"]
+    } else {
+        &["PIPELINE_0"]
+    }
 }
 
 impl Schedules {
@@ -26,6 +66,62 @@ impl Schedules {
     pub fn channel_of(path: &str) -> Option<&str> {
         path.strip_prefix("/prod/channels/")?
             .strip_suffix("/schedule")
+    }
+
+    /// The channel a RestartChannelPipelines call is for.
+    pub fn restart_of(path: &str) -> Option<&str> {
+        path.strip_prefix("/prod/channels/")?
+            .strip_suffix("/restartChannelPipelines")
+    }
+
+    /// What a test reads: the pipelines of each restart of the channel.
+    pub fn restarts(&self, channel: &str) -> Vec<Vec<String>> {
+        let all = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(channel).cloned().unwrap_or_default()
+    }
+
+    /// RestartChannelPipelines: answers with the channel as moto describes it.
+    pub async fn restart(
+        &self,
+        moto: &str,
+        client: &reqwest::Client,
+        method: &Method,
+        channel: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        if method != Method::POST {
+            return json_error(405, "MethodNotAllowedException", "not served by the fake");
+        }
+        let (req, described) = match request_and_channel(moto, client, channel, headers, body).await
+        {
+            Ok(both) => both,
+            Err(answer) => return answer,
+        };
+        if described["state"] != "RUNNING" {
+            return json_error(
+                422,
+                "UnprocessableEntityException",
+                "only a running channel's pipelines restart",
+            );
+        }
+        let ids: Vec<String> = req["pipelineIds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(String::from))
+            .collect();
+        let runs = pipelines_of(&described);
+        if ids.is_empty() || ids.iter().any(|p| !runs.contains(&p.as_str())) {
+            return json_error(
+                422,
+                "UnprocessableEntityException",
+                &format!("the channel runs {runs:?}, not {ids:?}"),
+            );
+        }
+        let mut all = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+        all.entry(channel.to_string()).or_default().push(ids);
+        json_ok(described)
     }
 
     /// What a test reads: the channel's actions.
@@ -63,19 +159,10 @@ impl Schedules {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Response {
-        let Ok(req) = serde_json::from_slice::<Value>(body) else {
-            return json_error(400, "BadRequestException", "the body is not JSON");
-        };
-        let path = format!("/prod/channels/{channel}");
-        let described = match ask_moto(client, moto, &path, headers).await {
-            Some(described) => described,
-            None => {
-                return json_error(
-                    404,
-                    "NotFoundException",
-                    &format!("channel {channel} not found"),
-                );
-            }
+        let (req, described) = match request_and_channel(moto, client, channel, headers, body).await
+        {
+            Ok(both) => both,
+            Err(answer) => return answer,
         };
         let running = described["state"] == "RUNNING";
         let attachments: Vec<&str> = described["inputAttachments"]
@@ -124,10 +211,20 @@ impl Schedules {
             } else {
                 return refuse("no start settings".into());
             }
-            let to =
-                a["scheduleActionSettings"]["inputSwitchSettings"]["inputAttachmentNameReference"]
-                    .as_str()
-                    .unwrap_or_default();
+            let settings = &a["scheduleActionSettings"];
+            if let Some(pause) = settings.get("pauseStateSettings") {
+                let runs = pipelines_of(&described);
+                for p in pause["pipelines"].as_array().into_iter().flatten() {
+                    let id = p["pipelineId"].as_str().unwrap_or_default();
+                    if !runs.contains(&id) {
+                        return refuse(format!("the channel runs {runs:?}, not `{id}`"));
+                    }
+                }
+                continue;
+            }
+            let to = settings["inputSwitchSettings"]["inputAttachmentNameReference"]
+                .as_str()
+                .unwrap_or_default();
             if !attachments.contains(&to) {
                 return refuse(format!("the channel has no input attachment `{to}`"));
             }

@@ -4,8 +4,8 @@
 //! protocol for EC2). A server error
 //! is given after moto has done the call, as when AWS acts and its answer is lost. It also
 //! serves what moto lacks, under the same faults: MediaLive input security groups
-//! (`fake_input_security_groups.rs`), channel alerts (`fake_channel_alerts.rs`) and schedules
-//! (`fake_schedule.rs`), MediaPackage harvest jobs (`fake_harvest_jobs.rs`), and MediaPackage
+//! (`fake_input_security_groups.rs`), channel alerts (`fake_channel_alerts.rs`), schedules and
+//! pipeline restarts (`fake_schedule.rs`), MediaPackage harvest jobs (`fake_harvest_jobs.rs`), and MediaPackage
 //! v2 (`fake_mediapackage_v2.rs`).
 
 use std::sync::Arc;
@@ -253,6 +253,13 @@ impl Shared {
         } else if MediaPackageV2::serves(uri.path()) {
             let v2 = &self.mediapackage_v2;
             Some(v2.answer(&method, uri.path(), &headers, &body))
+        } else if let Some(channel) = Schedules::restart_of(uri.path()) {
+            let schedules = &self.schedules;
+            Some(
+                schedules
+                    .restart(moto, client, &method, channel, &headers, &body)
+                    .await,
+            )
         } else if let Some(channel) = Schedules::channel_of(uri.path()) {
             let schedules = &self.schedules;
             Some(

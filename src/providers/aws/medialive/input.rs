@@ -35,6 +35,14 @@ pub struct InputDef {
     /// `application/stream`, the path a push goes to after MediaLive's address.
     #[serde(default)]
     pub stream: Option<String>,
+    /// 2 for a standard-class input, feeding both pipelines of a STANDARD channel: two
+    /// sources (the same address, read twice) or two push destinations.
+    #[serde(default = "one")]
+    pub pipelines: u8,
+}
+
+fn one() -> u8 {
+    1
 }
 
 enum Source {
@@ -222,18 +230,21 @@ pub async fn create_input(
         Some(id) => id,
         None => {
             let mut req = client.create_input().name(name).request_id(token);
+            // A standard-class input has an entry point per pipeline.
+            let entries = usize::from(def.pipelines.max(1));
             req = match &source {
-                Source::Pull(kind, url) => req
-                    .r#type(kind.clone())
-                    .sources(InputSourceRequest::builder().url(url).build()),
-                // One destination: a single-pipeline input, as the channel is.
+                Source::Pull(kind, url) => req.r#type(kind.clone()).set_sources(Some(vec![
+                        InputSourceRequest::builder().url(url).build();
+                        entries
+                    ])),
                 Source::Push { stream, .. } => req
                     .r#type(InputType::RtmpPush)
-                    .destinations(
+                    .set_destinations(Some(vec![
                         InputDestinationRequest::builder()
                             .stream_name(stream)
-                            .build(),
-                    )
+                            .build();
+                        entries
+                    ]))
                     .set_input_security_groups(firewall.clone().map(|f| vec![f])),
                 Source::SrtCaller {
                     host,
@@ -242,13 +253,14 @@ pub async fn create_input(
                     ..
                 } => req.r#type(InputType::SrtCaller).srt_settings(
                     SrtSettingsRequest::builder()
-                        .srt_caller_sources(
+                        .set_srt_caller_sources(Some(vec![
                             SrtCallerSourceRequest::builder()
                                 .srt_listener_address(host)
                                 .srt_listener_port(port.to_string())
                                 .set_stream_id(stream_id.clone())
-                                .build(),
-                        )
+                                .build();
+                            entries
+                        ]))
                         .build(),
                 ),
             };
@@ -382,6 +394,7 @@ mod tests {
             address: address.map(String::from),
             allow: allow.iter().map(|s| s.to_string()).collect(),
             stream: Some("live/final".into()),
+            pipelines: 1,
         }
     }
 

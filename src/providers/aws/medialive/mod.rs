@@ -5,6 +5,7 @@
 
 pub mod channel;
 mod input;
+pub mod pipelines;
 pub mod schedule;
 
 pub use input::{
@@ -241,10 +242,31 @@ pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Made, 
     wait(client, &id, &["RUNNING"], false).await?;
     // Immediate switches need a running channel.
     schedule::ensure(client, &id, switches).await?;
-    Ok(Made {
-        outputs: json!({ "channel_id": id, "name": name }),
-        id,
-    })
+    let mut outputs = json!({ "channel_id": id, "name": name });
+    if doc.channel_class.as_deref() == Some("STANDARD") {
+        outputs["pipelines"] = json!(PIPELINES.map(|(p, _)| p));
+    }
+    Ok(Made { outputs, id })
+}
+
+/// A STANDARD channel's pipelines, as the profile's letters and as MediaLive names them.
+pub const PIPELINES: [(&str, &str); 2] = [("a", "PIPELINE_0"), ("b", "PIPELINE_1")];
+
+/// MediaLive's id of the pipeline the profile calls `letter`; a single-pipeline channel's
+/// one pipeline is PIPELINE_0.
+pub fn pipeline_id(letter: Option<&str>) -> Result<&'static str, ProviderError> {
+    let Some(letter) = letter else {
+        return Ok(PIPELINES[0].1);
+    };
+    PIPELINES
+        .iter()
+        .find(|(p, _)| *p == letter)
+        .map(|(_, id)| *id)
+        .ok_or_else(|| {
+            ProviderError::Permanent(format!(
+                "a MediaLive channel has pipelines a and b, not `{letter}`"
+            ))
+        })
 }
 
 /// Stops the channel if it runs, then deletes it and waits until it is gone.
@@ -284,31 +306,59 @@ pub async fn states(client: &Client) -> Result<HashMap<String, String>, Provider
         .collect())
 }
 
-/// T1 of the channel `id`, from the region's states and its alerts, each kept a while
-/// (`health`).
+/// The caches T1 reads a channel through (see [`super::health`]).
+pub struct HealthCaches {
+    pub states: Cache<HashMap<String, String>>,
+    /// Per channel: the pipeline of each alert held set (`None` where MediaLive's alerts
+    /// cannot be read).
+    pub alerts: Cache<Option<Vec<Option<String>>>>,
+    /// Per STANDARD channel: the pipelines held paused.
+    pub paused: Cache<Vec<String>>,
+}
+
+/// T1 of the channel `id`, or of one of its pipelines, from the region's states, its alerts
+/// and (for a pipeline) its pause state, each kept a while (`health`).
 pub async fn health(
     client: &Client,
     region: &str,
     id: &str,
-    states_cache: &Cache<HashMap<String, String>>,
-    alerts_cache: &Cache<Option<u32>>,
+    pipeline: Option<&str>,
+    caches: &HealthCaches,
 ) -> Option<EncoderHealth> {
-    let all = states_cache.get(region, || states(client)).await?;
+    let all = caches.states.get(region, || states(client)).await?;
     // A channel no longer listed is gone: down.
     let up = all.get(id).is_some_and(|s| s == "RUNNING");
-    let alerts = alerts_cache
+    let alerts = caches
+        .alerts
         .get(id, || async { Ok::<_, ()>(set_alerts(client, id).await) })
         .await
-        .flatten();
+        .flatten()
+        .map(|set| {
+            let n = set
+                .iter()
+                .filter(|a| pipeline.is_none_or(|p| pipelines::alert_is_on(a.as_deref(), p)))
+                .count();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        });
+    let paused = match pipeline {
+        Some(p) => caches
+            .paused
+            .get(id, || pipelines::paused(client, id))
+            .await
+            .map(|paused| paused.iter().any(|x| x == p)),
+        None => None,
+    };
     Some(EncoderHealth {
         up,
         alerts,
+        paused,
         ..EncoderHealth::default()
     })
 }
 
-/// The channel's alerts in state `SET`; `None` where MediaLive's alerts cannot be read.
-async fn set_alerts(client: &Client, id: &str) -> Option<u32> {
+/// The pipeline of each of the channel's alerts in state `SET`; `None` where MediaLive's
+/// alerts cannot be read.
+async fn set_alerts(client: &Client, id: &str) -> Option<Vec<Option<String>>> {
     let alerts: Vec<_> = client
         .list_alerts()
         .channel_id(id)
@@ -319,10 +369,12 @@ async fn set_alerts(client: &Client, id: &str) -> Option<u32> {
         .try_collect()
         .await
         .ok()?;
-    // The filter is the service's; counted again so that a cleared alert never counts.
-    let set = alerts
-        .iter()
-        .filter(|a| a.state().is_some_and(|s| s.as_str() == "SET"))
-        .count();
-    u32::try_from(set).ok()
+    // The filter is the service's; read again so that a cleared alert never counts.
+    Some(
+        alerts
+            .iter()
+            .filter(|a| a.state().is_some_and(|s| s.as_str() == "SET"))
+            .map(|a| a.pipeline_id().map(String::from))
+            .collect(),
+    )
 }

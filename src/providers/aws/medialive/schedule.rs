@@ -56,6 +56,22 @@ fn to_add(
         .collect())
 }
 
+/// Every action in the channel's schedule.
+pub async fn actions(
+    client: &Client,
+    channel: &str,
+) -> Result<Vec<ml::ScheduleAction>, ProviderError> {
+    client
+        .describe_schedule()
+        .channel_id(channel)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify(&format!("MediaLive DescribeSchedule {channel}"), e))
+}
+
 /// Adds to the channel's schedule what `switches` ask for and it lacks.
 pub async fn ensure(
     client: &Client,
@@ -65,15 +81,7 @@ pub async fn ensure(
     if switches.is_empty() {
         return Ok(());
     }
-    let existing: Vec<ml::ScheduleAction> = client
-        .describe_schedule()
-        .channel_id(channel)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| classify(&format!("MediaLive DescribeSchedule {channel}"), e))?;
+    let existing = actions(client, channel).await?;
     let names: Vec<String> = existing
         .iter()
         .filter_map(|a| a.action_name().map(String::from))
