@@ -3,6 +3,7 @@
 mod approve;
 #[cfg(feature = "bench")]
 mod bench;
+mod doctor;
 mod down;
 mod plan;
 mod report;
@@ -80,6 +81,7 @@ pub enum Output {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Validate(validate::Args),
+    Doctor(doctor::Args),
     Schema(schema::Args),
     Plan(plan::Args),
     Up(up::Args),
@@ -147,6 +149,7 @@ pub async fn run_with(
     ws.registry = registry;
     match cli.command {
         Command::Validate(a) => validate::exec(&ws, g, a).await,
+        Command::Doctor(a) => doctor::exec(&ws, g, a).await,
         Command::Schema(a) => schema::exec(a),
         Command::Plan(a) => plan::exec(&ws, g, a).await,
         Command::Up(a) => up::exec(&ws, g, a).await,

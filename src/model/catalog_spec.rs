@@ -95,6 +95,44 @@ pub struct KindEntry {
     /// rather than one resource per pipeline.
     #[serde(default)]
     pub pipelines: Option<u8>,
+    /// The service quota that bounds how many of this kind may exist at once, which
+    /// `orchestrate doctor` holds the schedule's peak to.
+    #[serde(default)]
+    pub quota: Option<Quota>,
+}
+
+/// A service quota, as the provider's quota service names it (AWS Service Quotas).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// The service's code (`medialive`, `ec2`).
+    pub service: String,
+    /// The quota's name as the quota service lists it.
+    pub name: String,
+    /// Whether the quota holds per region or for the whole account (a global service's).
+    #[serde(default)]
+    pub per: QuotaScope,
+    /// How much of the quota one resource takes (an instance type's vCPUs); 1 by default.
+    #[serde(default = "one")]
+    pub per_resource: u32,
+    /// The published default, checked against when the quota service does not answer.
+    #[serde(default)]
+    pub default: Option<f64>,
+    /// Where the default is published: required with `default`.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaScope {
+    #[default]
+    Region,
+    Account,
 }
 
 /// A kind's prices as its service bills them, each table naming its public source and the

@@ -148,25 +148,11 @@ pub fn always_on_hourly(desired: &DesiredState) -> f64 {
     }
     let mut hourly = shared;
     for mut v in by_region.into_values() {
-        let slots = peak_concurrency(v.iter().map(|(_, w)| *w));
+        let slots = super::peaks::peak_concurrency(v.iter().map(|(_, w)| *w));
         v.sort_by(|a, b| b.0.total_cmp(&a.0));
         hourly += v.iter().take(slots).map(|(h, _)| h).sum::<f64>();
     }
     hourly
-}
-
-/// The most windows open at one instant; one that ends as another starts does not overlap it.
-fn peak_concurrency(windows: impl Iterator<Item = crate::model::Window>) -> usize {
-    let mut edges: Vec<(Timestamp, i32)> =
-        windows.flat_map(|w| [(w.from, 1), (w.to, -1)]).collect();
-    // Ends before starts at the same instant.
-    edges.sort();
-    let (mut open, mut peak) = (0i32, 0i32);
-    for (_, d) in edges {
-        open += d;
-        peak = peak.max(open);
-    }
-    usize::try_from(peak).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -202,12 +188,5 @@ mod tests {
         add("@p+g", "eu", "cdn", 0.5, w(0, 5));
         // eu: two slots, b's 5 and a's 4; us: c's 7; the shared CDN's 0.5.
         assert_eq!(always_on_hourly(&d), 5.0 + 4.0 + 7.0 + 0.5);
-    }
-
-    #[test]
-    fn back_to_back_shows_share_a_slot_and_overlapping_ones_do_not() {
-        assert_eq!(peak_concurrency([w(0, 2), w(2, 4), w(4, 6)].into_iter()), 1);
-        assert_eq!(peak_concurrency([w(0, 3), w(2, 4), w(1, 5)].into_iter()), 3);
-        assert_eq!(peak_concurrency(std::iter::empty()), 0);
     }
 }

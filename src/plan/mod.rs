@@ -5,6 +5,7 @@ mod cost;
 mod desired;
 mod diff;
 pub mod display;
+pub mod peaks;
 mod split;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -129,6 +129,14 @@ pub trait Provider: Send + Sync {
             rec.spec.kind
         )))
     }
+    /// What `orchestrate doctor` checks before a season: credentials, the identities the
+    /// catalog names, and the season's peak against the provider's quotas.
+    async fn preflight(&self, _needs: &crate::plan::peaks::Needs) -> Vec<Check> {
+        vec![Check::warn(
+            "preflight",
+            format!("the {} provider has no preflight checks", self.name()),
+        )]
+    }
     /// Adds capacity to a resource (monitoring's `scale`).
     async fn scale(&self, rec: &RecordedResource) -> Result<(), ProviderError> {
         Err(ProviderError::Permanent(format!(
@@ -136,6 +144,41 @@ pub trait Provider: Send + Sync {
             self.name(),
             rec.spec.kind
         )))
+    }
+}
+
+/// One line of `orchestrate doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    pub check: String,
+    pub status: CheckStatus,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Check {
+    pub fn new(check: impl Into<String>, status: CheckStatus, detail: impl Into<String>) -> Self {
+        Self {
+            check: check.into(),
+            status,
+            detail: detail.into(),
+        }
+    }
+    pub fn pass(check: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(check, CheckStatus::Pass, detail)
+    }
+    pub fn warn(check: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(check, CheckStatus::Warn, detail)
+    }
+    pub fn fail(check: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(check, CheckStatus::Fail, detail)
     }
 }
 

@@ -268,7 +268,8 @@ fn help_texts_have_examples() {
     let p = Project::fast();
     insta::assert_snapshot!("help", p.ok(&["--help"]));
     for cmd in [
-        "validate", "schema", "plan", "up", "down", "status", "sweep", "watch", "approve", "reject",
+        "validate", "doctor", "schema", "plan", "up", "down", "status", "sweep", "watch",
+        "approve", "reject",
     ] {
         let text = p.ok(&[cmd, "--help"]);
         assert!(
@@ -675,4 +676,50 @@ fn an_http_client_that_cannot_be_built_is_an_error_not_a_panic() {
         assert!(err.contains("No CA certificates"), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+#[test]
+fn doctor_says_which_tools_it_found_and_fails_without_one() {
+    let p = Project::local(common::LOCAL_SCHEDULE);
+    p.write(
+        "profiles/test.yaml",
+        &common::local_profile("testsrc", "single"),
+    );
+    let out = p.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("local:\n"), "{text}");
+    for tool in ["ffmpeg", "ffprobe"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("  PASS  {tool} ")) && l.contains("version")),
+            "{text}"
+        );
+    }
+    // No VOD in this profile: the packager is not asked after.
+    assert!(!text.contains("packager"), "{text}");
+    assert!(!p.state_dir().exists(), "doctor wrote a state");
+
+    let out = p
+        .cmd(&["doctor", "--output", "json"])
+        .env("ORCHESTRATE_FFMPEG", "/nonexistent/ffmpeg")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["ok"], false);
+    let ffmpeg = &v["checks"][0];
+    assert_eq!(ffmpeg["check"], "ffmpeg");
+    assert_eq!(ffmpeg["status"], "fail");
+    assert!(
+        ffmpeg["detail"]
+            .as_str()
+            .unwrap()
+            .contains("apt-get install -y ffmpeg"),
+        "{ffmpeg}"
+    );
+
+    let out = p.run(&["doctor", "--provider", "azure"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no catalog for provider `azure`"));
 }

@@ -8,6 +8,7 @@ mod common;
 
 mod actions;
 mod aws;
+mod aws_doctor;
 mod aws_dual;
 mod aws_iam;
 mod aws_medialive;

@@ -131,6 +131,9 @@ pub(super) fn catalog(
         if let Some(p) = &entry.pricing {
             ok &= pricing(cx, k, p);
         }
+        if let Some(q) = &entry.quota {
+            ok &= quota(cx, k, q);
+        }
         if !(entry.hourly_price.is_finite() && entry.hourly_price >= 0.0) {
             cx.top(format!("kinds.{k}.hourly_price"), "must be zero or more");
             ok = false;
@@ -186,6 +189,42 @@ pub(super) fn catalog(
 
 /// A price table names where its figures come from and when they were read, and holds no
 /// negative or unknown price class.
+fn quota(cx: &mut Ctx<'_>, kind: &str, q: &crate::model::catalog_spec::Quota) -> bool {
+    let mut ok = true;
+    let at = |f: &str| format!("kinds.{kind}.quota.{f}");
+    for (f, v) in [("service", &q.service), ("name", &q.name)] {
+        if v.trim().is_empty() {
+            cx.top(at(f), "must not be empty");
+            ok = false;
+        }
+    }
+    if q.per_resource == 0 {
+        cx.top(
+            at("per_resource"),
+            "a resource takes 1 or more of the quota",
+        );
+        ok = false;
+    }
+    if let Some(d) = q.default {
+        if !(d.is_finite() && d >= 0.0) {
+            cx.top(at("default"), "must be zero or more");
+            ok = false;
+        }
+        if !q
+            .source
+            .as_deref()
+            .is_some_and(|s| s.starts_with("https://") || s.starts_with("http://"))
+        {
+            cx.top(
+                at("source"),
+                "a published default needs the URL it was read from",
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
 fn pricing(cx: &mut Ctx<'_>, kind: &str, p: &crate::model::catalog_spec::Pricing) -> bool {
     let mut ok = true;
     let at = |f: &str| format!("kinds.{kind}.pricing.{f}");

@@ -21,6 +21,7 @@
 
 pub(crate) mod checks;
 mod cloudfront;
+mod doctor;
 mod ec2;
 mod errors;
 mod harvest;
@@ -777,6 +778,10 @@ impl Provider for AwsProvider {
                 medialive::health(&client, region, id, pipeline, &self.channels_health).await
             }
         }
+    }
+
+    async fn preflight(&self, needs: &crate::plan::peaks::Needs) -> Vec<crate::providers::Check> {
+        self.doctor(needs).await
     }
 
     async fn failover(

@@ -639,6 +639,54 @@ impl Provider for LocalProvider {
         self.layout.write(&dir, &record).map_err(io_err)
     }
 
+    /// The tools the schedule's events run here: ffmpeg and ffprobe always, Shaka Packager
+    /// for a VOD.
+    async fn preflight(&self, needs: &crate::plan::peaks::Needs) -> Vec<crate::providers::Check> {
+        let mut tools = vec![
+            ("ffmpeg", PathBuf::from(&self.settings.ffmpeg), INSTALL_HINT),
+            (
+                "ffprobe",
+                PathBuf::from(&self.settings.ffprobe),
+                INSTALL_HINT,
+            ),
+        ];
+        if needs.kinds.contains(&Kind::Vod) {
+            tools.push((
+                "packager",
+                self.tools.packager.clone(),
+                "run examples/quickstart/run.sh (it installs Shaka Packager into .venv), or set ORCHESTRATE_PACKAGER",
+            ));
+        }
+        let mut out = Vec::new();
+        for (name, path, hint) in tools {
+            let ran = tokio::process::Command::new(&path)
+                .arg(if name == "packager" {
+                    "--version"
+                } else {
+                    "-version"
+                })
+                .stdin(std::process::Stdio::null())
+                .output()
+                .await;
+            out.push(match ran {
+                Ok(o) if o.status.success() => {
+                    let text = String::from_utf8_lossy(&o.stdout);
+                    let first = text.lines().next().unwrap_or_default().trim();
+                    crate::providers::Check::pass(name, format!("{}: {first}", path.display()))
+                }
+                Ok(o) => crate::providers::Check::fail(
+                    name,
+                    format!("`{}` exited with {}; {hint}", path.display(), o.status),
+                ),
+                Err(e) => crate::providers::Check::fail(
+                    name,
+                    format!("cannot run `{}`: {e}; {hint}", path.display()),
+                ),
+            });
+        }
+        out
+    }
+
     async fn list(&self) -> Result<Vec<InventoryItem>, ProviderError> {
         Ok(self
             .layout

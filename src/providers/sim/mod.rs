@@ -192,6 +192,13 @@ fn outputs(item: &Item) -> Value {
 
 #[async_trait]
 impl Provider for SimProvider {
+    async fn preflight(&self, _needs: &crate::plan::peaks::Needs) -> Vec<crate::providers::Check> {
+        vec![crate::providers::Check::pass(
+            "simulated",
+            "the sim cloud runs in this process: no credentials, roles or quotas to check",
+        )]
+    }
+
     fn name(&self) -> &str {
         "sim"
     }

@@ -1,12 +1,12 @@
 //! A fake AWS front: an HTTP proxy on loopback that passes calls to moto_server and answers a
 //! share of them with AWS's own throttling and server errors, in each protocol's shape
 //! (restJson1 for MediaLive and MediaPackage, restXml for S3 and CloudFront, the EC2 query
-//! protocol for EC2). A server error
-//! is given after moto has done the call, as when AWS acts and its answer is lost. It also
-//! serves what moto lacks, under the same faults: MediaLive input security groups
-//! (`fake_input_security_groups.rs`), channel alerts (`fake_channel_alerts.rs`), schedules and
-//! pipeline restarts (`fake_schedule.rs`), MediaPackage harvest jobs (`fake_harvest_jobs.rs`), and MediaPackage
-//! v2 (`fake_mediapackage_v2.rs`).
+//! protocol for EC2). A server error is given after moto has done the call, as when AWS acts
+//! and its answer is lost. It also serves what moto lacks, under the same faults: MediaLive
+//! input security groups (`fake_input_security_groups.rs`), channel alerts
+//! (`fake_channel_alerts.rs`), schedules and pipeline restarts (`fake_schedule.rs`), Service
+//! Quotas' listings (`fake_service_quotas.rs`), MediaPackage harvest jobs
+//! (`fake_harvest_jobs.rs`), and MediaPackage v2 (`fake_mediapackage_v2.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +20,7 @@ use super::fake_harvest_jobs::HarvestJobs;
 use super::fake_input_security_groups::InputSecurityGroups;
 use super::fake_mediapackage_v2::MediaPackageV2;
 use super::fake_schedule::Schedules;
+use super::fake_service_quotas::ServiceQuotas;
 
 #[derive(Default)]
 pub struct Counts {
@@ -50,6 +51,7 @@ struct Shared {
     harvest_jobs: HarvestJobs,
     channel_alerts: ChannelAlerts,
     schedules: Schedules,
+    service_quotas: ServiceQuotas,
     mediapackage_v2: MediaPackageV2,
     /// When each call arrived, with its path.
     arrivals: std::sync::Mutex<Vec<(std::time::Instant, String)>>,
@@ -86,6 +88,7 @@ impl FaultProxy {
             harvest_jobs: HarvestJobs::default(),
             channel_alerts: ChannelAlerts::default(),
             schedules: Schedules::default(),
+            service_quotas: ServiceQuotas::default(),
             mediapackage_v2: MediaPackageV2::default(),
             arrivals: std::sync::Mutex::new(Vec::new()),
         });
@@ -145,6 +148,11 @@ impl FaultProxy {
             .filter(|(_, p)| p.starts_with(prefix))
             .map(|(t, _)| *t)
             .collect()
+    }
+
+    /// The account's quotas the front answers Service Quotas with.
+    pub fn service_quotas(&self) -> &ServiceQuotas {
+        &self.shared.service_quotas
     }
 
     /// The MediaLive channel schedules the front keeps.
@@ -253,6 +261,8 @@ impl Shared {
         } else if MediaPackageV2::serves(uri.path()) {
             let v2 = &self.mediapackage_v2;
             Some(v2.answer(&method, uri.path(), &headers, &body))
+        } else if let Some(op) = ServiceQuotas::operation(&headers) {
+            Some(self.service_quotas.answer(&op, &body))
         } else if let Some(channel) = Schedules::restart_of(uri.path()) {
             let schedules = &self.schedules;
             Some(

@@ -10,6 +10,7 @@ pub mod fake_harvest_jobs;
 pub mod fake_input_security_groups;
 pub mod fake_mediapackage_v2;
 pub mod fake_schedule;
+pub mod fake_service_quotas;
 pub mod fake_speke;
 pub mod faultproxy;
 pub mod media;
