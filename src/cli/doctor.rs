@@ -11,7 +11,8 @@ use crate::workspace::Workspace;
 ///
 /// For each provider: which credentials it found and whose they are, whether the roles its
 /// catalog names exist and trust the services that assume them, and the schedules' peak per
-/// region against the account's quotas.
+/// region against the account's quotas. Then each key server the profiles name, asked for a
+/// key and the DRM systems' signalling.
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "Examples:
   orchestrate doctor
@@ -88,6 +89,12 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
             Err(e) => lines.push((name.clone(), Check::fail("provider", format!("{e:#}")))),
         }
     }
+    lines.extend(
+        key_servers(&config, &scope)
+            .await
+            .into_iter()
+            .map(|c| ("key servers".to_string(), c)),
+    );
     let failed = lines
         .iter()
         .filter(|(_, c)| c.status == CheckStatus::Fail)
@@ -107,6 +114,71 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         Output::Text => print!("{}", render(&lines, failed, warned)),
     }
     Ok(if failed == 0 { Exit::Ok } else { Exit::Failure })
+}
+
+/// Each key server the schedules' profiles name (`origin.drm`, a VOD's `speke`), asked for a
+/// key as a packager would: it must answer one, with a PSSH for each DRM system the profile
+/// names. A server that refuses an unsigned request may admit only the role a cloud packager
+/// calls it as: a warning, not a failure.
+async fn key_servers(config: &crate::model::Config, scope: &Scope) -> Vec<Check> {
+    use crate::model::profile_spec::{DrmScheme, KeyProvider};
+    use crate::vod::package::Scheme;
+    let mut asks = std::collections::BTreeMap::new();
+    for event in config.events.iter().filter(|e| scope.contains(&e.id)) {
+        let Some(p) = config.profiles.get(&event.profile) else {
+            continue;
+        };
+        if let Some(d) = &p.origin.drm {
+            asks.entry((d.url.clone(), d.systems.clone()))
+                .or_insert((format!("{} origin.drm", p.name), d.scheme));
+        }
+        if let Some(d) = p
+            .vod
+            .drm
+            .as_ref()
+            .filter(|d| d.key_provider == KeyProvider::Speke)
+            && let Some(url) = &d.url
+        {
+            asks.entry((url.clone(), d.systems.clone()))
+                .or_insert((format!("{} vod.drm", p.name), d.scheme));
+        }
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for ((url, systems), (name, scheme)) in asks {
+        let scheme = match scheme {
+            DrmScheme::Cbcs => Scheme::Cbcs,
+            DrmScheme::Aes128 => Scheme::Aes128,
+            _ => Scheme::Cenc,
+        };
+        let check = format!("key server {name}");
+        let asked =
+            crate::vod::speke::fetch_key(&client, &url, "orchestrate-doctor", scheme, &systems)
+                .await;
+        out.push(match asked {
+            Ok(_) if systems.is_empty() => Check::pass(check, format!("{url} answers a key")),
+            Ok(_) => Check::pass(
+                check,
+                format!(
+                    "{url} answers a key and a PSSH for {}",
+                    systems
+                        .iter()
+                        .map(|s| s.packager_name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            Err(crate::vod::speke::SpekeError::Refused { status: 401 | 403, .. }) => Check::warn(
+                check,
+                format!("{url} refused an unsigned request: it may admit only the role the cloud packager calls it as"),
+            ),
+            Err(e) => Check::fail(check, e.to_string()),
+        });
+    }
+    out
 }
 
 fn render(lines: &[(String, Check)], failed: usize, warned: usize) -> String {

@@ -39,6 +39,8 @@ pub struct ProviderRules {
     /// Whether it packages a VOD after the show, and with which DRM schemes.
     pub vod: bool,
     pub drm: &'static [DrmScheme],
+    /// The schemes it encrypts a live stream with at the origin (`origin.drm`).
+    pub live_drm: &'static [DrmScheme],
     /// Whether its encoder can show a slate outside the show (`encoder.slate`).
     pub slate: bool,
     /// Checks its catalog's `settings` and anything else its catalog needs.
@@ -57,6 +59,7 @@ impl ProviderRules {
             actions: &[],
             vod: false,
             drm: &[],
+            live_drm: &[],
             slate: false,
             catalog: no_findings,
             profile: no_profile_findings,

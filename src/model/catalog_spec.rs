@@ -79,9 +79,14 @@ pub struct KindEntry {
     /// Longest a single step on this kind may take before it is abandoned as failed.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
-    /// Top-level definition fields whose change forces a replacement instead of an update.
+    /// Definition fields whose change forces a replacement instead of an update: a top-level
+    /// field (`input`), or a dotted path within one (`channel.ChannelClass`), holding every
+    /// field below it.
     #[serde(default)]
     pub replace_on: Vec<String>,
+    /// Why, for `plan` to say: `replace_on` entry → reason.
+    #[serde(default)]
+    pub replace_why: std::collections::BTreeMap<String, String>,
     /// How the service bills beyond `hourly_price` (per output, per input, per GB), and where
     /// the figures come from.
     #[serde(default)]

@@ -120,6 +120,9 @@ pub struct OriginSpec {
     /// Keep every segment for the VOD hand-off.
     #[serde(default = "yes")]
     pub archive: bool,
+    /// Encrypt the live stream at the origin, with keys from a SPEKE key server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drm: Option<LiveDrmSpec>,
 }
 
 impl Default for OriginSpec {
@@ -128,8 +131,25 @@ impl Default for OriginSpec {
             packaging: default_packaging(),
             dvr_window: default_dvr(),
             archive: true,
+            drm: None,
         }
     }
+}
+
+/// The live stream's encryption: the origin asks the key server (SPEKE) for its keys and the
+/// DRM systems' signalling.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiveDrmSpec {
+    pub scheme: DrmScheme,
+    /// The key server's SPEKE endpoint.
+    pub url: String,
+    /// The DRM systems players use; none for `aes-128`, whose key players fetch themselves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub systems: Vec<DrmSystem>,
+    /// A new key this often, e.g. `10m`; the same key for the whole show without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_rotation: Option<crate::model::duration::HumanDuration>,
 }
 
 fn default_packaging() -> Vec<Packaging> {
@@ -233,11 +253,14 @@ pub struct DrmSpec {
 }
 
 /// A DRM system a protected VOD signals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DrmSystem {
     Widevine,
     Playready,
+    Fairplay,
 }
 
 impl DrmSystem {
@@ -246,6 +269,7 @@ impl DrmSystem {
         match self {
             DrmSystem::Widevine => "widevine",
             DrmSystem::Playready => "playready",
+            DrmSystem::Fairplay => "fairplay",
         }
     }
 
@@ -254,6 +278,7 @@ impl DrmSystem {
         match self {
             DrmSystem::Widevine => "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",
             DrmSystem::Playready => "9a04f079-9840-4286-ab92-e65be0885f95",
+            DrmSystem::Fairplay => "94ce86fb-07ff-4f43-adb8-93d2fa968ca2",
         }
     }
 
@@ -262,6 +287,7 @@ impl DrmSystem {
         match self {
             DrmSystem::Widevine => "Widevine",
             DrmSystem::Playready => "PlayReady",
+            DrmSystem::Fairplay => "FairPlay",
         }
     }
 }

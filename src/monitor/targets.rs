@@ -184,7 +184,14 @@ pub fn targets(
                 },
                 rules: rules.clone(),
                 plan: plan.clone(),
-                tiers: profile.monitoring.tiers.clone(),
+                // The content tier decodes the picture, which an encrypted stream hides.
+                tiers: profile
+                    .monitoring
+                    .tiers
+                    .iter()
+                    .copied()
+                    .filter(|t| *t != Tier::Content || profile.origin.drm.is_none())
+                    .collect(),
                 segment_s: profile.segment_duration.as_secs_f64(),
                 provider: profile.provider.clone(),
                 encoders,

@@ -324,6 +324,8 @@ fn render_event(
             "start": event.start.to_string(),
             "end": event.end.to_string(),
             "duration_s": event.end.duration_since(event.start).as_secs(),
+            // The event's grace after its end, resolved (the event's, else the profile's).
+            "grace_s": event.grace.as_secs_f64(),
             "regions": event.regions,
             "vod_enabled": event.vod_enabled,
             // The key of what the event's group shares, for resources that live inside it.

@@ -9,18 +9,36 @@ pub struct Change {
     pub field: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
-    /// The catalog lists this field's top level in the kind's `replace_on`.
+    /// The catalog lists this field, or one holding it, in the kind's `replace_on`.
     pub forces_replacement: bool,
+    /// Why, as the catalog's `replace_why` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
-pub fn diff_values(before: &Value, after: &Value, replace_on: &[String]) -> Vec<Change> {
+/// The changes from `before` to `after`; a change forces a replacement where `replace_on`
+/// names its field or one holding it (`channel` holds `channel.ChannelClass` and
+/// `channel.Outputs[0]`), with the reason `replace_why` gives that entry.
+pub fn diff_values(
+    before: &Value,
+    after: &Value,
+    replace_on: &[String],
+    replace_why: &std::collections::BTreeMap<String, String>,
+) -> Vec<Change> {
     let mut out = Vec::new();
     walk("", before, after, &mut out);
     for c in &mut out {
-        let top = c.field.split(['.', '[']).next().unwrap_or("");
-        c.forces_replacement = replace_on.iter().any(|f| f == top);
+        let holder = replace_on.iter().find(|r| holds(r, &c.field));
+        c.forces_replacement = holder.is_some();
+        c.why = holder.and_then(|r| replace_why.get(r).cloned());
     }
     out
+}
+
+/// Whether the field at `path` is `field` or lies within it.
+fn holds(field: &str, path: &str) -> bool {
+    path.strip_prefix(field)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
 fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<Change>) {
@@ -63,6 +81,7 @@ fn change(field: String, before: Option<&Value>, after: Option<&Value>) -> Chang
         before: before.cloned(),
         after: after.cloned(),
         forces_replacement: false,
+        why: None,
     }
 }
 
@@ -75,7 +94,7 @@ mod tests {
     fn nested_changes_have_paths() {
         let a = json!({"codec": "h264", "ladder": [{"b": 1}, {"b": 2}], "gone": 1});
         let b = json!({"codec": "h265", "ladder": [{"b": 1}, {"b": 3}], "new": 2});
-        let c = diff_values(&a, &b, &["codec".to_string()]);
+        let c = diff_values(&a, &b, &["codec".to_string()], &Default::default());
         let fields: Vec<_> = c
             .iter()
             .map(|c| (c.field.as_str(), c.forces_replacement))
@@ -88,6 +107,39 @@ mod tests {
                 ("ladder[1].b", false),
                 ("new", false)
             ]
+        );
+    }
+
+    #[test]
+    fn a_replace_on_entry_holds_the_fields_within_it_and_says_why() {
+        let a =
+            json!({"channel": {"ChannelClass": "SINGLE_PIPELINE", "Outputs": [1]}, "channelx": 1});
+        let b = json!({"channel": {"ChannelClass": "STANDARD", "Outputs": [2]}, "channelx": 2});
+        let why = [(
+            "channel.ChannelClass".to_string(),
+            "a class changes only by a new channel".to_string(),
+        )]
+        .into();
+        let c = diff_values(&a, &b, &["channel.ChannelClass".to_string()], &why);
+        let by: std::collections::BTreeMap<_, _> = c
+            .iter()
+            .map(|c| (c.field.as_str(), (c.forces_replacement, c.why.clone())))
+            .collect();
+        assert_eq!(
+            by["channel.ChannelClass"],
+            (
+                true,
+                Some("a class changes only by a new channel".to_string())
+            )
+        );
+        assert_eq!(by["channel.Outputs[0]"], (false, None));
+        // A name that merely starts the same is not within it.
+        assert_eq!(by["channelx"], (false, None));
+        let c = diff_values(&a, &b, &["channel".to_string()], &Default::default());
+        assert!(
+            c.iter()
+                .filter(|c| c.field.starts_with("channel."))
+                .all(|c| c.forces_replacement)
         );
     }
 }

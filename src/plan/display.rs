@@ -62,10 +62,10 @@ fn action(out: &mut String, a: &Action) {
                     (Some(b), None) => ("-", format!("{} -> null", scalar(b))),
                     (None, None) => continue,
                 };
-                let forces = if ch.forces_replacement {
-                    " # forces replacement"
-                } else {
-                    ""
+                let forces = match (ch.forces_replacement, &ch.why) {
+                    (true, Some(why)) => format!(" # forces replacement: {why}"),
+                    (true, None) => " # forces replacement".to_string(),
+                    (false, _) => String::new(),
                 };
                 let _ = writeln!(out, "      {s} {} = {text}{forces}", ch.field);
             }

@@ -303,15 +303,15 @@ fn compare(
             _ => new_action(id, Op::NoOp, None, None, None),
         };
     }
-    let replace_on = catalogs
+    let kind = catalogs
         .get(&spec.provider)
-        .and_then(|c| c.kinds.get(&spec.kind))
-        .map(|k| k.replace_on.as_slice())
-        .unwrap_or_default();
+        .and_then(|c| c.kinds.get(&spec.kind));
+    let none = BTreeMap::new();
     let mut changes = diff_values(
         &rec.spec.definition.value(),
         &spec.definition.value(),
-        replace_on,
+        kind.map(|k| k.replace_on.as_slice()).unwrap_or_default(),
+        kind.map_or(&none, |k| &k.replace_why),
     );
     if rec.spec.depends_on != spec.depends_on {
         changes.push(Change {
@@ -319,6 +319,7 @@ fn compare(
             before: Some(serde_json::to_value(&rec.spec.depends_on).unwrap_or_default()),
             after: Some(serde_json::to_value(&spec.depends_on).unwrap_or_default()),
             forces_replacement: true,
+            why: Some("what it depends on changes".into()),
         });
     }
     let op = if changes.iter().any(|c| c.forces_replacement) {

@@ -178,6 +178,13 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
         "monitoring:\n  actions:\n    - on: [encoder-alerts]\n      do: failover\n    - on: [encoder-down]\n      do: restart\n    - on: [edge-errors]\n      do: scale\n",
     );
     insta::assert_snapshot!("aws_actions", err);
+    // Live DRM: every field checked, and on aws what each endpoint's container can carry.
+    let err = refused_on_aws(
+        &p,
+        clip,
+        "origin:\n  packaging: [hls]\n  drm: { scheme: cenc, url: keys.example.com, systems: [widevine, widevine, fairplay], key_rotation: 10m }\n",
+    );
+    insta::assert_snapshot!("aws_live_drm", err);
     // A shared CDN fronts a MediaPackage v2 channel group, which MediaLive feeds and whose
     // harvest is not built.
     let err = refused_on_aws(
@@ -281,6 +288,31 @@ fn a_catalog_timeout_below_a_p95_is_rejected_and_profiles_say_the_catalog_is_inv
     let out = p.run(&["validate"]);
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!(stderr(&out));
+}
+
+#[test]
+fn a_provider_that_encrypts_no_live_stream_says_so() {
+    let p = Project::fast();
+    let hd = p.read("profiles/sim-hd.yaml");
+    assert!(
+        hd.contains("\norigin:\n"),
+        "sim-hd.yaml's origin section changed"
+    );
+    p.write(
+        "profiles/sim-hd.yaml",
+        &hd.replacen(
+            "\norigin:\n",
+            "\norigin:\n  drm: { scheme: aes-128, url: https://keys.example.com/speke }\n",
+            1,
+        ),
+    );
+    let out = p.run(&["validate"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("origin.drm.scheme: the `sim` provider encrypts no live stream yet"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -444,7 +476,10 @@ fn drm_systems_belong_to_a_cmaf_vod_and_are_named_once() {
         &with("{ scheme: cbcs, systems: [fairplay] }"),
     );
     let err = stderr(&p.run(&["validate"]));
-    assert!(err.contains("fairplay"), "{err}");
+    assert!(
+        err.contains("vod.drm.systems[0]: FairPlay signalling of a VOD is not built"),
+        "{err}"
+    );
     p.write(
         "profiles/sim-hd.yaml",
         &with("{ scheme: cbcs, systems: [widevine, playready] }"),

@@ -106,6 +106,7 @@ const TINY: Registration = Registration {
         actions: &[],
         vod: false,
         drm: &[],
+        live_drm: &[],
         slate: false,
         catalog: no_catalog_findings,
         profile: check_profile,

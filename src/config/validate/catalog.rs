@@ -131,6 +131,17 @@ pub(super) fn catalog(
         if let Some(p) = &entry.pricing {
             ok &= pricing(cx, k, p);
         }
+        for field in entry.replace_why.keys() {
+            if !entry.replace_on.contains(field) {
+                cx.top(
+                    format!("kinds.{k}.replace_why.{field}"),
+                    format!(
+                        "`{field}` is not in `replace_on`: a reason for a field that forces nothing"
+                    ),
+                );
+                ok = false;
+            }
+        }
         if let Some(q) = &entry.quota {
             ok &= quota(cx, k, q);
         }

@@ -1,6 +1,7 @@
 //! Pure validation: every problem in every file, reported at once, each at its place.
 
 mod catalog;
+mod drm;
 mod monitoring;
 mod profile;
 

@@ -147,6 +147,7 @@ pub(super) fn profile(
             }
         }
     }
+    ok &= super::drm::drm(cx, p);
     ok &= super::monitoring::monitoring(cx, &p.monitoring);
     for (i, net) in p.encoder.input.allow.iter().enumerate() {
         if net.parse::<ipnet::IpNet>().is_err() {
@@ -244,6 +245,27 @@ fn capabilities(cx: &mut Ctx<'_>, p: &ProfileFile, rules: &ProviderRules) -> boo
                 format!(
                     "the `{provider}` provider packages no `{scheme}` VOD (it packages {})",
                     schemes.join(", ")
+                )
+            },
+        );
+        ok = false;
+    }
+    if let Some(drm) = &p.origin.drm
+        && drm.scheme != DrmScheme::None
+        && !rules.live_drm.contains(&drm.scheme)
+    {
+        let schemes: Vec<String> = rules.live_drm.iter().map(spelled).collect();
+        cx.top(
+            "origin.drm.scheme",
+            if schemes.is_empty() {
+                format!(
+                    "the `{provider}` provider encrypts no live stream yet: leave `origin.drm` out"
+                )
+            } else {
+                format!(
+                    "the `{provider}` provider encrypts a live stream with {}, not `{}`",
+                    schemes.join(", "),
+                    spelled(&drm.scheme)
                 )
             },
         );

@@ -110,6 +110,9 @@ pub fn profile(p: &ProfileFile, kinds: &BTreeMap<Kind, KindEntry>) -> Vec<Findin
     if p.vod.enabled {
         vod(p, &mut out);
     }
+    if let Some(d) = &p.origin.drm {
+        live_drm(p, d, kinds, &mut out);
+    }
     // A shared CDN fronts a MediaPackage v2 channel group: its origins are v2 channels.
     if p.cdn.enabled && p.cdn.shared {
         if !managed {
@@ -163,6 +166,63 @@ pub const SERVICES: &[&str] = &[
     "cloudfront",
     "ec2",
 ];
+
+/// MediaPackage (v1) encrypts each endpoint as its container allows, with keys from the key
+/// server it calls as the catalog's `kinds.origin.role`: DASH with `cenc` (SPEKE v2: Widevine,
+/// PlayReady), HLS over TS with `cbcs` (SAMPLE-AES: FairPlay) or `aes-128` (SPEKE v1, which
+/// alone rotates keys).
+fn live_drm(
+    p: &ProfileFile,
+    d: &crate::model::profile_spec::LiveDrmSpec,
+    kinds: &BTreeMap<Kind, KindEntry>,
+    out: &mut Vec<Finding>,
+) {
+    use crate::model::profile_spec::{DrmScheme, DrmSystem};
+    let has = |k: Packaging| p.origin.packaging.contains(&k);
+    match d.scheme {
+        DrmScheme::Cenc if has(Packaging::Hls) => out.push(Finding::new(
+            "origin.packaging",
+            "`cenc` encrypts MediaPackage's DASH endpoint; its HLS endpoint (TS) takes `cbcs` or `aes-128`, and would stay in the clear: drop `hls`",
+        )),
+        DrmScheme::Cbcs | DrmScheme::Aes128 if has(Packaging::Dash) => out.push(Finding::new(
+            "origin.packaging",
+            format!(
+                "MediaPackage encrypts its DASH endpoint with `cenc` only, and would leave it in the clear under `{}`: drop `dash`",
+                if d.scheme == DrmScheme::Cbcs { "cbcs" } else { "aes-128" }
+            ),
+        )),
+        _ => {}
+    }
+    if d.scheme == DrmScheme::Cbcs
+        && let Some(i) = d.systems.iter().position(|s| *s != DrmSystem::Fairplay)
+    {
+        out.push(Finding::new(
+            format!("origin.drm.systems[{i}]"),
+            "MediaPackage's HLS endpoint (TS) signals FairPlay only under `cbcs`",
+        ));
+    }
+    if d.scheme == DrmScheme::Cenc && d.key_rotation.is_some() {
+        out.push(Finding::new(
+            "origin.drm.key_rotation",
+            "MediaPackage rotates no keys with SPEKE v2, which its DASH endpoint uses: leave `key_rotation` out",
+        ));
+    }
+    if p.cdn.shared {
+        out.push(Finding::new(
+            "origin.drm",
+            "an encrypted MediaPackage v2 origin (a CDN shared by an event group) is not built yet",
+        ));
+    }
+    if kinds
+        .get(&Kind::Origin)
+        .is_some_and(|k| !k.role.as_deref().is_some_and(|r| r.starts_with("arn:")))
+    {
+        out.push(Finding::new(
+            "provider",
+            "`origin.drm` needs `kinds.origin.role` in the aws catalog: the ARN of the IAM role MediaPackage assumes to call the key server (its API Gateway)",
+        ));
+    }
+}
 
 /// The aws VOD is a MediaPackage harvest of the origin's HLS endpoint, written to S3 as HLS
 /// in the clear.

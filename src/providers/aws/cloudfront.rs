@@ -174,8 +174,50 @@ pub async fn ensure_routes(
         .into_iter()
         .find(|d| d.comment == name)
     {
+        converge(client, &d.id, routes).await?;
         return Ok((d.id, d.domain));
     }
+    let (origins, default, behaviours) = routing(routes)?;
+    let config = DistributionConfig::builder()
+        .caller_reference(name)
+        .comment(name)
+        .enabled(true)
+        .origins(origins)
+        .default_cache_behavior(default)
+        .set_cache_behaviors(behaviours)
+        .build()
+        .map_err(|e| invalid("distribution config", e))?;
+    let items = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("tags", e))?;
+    let made = client
+        .create_distribution_with_tags()
+        .distribution_config_with_tags(
+            DistributionConfigWithTags::builder()
+                .distribution_config(config)
+                .tags(Tags::builder().set_items(Some(items)).build())
+                .build(),
+        )
+        .customize()
+        .config_override(once!(aws_sdk_cloudfront))
+        .send()
+        .await
+        .map_err(|e| classify(&format!("CloudFront CreateDistributionWithTags {name}"), e))?;
+    let d = made.distribution().ok_or_else(|| {
+        invalid(
+            "CreateDistributionWithTags",
+            "no distribution in the answer",
+        )
+    })?;
+    Ok((d.id().to_string(), d.domain_name().to_string()))
+}
+
+/// The origins, default behaviour (to the first route) and path behaviours of `routes`.
+fn routing(
+    routes: &[Route<'_>],
+) -> Result<(Origins, DefaultCacheBehavior, Option<CacheBehaviors>), ProviderError> {
     let first = routes
         .first()
         .ok_or_else(|| invalid("distribution", "no origin to put it in front of"))?;
@@ -210,62 +252,94 @@ pub async fn ensure_routes(
                 .map_err(|e| invalid("cache behaviour", e))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut config = DistributionConfig::builder()
-        .caller_reference(name)
-        .comment(name)
-        .enabled(true)
-        .origins(
-            Origins::builder()
-                .quantity(origins.len() as i32)
-                .set_items(Some(origins))
-                .build()
-                .map_err(|e| invalid("origins", e))?,
-        )
-        .default_cache_behavior(
-            DefaultCacheBehavior::builder()
-                .target_origin_id(first.id)
-                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                .cache_policy_id(CACHING_OPTIMIZED)
-                .build()
-                .map_err(|e| invalid("cache behaviour", e))?,
-        );
-    if !behaviours.is_empty() {
-        config = config.cache_behaviors(
+    let default = DefaultCacheBehavior::builder()
+        .target_origin_id(first.id)
+        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+        .cache_policy_id(CACHING_OPTIMIZED)
+        .build()
+        .map_err(|e| invalid("cache behaviour", e))?;
+    let behaviours = if behaviours.is_empty() {
+        None
+    } else {
+        Some(
             CacheBehaviors::builder()
                 .quantity(behaviours.len() as i32)
                 .set_items(Some(behaviours))
                 .build()
                 .map_err(|e| invalid("cache behaviours", e))?,
-        );
-    }
-    let config = config
-        .build()
-        .map_err(|e| invalid("distribution config", e))?;
-    let items = tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid("tags", e))?;
-    let made = client
-        .create_distribution_with_tags()
-        .distribution_config_with_tags(
-            DistributionConfigWithTags::builder()
-                .distribution_config(config)
-                .tags(Tags::builder().set_items(Some(items)).build())
-                .build(),
         )
-        .customize()
-        .config_override(once!(aws_sdk_cloudfront))
+    };
+    let origins = Origins::builder()
+        .quantity(origins.len() as i32)
+        .set_items(Some(origins))
+        .build()
+        .map_err(|e| invalid("origins", e))?;
+    Ok((origins, default, behaviours))
+}
+
+/// Each origin (id → host) and each behaviour (path → origin id) of a configuration.
+type Routing = (BTreeMap<String, String>, BTreeMap<String, String>);
+
+fn routing_of(origins: &Origins, behaviours: Option<&CacheBehaviors>) -> Routing {
+    (
+        origins
+            .items()
+            .iter()
+            .map(|o| (o.id().to_string(), o.domain_name().to_string()))
+            .collect(),
+        behaviours
+            .map(|b| b.items())
+            .unwrap_or_default()
+            .iter()
+            .map(|b| {
+                (
+                    b.path_pattern().to_string(),
+                    b.target_origin_id().to_string(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Brings an existing distribution's origins and behaviours to `routes`, in place
+/// (UpdateDistribution with the configuration's ETag); the rest of its configuration stays.
+async fn converge(client: &Client, id: &str, routes: &[Route<'_>]) -> Result<(), ProviderError> {
+    let got = client
+        .get_distribution_config()
+        .id(id)
         .send()
         .await
-        .map_err(|e| classify(&format!("CloudFront CreateDistributionWithTags {name}"), e))?;
-    let d = made.distribution().ok_or_else(|| {
-        invalid(
-            "CreateDistributionWithTags",
-            "no distribution in the answer",
-        )
-    })?;
-    Ok((d.id().to_string(), d.domain_name().to_string()))
+        .map_err(|e| classify(&format!("CloudFront GetDistributionConfig {id}"), e))?;
+    let Some(config) = got.distribution_config() else {
+        return Ok(());
+    };
+    let (origins, default, behaviours) = routing(routes)?;
+    let now = config
+        .origins()
+        .map(|o| routing_of(o, config.cache_behaviors()))
+        .unwrap_or_default();
+    let want = routing_of(&origins, behaviours.as_ref());
+    let first = config
+        .default_cache_behavior()
+        .map(|d| d.target_origin_id().to_string());
+    if now == want && first.as_deref() == Some(default.target_origin_id()) {
+        return Ok(());
+    }
+    let mut changed = config.clone();
+    changed.origins = Some(origins);
+    changed.cache_behaviors = behaviours;
+    if let Some(d) = changed.default_cache_behavior.as_mut() {
+        d.target_origin_id = default.target_origin_id().to_string();
+    }
+    client
+        .update_distribution()
+        .id(id)
+        .if_match(got.e_tag().unwrap_or_default())
+        .distribution_config(changed)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("CloudFront UpdateDistribution {id}"), e))?;
+    Ok(())
 }
 
 /// Disables the distribution, waits until that is deployed, then deletes it.

@@ -22,6 +22,8 @@ const GLOBAL_REGION: &str = "us-east-1";
 const ROLES: &[(Kind, &str, &str)] = &[
     (Kind::Encoder, "medialive.amazonaws.com", "MediaLive"),
     (Kind::Vod, "mediapackage.amazonaws.com", "MediaPackage"),
+    // The key server's caller, with `origin.drm`.
+    (Kind::Origin, "mediapackage.amazonaws.com", "MediaPackage"),
     (Kind::Instance, "ec2.amazonaws.com", "EC2"),
 ];
 

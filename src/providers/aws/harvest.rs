@@ -27,9 +27,14 @@ pub struct VodDef {
     _tags: IgnoredAny,
     #[serde(default, rename = "event")]
     _event: IgnoredAny,
-    /// The span harvested, as RFC 3339 times.
+    /// The scheduled show, as RFC 3339 times.
     pub start: String,
     pub end: String,
+    /// Keep only the scheduled show; else all the origin held, until the grace's end.
+    #[serde(default)]
+    pub trim: bool,
+    #[serde(default)]
+    pub grace_s: f64,
     /// The origin resource's name, whose HLS endpoint is harvested.
     pub origin: String,
     /// The playlist's key in the VOD's bucket.
@@ -83,11 +88,13 @@ pub async fn create(
                 .manifest_key(&def.manifest)
                 .role_arn(&def.role)
                 .build();
+            let created = endpoint_created(mp, at.origin_endpoint).await?;
+            let (from, to) = span(def, created, jiff::Timestamp::now())?;
             mp.create_harvest_job()
                 .id(&id)
                 .origin_endpoint_id(at.origin_endpoint)
-                .start_time(&def.start)
-                .end_time(&def.end)
+                .start_time(from.to_string())
+                .end_time(to.to_string())
                 .s3_destination(destination)
                 .customize()
                 .config_override(once!(aws_sdk_mediapackage))
@@ -100,6 +107,53 @@ pub async fn create(
     wait(mp, &job).await?;
     verify(s3, at.bucket, &def.manifest).await?;
     Ok(out(&job))
+}
+
+/// When MediaPackage made the endpoint: nothing it holds is older. `None` where it does not
+/// say, or the endpoint is gone.
+async fn endpoint_created(
+    mp: &aws_sdk_mediapackage::Client,
+    endpoint: &str,
+) -> Result<Option<jiff::Timestamp>, ProviderError> {
+    match mp.describe_origin_endpoint().id(endpoint).send().await {
+        Ok(d) => Ok(d.created_at().and_then(|t| t.parse().ok())),
+        // The job's create says what is missing, with its own id.
+        Err(e) if super::errors::is_not_found(&e) => Ok(None),
+        Err(e) => Err(classify(
+            &format!("MediaPackage DescribeOriginEndpoint {endpoint}"),
+            e,
+        )),
+    }
+}
+
+/// What the harvest copies: what was on air, that is from when the origin's endpoint existed
+/// (it holds nothing older), and with `vod.trim` no earlier than the scheduled start, to the
+/// scheduled end (without `trim`, to the end of the grace); never past `now`.
+fn span(
+    def: &VodDef,
+    created: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> Result<(jiff::Timestamp, jiff::Timestamp), ProviderError> {
+    let time = |what: &str, t: &str| {
+        t.parse::<jiff::Timestamp>().map_err(|e| {
+            ProviderError::Permanent(format!("templates/aws/vod.tera rendered {what} `{t}`: {e}"))
+        })
+    };
+    let (start, end) = (time("start", &def.start)?, time("end", &def.end)?);
+    let grace = jiff::SignedDuration::try_from_secs_f64(def.grace_s.max(0.0)).unwrap_or_default();
+    let from = match (def.trim, created) {
+        (true, Some(c)) => start.max(c),
+        (false, Some(c)) => c,
+        (_, None) => start,
+    };
+    let to = if def.trim { end } else { end + grace }.min(now);
+    if from >= to {
+        return Err(ProviderError::Permanent(format!(
+            "nothing of the show was on air to harvest: the origin's endpoint was made at {}, and the show ended at {end}",
+            created.map_or_else(|| "an unknown time".to_string(), |c| c.to_string())
+        )));
+    }
+    Ok((from, to))
 }
 
 /// The harvest jobs named `name` or `name-<n>`, with their status.
@@ -196,7 +250,55 @@ fn complete_vod(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::complete_vod;
+    use super::*;
+
+    fn t(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn def(trim: bool) -> VodDef {
+        serde_json::from_value(serde_json::json!({
+            "name": "x", "start": "2030-12-05T19:45:00Z", "end": "2030-12-05T22:00:00Z",
+            "trim": trim, "grace_s": 600.0, "origin": "origin", "manifest": "m", "role": "r",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_harvest_takes_what_was_on_air() {
+        let now = t("2030-12-06T00:00:00Z");
+        // Up at lead time: everything, or the scheduled show with trim.
+        let early = Some(t("2030-12-05T19:35:00Z"));
+        assert_eq!(
+            span(&def(false), early, now).unwrap(),
+            (t("2030-12-05T19:35:00Z"), t("2030-12-05T22:10:00Z"))
+        );
+        assert_eq!(
+            span(&def(true), early, now).unwrap(),
+            (t("2030-12-05T19:45:00Z"), t("2030-12-05T22:00:00Z"))
+        );
+        // Up late: from when the origin existed, either way.
+        let late = t("2030-12-05T20:05:00Z");
+        assert_eq!(span(&def(true), Some(late), now).unwrap().0, late);
+        assert_eq!(span(&def(false), Some(late), now).unwrap().0, late);
+        // Not past now; nothing on air at all is said.
+        assert_eq!(
+            span(&def(false), early, t("2030-12-05T22:05:00Z"))
+                .unwrap()
+                .1,
+            t("2030-12-05T22:05:00Z")
+        );
+        let e = span(&def(true), Some(t("2030-12-05T22:30:00Z")), now).unwrap_err();
+        assert!(
+            e.to_string().contains("nothing of the show was on air"),
+            "{e}"
+        );
+        // A service that does not say when it made the endpoint: the schedule.
+        assert_eq!(
+            span(&def(true), None, now).unwrap().0,
+            t("2030-12-05T19:45:00Z")
+        );
+    }
 
     #[test]
     fn only_a_closed_media_playlist_or_a_master_playlist_is_a_vod() {

@@ -27,6 +27,9 @@ pub struct OriginDef {
     /// the event's group shares its CDN; a v1 channel of its own otherwise.
     #[serde(default)]
     pub channel_group_of: Option<String>,
+    /// The live stream's encryption, when the profile asks for one.
+    #[serde(default)]
+    pub encryption: Option<super::speke::EncryptionDef>,
 }
 
 /// MediaPackage keeps at most 14 days for startover.
@@ -65,8 +68,6 @@ pub async fn create(
         }
         Err(e) => return Err(classify(&format!("MediaPackage DescribeChannel {id}"), e)),
     }
-    let seg = def.segment_duration_s.round().max(1.0) as i32;
-    let window = def.window_s.round().max(f64::from(seg) * 3.0) as i32;
     let mut urls = serde_json::Map::new();
     for packaging in &def.packaging {
         let ep = endpoint_id(id, packaging);
@@ -77,26 +78,8 @@ pub async fn create(
                 if let Some(s) = def.startover_s {
                     req = req.startover_window_seconds(s.clamp(0.0, STARTOVER_MAX_S) as i32);
                 }
-                req = match packaging.as_str() {
-                    "hls" => req.hls_package(
-                        HlsPackage::builder()
-                            .segment_duration_seconds(seg)
-                            .playlist_window_seconds(window)
-                            .program_date_time_interval_seconds(seg)
-                            .build(),
-                    ),
-                    "dash" => req.dash_package(
-                        DashPackage::builder()
-                            .segment_duration_seconds(seg)
-                            .manifest_window_seconds(window)
-                            .build(),
-                    ),
-                    other => {
-                        return Err(ProviderError::Permanent(format!(
-                            "origin.packaging: MediaPackage has no `{other}` endpoint here (hls, dash)"
-                        )));
-                    }
-                };
+                let (hls, dash) = packages(def, &ep, packaging)?;
+                req = req.set_hls_package(hls).set_dash_package(dash);
                 for (k, v) in tags {
                     req = req.tags(k, v);
                 }
@@ -125,6 +108,68 @@ pub async fn create(
         "endpoints": urls,
         (crate::model::HLS_MANIFEST): hls,
     }))
+}
+
+/// The endpoint `ep`'s package for `packaging`, as the profile asks: its segments, window and
+/// encryption.
+fn packages(
+    def: &OriginDef,
+    ep: &str,
+    packaging: &str,
+) -> Result<(Option<HlsPackage>, Option<DashPackage>), ProviderError> {
+    let seg = def.segment_duration_s.round().max(1.0) as i32;
+    let window = def.window_s.round().max(f64::from(seg) * 3.0) as i32;
+    let crypt = def.encryption.as_ref();
+    Ok(match packaging {
+        "hls" => (
+            Some(
+                HlsPackage::builder()
+                    .segment_duration_seconds(seg)
+                    .playlist_window_seconds(window)
+                    .program_date_time_interval_seconds(seg)
+                    .set_encryption(crypt.map(|c| c.hls(ep)).transpose()?)
+                    .build(),
+            ),
+            None,
+        ),
+        "dash" => (
+            None,
+            Some(
+                DashPackage::builder()
+                    .segment_duration_seconds(seg)
+                    .manifest_window_seconds(window)
+                    .set_encryption(crypt.map(|c| c.dash(ep)).transpose()?)
+                    .build(),
+            ),
+        ),
+        other => {
+            return Err(ProviderError::Permanent(format!(
+                "origin.packaging: MediaPackage has no `{other}` endpoint here (hls, dash)"
+            )));
+        }
+    })
+}
+
+/// Changes each endpoint of the channel `id` in place to what `def` asks (segments, window,
+/// startover, encryption); which endpoints exist changes only by a new origin.
+pub async fn update(client: &Client, id: &str, def: &OriginDef) -> Result<(), ProviderError> {
+    for packaging in &def.packaging {
+        let ep = endpoint_id(id, packaging);
+        let (hls, dash) = packages(def, &ep, packaging)?;
+        client
+            .update_origin_endpoint()
+            .id(&ep)
+            .set_hls_package(hls)
+            .set_dash_package(dash)
+            .set_startover_window_seconds(
+                def.startover_s
+                    .map(|s| s.clamp(0.0, STARTOVER_MAX_S) as i32),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(&format!("MediaPackage UpdateOriginEndpoint {ep}"), e))?;
+    }
+    Ok(())
 }
 
 /// Deletes the endpoints, then the channel; what is already gone counts as deleted.

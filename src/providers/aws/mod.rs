@@ -33,6 +33,8 @@ mod mediapackage_v2;
 pub mod names;
 mod register;
 mod s3;
+mod speke;
+mod update;
 
 pub use register::REGISTRATION;
 
@@ -348,6 +350,69 @@ pub(crate) struct Made {
 }
 
 /// The rendered template's fields, read as `T`; a mistake names the field.
+/// What a MediaLive channel is made or changed from: the template's definition, read and
+/// checked, and the names of what it is wired to.
+struct ChannelParts {
+    def: medialive::EncoderDef,
+    doc: medialive::channel::ChannelDoc,
+    name: String,
+    /// Attachment name → the input's MediaLive name.
+    inputs: BTreeMap<String, String>,
+    origin: String,
+    group: Option<String>,
+}
+
+impl ChannelParts {
+    fn of(spec: &ResourceSpec) -> Result<Self, ProviderError> {
+        let def: medialive::EncoderDef = definition(spec)?;
+        let doc = medialive::channel::ChannelDoc::parse(&def.channel).map_err(|e| {
+            ProviderError::Permanent(format!("templates/aws/encoder.tera rendered {e}"))
+        })?;
+        // Each attachment names one of the encoder's inputs.
+        let mut inputs = BTreeMap::new();
+        for a in doc.attachment_names() {
+            if a != def.input && def.slate.as_deref() != Some(a) {
+                return Err(ProviderError::Permanent(format!(
+                    "templates/aws/encoder.tera rendered an input attachment `{a}`, which is neither its `input` nor its `slate`"
+                )));
+            }
+            inputs.insert(a.to_string(), names::sibling(spec, a));
+        }
+        let group = def
+            .channel_group_of
+            .as_deref()
+            .map(|unit| names::channel_group(spec, unit));
+        Ok(Self {
+            name: names::own(spec),
+            origin: names::sibling(spec, &def.origin),
+            doc,
+            inputs,
+            group,
+            def,
+        })
+    }
+
+    fn request<'a>(&'a self, spec: &'a ResourceSpec, token: &'a str) -> medialive::NewChannel<'a> {
+        medialive::NewChannel {
+            name: &self.name,
+            doc: &self.doc,
+            inputs: self.inputs.clone(),
+            mediapackage: match &self.group {
+                Some(group) => medialive::channel::Package::V2 {
+                    group,
+                    channel: &self.origin,
+                },
+                None => medialive::channel::Package::V1 {
+                    channel_id: &self.origin,
+                },
+            },
+            schedule: &self.def.schedule,
+            tags: &spec.tags,
+            token,
+        }
+    }
+}
+
 fn definition<T: DeserializeOwned>(spec: &ResourceSpec) -> Result<T, ProviderError> {
     serde_path_to_error::deserialize(spec.definition.value()).map_err(|e| {
         ProviderError::Permanent(format!(
@@ -441,44 +506,9 @@ impl Provider for AwsProvider {
                 (out.id, out.outputs)
             }
             Kind::Encoder => {
-                let def: medialive::EncoderDef = definition(spec)?;
-                let doc = medialive::channel::ChannelDoc::parse(&def.channel).map_err(|e| {
-                    ProviderError::Permanent(format!("templates/aws/encoder.tera rendered {e}"))
-                })?;
-                // Each attachment names one of the encoder's inputs.
-                let mut inputs = BTreeMap::new();
-                for a in doc.attachment_names() {
-                    if a != def.input && def.slate.as_deref() != Some(a) {
-                        return Err(ProviderError::Permanent(format!(
-                            "templates/aws/encoder.tera rendered an input attachment `{a}`, which is neither its `input` nor its `slate`"
-                        )));
-                    }
-                    inputs.insert(a.to_string(), names::sibling(spec, a));
-                }
+                let parts = ChannelParts::of(spec)?;
                 let client = self.medialive(region).await;
-                let origin = names::sibling(spec, &def.origin);
-                let group = def
-                    .channel_group_of
-                    .as_deref()
-                    .map(|unit| names::channel_group(spec, unit));
-                let channel = medialive::NewChannel {
-                    name: &names::own(spec),
-                    doc: &doc,
-                    inputs,
-                    mediapackage: match &group {
-                        Some(group) => medialive::channel::Package::V2 {
-                            group,
-                            channel: &origin,
-                        },
-                        None => medialive::channel::Package::V1 {
-                            channel_id: &origin,
-                        },
-                    },
-                    schedule: &def.schedule,
-                    tags: &spec.tags,
-                    token,
-                };
-                let out = medialive::create_channel(&client, channel).await?;
+                let out = medialive::create_channel(&client, parts.request(spec, token)).await?;
                 (out.id, out.outputs)
             }
             Kind::Firewall => {
@@ -608,25 +638,7 @@ impl Provider for AwsProvider {
         rec: &RecordedResource,
         spec: &ResourceSpec,
     ) -> Result<Value, ProviderError> {
-        match spec.kind {
-            Kind::Archive => {
-                let bucket = rec
-                    .provider_id
-                    .clone()
-                    .unwrap_or_else(|| names::bucket(spec));
-                s3::tag_bucket(&self.s3(&spec.region).await, &bucket, &spec.tags).await?;
-                Ok(rec.outputs.clone())
-            }
-            other @ (Kind::Origin
-            | Kind::Input
-            | Kind::Encoder
-            | Kind::Firewall
-            | Kind::Instance
-            | Kind::Cdn
-            | Kind::Vod) => Err(ProviderError::Permanent(format!(
-                "the aws provider cannot change a `{other}` in place yet: `down` the event, then `up` it again"
-            ))),
-        }
+        self.update_in_place(rec, spec).await
     }
 
     async fn delete(&self, rec: &RecordedResource) -> Result<(), ProviderError> {

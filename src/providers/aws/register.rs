@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::checks::{SERVICES, profile};
 use crate::config::catalog::CatalogFile;
-use crate::config::profile::ReactionKind;
+use crate::config::profile::{DrmScheme, ReactionKind};
 use crate::config::{Finding, ProviderRules};
 use crate::model::Kind;
 use crate::providers::registration::{CannotOpen, Opening, Registration};
@@ -18,6 +18,7 @@ pub const REGISTRATION: Registration = Registration {
         actions: &[ReactionKind::Failover, ReactionKind::Restart],
         vod: true,
         drm: &[],
+        live_drm: &[DrmScheme::Cenc, DrmScheme::Cbcs, DrmScheme::Aes128],
         slate: true,
         catalog,
         profile,

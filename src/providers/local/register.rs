@@ -25,6 +25,7 @@ pub const REGISTRATION: Registration = Registration {
         actions: &[ReactionKind::Failover, ReactionKind::Restart],
         vod: true,
         drm: &[DrmScheme::Cenc, DrmScheme::Cbcs, DrmScheme::Aes128],
+        live_drm: &[],
         slate: false,
         catalog,
         profile: no_profile_findings,

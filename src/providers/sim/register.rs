@@ -24,6 +24,7 @@ pub const REGISTRATION: Registration = Registration {
         actions: &[],
         vod: true,
         drm: &[DrmScheme::Cenc, DrmScheme::Cbcs, DrmScheme::Aes128],
+        live_drm: &[],
         slate: false,
         catalog,
         profile: no_profile_findings,

@@ -301,3 +301,14 @@ pub fn run_daemon(dir: &std::path::Path) -> (super::daemon::Daemon, impl Fn(&str
     };
     (daemon, get)
 }
+
+/// A MediaPackage (v1) client for eu-west-1 at `endpoint`, with the environment's credentials.
+pub async fn mediapackage_in_ireland(endpoint: &str) -> aws_sdk_mediapackage::Client {
+    let sdk = aws_config::load_from_env().await;
+    aws_sdk_mediapackage::Client::from_conf(
+        aws_sdk_mediapackage::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}

@@ -7,6 +7,10 @@
 //! assumes the job's role (which must exist in moto's IAM), writes an HLS VOD playlist spanning
 //! the job into the destination bucket, in moto's S3, and is `SUCCEEDED`; `FAILED` if the role
 //! or the bucket is not there. It writes no media segments: moto serves no media to harvest.
+//!
+//! moto keeps no endpoint's creation time, which MediaPackage gives (`createdAt`): the fake
+//! notes when each endpoint made through the front was made, adds it to their descriptions,
+//! and refuses a job that starts before it (the endpoint held nothing then).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -23,9 +27,37 @@ const PATH: &str = "/harvest_jobs";
 pub struct HarvestJobs {
     /// By id: the job as described, and whether its playlist is written.
     jobs: Mutex<BTreeMap<String, (Value, bool)>>,
+    /// Origin endpoints made through the front, by id: when.
+    created: Mutex<BTreeMap<String, jiff::Timestamp>>,
 }
 
 impl HarvestJobs {
+    /// Reads an answer moto gave: notes an endpoint's creation, and adds `createdAt` to an
+    /// endpoint's description.
+    pub fn endpoint_answer(&self, method: &Method, path: &str, answer: Vec<u8>) -> Vec<u8> {
+        let endpoint = path == "/origin_endpoints" || path.starts_with("/origin_endpoints/");
+        let Ok(mut v) = serde_json::from_slice::<Value>(&answer) else {
+            return answer;
+        };
+        if !endpoint || !v.is_object() {
+            return answer;
+        }
+        let Some(id) = v["id"].as_str().map(String::from) else {
+            return answer;
+        };
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        if method == Method::POST {
+            created.insert(id.clone(), jiff::Timestamp::now());
+        }
+        match created.get(&id) {
+            Some(at) if v.get("createdAt").is_none() => {
+                v["createdAt"] = json!(at.to_string());
+                v.to_string().into_bytes()
+            }
+            _ => answer,
+        }
+    }
+
     /// Whether a call is the fake's to answer.
     pub fn serves(path: &str) -> bool {
         path == PATH || path.starts_with("/harvest_jobs/")
@@ -141,6 +173,19 @@ impl HarvestJobs {
                 );
             }
         };
+        let made = self
+            .created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&endpoint)
+            .copied();
+        if let Some(made) = made.filter(|m| start < *m) {
+            return json_error(
+                422,
+                "UnprocessableEntityException",
+                &format!("startTime {start} is before origin endpoint {endpoint} existed ({made})"),
+            );
+        }
         let startover = found["startoverWindowSeconds"].as_i64().unwrap_or(0);
         let now = jiff::Timestamp::now();
         let oldest = now - jiff::SignedDuration::from_secs(startover);

@@ -1,5 +1,5 @@
 //! A fake of MediaLive's input security groups, which moto_server lacks: Create, List,
-//! Describe and Delete in the MediaLive API's restJson1 shapes (`/prod/inputSecurityGroups`,
+//! Describe, Update (its whitelist rules) and Delete in the MediaLive API's restJson1 shapes (`/prod/inputSecurityGroups`,
 //! camelCase fields, `x-amzn-ErrorType` errors), each region apart (read from the request's
 //! signature scope). The fault proxy serves it and passes every other call on to moto. Like
 //! MediaLive, it counts a group as held by the inputs created with it (it reads the CreateInput
@@ -98,6 +98,24 @@ impl InputSecurityGroups {
                 &format!("Input Security Group {id} not found"),
             ),
             ("GET", Some(id)) => json_ok(st.view(id)),
+            ("PUT", Some(id)) => {
+                let Ok(req) = serde_json::from_slice::<Value>(body) else {
+                    return Some(json_error(
+                        400,
+                        "BadRequestException",
+                        "the body is not JSON",
+                    ));
+                };
+                if let Some(group) = st.groups.get_mut(id) {
+                    if let Some(rules) = req.get("whitelistRules") {
+                        group.2 = rules.clone();
+                    }
+                    if let Some(tags) = req.get("tags") {
+                        group.1 = tags.clone();
+                    }
+                }
+                json_ok(json!({ "securityGroup": st.view(id) }))
+            }
             ("DELETE", Some(id)) => {
                 if st.view(id)["inputs"]
                     .as_array()

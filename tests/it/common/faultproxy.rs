@@ -315,8 +315,12 @@ impl Shared {
                 out.insert(k.clone(), v.clone());
             }
         }
-        let bytes = answer.bytes().await.unwrap_or_default();
+        let mut bytes = answer.bytes().await.unwrap_or_default();
         if status.is_success() {
+            bytes = self
+                .harvest_jobs
+                .endpoint_answer(&method, uri.path(), bytes.to_vec())
+                .into();
             self.input_security_groups
                 .observe(&method, uri.path(), &body, &bytes);
             self.schedules.observe(&method, uri.path());

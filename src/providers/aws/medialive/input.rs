@@ -304,6 +304,38 @@ pub async fn create_input(
     Ok(Made { id, outputs })
 }
 
+/// Changes the input `name` in place: the networks its security group admits. MediaLive applies
+/// a group's rules to the inputs holding it at once, running or not; everything else about an
+/// input changes only by a new one (the catalog's `replace_on`).
+pub async fn update_input(
+    client: &Client,
+    name: &str,
+    def: &InputDef,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), ProviderError> {
+    let Source::Push { allow, .. } = source(def)? else {
+        return Ok(());
+    };
+    let owner = tags.get(TAG_OWNER).map_or("", String::as_str);
+    let group = find_firewall(client, name, owner).await?.ok_or_else(|| {
+        ProviderError::Transient(format!(
+            "the input security group of {name} does not exist yet"
+        ))
+    })?;
+    let rules = allow
+        .iter()
+        .map(|cidr| InputWhitelistRuleCidr::builder().cidr(cidr).build())
+        .collect();
+    client
+        .update_input_security_group()
+        .input_security_group_id(&group)
+        .set_whitelist_rules(Some(rules))
+        .send()
+        .await
+        .map_err(|e| classify(&format!("MediaLive UpdateInputSecurityGroup {group}"), e))?;
+    Ok(())
+}
+
 /// Where the contribution encoder pushes: MediaLive's address for each destination.
 async fn push_urls(client: &Client, id: &str) -> Result<Vec<String>, ProviderError> {
     let input = client

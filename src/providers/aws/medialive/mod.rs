@@ -10,7 +10,7 @@ pub mod schedule;
 
 pub use input::{
     InputDef, create_input, delete_input, delete_input_firewall, find_input, input_firewalls,
-    inputs,
+    inputs, update_input,
 };
 
 use std::collections::{BTreeMap, HashMap};
@@ -184,17 +184,7 @@ pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Made, 
     let id = match found {
         Some((id, ..)) => id,
         None => {
-            let mut input_ids = BTreeMap::new();
-            for (attachment, input_name) in &inputs {
-                let id = find_input(client, input_name, &owner)
-                    .await?
-                    .ok_or_else(|| {
-                        ProviderError::Transient(format!(
-                            "its MediaLive input {input_name} does not exist yet"
-                        ))
-                    })?;
-                input_ids.insert(attachment.clone(), id);
-            }
+            let input_ids = input_ids(client, &inputs, &owner).await?;
             let mut req = client
                 .create_channel()
                 .name(name)
@@ -230,23 +220,113 @@ pub async fn create_channel(client: &Client, c: NewChannel<'_>) -> Result<Made, 
                 })?
         }
     };
-    let now = wait(client, &id, &["IDLE", "RUNNING", "STARTING"], false).await?;
+    run(client, &id, switches).await?;
+    Ok(made(id, name, doc))
+}
+
+/// The ids of the channel's inputs, by attachment name.
+async fn input_ids(
+    client: &Client,
+    inputs: &BTreeMap<String, String>,
+    owner: &str,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let mut ids = BTreeMap::new();
+    for (attachment, input_name) in inputs {
+        let id = find_input(client, input_name, owner)
+            .await?
+            .ok_or_else(|| {
+                ProviderError::Transient(format!(
+                    "its MediaLive input {input_name} does not exist yet"
+                ))
+            })?;
+        ids.insert(attachment.clone(), id);
+    }
+    Ok(ids)
+}
+
+async fn stop(client: &Client, id: &str) -> Result<(), ProviderError> {
+    client
+        .stop_channel()
+        .channel_id(id)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("MediaLive StopChannel {id}"), e))?;
+    Ok(())
+}
+
+/// Starts the channel unless it runs, waits until it does, and completes its schedule.
+async fn run(
+    client: &Client,
+    id: &str,
+    switches: &[schedule::SwitchDoc],
+) -> Result<(), ProviderError> {
+    let now = wait(client, id, &["IDLE", "RUNNING", "STARTING"], false).await?;
     if now.as_deref() == Some("IDLE") {
         client
             .start_channel()
-            .channel_id(&id)
+            .channel_id(id)
             .send()
             .await
             .map_err(|e| classify(&format!("MediaLive StartChannel {id}"), e))?;
     }
-    wait(client, &id, &["RUNNING"], false).await?;
+    wait(client, id, &["RUNNING"], false).await?;
     // Immediate switches need a running channel.
-    schedule::ensure(client, &id, switches).await?;
+    schedule::ensure(client, id, switches).await
+}
+
+/// The channel's outputs: its id and name, and a STANDARD channel's pipelines.
+fn made(id: String, name: &str, doc: &ChannelDoc) -> Made {
     let mut outputs = json!({ "channel_id": id, "name": name });
     if doc.channel_class.as_deref() == Some("STANDARD") {
         outputs["pipelines"] = json!(PIPELINES.map(|(p, _)| p));
     }
-    Ok(Made { outputs, id })
+    Made { outputs, id }
+}
+
+/// Changes the channel `id` in place to `c`. MediaLive takes UpdateChannel only while a
+/// channel is idle: a running one is stopped, updated and started again (its output pauses
+/// meanwhile), and never while its show is on air (`on_air`).
+pub async fn update_channel(
+    client: &Client,
+    id: &str,
+    c: NewChannel<'_>,
+    on_air: Option<crate::model::Window>,
+) -> Result<Made, ProviderError> {
+    let wanted = ["IDLE", "RUNNING", "UPDATE_FAILED"];
+    let now = wait(client, id, &wanted, false).await?;
+    if now.as_deref() == Some("RUNNING") {
+        let t = jiff::Timestamp::now();
+        if let Some(w) = on_air.filter(|w| w.from <= t && t < w.to) {
+            return Err(ProviderError::Permanent(format!(
+                "MediaLive changes a channel only while it is stopped, and {} is on air until {}: change it after the show, or `down` the event and `up` it again",
+                c.name, w.to
+            )));
+        }
+        stop(client, id).await?;
+        wait(client, id, &["IDLE"], false).await?;
+    }
+    let owner = c
+        .tags
+        .get(crate::model::TAG_OWNER)
+        .cloned()
+        .unwrap_or_default();
+    let ids = input_ids(client, &c.inputs, &owner).await?;
+    let doc = c.doc;
+    client
+        .update_channel()
+        .channel_id(id)
+        .name(c.name)
+        .set_role_arn(doc.role_arn.clone())
+        .set_input_attachments(Some(doc.input_attachments(&ids)))
+        .set_destinations(Some(doc.destinations(c.mediapackage)))
+        .encoder_settings(doc.encoder_settings())
+        .set_input_specification(doc.input_specification())
+        .send()
+        .await
+        .map_err(|e| classify(&format!("MediaLive UpdateChannel {id}"), e))?;
+    wait(client, id, &["IDLE"], false).await?;
+    run(client, id, c.schedule).await?;
+    Ok(made(id.to_string(), c.name, doc))
 }
 
 /// A STANDARD channel's pipelines, as the profile's letters and as MediaLive names them.
@@ -277,12 +357,7 @@ pub async fn delete_channel(client: &Client, id: &str) -> Result<(), ProviderErr
         return Ok(());
     };
     if now == "RUNNING" {
-        client
-            .stop_channel()
-            .channel_id(id)
-            .send()
-            .await
-            .map_err(|e| classify(&format!("MediaLive StopChannel {id}"), e))?;
+        stop(client, id).await?;
         if wait(client, id, &["IDLE"], true).await?.is_none() {
             return Ok(());
         }
