@@ -43,6 +43,9 @@ pub struct ProviderRules {
     pub live_drm: &'static [DrmScheme],
     /// Whether its encoder can show a slate outside the show (`encoder.slate`).
     pub slate: bool,
+    /// Whether its encoder fails over to a backup contribution by itself
+    /// (`encoder.input.backup`).
+    pub backup_input: bool,
     /// Checks its catalog's `settings` and anything else its catalog needs.
     pub catalog: fn(&CatalogFile) -> Vec<Finding>,
     /// Checks a profile asking for it against what it builds, given its catalog's kinds.
@@ -61,6 +64,7 @@ impl ProviderRules {
             drm: &[],
             live_drm: &[],
             slate: false,
+            backup_input: false,
             catalog: no_findings,
             profile: no_profile_findings,
         }

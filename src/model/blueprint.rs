@@ -46,6 +46,12 @@ pub fn blueprint(profile: &Profile) -> Vec<Slot> {
             Engine::Managed => {
                 let input = suffixed("input", p);
                 slots.push(slot(&input, Kind::Input, p, &[]));
+                // A backup contribution the channel fails over to by itself.
+                let backup = suffixed("backup", p);
+                let with_backup = profile.encoder.input.backup.is_some();
+                if with_backup {
+                    slots.push(slot(&backup, Kind::Input, p, &[]));
+                }
                 if profile.encoder.slate.is_some() {
                     // A second input the channel loops outside the show.
                     let slate = suffixed("slate", p);
@@ -58,6 +64,9 @@ pub fn blueprint(profile: &Profile) -> Vec<Slot> {
                     ));
                 } else {
                     slots.push(slot(&encoder, Kind::Encoder, p, &[&input, "origin"]));
+                }
+                if with_backup && let Some(enc) = slots.last_mut() {
+                    enc.depends_on.push(backup);
                 }
             }
             // The machine reads the contribution itself; its firewall admits nothing and

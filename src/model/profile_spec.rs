@@ -48,6 +48,19 @@ pub struct InputSpec {
     /// does not read it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<String>,
+    /// A second contribution of the same type, which the encoder switches to by itself when
+    /// this one is lost, and back when it returns (MediaLive's automatic input failover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupInput>,
+}
+
+/// The backup contribution: its own address (none for an `rtmp` push, whose address the
+/// service chooses), the same type and networks as the primary.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -8,6 +8,8 @@
 //!   the feed at the show's start (at once for a show already on) and back at its end; MediaLive
 //!   alerts raised on a channel reach T1's `encoder_alerts` (moto has neither schedules nor
 //!   alerts: the fake front serves them);
+//! - a backup contribution is a second input, attached to the channel as the primary's
+//!   secondary for MediaLive's automatic input failover;
 //! - the requests to MediaLive, polls included, keep to the catalog's rate limit for it: no
 //!   window of time holds more than its burst and its rate allow.
 #![cfg(feature = "aws")]
@@ -26,6 +28,11 @@ fn the_channel_shows_a_slate_outside_the_show_on_schedule() {
 #[test]
 fn medialive_calls_an_srt_listener() {
     against_moto(module_path!(), "srt_input_against_moto");
+}
+
+#[test]
+fn a_backup_contribution_is_the_channels_automatic_input_failover() {
+    against_moto(module_path!(), "backup_input_against_moto");
 }
 
 #[test]
@@ -187,6 +194,77 @@ async fn slate_schedule_against_moto() {
         assert!(front.schedules().of(c).is_empty());
     }
     assert_eq!(front.never_lost(), Vec::<(String, String)>::new());
+}
+
+#[tokio::test]
+#[ignore = "run by a_backup_contribution_is_the_channels_automatic_input_failover, with moto and credentials"]
+async fn backup_input_against_moto() {
+    let moto = std::env::var(MOTO_ENV).expect("run through the outer test");
+    let dir = tempfile::tempdir().unwrap();
+    let (main, backup) = (
+        "https://contribution.example.com/main/index.m3u8",
+        "https://backup.example.com/main/index.m3u8",
+    );
+    let aws = live_project(
+        &moto,
+        dir.path(),
+        &format!(
+            "input: {{ type: file, address: \"{main}\", backup: {{ address: \"{backup}\" }} }}"
+        ),
+    );
+    ok(dir.path(), &["up", "--yes"]);
+    let ml = medialive_in_ireland(&moto).await;
+    let inputs = ml.list_inputs().send().await.unwrap();
+    let source = |url: &str| {
+        inputs
+            .inputs()
+            .iter()
+            .find(|i| i.sources().iter().any(|s| s.url() == Some(url)))
+            .and_then(|i| i.id())
+            .unwrap_or_else(|| panic!("no input pulls {url}: {inputs:?}"))
+            .to_string()
+    };
+    let (primary, secondary) = (source(main), source(backup));
+    let channels = ml.list_channels().send().await.unwrap();
+    let [channel] = channels.channels() else {
+        panic!("{channels:?}")
+    };
+    let attached = channel.input_attachments();
+    assert_eq!(attached.len(), 2, "{attached:?}");
+    let first = attached
+        .iter()
+        .find(|a| a.input_id() == Some(primary.as_str()))
+        .unwrap();
+    let failover = first.automatic_input_failover_settings().unwrap();
+    assert_eq!(failover.secondary_input_id(), Some(secondary.as_str()));
+    assert_eq!(
+        failover.input_preference().map(|p| p.as_str()),
+        Some("PRIMARY_INPUT_PREFERRED")
+    );
+    assert!(
+        attached
+            .iter()
+            .any(|a| a.input_id() == Some(secondary.as_str()))
+    );
+    ok(dir.path(), &["down", "--yes"]);
+    assert!(aws.list().await.unwrap().is_empty());
+
+    // Elsewhere, refused: the local provider's encoders read one contribution.
+    let p = common::Project::local(common::LOCAL_SCHEDULE);
+    p.write(
+        "profiles/test.yaml",
+        &common::local_profile("testsrc", "single").replace(
+            "input: { type: testsrc }",
+            "input: { type: testsrc, backup: {} }",
+        ),
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("encoder.input.backup: the `local` provider's encoders fail over to no backup contribution"),
+        "{}",
+        common::stderr(&out)
+    );
 }
 
 #[tokio::test]

@@ -156,6 +156,25 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
         "",
     );
     insta::assert_snapshot!("aws_srt_address", err);
+    // A backup contribution is addressed as the primary is; MediaLive alone fails over.
+    let err = refused_on_aws(
+        &p,
+        "  input: { type: srt, address: \"srt://203.0.113.9:9000\", backup: { address: \"0.0.0.0:9001\" } }\n",
+        "",
+    );
+    assert!(
+        err.contains("encoder.input.backup.address: MediaLive calls the backup's SRT listener"),
+        "{err}"
+    );
+    let err = refused_on_aws(
+        &p,
+        "  engine: instance\n  input: { type: file, address: \"s3://media/clip.mp4\", backup: { address: \"s3://media/b.mp4\" } }\n",
+        "",
+    );
+    assert!(
+        err.contains("encoder.input.backup: only MediaLive (`encoder.engine: managed`) fails over"),
+        "{err}"
+    );
     // The VOD is a harvest of the HLS endpoint, as HLS in the clear.
     let clip = "  input: { type: file, address: \"s3://media/clip.mp4\" }\n";
     let err = refused_on_aws(

@@ -108,6 +108,7 @@ const TINY: Registration = Registration {
         drm: &[],
         live_drm: &[],
         slate: false,
+        backup_input: false,
         catalog: no_catalog_findings,
         profile: check_profile,
     },

@@ -221,6 +221,13 @@ fn capabilities(cx: &mut Ctx<'_>, p: &ProfileFile, rules: &ProviderRules) -> boo
         );
         ok = false;
     }
+    if p.encoder.input.backup.is_some() && !rules.backup_input {
+        cx.top(
+            "encoder.input.backup",
+            format!("the `{provider}` provider's encoders fail over to no backup contribution: leave `backup` out"),
+        );
+        ok = false;
+    }
     if p.vod.enabled && !rules.vod {
         cx.top(
             "vod.enabled",

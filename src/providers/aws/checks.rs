@@ -70,6 +70,9 @@ pub fn profile(p: &ProfileFile, kinds: &BTreeMap<Kind, KindEntry>) -> Vec<Findin
             ));
         }
     }
+    if let Some(b) = &p.encoder.input.backup {
+        backup(p, b, managed, &mut out);
+    }
     if p.encoder.slate.is_some() && !managed {
         out.push(Finding::new(
             "encoder.slate",
@@ -166,6 +169,46 @@ pub const SERVICES: &[&str] = &[
     "cloudfront",
     "ec2",
 ];
+
+/// A backup contribution: MediaLive's automatic input failover, from an input of the same
+/// type, addressed as the primary is.
+fn backup(
+    p: &ProfileFile,
+    b: &crate::model::profile_spec::BackupInput,
+    managed: bool,
+    out: &mut Vec<Finding>,
+) {
+    const FIELD: &str = "encoder.input.backup.address";
+    if !managed {
+        out.push(Finding::new(
+            "encoder.input.backup",
+            "only MediaLive (`encoder.engine: managed`) fails over to a backup contribution; an EC2 encoder reads one",
+        ));
+        return;
+    }
+    let address = b.address.as_deref().unwrap_or("");
+    match p.encoder.input.kind {
+        InputKind::Rtmp if b.address.is_some() => out.push(Finding::new(
+            FIELD,
+            "MediaLive chooses where the backup RTMP push input listens too: leave `address` out",
+        )),
+        InputKind::File if !AWS_INPUT_SCHEMES.iter().any(|s| address.starts_with(s)) => {
+            out.push(Finding::new(
+                FIELD,
+                format!(
+                    "MediaLive reads the backup from an s3:// or https:// URL, not `{address}`"
+                ),
+            ));
+        }
+        InputKind::Srt if crate::config::srt_listener(address).is_none() => {
+            out.push(Finding::new(
+                FIELD,
+                format!("MediaLive calls the backup's SRT listener: give it as srt://host:port, not `{address}`"),
+            ));
+        }
+        _ => {}
+    }
+}
 
 /// MediaPackage (v1) encrypts each endpoint as its container allows, with keys from the key
 /// server it calls as the catalog's `kinds.origin.role`: DASH with `cenc` (SPEKE v2: Widevine,

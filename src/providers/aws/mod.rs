@@ -371,9 +371,10 @@ impl ChannelParts {
         // Each attachment names one of the encoder's inputs.
         let mut inputs = BTreeMap::new();
         for a in doc.attachment_names() {
-            if a != def.input && def.slate.as_deref() != Some(a) {
+            if a != def.input && def.slate.as_deref() != Some(a) && def.backup.as_deref() != Some(a)
+            {
                 return Err(ProviderError::Permanent(format!(
-                    "templates/aws/encoder.tera rendered an input attachment `{a}`, which is neither its `input` nor its `slate`"
+                    "templates/aws/encoder.tera rendered an input attachment `{a}`, which is neither its `input`, its `slate` nor its `backup`"
                 )));
             }
             inputs.insert(a.to_string(), names::sibling(spec, a));

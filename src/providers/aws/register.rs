@@ -20,6 +20,7 @@ pub const REGISTRATION: Registration = Registration {
         drm: &[],
         live_drm: &[DrmScheme::Cenc, DrmScheme::Cbcs, DrmScheme::Aes128],
         slate: true,
+        backup_input: true,
         catalog,
         profile,
     },

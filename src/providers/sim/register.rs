@@ -26,6 +26,7 @@ pub const REGISTRATION: Registration = Registration {
         drm: &[DrmScheme::Cenc, DrmScheme::Cbcs, DrmScheme::Aes128],
         live_drm: &[],
         slate: false,
+        backup_input: false,
         catalog,
         profile: no_profile_findings,
     },

@@ -35,13 +35,12 @@ impl HarvestJobs {
     /// Reads an answer moto gave: notes an endpoint's creation, and adds `createdAt` to an
     /// endpoint's description.
     pub fn endpoint_answer(&self, method: &Method, path: &str, answer: Vec<u8>) -> Vec<u8> {
-        let endpoint = path == "/origin_endpoints" || path.starts_with("/origin_endpoints/");
+        if !(path == "/origin_endpoints" || path.starts_with("/origin_endpoints/")) {
+            return answer;
+        }
         let Ok(mut v) = serde_json::from_slice::<Value>(&answer) else {
             return answer;
         };
-        if !endpoint || !v.is_object() {
-            return answer;
-        }
         let Some(id) = v["id"].as_str().map(String::from) else {
             return answer;
         };

@@ -54,6 +54,20 @@ pub struct AttachmentDoc {
     pub input_id: Option<String>,
     #[serde(default)]
     pub input_settings: Option<InputSettingsDoc>,
+    #[serde(default)]
+    pub automatic_input_failover_settings: Option<FailoverDoc>,
+}
+
+/// MediaLive's automatic input failover from this attachment to another. The template names
+/// the secondary by its attachment; the provider fills in its input id (`SecondaryInputId`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct FailoverDoc {
+    pub secondary_input_attachment: String,
+    /// `PRIMARY_INPUT_PREFERRED` (back to the primary when it returns) or
+    /// `EQUAL_INPUT_PREFERENCE`.
+    #[serde(default)]
+    pub input_preference: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -274,10 +288,19 @@ impl ChannelDoc {
                         ))
                         .build()
                 });
+                let failover = a.automatic_input_failover_settings.as_ref().map(|f| {
+                    ml::AutomaticInputFailoverSettings::builder()
+                        .set_secondary_input_id(ids.get(&f.secondary_input_attachment).cloned())
+                        .set_input_preference(
+                            f.input_preference.as_deref().map(ml::InputPreference::from),
+                        )
+                        .build()
+                });
                 ml::InputAttachment::builder()
                     .input_attachment_name(&a.input_attachment_name)
                     .set_input_id(ids.get(&a.input_attachment_name).cloned())
                     .set_input_settings(settings)
+                    .set_automatic_input_failover_settings(failover)
                     .build()
             })
             .collect()

@@ -34,6 +34,9 @@ pub struct EncoderDef {
     pub input: String,
     #[serde(default)]
     pub slate: Option<String>,
+    /// The backup contribution's input, which the channel fails over to.
+    #[serde(default)]
+    pub backup: Option<String>,
     pub origin: String,
     /// The shared unit whose MediaPackage v2 channel group holds the origin, when the
     /// event's group shares its CDN.
