@@ -145,6 +145,23 @@ pub struct RecordedResource {
     pub updated_at: Timestamp,
 }
 
+impl RecordedResource {
+    /// The pipelines an encoder runs, as its provider recorded them: its one (`pipeline`), or
+    /// both where one encoder runs them (`pipelines`, a MediaLive STANDARD channel).
+    pub fn pipelines(&self) -> Vec<String> {
+        if let Some(p) = self.outputs.get("pipeline").and_then(|p| p.as_str()) {
+            return vec![p.to_string()];
+        }
+        self.outputs
+            .get("pipelines")
+            .and_then(|p| p.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(String::from))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 impl RecordedResource {
     /// `spec` made and ready, its provider id its name, with `outputs`.

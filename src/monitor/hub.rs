@@ -276,7 +276,7 @@ impl Monitor {
             for rec in &t.encoders {
                 // An encoder running both pipelines is probed as each (`encoder/a`), so that
                 // an alert says which one failed.
-                let pipelines = crate::monitor::actions::plan::Resources::pipelines_of(rec);
+                let pipelines = rec.pipelines();
                 let each: Vec<Option<String>> = if pipelines.len() > 1 {
                     pipelines.into_iter().map(Some).collect()
                 } else {

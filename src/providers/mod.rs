@@ -104,7 +104,7 @@ pub trait Provider: Send + Sync {
     }
     /// Makes `pipeline` the one that serves `event` (monitoring's `failover`), through `via`:
     /// the CDN edge where the edge picks the pipeline, or the encoder where one encoder runs
-    /// both pipelines (see [`crate::monitor::actions::plan::Resources::switch`]).
+    /// both pipelines (its outputs' `pipelines`, [`RecordedResource::pipelines`]).
     async fn failover(
         &self,
         _via: &RecordedResource,

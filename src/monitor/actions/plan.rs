@@ -77,35 +77,23 @@ pub struct Resources {
 }
 
 impl Resources {
-    /// The pipelines an encoder runs: its one (`pipeline`), or both where it runs them
-    /// (`pipelines`, a MediaLive STANDARD channel).
-    pub fn pipelines_of(rec: &RecordedResource) -> Vec<String> {
-        if let Some(p) = rec.outputs.get("pipeline").and_then(|p| p.as_str()) {
-            return vec![p.to_string()];
-        }
-        rec.outputs
-            .get("pipelines")
-            .and_then(|p| p.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p.as_str().map(String::from))
-            .collect()
-    }
-
     /// Whether one encoder runs several pipelines: then it switches between them itself.
     fn runs_several(rec: &RecordedResource) -> bool {
-        Self::pipelines_of(rec).len() > 1
+        RecordedResource::pipelines(rec).len() > 1
     }
 
     pub fn pipelines(&self) -> Vec<String> {
-        self.encoders.iter().flat_map(Self::pipelines_of).collect()
+        self.encoders
+            .iter()
+            .flat_map(RecordedResource::pipelines)
+            .collect()
     }
 
     /// The encoder running pipeline `p`.
     fn encoder_of(&self, p: &str) -> Option<&RecordedResource> {
         self.encoders
             .iter()
-            .find(|e| Self::pipelines_of(e).iter().any(|x| x == p))
+            .find(|e| RecordedResource::pipelines(e).iter().any(|x| x == p))
     }
 
     /// What makes a pipeline the one served: the encoder, where one runs both pipelines (it
@@ -130,13 +118,15 @@ impl Resources {
                     .iter()
                     .find(|e| e.spec.name == *labels.resource)
                 {
-                    let own = Self::pipelines_of(e);
+                    let own = RecordedResource::pipelines(e);
                     return (own.len() == 1).then(|| own[0].clone());
                 }
                 let (name, p) = labels.resource.split_once('/')?;
                 self.encoders
                     .iter()
-                    .any(|e| e.spec.name == name && Self::pipelines_of(e).iter().any(|x| x == p))
+                    .any(|e| {
+                        e.spec.name == name && RecordedResource::pipelines(e).iter().any(|x| x == p)
+                    })
                     .then(|| p.to_string())
             }
             Tier::Origin | Tier::Content => labels

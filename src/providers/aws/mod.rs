@@ -835,8 +835,7 @@ impl Provider for AwsProvider {
 /// The MediaLive channel of `rec` when it runs both pipelines: what a failover on aws
 /// switches.
 fn standard_channel(rec: &RecordedResource) -> Result<&str, ProviderError> {
-    let both = rec.spec.kind == Kind::Encoder
-        && crate::monitor::actions::plan::Resources::pipelines_of(rec).len() > 1;
+    let both = rec.spec.kind == Kind::Encoder && rec.pipelines().len() > 1;
     match rec.provider_id.as_deref() {
         Some(id) if both => Ok(id),
         _ => Err(ProviderError::Permanent(format!(
