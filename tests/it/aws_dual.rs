@@ -17,8 +17,8 @@ use crate::common;
 
 use aws_sdk_medialive::types::{ChannelClass, InputClass};
 use common::aws::{
-    MOTO_ENV, against_moto, example_profile, inventory_of, medialive_in_ireland, ok, project_of,
-    run_daemon, schedule,
+    MOTO_ENV, against_moto, example_profile, from_now, inventory_of, medialive_in_ireland, ok,
+    project_of, run_daemon, schedule,
 };
 use common::daemon::wait_for;
 use serde_json::Value;
@@ -39,16 +39,14 @@ fn dual_pipelines_against_moto() {
     let dir = tempfile::tempdir().unwrap();
     // Watched at the encoder only: MediaPackage's playlists on moto hold nothing.
     let profile = format!("{}  tiers: [encoder]\n", example_profile("aws-dual"));
-    let now = jiff::Timestamp::now().as_second();
-    let at = |s: i64| jiff::Timestamp::from_second(now + s).unwrap().to_string();
     let aws = project_of(
         &front.url,
         dir.path(),
         ("aws-dual", &profile),
         &schedule(&[format!(
             "  - id: derby\n    start: {}\n    end: {}\n    profile: aws-dual\n    regions: [eu-west-1]\n",
-            at(-60),
-            at(3600)
+            from_now(-60),
+            from_now(3600)
         )]),
     );
     let plan = ok(dir.path(), &["plan"]);

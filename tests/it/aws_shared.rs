@@ -261,16 +261,14 @@ fn origin_monitoring_against_moto() {
         "{}monitoring:\n  tiers: [encoder, origin]\n  stale_after: 3\n",
         example_profile("aws-shared")
     );
-    let now = jiff::Timestamp::now().as_second();
-    let at = |s: i64| jiff::Timestamp::from_second(now + s).unwrap().to_string();
     let aws = project_of(
         &front.url,
         dir.path(),
         ("aws-shared", &profile),
         &schedule(&[format!(
             "  - id: live-1\n    start: {}\n    end: {}\n    profile: aws-shared\n    group: cup\n    regions: [eu-west-1]\n",
-            at(-60),
-            at(3600)
+            from_now(-60),
+            from_now(3600)
         )]),
     );
     let alerts = || -> Vec<serde_json::Value> {

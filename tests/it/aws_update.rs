@@ -9,8 +9,8 @@
 use crate::common;
 
 use common::aws::{
-    MOTO_ENV, against_moto, example_profile, medialive_in_ireland, mediapackage_in_ireland, ok,
-    orchestrate, project_of, schedule,
+    MOTO_ENV, against_moto, example_profile, from_now, medialive_in_ireland,
+    mediapackage_in_ireland, ok, orchestrate, project_of, schedule,
 };
 
 #[test]
@@ -27,14 +27,12 @@ async fn update_in_place_against_moto() {
     let pull = r#"input: { type: file, address: "s3://orchestrate-example-media/slate.mp4" }"#;
     let push = "input: { type: rtmp, allow: [203.0.113.0/24] }";
     let live = example_profile("aws-live").replace(pull, push);
-    let now = jiff::Timestamp::now().as_second();
-    let at = |s: i64| jiff::Timestamp::from_second(now + s).unwrap().to_string();
     let events = [
         "  - id: later\n    start: 2030-12-05T19:45:00Z\n    end: 2030-12-05T22:00:00Z\n    profile: aws-live\n    regions: [eu-west-1]\n".to_string(),
         format!(
             "  - id: onair\n    start: {}\n    end: {}\n    profile: aws-live\n    regions: [eu-west-1]\n",
-            at(-60),
-            at(3600)
+            from_now(-60),
+            from_now(3600)
         ),
     ];
     project_of(

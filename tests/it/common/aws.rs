@@ -312,3 +312,11 @@ pub async fn mediapackage_in_ireland(endpoint: &str) -> aws_sdk_mediapackage::Cl
             .build(),
     )
 }
+
+/// RFC 3339, `secs` from now (to the second): a schedule's time relative to the test.
+pub fn from_now(secs: i64) -> String {
+    let now = jiff::Timestamp::now().as_second();
+    jiff::Timestamp::from_second(now + secs)
+        .unwrap()
+        .to_string()
+}

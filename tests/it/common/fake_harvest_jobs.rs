@@ -32,29 +32,21 @@ pub struct HarvestJobs {
 }
 
 impl HarvestJobs {
-    /// Reads an answer moto gave: notes an endpoint's creation, and adds `createdAt` to an
-    /// endpoint's description.
-    pub fn endpoint_answer(&self, method: &Method, path: &str, answer: Vec<u8>) -> Vec<u8> {
+    /// Reads an answer moto gave: notes an endpoint's creation, and gives an endpoint's
+    /// description again with `createdAt` added; `None` to pass the answer on as it is.
+    pub fn endpoint_answer(&self, method: &Method, path: &str, answer: &[u8]) -> Option<Vec<u8>> {
         if !(path == "/origin_endpoints" || path.starts_with("/origin_endpoints/")) {
-            return answer;
+            return None;
         }
-        let Ok(mut v) = serde_json::from_slice::<Value>(&answer) else {
-            return answer;
-        };
-        let Some(id) = v["id"].as_str().map(String::from) else {
-            return answer;
-        };
+        let mut v = serde_json::from_slice::<Value>(answer).ok()?;
+        let id = v["id"].as_str()?.to_string();
         let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
         if method == Method::POST {
             created.insert(id.clone(), jiff::Timestamp::now());
         }
-        match created.get(&id) {
-            Some(at) if v.get("createdAt").is_none() => {
-                v["createdAt"] = json!(at.to_string());
-                v.to_string().into_bytes()
-            }
-            _ => answer,
-        }
+        let at = created.get(&id).filter(|_| v.get("createdAt").is_none())?;
+        v["createdAt"] = json!(at.to_string());
+        Some(v.to_string().into_bytes())
     }
 
     /// Whether a call is the fake's to answer.

@@ -317,10 +317,12 @@ impl Shared {
         }
         let mut bytes = answer.bytes().await.unwrap_or_default();
         if status.is_success() {
-            bytes = self
+            if let Some(described) = self
                 .harvest_jobs
-                .endpoint_answer(&method, uri.path(), bytes.to_vec())
-                .into();
+                .endpoint_answer(&method, uri.path(), &bytes)
+            {
+                bytes = described.into();
+            }
             self.input_security_groups
                 .observe(&method, uri.path(), &body, &bytes);
             self.schedules.observe(&method, uri.path());
