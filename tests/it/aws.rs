@@ -101,13 +101,7 @@ async fn s3_archive_against_moto() {
     );
 
     // A recording in the bucket does not stop its deletion.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws_config::load_from_env().await)
-            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-            .endpoint_url(&moto)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_in_ireland(&moto).await;
     s3.put_object()
         .bucket(&a.provider_id)
         .key("media/a/720p/seg_00001.ts")
@@ -199,21 +193,10 @@ fn vod_project(
         )]),
     );
     // The role MediaPackage writes the VOD as: the catalog ships it commented out.
-    let catalog = dir.join("providers/aws.yaml");
-    let text = std::fs::read_to_string(&catalog).unwrap();
-    let commented = "    # role: arn:aws:iam::123456789012:role/orchestrate-harvest";
-    assert!(
-        text.contains(commented),
-        "providers/aws.yaml's vod role line changed"
+    uncomment_in_catalog(
+        dir,
+        "    role: arn:aws:iam::123456789012:role/orchestrate-harvest",
     );
-    std::fs::write(
-        &catalog,
-        text.replace(
-            commented,
-            "    role: arn:aws:iam::123456789012:role/orchestrate-harvest",
-        ),
-    )
-    .unwrap();
     (aws, start, end)
 }
 
@@ -600,13 +583,7 @@ async fn vod_harvest_against_moto() {
     let made = at(hls.created_at());
     assert!(made > start, "{made} against the scheduled {start}");
     assert_eq!((at(job.start_time()), at(job.end_time())), (made, end));
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-            .endpoint_url(&moto)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_in_ireland(&moto).await;
     let playlist = s3
         .get_object()
         .bucket(&bucket)

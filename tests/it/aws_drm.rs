@@ -14,7 +14,7 @@ use crate::common;
 use aws_sdk_mediapackage::types::EncryptionMethod;
 use common::aws::{
     MOTO_ENV, against_moto, example_profile, mediapackage_in_ireland, ok, orchestrate, project_of,
-    schedule,
+    schedule, uncomment_in_catalog,
 };
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/SpekeAccess";
@@ -74,18 +74,7 @@ async fn live_drm_against_moto() {
         err.contains("`origin.drm` needs `kinds.origin.role`"),
         "{err}"
     );
-    let catalog = dir.path().join("providers/aws.yaml");
-    let text = std::fs::read_to_string(&catalog).unwrap();
-    let commented = format!("    # role: {ROLE}\n");
-    assert!(
-        text.contains(&commented),
-        "providers/aws.yaml's origin role line changed"
-    );
-    std::fs::write(
-        &catalog,
-        text.replace(&commented, &format!("    role: {ROLE}\n")),
-    )
-    .unwrap();
+    uncomment_in_catalog(dir.path(), &format!("    role: {ROLE}"));
 
     // An endpoint the scheme cannot encrypt is refused, never served in the clear.
     std::fs::write(

@@ -186,6 +186,40 @@ async fn shared_cdn_against_moto() {
     ok(dir.path(), &["up", "--yes"]);
     assert_eq!(tagged(&aws).await, after_up);
 
+    // A longer DVR window changes each v2 endpoint in place: nothing is made again.
+    let profile = dir.path().join("profiles/aws-shared.yaml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert!(
+        text.contains("dvr_window: 5m"),
+        "the example's DVR window changed"
+    );
+    std::fs::write(&profile, text.replace("dvr_window: 5m", "dvr_window: 10m")).unwrap();
+    let changed = ok(dir.path(), &["up", "--yes"]);
+    assert!(changed.contains("updated in place"), "{changed}");
+    assert_eq!(tagged(&aws).await, after_up);
+    let mp = aws_sdk_mediapackagev2::Client::from_conf(
+        aws_sdk_mediapackagev2::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&front.url)
+            .build(),
+    );
+    for event in ["semi-1", "semi-2"] {
+        let origin = show(&format!("{event}/us-east-1/origin"))["outputs"].clone();
+        let ep = mp
+            .get_origin_endpoint()
+            .channel_group_name(origin["channel_group"].as_str().unwrap())
+            .channel_name(origin["channel_name"].as_str().unwrap())
+            .origin_endpoint_name("hls")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            ep.hls_manifests()[0].manifest_window_seconds(),
+            Some(600),
+            "{ep:?}"
+        );
+    }
+
     // One event down: what the group shares stays for the other.
     ok(dir.path(), &["down", "--event", "semi-1", "--yes"]);
     assert_eq!(tagged(&aws).await, expected(&["semi-2"]));

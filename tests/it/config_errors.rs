@@ -205,11 +205,11 @@ fn an_aws_profile_asks_only_for_what_the_aws_provider_builds() {
     );
     insta::assert_snapshot!("aws_live_drm", err);
     // A shared CDN fronts a MediaPackage v2 channel group, which MediaLive feeds and whose
-    // harvest is not built.
+    // DASH endpoint (CMAF) takes no `aes-128`.
     let err = refused_on_aws(
         &p,
         &format!("  engine: instance\n{clip}"),
-        "cdn:\n  enabled: true\n  shared: true\nvod:\n  enabled: true\n",
+        "origin:\n  packaging: [hls, dash]\n  drm: { scheme: aes-128, url: \"https://keys.example.com\" }\ncdn:\n  enabled: true\n  shared: true\nvod:\n  enabled: true\n",
     );
     insta::assert_snapshot!("aws_shared_cdn", err);
     // With the shipped catalog, which names the EC2 encoders' instance profile but leaves the

@@ -14,6 +14,7 @@ mod aws_dual;
 mod aws_iam;
 mod aws_medialive;
 mod aws_shared;
+mod aws_shared_vod;
 mod aws_update;
 mod cli;
 mod config_errors;

@@ -19,6 +19,8 @@ pub fn profile(p: &ProfileFile, kinds: &BTreeMap<Kind, KindEntry>) -> Vec<Findin
     let address = p.encoder.input.address.as_deref().unwrap_or("");
     let url = AWS_INPUT_SCHEMES.iter().any(|s| address.starts_with(s));
     let managed = p.encoder.engine == crate::config::profile::Engine::Managed;
+    // A shared CDN fronts a MediaPackage v2 channel group: its origins are v2 channels.
+    let v2 = p.cdn.enabled && p.cdn.shared;
     let reader = if managed {
         "MediaLive"
     } else {
@@ -116,20 +118,11 @@ pub fn profile(p: &ProfileFile, kinds: &BTreeMap<Kind, KindEntry>) -> Vec<Findin
     if let Some(d) = &p.origin.drm {
         live_drm(p, d, kinds, &mut out);
     }
-    // A shared CDN fronts a MediaPackage v2 channel group: its origins are v2 channels.
-    if p.cdn.enabled && p.cdn.shared {
-        if !managed {
-            out.push(Finding::new(
-                "cdn.shared",
-                "a CDN shared by an event group puts its origins on MediaPackage v2, which only MediaLive (`encoder.engine: managed`) feeds here",
-            ));
-        }
-        if p.vod.enabled {
-            out.push(Finding::new(
-                "cdn.shared",
-                "a CDN shared by an event group puts its origins on MediaPackage v2, whose VOD harvest is not built yet: turn `vod` off or the CDN's sharing",
-            ));
-        }
+    if v2 && !managed {
+        out.push(Finding::new(
+            "cdn.shared",
+            "a CDN shared by an event group puts its origins on MediaPackage v2, which only MediaLive (`encoder.engine: managed`) feeds here",
+        ));
     }
     // The EC2 encoder reads its ingest credentials at boot, as this role.
     if !managed && kinds.get(&Kind::Instance).is_some_and(|k| k.role.is_none()) {
@@ -150,8 +143,9 @@ pub fn profile(p: &ProfileFile, kinds: &BTreeMap<Kind, KindEntry>) -> Vec<Findin
             "`encoder.engine: managed` needs `kinds.encoder.role` in the aws catalog: the ARN of the IAM role MediaLive assumes (trusting medialive.amazonaws.com), such as MediaLiveAccessRole",
         ));
     }
-    // MediaPackage writes the harvested VOD into S3 as this role.
-    if p.vod.enabled && kinds.get(&Kind::Vod).is_some_and(|k| k.role.is_none()) {
+    // MediaPackage (v1) writes the harvested VOD into S3 as this role; v2's harvester is let
+    // write by the VOD bucket's policy instead.
+    if p.vod.enabled && !v2 && kinds.get(&Kind::Vod).is_some_and(|k| k.role.is_none()) {
         out.push(Finding::new(
             "provider",
             "`vod.enabled` needs `kinds.vod.role` in the aws catalog: the ARN of an IAM role MediaPackage may assume, allowed to write to S3",
@@ -210,10 +204,11 @@ fn backup(
     }
 }
 
-/// MediaPackage (v1) encrypts each endpoint as its container allows, with keys from the key
-/// server it calls as the catalog's `kinds.origin.role`: DASH with `cenc` (SPEKE v2: Widevine,
+/// MediaPackage encrypts each endpoint as its segments allow, with keys from the key server it
+/// calls as the catalog's `kinds.origin.role`. v1: DASH with `cenc` (SPEKE v2: Widevine,
 /// PlayReady), HLS over TS with `cbcs` (SAMPLE-AES: FairPlay) or `aes-128` (SPEKE v1, which
-/// alone rotates keys).
+/// alone rotates keys). v2 (the origins of a group sharing its CDN): HLS and DASH on CMAF with
+/// `cenc` or `cbcs`, HLS over TS with `aes-128`, all over SPEKE v2, all rotating.
 fn live_drm(
     p: &ProfileFile,
     d: &crate::model::profile_spec::LiveDrmSpec,
@@ -222,7 +217,13 @@ fn live_drm(
 ) {
     use crate::model::profile_spec::{DrmScheme, DrmSystem};
     let has = |k: Packaging| p.origin.packaging.contains(&k);
+    let v2 = p.cdn.enabled && p.cdn.shared;
     match d.scheme {
+        DrmScheme::Aes128 if v2 && has(Packaging::Dash) => out.push(Finding::new(
+            "origin.packaging",
+            "`aes-128` encrypts HLS over TS; MediaPackage v2's DASH endpoint (CMAF) takes `cenc` or `cbcs`, and would stay in the clear: drop `dash`",
+        )),
+        _ if v2 => {}
         DrmScheme::Cenc if has(Packaging::Hls) => out.push(Finding::new(
             "origin.packaging",
             "`cenc` encrypts MediaPackage's DASH endpoint; its HLS endpoint (TS) takes `cbcs` or `aes-128`, and would stay in the clear: drop `hls`",
@@ -236,24 +237,19 @@ fn live_drm(
         )),
         _ => {}
     }
-    if d.scheme == DrmScheme::Cbcs
+    if !v2
+        && d.scheme == DrmScheme::Cbcs
         && let Some(i) = d.systems.iter().position(|s| *s != DrmSystem::Fairplay)
     {
         out.push(Finding::new(
             format!("origin.drm.systems[{i}]"),
-            "MediaPackage's HLS endpoint (TS) signals FairPlay only under `cbcs`",
+            "MediaPackage's HLS endpoint (TS) signals FairPlay only under `cbcs` (a group sharing its CDN, on MediaPackage v2, signals Widevine and PlayReady too)",
         ));
     }
-    if d.scheme == DrmScheme::Cenc && d.key_rotation.is_some() {
+    if !v2 && d.scheme == DrmScheme::Cenc && d.key_rotation.is_some() {
         out.push(Finding::new(
             "origin.drm.key_rotation",
             "MediaPackage rotates no keys with SPEKE v2, which its DASH endpoint uses: leave `key_rotation` out",
-        ));
-    }
-    if p.cdn.shared {
-        out.push(Finding::new(
-            "origin.drm",
-            "an encrypted MediaPackage v2 origin (a CDN shared by an event group) is not built yet",
         ));
     }
     if kinds

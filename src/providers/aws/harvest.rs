@@ -39,8 +39,12 @@ pub struct VodDef {
     pub origin: String,
     /// The playlist's key in the VOD's bucket.
     pub manifest: String,
-    /// The IAM role MediaPackage assumes to write into the bucket.
+    /// The IAM role MediaPackage (v1) assumes to write into the bucket.
     pub role: String,
+    /// The shared unit whose MediaPackage v2 channel group holds the origin, when the event's
+    /// group shares its CDN (`harvest_v2`).
+    #[serde(default)]
+    pub channel_group_of: Option<String>,
 }
 
 /// Where a VOD's harvest reads and writes.
@@ -129,7 +133,7 @@ async fn endpoint_created(
 /// What the harvest copies: what was on air, that is from when the origin's endpoint existed
 /// (it holds nothing older), and with `vod.trim` no earlier than the scheduled start, to the
 /// scheduled end (without `trim`, to the end of the grace); never past `now`.
-fn span(
+pub(super) fn span(
     def: &VodDef,
     created: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
@@ -214,7 +218,11 @@ async fn wait(mp: &aws_sdk_mediapackage::Client, job: &str) -> Result<(), Provid
 }
 
 /// The playlist the job wrote: an HLS VOD, closed.
-async fn verify(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<(), ProviderError> {
+pub(super) async fn verify(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(), ProviderError> {
     let got = s3
         .get_object()
         .bucket(bucket)

@@ -18,7 +18,10 @@ use super::once;
 use crate::providers::ProviderError;
 
 /// Each endpoint's one manifest.
-const MANIFEST: &str = "index";
+pub const MANIFEST: &str = "index";
+
+/// MediaPackage v2 keeps at least a minute and at most 14 days for startover.
+const STARTOVER_S: (f64, f64) = (60.0, 1_209_600.0);
 
 fn tag_map(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
     tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -128,11 +131,9 @@ pub async fn create(
         }
         Err(e) => return Err(classify(&format!("MediaPackage v2 GetChannel {at}"), e)),
     }
-    let seg = def.segment_duration_s.round().max(1.0) as i32;
-    let window = def.window_s.round().max(f64::from(seg) * 3.0) as i32;
     let mut urls = serde_json::Map::new();
     for packaging in &def.packaging {
-        let url = endpoint(client, group, channel, packaging, seg, window, tags, token).await?;
+        let url = endpoint(client, (group, channel), packaging, def, tags, token).await?;
         urls.insert(packaging.clone(), Value::String(url));
     }
     let hls = urls.get("hls").cloned().unwrap_or(Value::Null);
@@ -144,15 +145,13 @@ pub async fn create(
     }))
 }
 
-/// The endpoint `packaging` of the channel, made if missing; answers its manifest's URL.
-#[allow(clippy::too_many_arguments)]
+/// The endpoint `packaging` of the channel, made if missing, with its policy; answers its
+/// manifest's URL.
 async fn endpoint(
     client: &Client,
-    group: &str,
-    channel: &str,
+    (group, channel): (&str, &str),
     packaging: &str,
-    seg: i32,
-    window: i32,
+    def: &OriginDef,
     tags: &BTreeMap<String, String>,
     token: &str,
 ) -> Result<String, ProviderError> {
@@ -164,7 +163,7 @@ async fn endpoint(
             ))
         })
     };
-    match client
+    let (arn, url) = match client
         .get_origin_endpoint()
         .channel_group_name(group)
         .channel_name(channel)
@@ -172,66 +171,240 @@ async fn endpoint(
         .send()
         .await
     {
-        Ok(found) => {
-            return manifest_url(
+        Ok(found) => (
+            found.arn().to_string(),
+            manifest_url(
                 found.hls_manifests().first().map(|m| m.url()),
                 found.dash_manifests().first().map(|m| m.url()),
-            );
+            )?,
+        ),
+        Err(e) if is_not_found(&e) => {
+            let made =
+                create_endpoint(client, (group, channel), packaging, def, tags, token).await?;
+            (
+                made.arn().to_string(),
+                manifest_url(
+                    made.hls_manifests().first().map(|m| m.url()),
+                    made.dash_manifests().first().map(|m| m.url()),
+                )?,
+            )
         }
-        Err(e) if is_not_found(&e) => {}
         Err(e) => {
             return Err(classify(
                 &format!("MediaPackage v2 GetOriginEndpoint {at}"),
                 e,
             ));
         }
-    }
-    let invalid = |e: aws_sdk_mediapackagev2::error::BuildError| {
-        ProviderError::Permanent(format!("MediaPackage v2 endpoint {at}: {e}"))
     };
-    let mut req = client
+    // Put on every create, so that a create retried after its policy was lost completes it.
+    put_policy(client, (group, channel), packaging, &arn, def).await?;
+    Ok(url)
+}
+
+/// A v2 endpoint answers only what its policy allows. The CDN fetches unsigned, so anyone may
+/// read, as from a v1 endpoint; the harvester of this account may copy it into the VOD.
+/// <https://docs.aws.amazon.com/mediapackage/latest/userguide/endpoint-auth.html>
+fn endpoint_policy(arn: &str, harvested: bool) -> Value {
+    let mut statements = vec![json!({
+        "Sid": "AllowViewersThroughTheCdn",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": ["mediapackagev2:GetObject", "mediapackagev2:GetHeadObject"],
+        "Resource": arn,
+    })];
+    if harvested {
+        statements.push(json!({
+            "Sid": "AllowMediaPackageHarvestObjectAccess",
+            "Effect": "Allow",
+            "Principal": { "Service": "mediapackagev2.amazonaws.com" },
+            "Action": ["mediapackagev2:HarvestObject", "mediapackagev2:GetObject"],
+            "Resource": arn,
+            "Condition": { "StringEquals": { "AWS:SourceAccount": account_of(arn) } },
+        }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The account in an ARN (`arn:aws:<service>:<region>:<account>:…`).
+pub fn account_of(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or_default()
+}
+
+/// What an endpoint of `packaging` is made of, the same for its create and its update.
+struct Settings {
+    container: ContainerType,
+    segment: Segment,
+    startover: Option<i32>,
+    hls: Option<CreateHlsManifestConfiguration>,
+    dash: Option<CreateDashManifestConfiguration>,
+}
+
+impl Settings {
+    fn of(
+        group: &str,
+        channel: &str,
+        packaging: &str,
+        def: &OriginDef,
+    ) -> Result<Self, ProviderError> {
+        let at = format!("{group}/{channel}/{packaging}");
+        let invalid = |e: aws_sdk_mediapackagev2::error::BuildError| {
+            ProviderError::Permanent(format!("MediaPackage v2 endpoint {at}: {e}"))
+        };
+        let seg = def.segment_duration_s.round().max(1.0) as i32;
+        let window = def.window_s.round().max(f64::from(seg) * 3.0) as i32;
+        // Clear HLS over transport stream segments, as the v1 origin serves it; DASH needs
+        // fragmented MP4 (CMAF), and so does HLS under common encryption.
+        let container = match (&def.encryption, packaging) {
+            (Some(e), _) => e.v2_container(packaging)?,
+            (None, "dash") => ContainerType::Cmaf,
+            (None, _) => ContainerType::Ts,
+        };
+        let mut segment = Segment::builder().segment_duration_seconds(seg);
+        if let Some(e) = &def.encryption {
+            segment =
+                segment.encryption(e.v2(&format!("{group}-{channel}-{packaging}"), &container)?);
+        }
+        let (mut hls, mut dash) = (None, None);
+        match packaging {
+            "hls" => {
+                hls = Some(
+                    CreateHlsManifestConfiguration::builder()
+                        .manifest_name(MANIFEST)
+                        .manifest_window_seconds(window)
+                        .program_date_time_interval_seconds(seg)
+                        .build()
+                        .map_err(invalid)?,
+                );
+            }
+            "dash" => {
+                dash = Some(
+                    CreateDashManifestConfiguration::builder()
+                        .manifest_name(MANIFEST)
+                        .manifest_window_seconds(window)
+                        .build()
+                        .map_err(invalid)?,
+                );
+            }
+            other => {
+                return Err(ProviderError::Permanent(format!(
+                    "origin.packaging: MediaPackage v2 has no `{other}` endpoint here (hls, dash)"
+                )));
+            }
+        }
+        Ok(Self {
+            container,
+            segment: segment.build(),
+            startover: def
+                .startover_s
+                .map(|s| s.clamp(STARTOVER_S.0, STARTOVER_S.1) as i32),
+            hls,
+            dash,
+        })
+    }
+}
+
+async fn create_endpoint(
+    client: &Client,
+    (group, channel): (&str, &str),
+    packaging: &str,
+    def: &OriginDef,
+    tags: &BTreeMap<String, String>,
+    token: &str,
+) -> Result<
+    aws_sdk_mediapackagev2::operation::create_origin_endpoint::CreateOriginEndpointOutput,
+    ProviderError,
+> {
+    let at = format!("{group}/{channel}/{packaging}");
+    let s = Settings::of(group, channel, packaging, def)?;
+    client
         .create_origin_endpoint()
         .channel_group_name(group)
         .channel_name(channel)
         .origin_endpoint_name(packaging)
-        .segment(Segment::builder().segment_duration_seconds(seg).build())
+        .container_type(s.container)
+        .segment(s.segment)
+        .set_startover_window_seconds(s.startover)
+        .set_hls_manifests(s.hls.map(|m| vec![m]))
+        .set_dash_manifests(s.dash.map(|m| vec![m]))
         .set_tags(Some(tag_map(tags)))
         // One token per endpoint: the step's token names the channel's create.
-        .client_token(format!("{token}-{packaging}"));
-    req = match packaging {
-        // HLS over transport stream segments, as the v1 origin serves it.
-        "hls" => req.container_type(ContainerType::Ts).hls_manifests(
-            CreateHlsManifestConfiguration::builder()
-                .manifest_name(MANIFEST)
-                .manifest_window_seconds(window)
-                .program_date_time_interval_seconds(seg)
-                .build()
-                .map_err(invalid)?,
-        ),
-        // DASH needs fragmented MP4 (CMAF) segments.
-        "dash" => req.container_type(ContainerType::Cmaf).dash_manifests(
-            CreateDashManifestConfiguration::builder()
-                .manifest_name(MANIFEST)
-                .manifest_window_seconds(window)
-                .build()
-                .map_err(invalid)?,
-        ),
-        other => {
-            return Err(ProviderError::Permanent(format!(
-                "origin.packaging: MediaPackage v2 has no `{other}` endpoint here (hls, dash)"
-            )));
-        }
-    };
-    let made = req
+        .client_token(format!("{token}-{packaging}"))
         .customize()
         .config_override(once!(aws_sdk_mediapackagev2))
         .send()
         .await
-        .map_err(|e| classify(&format!("MediaPackage v2 CreateOriginEndpoint {at}"), e))?;
-    manifest_url(
-        made.hls_manifests().first().map(|m| m.url()),
-        made.dash_manifests().first().map(|m| m.url()),
-    )
+        .map_err(|e| classify(&format!("MediaPackage v2 CreateOriginEndpoint {at}"), e))
+}
+
+/// Changes each endpoint's segments, window, startover and encryption in place, and puts its
+/// policy again (a VOD turned on lets the harvester in). MediaPackage v2 changes no endpoint's
+/// container: a change of scheme that would (between TS and CMAF) is refused, with what to do.
+pub async fn update(
+    client: &Client,
+    group: &str,
+    channel: &str,
+    def: &OriginDef,
+) -> Result<(), ProviderError> {
+    for packaging in &def.packaging {
+        let at = format!("{group}/{channel}/{packaging}");
+        let s = Settings::of(group, channel, packaging, def)?;
+        let found = client
+            .get_origin_endpoint()
+            .channel_group_name(group)
+            .channel_name(channel)
+            .origin_endpoint_name(packaging)
+            .send()
+            .await
+            .map_err(|e| classify(&format!("MediaPackage v2 GetOriginEndpoint {at}"), e))?;
+        if found.container_type() != &s.container {
+            return Err(ProviderError::Permanent(format!(
+                "MediaPackage v2 cannot change the segments of endpoint {at} from {} to {} in place (the DRM scheme decides them): `down` the event, then `up` it again",
+                found.container_type().as_str(),
+                s.container.as_str()
+            )));
+        }
+        client
+            .update_origin_endpoint()
+            .channel_group_name(group)
+            .channel_name(channel)
+            .origin_endpoint_name(packaging)
+            .container_type(s.container)
+            .segment(s.segment)
+            .set_startover_window_seconds(s.startover)
+            .set_hls_manifests(s.hls.map(|m| vec![m]))
+            .set_dash_manifests(s.dash.map(|m| vec![m]))
+            .set_e_tag(found.e_tag().map(String::from))
+            .send()
+            .await
+            .map_err(|e| classify(&format!("MediaPackage v2 UpdateOriginEndpoint {at}"), e))?;
+        put_policy(client, (group, channel), packaging, found.arn(), def).await?;
+    }
+    Ok(())
+}
+
+async fn put_policy(
+    client: &Client,
+    (group, channel): (&str, &str),
+    packaging: &str,
+    arn: &str,
+    def: &OriginDef,
+) -> Result<(), ProviderError> {
+    let harvested = packaging == "hls" && def.startover_s.is_some();
+    client
+        .put_origin_endpoint_policy()
+        .channel_group_name(group)
+        .channel_name(channel)
+        .origin_endpoint_name(packaging)
+        .policy(endpoint_policy(arn, harvested).to_string())
+        .send()
+        .await
+        .map_err(|e| {
+            classify(
+                &format!("MediaPackage v2 PutOriginEndpointPolicy {group}/{channel}/{packaging}"),
+                e,
+            )
+        })?;
+    Ok(())
 }
 
 /// Deletes the channel's endpoints, then the channel; what is already gone counts as deleted.

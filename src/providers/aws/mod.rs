@@ -5,7 +5,7 @@
 //! Kinds: `archive` is an S3 bucket, `origin` a MediaPackage (v1) channel with its endpoints,
 //! `input` and `encoder` a MediaLive input (with its input security group, for a push) and
 //! channel, `firewall` and `instance` an EC2 security group and an EC2 encoder, `cdn` a
-//! CloudFront distribution, `vod` a MediaPackage harvest job into its own S3 bucket. Every
+//! CloudFront distribution, `vod` a MediaPackage (v1 or v2) harvest job into its own S3 bucket. Every
 //! object is named from its owner and resource id (`names`), tagged, and looked up before it
 //! is made, so a retried or resumed create adopts what an earlier attempt left.
 //!
@@ -16,8 +16,8 @@
 //! each region's group is the distribution's origin for its own paths (`/out/v1/<group>/*`),
 //! and each event is watched through the distribution at its own endpoint's path.
 //!
-//! Not built yet: encrypted SRT sources, DRM on the VOD, a VOD of a v2 origin, and updates in
-//! place.
+//! Not built yet: encrypted SRT sources, and DRM of the VOD's own (a harvest keeps the live
+//! keys).
 
 pub(crate) mod checks;
 mod cloudfront;
@@ -25,6 +25,7 @@ mod doctor;
 mod ec2;
 mod errors;
 mod harvest;
+mod harvest_v2;
 mod health;
 mod limits;
 mod medialive;
@@ -34,6 +35,7 @@ pub mod names;
 mod register;
 mod s3;
 mod speke;
+mod speke_v2;
 mod update;
 
 pub use register::REGISTRATION;
@@ -608,17 +610,33 @@ impl Provider for AwsProvider {
                 let def: harvest::VodDef = definition(spec)?;
                 let bucket = names::bucket(spec);
                 let origin = names::sibling(spec, &def.origin);
-                let at = harvest::Harvest {
-                    job: &names::own(spec),
-                    origin_endpoint: &mediapackage::endpoint_id(&origin, "hls"),
-                    bucket: &bucket,
-                    region,
-                };
                 // The VOD's bucket is told from the archive's by this tag when listed.
                 let mut tags = spec.tags.clone();
                 tags.insert(TAG_KIND.into(), Kind::Vod.as_str().into());
-                let (mp, s3) = (self.mediapackage(region).await, self.s3(region).await);
-                let out = harvest::create(&mp, &s3, &at, &def, &tags).await?;
+                let s3 = self.s3(region).await;
+                let out = match &def.channel_group_of {
+                    Some(unit) => {
+                        let at = harvest_v2::Harvest {
+                            job: &names::own(spec),
+                            group: &names::channel_group(spec, unit),
+                            channel: &origin,
+                            bucket: &bucket,
+                            region,
+                        };
+                        let mp = self.mediapackage_v2(region).await;
+                        harvest_v2::create(&mp, &s3, &at, &def, &tags).await?
+                    }
+                    None => {
+                        let at = harvest::Harvest {
+                            job: &names::own(spec),
+                            origin_endpoint: &mediapackage::endpoint_id(&origin, "hls"),
+                            bucket: &bucket,
+                            region,
+                        };
+                        let mp = self.mediapackage(region).await;
+                        harvest::create(&mp, &s3, &at, &def, &tags).await?
+                    }
+                };
                 (bucket.clone(), out)
             }
         };

@@ -2,12 +2,14 @@
 //! catalog's `replace_on` (and `replace_why`, which `plan` shows) says before anything is done.
 //! A MediaLive channel is updated while stopped (stopped, updated and started again; never
 //! while its show is on air); a MediaPackage endpoint's segments, window, startover and
-//! encryption; an RTMP input's admitted networks; a distribution's origins and behaviours; a
+//! encryption (v1's, and v2's but for its container); an RTMP input's admitted networks; a distribution's origins and behaviours; a
 //! bucket's tags.
 
 use serde_json::Value;
 
-use super::{AwsProvider, ChannelParts, definition, medialive, mediapackage, names, s3};
+use super::{
+    AwsProvider, ChannelParts, definition, medialive, mediapackage, mediapackage_v2, names, s3,
+};
 use crate::model::{Kind, RecordedResource, ResourceSpec};
 use crate::providers::ProviderError;
 
@@ -43,12 +45,18 @@ impl AwsProvider {
             }
             Kind::Origin => {
                 let def: mediapackage::OriginDef = definition(spec)?;
-                if def.channel_group_of.is_some() {
-                    return Err(not_in_place(
-                        "a MediaPackage v2 origin (a CDN shared by an event group)",
-                    ));
+                match id
+                    .split_once('/')
+                    .filter(|_| def.channel_group_of.is_some())
+                {
+                    Some((group, channel)) => {
+                        let client = self.mediapackage_v2(region).await;
+                        mediapackage_v2::update(&client, group, channel, &def).await?;
+                    }
+                    None => {
+                        mediapackage::update(&self.mediapackage(region).await, &id, &def).await?;
+                    }
                 }
-                mediapackage::update(&self.mediapackage(region).await, &id, &def).await?;
                 Ok(rec.outputs.clone())
             }
             Kind::Input => {

@@ -313,6 +313,32 @@ pub async fn mediapackage_in_ireland(endpoint: &str) -> aws_sdk_mediapackage::Cl
     )
 }
 
+/// moto's S3 in Ireland, path-style.
+pub async fn s3_in_ireland(moto: &str) -> aws_sdk_s3::Client {
+    let sdk = aws_config::load_from_env().await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+            .endpoint_url(moto)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Fills in a line the project's providers/aws.yaml ships commented out (`# <line>`), such as
+/// a role of the account's.
+pub fn uncomment_in_catalog(dir: &std::path::Path, line: &str) {
+    let catalog = dir.join("providers/aws.yaml");
+    let text = std::fs::read_to_string(&catalog).unwrap();
+    let indent = line.len() - line.trim_start().len();
+    let commented = format!("{}# {}\n", &line[..indent], line.trim_start());
+    assert!(
+        text.contains(&commented),
+        "providers/aws.yaml no longer ships `{commented}`"
+    );
+    std::fs::write(&catalog, text.replace(&commented, &format!("{line}\n"))).unwrap();
+}
+
 /// RFC 3339, `secs` from now (to the second): a schedule's time relative to the test.
 pub fn from_now(secs: i64) -> String {
     let now = jiff::Timestamp::now().as_second();

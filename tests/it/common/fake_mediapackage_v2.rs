@@ -7,8 +7,14 @@
 //! carries the same client token (then it answers what that token made), a channel in a group
 //! that is not there, a channel group that still holds channels and a channel that still has
 //! origin endpoints (409 ConflictException), and a DASH manifest on an endpoint whose segments
-//! are not CMAF. Each group has an egress domain of its own; an endpoint's manifests are served
-//! under it at `/out/v1/<group>/<channel>/<endpoint>/<manifest>`.
+//! are not CMAF. It updates an endpoint in place (UpdateOriginEndpoint, refused when the ETag
+//! given is not the endpoint's). It keeps each endpoint's policy (Put/Get/DeleteOriginEndpointPolicy) and
+//! refuses, as the API reference's Encryption and SpekeKeyProvider shapes constrain them, an
+//! endpoint whose encryption method does not match its container (TS: AES_128, SAMPLE_AES;
+//! CMAF: CENC, CBCS), whose SPEKE v2 key provider is not whole, that names a DRM system its
+//! method cannot signal, or whose startover window or key rotation is out of range. Each group
+//! has an egress domain of its own; an endpoint's manifests are served under it at
+//! `/out/v1/<group>/<channel>/<endpoint>/<manifest>`.
 //!
 //! Once told its own address (`serve_egress_at`), it is also the groups' egress, over plain
 //! HTTP on loopback where MediaPackage answers over HTTPS at a domain of its own: each HLS
@@ -16,7 +22,8 @@
 //! of the endpoint's segment length, five segments long, gaining one each segment length (its
 //! `Last-Modified` the newest segment's end, as MediaPackage's headers give it), until the
 //! channel is frozen (`freeze`), as when its encoder stops feeding it. The segments are a few
-//! null transport-stream packets: no picture.
+//! null transport-stream packets: no picture. An endpoint answers a viewer only when its policy
+//! lets anyone (`"Principal": "*"`) GetObject (403 otherwise), as MediaPackage v2 does.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -63,6 +70,8 @@ pub struct MediaPackageV2 {
     egress: Mutex<Option<String>>,
     /// By (group, channel): how many segments a frozen channel's playlists stay at.
     frozen: Mutex<BTreeMap<(String, String), u64>>,
+    /// Origin endpoints' policies, by the endpoint's ARN.
+    policies: Mutex<BTreeMap<String, Value>>,
 }
 
 fn percent_decode(s: &str) -> String {
@@ -167,7 +176,7 @@ impl MediaPackageV2 {
             f.remove(&key);
             return;
         }
-        if let Some((_, seg, start)) = self.live(group, channel) {
+        if let Some((_, seg, start, _)) = self.live(group, channel) {
             f.insert(key, published(seg, start, now_precise()));
         }
     }
@@ -178,8 +187,9 @@ impl MediaPackageV2 {
     }
 
     /// The HLS endpoint of `channel` in `group`, in any region: its manifest name, segment
-    /// length and when its stream (notionally) began, five segments before it was made.
-    fn live(&self, group: &str, channel: &str) -> Option<(String, f64, f64)> {
+    /// length, when its stream (notionally) began, five segments before it was made, and its
+    /// ARN.
+    fn live(&self, group: &str, channel: &str) -> Option<(String, f64, f64, String)> {
         let all = self.groups.lock().unwrap_or_else(|p| p.into_inner());
         let c = all
             .values()
@@ -196,7 +206,8 @@ impl MediaPackageV2 {
             .max(1.0);
         let manifest = ep["HlsManifests"][0]["ManifestName"].as_str()?.to_string();
         let made = ep["CreatedAt"].as_f64()?;
-        Some((manifest, seg, made - 5.0 * seg))
+        let arn = ep["Arn"].as_str()?.to_string();
+        Some((manifest, seg, made - 5.0 * seg, arn))
     }
 
     /// Answers a GET of the egress: a master playlist, the live playlist, or a segment.
@@ -206,9 +217,18 @@ impl MediaPackageV2 {
         let ["out", "v1", g, c, _endpoint, file] = parts.as_slice() else {
             return (axum::http::StatusCode::NOT_FOUND, "no such path").into_response();
         };
-        let Some((manifest, seg, start)) = self.live(g, c).filter(|_| method == Method::GET) else {
+        let Some((manifest, seg, start, arn)) = self.live(g, c).filter(|_| method == Method::GET)
+        else {
             return (axum::http::StatusCode::NOT_FOUND, "no such endpoint").into_response();
         };
+        // An endpoint answers only what its policy allows; an unsigned GET, anyone's.
+        if !self.policy_allows(&arn, &json!("*"), "mediapackagev2:GetObject") {
+            return (
+                axum::http::StatusCode::FORBIDDEN,
+                "the endpoint's policy allows no viewer",
+            )
+                .into_response();
+        }
         let frozen = self
             .frozen
             .lock()
@@ -476,6 +496,22 @@ impl MediaPackageV2 {
                     None => not_found(&format!("channel {g}/{c}")),
                 }
             }
+            ("PUT", ["channelGroup", g, "channel", c, "originEndpoint", e]) => {
+                let Some(group) = groups.get_mut(*g) else {
+                    return not_found(&format!("channel group {g}"));
+                };
+                let egress = group.desc["EgressDomain"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let Some(channel) = group.channels.get_mut(*c) else {
+                    return not_found(&format!("channel {g}/{c}"));
+                };
+                let if_match = headers
+                    .get("x-amzn-update-if-match")
+                    .and_then(|t| t.to_str().ok());
+                self.update_endpoint(&arn_base, &egress, (g, c, e), channel, &req, if_match)
+            }
             ("GET", ["channelGroup", g, "channel", c, "originEndpoint", e]) => match groups
                 .get(*g)
                 .and_then(|group| group.channels.get(*c))
@@ -491,14 +527,98 @@ impl MediaPackageV2 {
                     .and_then(|channel| channel.endpoints.remove(*e))
                 {
                     Some(_) => {
-                        self.untag(&format!("{arn_base}/{g}/channel/{c}/originEndpoint/{e}"));
+                        let arn = format!("{arn_base}/{g}/channel/{c}/originEndpoint/{e}");
+                        self.untag(&arn);
+                        self.policies
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&arn);
                         json_ok(json!({}))
                     }
                     None => not_found(&format!("origin endpoint {g}/{c}/{e}")),
                 }
             }
+            (
+                m,
+                [
+                    "channelGroup",
+                    g,
+                    "channel",
+                    c,
+                    "originEndpoint",
+                    e,
+                    "policy",
+                ],
+            ) => {
+                let Some((ep, _)) = groups
+                    .get(*g)
+                    .and_then(|group| group.channels.get(*c))
+                    .and_then(|channel| channel.endpoints.get(*e))
+                else {
+                    return not_found(&format!("origin endpoint {g}/{c}/{e}"));
+                };
+                let arn = ep["Arn"].as_str().unwrap_or_default().to_string();
+                let mut policies = self.policies.lock().unwrap_or_else(|p| p.into_inner());
+                match m {
+                    "POST" => {
+                        let Some(policy) = req["Policy"]
+                            .as_str()
+                            .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                            .filter(|p| p["Statement"].is_array())
+                        else {
+                            return invalid("Policy must be an IAM policy document with Statement");
+                        };
+                        policies.insert(arn, policy);
+                        json_ok(json!({}))
+                    }
+                    "GET" => match policies.get(&arn) {
+                        Some(p) => json_ok(json!({
+                            "ChannelGroupName": g, "ChannelName": c, "OriginEndpointName": e,
+                            "Policy": p.to_string(),
+                        })),
+                        None => not_found(&format!("the policy of origin endpoint {g}/{c}/{e}")),
+                    },
+                    "DELETE" => {
+                        policies.remove(&arn);
+                        json_ok(json!({}))
+                    }
+                    _ => json_error(405, "MethodNotAllowedException", "not served by the fake"),
+                }
+            }
             _ => json_error(405, "MethodNotAllowedException", "not served by the fake"),
         }
+    }
+
+    /// Whether the endpoint's policy allows `principal` (`"*"`, or `{"Service": …}`) the
+    /// `action`, under the fake's one account.
+    pub fn policy_allows(&self, arn: &str, principal: &Value, action: &str) -> bool {
+        let policies = self.policies.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(policy) = policies.get(arn) else {
+            return false;
+        };
+        policy["Statement"].as_array().is_some_and(|all| {
+            all.iter().any(|st| {
+                st["Effect"] == "Allow"
+                    && principal_matches(&st["Principal"], principal)
+                    && one_or_many(&st["Action"]).any(|a| a == action)
+                    && one_or_many(&st["Resource"]).any(|r| r == arn)
+                    && st["Condition"]["StringEquals"]["AWS:SourceAccount"]
+                        .as_str()
+                        .is_none_or(|a| a == ACCOUNT)
+            })
+        })
+    }
+
+    /// An endpoint as described, from any region.
+    pub fn endpoint(&self, region: &str, g: &str, c: &str, e: &str) -> Option<Value> {
+        let all = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(region)?
+            .get(g)?
+            .channels
+            .get(c)?
+            .endpoints
+            .get(e)
+            .map(|(d, _)| d.clone())
     }
 
     fn create_endpoint(
@@ -514,21 +634,87 @@ impl MediaPackageV2 {
         if !valid_name(name) {
             return invalid("OriginEndpointName must be 1 to 256 of [A-Za-z0-9_-]");
         }
-        let container = req["ContainerType"].as_str().unwrap_or_default();
-        if container != "TS" && container != "CMAF" {
-            return invalid("ContainerType must be TS or CMAF");
-        }
-        let empty = Vec::new();
-        let hls = req["HlsManifests"].as_array().unwrap_or(&empty);
-        let dash = req["DashManifests"].as_array().unwrap_or(&empty);
-        if !dash.is_empty() && container != "CMAF" {
-            return invalid("DASH manifests need CMAF segments (ContainerType CMAF)");
-        }
+        let desc = match self.describe_endpoint(arn_base, egress, (g, c, name), req) {
+            Ok(d) => d,
+            Err(why) => return invalid(&why),
+        };
         if let Some((existing, made_by)) = channel.endpoints.get(name) {
             if !token.is_empty() && made_by == token {
                 return json_ok(existing.clone());
             }
             return conflict(&format!("origin endpoint {g}/{c}/{name} already exists"));
+        }
+        let tags = self.tag(desc["Arn"].as_str().unwrap_or_default(), &req["Tags"]);
+        let desc = with_tags(&desc, "Tags", &tags);
+        channel
+            .endpoints
+            .insert(name.to_string(), (desc.clone(), token.to_string()));
+        json_ok(desc)
+    }
+
+    /// UpdateOriginEndpoint: the endpoint described anew from the request, as a create checks
+    /// it, keeping when it was made and its tags; refused (409) when the request's ETag
+    /// (`x-amzn-update-if-match`) is not the endpoint's.
+    fn update_endpoint(
+        &self,
+        arn_base: &str,
+        egress: &str,
+        (g, c, name): (&str, &str, &str),
+        channel: &mut Channel,
+        req: &Value,
+        if_match: Option<&str>,
+    ) -> Response {
+        let Some((old, token)) = channel.endpoints.get(name).cloned() else {
+            return not_found(&format!("origin endpoint {g}/{c}/{name}"));
+        };
+        if if_match.is_some_and(|e| Some(e) != old["ETag"].as_str()) {
+            return conflict(&format!(
+                "origin endpoint {g}/{c}/{name} changed since the ETag given"
+            ));
+        }
+        let mut desc = match self.describe_endpoint(arn_base, egress, (g, c, name), req) {
+            Ok(d) => d,
+            Err(why) => return invalid(&why),
+        };
+        desc["CreatedAt"] = old["CreatedAt"].clone();
+        desc["ETag"] = json!(format!("etag-{g}-{c}-{name}-{}", now_precise()));
+        let desc = with_tags(&desc, "Tags", &old["Tags"]);
+        channel
+            .endpoints
+            .insert(name.to_string(), (desc.clone(), token));
+        json_ok(desc)
+    }
+
+    /// An endpoint as MediaPackage describes it, from a create's or an update's request, or
+    /// why MediaPackage refuses that request (400 ValidationException).
+    fn describe_endpoint(
+        &self,
+        arn_base: &str,
+        egress: &str,
+        (g, c, name): (&str, &str, &str),
+        req: &Value,
+    ) -> Result<Value, String> {
+        let container = req["ContainerType"].as_str().unwrap_or_default();
+        if container != "TS" && container != "CMAF" {
+            return Err(String::from("ContainerType must be TS or CMAF"));
+        }
+        let empty = Vec::new();
+        let hls = req["HlsManifests"].as_array().unwrap_or(&empty);
+        let dash = req["DashManifests"].as_array().unwrap_or(&empty);
+        if !dash.is_empty() && container != "CMAF" {
+            return Err(String::from(
+                "DASH manifests need CMAF segments (ContainerType CMAF)",
+            ));
+        }
+        if let Some(w) = req["StartoverWindowSeconds"].as_i64()
+            && !(60..=1_209_600).contains(&w)
+        {
+            return Err(String::from("StartoverWindowSeconds must be 60 to 1209600"));
+        }
+        if let Some(e) = req["Segment"].get("Encryption")
+            && let Err(why) = encryption_refused(container, e)
+        {
+            return Err(why);
         }
         let scheme = if self.egress_host().is_some() {
             "http"
@@ -545,11 +731,12 @@ impl MediaPackageV2 {
         let hls: Option<Vec<Value>> = hls.iter().map(|m| with_url(m, "m3u8")).collect();
         let dash: Option<Vec<Value>> = dash.iter().map(|m| with_url(m, "mpd")).collect();
         let (Some(hls), Some(dash)) = (hls, dash) else {
-            return invalid("each manifest needs a ManifestName of [A-Za-z0-9_-]");
+            return Err(String::from(
+                "each manifest needs a ManifestName of [A-Za-z0-9_-]",
+            ));
         };
-        let arn = format!("{arn_base}/{g}/channel/{c}/originEndpoint/{name}");
-        let desc = json!({
-            "Arn": arn,
+        Ok(json!({
+            "Arn": format!("{arn_base}/{g}/channel/{c}/originEndpoint/{name}"),
             "ChannelGroupName": g,
             "ChannelName": c,
             "OriginEndpointName": name,
@@ -561,13 +748,7 @@ impl MediaPackageV2 {
             "CreatedAt": now(),
             "ModifiedAt": now(),
             "ETag": format!("etag-{g}-{c}-{name}"),
-        });
-        let tags = self.tag(&arn, &req["Tags"]);
-        let desc = with_tags(&desc, "Tags", &tags);
-        channel
-            .endpoints
-            .insert(name.to_string(), (desc.clone(), token.to_string()));
-        json_ok(desc)
+        }))
     }
 
     /// Keeps the tags of a create (`tags` or `Tags`, as its request names them) for `arn`.
@@ -595,4 +776,84 @@ impl MediaPackageV2 {
             _ => json_error(405, "MethodNotAllowedException", "not served by the fake"),
         }
     }
+}
+
+/// A policy's `Principal`, `Action` or `Resource`: one value or a list of them.
+fn one_or_many(v: &Value) -> impl Iterator<Item = &Value> {
+    let list = match v {
+        Value::Array(a) => a.as_slice(),
+        other => std::slice::from_ref(other),
+    };
+    list.iter()
+}
+
+fn principal_matches(stated: &Value, asked: &Value) -> bool {
+    match (stated, asked) {
+        (Value::String(s), Value::String(a)) => s == a,
+        (Value::Object(s), Value::Object(a)) => a
+            .iter()
+            .all(|(k, v)| s.get(k).is_some_and(|sv| one_or_many(sv).any(|x| x == v))),
+        _ => false,
+    }
+}
+
+/// Why MediaPackage v2 would refuse an endpoint's `Segment.Encryption`, if it would: the
+/// method must match the container (TS: AES_128 or SAMPLE_AES; CMAF: CENC or CBCS), the key
+/// provider must be whole (a SPEKE v2 contract, SHARED presets on both tracks or neither),
+/// each DRM system must be one the method can signal (FairPlay decrypts SAMPLE-AES and cbcs
+/// only, Widevine and PlayReady common encryption only, clear-key AES-128 its own method),
+/// and keys rotate every 300 s to a year.
+fn encryption_refused(container: &str, e: &Value) -> Result<(), String> {
+    let m = &e["EncryptionMethod"];
+    let method = match (
+        container,
+        m["TsEncryptionMethod"].as_str(),
+        m["CmafEncryptionMethod"].as_str(),
+    ) {
+        ("TS", Some(t @ ("AES_128" | "SAMPLE_AES")), None) => t,
+        ("CMAF", None, Some(c @ ("CENC" | "CBCS"))) => c,
+        _ => {
+            return Err(format!(
+                "EncryptionMethod {m} does not match ContainerType {container}"
+            ));
+        }
+    };
+    let p = &e["SpekeKeyProvider"];
+    for k in ["Url", "RoleArn", "ResourceId"] {
+        if p[k].as_str().is_none_or(str::is_empty) {
+            return Err(format!("SpekeKeyProvider.{k} is required"));
+        }
+    }
+    let contract = &p["EncryptionContractConfiguration"];
+    let (video, audio) = (
+        contract["PresetSpeke20Video"].as_str().unwrap_or_default(),
+        contract["PresetSpeke20Audio"].as_str().unwrap_or_default(),
+    );
+    if video.is_empty() || audio.is_empty() || ((video == "SHARED") != (audio == "SHARED")) {
+        return Err(
+            "EncryptionContractConfiguration needs both presets, SHARED on both or neither".into(),
+        );
+    }
+    let systems: Vec<&str> = p["DrmSystems"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if systems.is_empty() {
+        return Err("SpekeKeyProvider.DrmSystems is required".into());
+    }
+    let allowed: &[&str] = match method {
+        "AES_128" => &["CLEAR_KEY_AES_128"],
+        "SAMPLE_AES" => &["FAIRPLAY"],
+        "CENC" => &["PLAYREADY", "WIDEVINE", "IRDETO"],
+        _ => &["FAIRPLAY", "PLAYREADY", "WIDEVINE", "IRDETO"],
+    };
+    if let Some(s) = systems.iter().find(|s| !allowed.contains(s)) {
+        return Err(format!("DrmSystems {s} cannot be used with {method}"));
+    }
+    if let Some(r) = e["KeyRotationIntervalSeconds"].as_i64()
+        && !(300..=31_536_000).contains(&r)
+    {
+        return Err("KeyRotationIntervalSeconds must be 300 to 31536000".into());
+    }
+    Ok(())
 }

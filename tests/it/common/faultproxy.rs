@@ -6,7 +6,8 @@
 //! input security groups (`fake_input_security_groups.rs`), channel alerts
 //! (`fake_channel_alerts.rs`), schedules and pipeline restarts (`fake_schedule.rs`), Service
 //! Quotas' listings (`fake_service_quotas.rs`), MediaPackage harvest jobs
-//! (`fake_harvest_jobs.rs`), and MediaPackage v2 (`fake_mediapackage_v2.rs`).
+//! (`fake_harvest_jobs.rs`), and MediaPackage v2 (`fake_mediapackage_v2.rs`) with its harvest
+//! jobs (`fake_mediapackage_v2_harvest.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use super::fake_channel_alerts::ChannelAlerts;
 use super::fake_harvest_jobs::HarvestJobs;
 use super::fake_input_security_groups::InputSecurityGroups;
 use super::fake_mediapackage_v2::MediaPackageV2;
+use super::fake_mediapackage_v2_harvest::HarvestJobsV2;
 use super::fake_schedule::Schedules;
 use super::fake_service_quotas::ServiceQuotas;
 
@@ -53,6 +55,7 @@ struct Shared {
     schedules: Schedules,
     service_quotas: ServiceQuotas,
     mediapackage_v2: MediaPackageV2,
+    mediapackage_v2_harvest: HarvestJobsV2,
     /// When each call arrived, with its path.
     arrivals: std::sync::Mutex<Vec<(std::time::Instant, String)>>,
 }
@@ -90,6 +93,7 @@ impl FaultProxy {
             schedules: Schedules::default(),
             service_quotas: ServiceQuotas::default(),
             mediapackage_v2: MediaPackageV2::default(),
+            mediapackage_v2_harvest: HarvestJobsV2::default(),
             arrivals: std::sync::Mutex::new(Vec::new()),
         });
         let shared_app = shared.clone();
@@ -257,6 +261,22 @@ impl Shared {
             Some(
                 jobs.answer(moto, client, &method, uri.path(), &headers, &body)
                     .await,
+            )
+        } else if HarvestJobsV2::serves(uri.path()) {
+            let (v2, jobs) = (&self.mediapackage_v2, &self.mediapackage_v2_harvest);
+            let query = uri.query().unwrap_or_default();
+            Some(
+                jobs.answer(
+                    v2,
+                    moto,
+                    client,
+                    &method,
+                    uri.path(),
+                    query,
+                    &headers,
+                    &body,
+                )
+                .await,
             )
         } else if MediaPackageV2::serves(uri.path()) {
             let v2 = &self.mediapackage_v2;

@@ -9,6 +9,7 @@ pub mod fake_channel_alerts;
 pub mod fake_harvest_jobs;
 pub mod fake_input_security_groups;
 pub mod fake_mediapackage_v2;
+pub mod fake_mediapackage_v2_harvest;
 pub mod fake_schedule;
 pub mod fake_service_quotas;
 pub mod fake_speke;
