@@ -15,12 +15,15 @@ use crate::providers::registry::Providers;
 use crate::providers::registry::Registry;
 use crate::render::Renderer;
 use crate::schedule::lead::Learned;
-use crate::state::{SqliteState, StateLock, StateStore};
+use crate::state::{PgLock, PgState, SqliteState, StateLock, StateStore};
 
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub project: PathBuf,
     pub state_dir: PathBuf,
+    /// A shared state on PostgreSQL (`--state-url`), instead of the SQLite file in the state
+    /// dir; the state dir still holds what is this host's own.
+    pub state_url: Option<String>,
     pub lock_timeout: Duration,
     /// How providers are opened (benchmarks set the sim's time scale here).
     pub provider_options: ProviderOptions,
@@ -33,6 +36,7 @@ impl Workspace {
         Self {
             project: project.to_path_buf(),
             state_dir: state_dir.map_or_else(|| project.join(".orchestrate"), Path::to_path_buf),
+            state_url: None,
             lock_timeout,
             provider_options: ProviderOptions::default(),
             registry: Registry::builtin(),
@@ -52,14 +56,21 @@ impl Workspace {
         Ok(Renderer::load(&self.project.join("templates"))?)
     }
 
-    pub fn open_state(&self) -> anyhow::Result<Arc<SqliteState>> {
-        Ok(Arc::new(SqliteState::open(&self.state_dir)?))
+    pub async fn open_state(&self) -> anyhow::Result<Arc<dyn StateStore>> {
+        Ok(match &self.state_url {
+            Some(url) => Arc::new(PgState::open(url).await?),
+            None => Arc::new(SqliteState::open(&self.state_dir)?),
+        })
     }
 
     /// The state, if one exists: read-only commands do not create one.
-    pub fn existing_state(&self) -> anyhow::Result<Option<Arc<SqliteState>>> {
-        if self.state_dir.join(crate::state::DB_FILE).exists() {
-            self.open_state().map(Some)
+    pub async fn existing_state(&self) -> anyhow::Result<Option<Arc<dyn StateStore>>> {
+        let exists = match &self.state_url {
+            Some(url) => PgState::exists(url).await?,
+            None => self.state_dir.join(crate::state::DB_FILE).exists(),
+        };
+        if exists {
+            self.open_state().await.map(Some)
         } else {
             Ok(None)
         }
@@ -67,17 +78,32 @@ impl Workspace {
 
     /// What the state records, or nothing when there is no state (read-only commands).
     pub async fn recorded(&self) -> anyhow::Result<Vec<crate::model::RecordedResource>> {
-        Ok(match self.existing_state()? {
+        Ok(match self.existing_state().await? {
             Some(s) => s.resources().await?,
             None => Vec::new(),
         })
     }
 
+    /// Where the state is, for messages: the state dir, or the URL without its password.
+    pub fn state_location(&self) -> String {
+        match &self.state_url {
+            Some(url) => crate::state::redact(url),
+            None => self.state_dir.display().to_string(),
+        }
+    }
+
     /// Takes the state lock for a command that changes state.
-    pub async fn lock(&self, command: &str) -> anyhow::Result<StateLock> {
+    pub async fn lock(&self, command: &str) -> anyhow::Result<Held> {
+        if let Some(url) = &self.state_url {
+            return Ok(Held::Db(
+                PgLock::acquire(url, self.lock_timeout, command).await?,
+            ));
+        }
         std::fs::create_dir_all(&self.state_dir)
             .with_context(|| format!("cannot create the state dir {}", self.state_dir.display()))?;
-        Ok(StateLock::acquire(&self.state_dir, self.lock_timeout, command).await?)
+        Ok(Held::File(
+            StateLock::acquire(&self.state_dir, self.lock_timeout, command).await?,
+        ))
     }
 
     /// The providers of these catalogs, keeping their inventories under this state dir.
@@ -88,11 +114,17 @@ impl Workspace {
     }
 }
 
+/// The state lock, held until dropped.
+pub enum Held {
+    File(StateLock),
+    Db(PgLock),
+}
+
 /// A plan made from the schedules, and what it left out.
 pub struct Planned {
     pub config: Config,
     pub plan: Plan,
-    pub state: Arc<SqliteState>,
+    pub state: Arc<dyn StateStore>,
     /// Events left out because their window (`end + grace`) had passed, when no `--event`
     /// named them.
     pub ended: Vec<String>,
@@ -106,7 +138,7 @@ impl Workspace {
     pub async fn plan(&self, schedules: &[PathBuf], events: &[String]) -> anyhow::Result<Planned> {
         let config = self.load_config(schedules)?;
         let renderer = self.renderer()?;
-        let state = self.open_state()?;
+        let state = self.open_state().await?;
         let recorded = state.resources().await?;
         crate::model::check_event_ids(events, &crate::model::known_ids(Some(&config), &recorded))?;
         let (scope, ended) = if events.is_empty() {

@@ -49,6 +49,9 @@ fi
 # A debug build: the one `cargo test` then reuses, so that a newcomer builds once (its speed is
 # plenty for one event; `cargo build --release` makes the binary benchmarks and production use).
 echo "Building orchestrate (cargo build)…"
+# Every locked package, for every platform: the IAM test reads the SDK's sources offline
+# (`cargo metadata --offline`), which wants them all, not only this platform's.
+cargo fetch --locked --quiet --manifest-path "$root/Cargo.toml"
 cargo build --locked --quiet --manifest-path "$root/Cargo.toml"
 bin="$root/target/debug/orchestrate"
 
@@ -159,6 +162,17 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
     $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
   else
     echo "note: the web console's tests need chromium and chromedriver on PATH" >&2
+  fi
+fi
+# The shared state's tests start throwaway PostgreSQL servers of their own: Debian's server
+# packages (no cluster is started by this script).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    echo "Installing postgresql (the shared state's tests)…"
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "note: the shared state's tests need PostgreSQL's initdb and postgres" >&2
   fi
 fi
 printf '\nThe whole lifecycle ran: provisioned just in time, live, handed off to a DRM VOD, torn down;\nnothing is left behind.\n'

@@ -29,7 +29,7 @@ use crate::ops::tick::TickReport;
 use crate::providers::registry::Registry;
 use crate::report;
 use crate::shutdown::Shutdown;
-use crate::state::{JournalEntry, StateStore};
+use crate::state::JournalEntry;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone)]
@@ -296,7 +296,7 @@ pub async fn season(project: &Path, p: &SeasonParams) -> anyhow::Result<SeasonRe
         bail!("the season did not run cleanly: {e}");
     }
 
-    let state = ws.open_state()?;
+    let state = ws.open_state().await?;
     let price = |region: &str, kind: Kind| sim.hourly_price_for(profile, region, kind);
     let now = clock::now();
     let mut late = 0usize;

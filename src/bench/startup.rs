@@ -16,7 +16,6 @@ use crate::plan::{DesiredState, Scope};
 use crate::providers::local::remove_all;
 use crate::providers::registry::Registry;
 use crate::shutdown::Shutdown;
-use crate::state::StateStore;
 use crate::workspace::{Workspace, plan_against};
 
 #[derive(Debug, Clone)]
@@ -179,7 +178,7 @@ async fn one_run(
 async fn apply_quietly(
     plan: crate::plan::Plan,
     providers: &crate::providers::registry::Providers,
-    state: &Arc<crate::state::SqliteState>,
+    state: &Arc<dyn crate::state::StateStore>,
 ) -> anyhow::Result<crate::apply::ApplyReport> {
     Ok(apply(
         Arc::new(plan),

@@ -4,7 +4,6 @@ use super::{Global, Output, Selection, print_json};
 use crate::exit::Exit;
 use crate::plan::{Scope, peaks};
 use crate::providers::{Check, CheckStatus};
-use crate::state::StateStore as _;
 use crate::workspace::Workspace;
 
 /// Check the providers the schedules use are ready: credentials, roles, quotas against the peak.
@@ -45,7 +44,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     )?;
     let renderer = ws.renderer()?;
     // Read-only: the state, where there is one, only lends its owner and learned leads.
-    let (owner, learned) = match ws.existing_state()? {
+    let (owner, learned) = match ws.existing_state().await? {
         Some(s) => (
             s.owner().to_string(),
             crate::workspace::learned_leads(s.as_ref()).await?,

@@ -8,7 +8,6 @@ use crate::model::{Kind, RecordedResource};
 use crate::ops::handoff::{When, unpublished_archives};
 use crate::plan::{DesiredState, Plan, Scope, display};
 use crate::schedule::handoff::Handoff;
-use crate::state::StateStore as _;
 use crate::workspace::{Workspace, plan_against};
 
 /// Tear down recorded resources, in reverse dependency order.
@@ -44,7 +43,7 @@ pub struct Args {
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
     let _lock = ws.lock("down").await?;
-    let state = ws.open_state()?;
+    let state = ws.open_state().await?;
     let catalogs = ws.load_catalogs()?;
     let scope = Scope::from_ids(&args.events);
     let recorded = state.resources().await?;

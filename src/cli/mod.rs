@@ -62,12 +62,38 @@ pub struct Global {
     /// Where the state lives [default: <project>/.orchestrate].
     #[arg(long, global = true, value_name = "DIR", env = "ORCHESTRATE_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Keep the state in PostgreSQL, shared by every host that reaches it (postgres://USER@HOST/DB;
+    /// a password in the URL is never printed), instead of the SQLite file in the state dir.
+    /// The state dir still holds what is this host's own. See `state migrate`.
+    // Checked by `parse_state_url` after parsing, not by clap, whose errors echo the value.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "ORCHESTRATE_STATE_URL",
+        hide_env_values = true
+    )]
+    pub state_url: Option<String>,
     /// How long to wait for another process's state lock before giving up (exit 3).
     #[arg(long, global = true, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     pub lock_timeout: Duration,
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+/// A state URL is PostgreSQL's; anything else is refused before anything is opened, and the
+/// refusal never shows the password.
+pub(crate) fn parse_state_url(s: &str) -> Result<String, String> {
+    if !(s.starts_with("postgres://") || s.starts_with("postgresql://")) {
+        return Err(format!(
+            "`{}` is not a PostgreSQL URL: give postgres://USER@HOST[:PORT]/DATABASE",
+            crate::state::redact(s)
+        ));
+    }
+    s.parse::<tokio_postgres::Config>()
+        .map(|_| s.to_string())
+        .map_err(|e| format!("`{}`: {e}", crate::state::redact(s)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -146,6 +172,12 @@ pub async fn run_with(
 ) -> anyhow::Result<Exit> {
     let g = &cli.global;
     let mut ws = Workspace::new(&g.project, g.state_dir.as_deref(), g.lock_timeout);
+    ws.state_url = g
+        .state_url
+        .as_deref()
+        .map(parse_state_url)
+        .transpose()
+        .map_err(|e| UsageError(format!("--state-url: {e}")))?;
     ws.registry = registry;
     match cli.command {
         Command::Validate(a) => validate::exec(&ws, g, a).await,
@@ -255,7 +287,7 @@ pub async fn apply_and_report(
     plan: crate::plan::Plan,
     catalogs: std::collections::BTreeMap<String, crate::model::Catalog>,
     parallelism: Option<usize>,
-    state: Arc<crate::state::SqliteState>,
+    state: Arc<dyn crate::state::StateStore>,
 ) -> anyhow::Result<Exit> {
     let applied =
         crate::ops::apply::apply_plan(ws, plan, catalogs, parallelism, state, reporter(g.output))

@@ -14,19 +14,33 @@ use crate::workspace::Workspace;
   orchestrate plan
   orchestrate plan --event cup-final --out cup.plan.json
   orchestrate up --plan cup.plan.json      apply exactly that plan later
-  orchestrate plan --output json | jq '.cost.total'")]
+  orchestrate plan --output json | jq '.cost.total'
+  orchestrate plan --now 2030-12-05T19:35:00Z   what a tick at that time would change (its window, not every event's)")]
 pub struct Args {
     #[command(flatten)]
     pub select: Selection,
+    /// Plan as `tick` would at TIME (RFC 3339): only what each event's window then asks for,
+    /// created, kept or torn down, and the hand-offs then due.
+    #[arg(long, value_name = "TIME", conflicts_with = "events")]
+    pub now: Option<String>,
     /// Save the plan to FILE, for `orchestrate up --plan FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
-    let planned = ws.plan(&args.select.schedules, &args.select.events).await?;
-    super::note_ended(&planned.ended);
-    let plan = planned.plan;
+    let plan = match &args.now {
+        Some(t) => {
+            let now = super::tick::now_of(Some(t))?;
+            let outcome = crate::ops::tick::preview(ws, &args.select.schedules, now).await?;
+            std::sync::Arc::unwrap_or_clone(outcome.plan)
+        }
+        None => {
+            let planned = ws.plan(&args.select.schedules, &args.select.events).await?;
+            super::note_ended(&planned.ended);
+            planned.plan
+        }
+    };
     if let Some(out) = &args.out {
         let text = serde_json::to_string(&plan)?;
         std::fs::write(out, text)

@@ -35,7 +35,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
         ))
         .into());
     };
-    let Some(state) = ws.existing_state()? else {
+    let Some(state) = ws.existing_state().await? else {
         return Err(UsageError(format!("no state in {}", ws.state_dir.display())).into());
     };
     let report = crate::ops::report::event(ws, &config, event, state.as_ref()).await?;

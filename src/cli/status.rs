@@ -6,7 +6,6 @@ use serde::Serialize;
 use super::{Global, Output, print_json};
 use crate::exit::Exit;
 use crate::model::{Endpoints, RecordedResource, endpoints};
-use crate::state::StateStore;
 use crate::workspace::Workspace;
 
 /// What exists now, per event and region, as the state records it.
@@ -54,7 +53,7 @@ struct ResourceStatus {
 }
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
-    let state = ws.existing_state()?;
+    let state = ws.existing_state().await?;
     let resources = match &state {
         Some(s) => s.resources().await?,
         None => Vec::new(),

@@ -7,7 +7,6 @@ use crate::exit::Exit;
 use crate::model::TAG_OWNER;
 use crate::plan::{PLAN_FORMAT, Plan};
 use crate::providers::InventoryItem;
-use crate::state::StateStore;
 use crate::workspace::Workspace;
 
 /// Find resources our tags mark as ours that the state does not know, and delete them.
@@ -41,7 +40,7 @@ pub struct Args {
 
 pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
     let _lock = ws.lock("sweep").await?;
-    let state = ws.open_state()?;
+    let state = ws.open_state().await?;
     let catalogs = ws.load_catalogs()?;
     let providers = ws.providers(catalogs.clone());
     let recorded = state.resources().await?;

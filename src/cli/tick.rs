@@ -15,6 +15,7 @@ use crate::workspace::Workspace;
   orchestrate tick                                   from cron, every minute
   orchestrate tick --output json                     NDJSON progress, then a `tick` summary line
   orchestrate tick --now 2030-12-05T19:35:00Z        as if it were that time (rehearsals, tests)
+  orchestrate tick --dry-run --now 2030-12-05T19:35:00Z   what a tick then would do, doing nothing
 
 It never asks for confirmation: tearing down what the schedule no longer needs is its job.
 When a show with a VOD is over, its archive is packaged first and the rest waits for it.
@@ -26,20 +27,32 @@ pub struct Args {
     /// The time to reconcile to (RFC 3339 with an offset) [default: now].
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+    /// Show what the tick would do (its plan, and each event's phase), and do nothing: no
+    /// provider is changed, no lock is taken.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Cap on steps in flight [default: none; only dependencies and rate limits bound it].
     #[arg(long, value_name = "K")]
     pub parallelism: Option<usize>,
 }
 
-pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
-    let now = match &args.now {
+/// `--now TIME`, or the clock.
+pub fn now_of(now: Option<&str>) -> Result<jiff::Timestamp, UsageError> {
+    match now {
         Some(s) => s.parse().map_err(|_| {
             UsageError(format!(
                 "--now `{s}` is not an RFC 3339 time with an offset (e.g. 2030-12-05T19:35:00Z)"
             ))
-        })?,
-        None => crate::clock::now(),
-    };
+        }),
+        None => Ok(crate::clock::now()),
+    }
+}
+
+pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit> {
+    let now = now_of(args.now.as_deref())?;
+    if args.dry_run {
+        return dry_run(ws, g, &args, now).await;
+    }
     let shutdown = Shutdown::new();
     shutdown.on_signals();
     let outcome = tick(
@@ -75,6 +88,30 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     } else {
         exit
     })
+}
+
+async fn dry_run(
+    ws: &Workspace,
+    g: &Global,
+    args: &Args,
+    now: jiff::Timestamp,
+) -> anyhow::Result<Exit> {
+    let outcome = crate::ops::tick::preview(ws, &args.schedules, now).await?;
+    match g.output {
+        Output::Json => {
+            let mut line = serde_json::to_value(&outcome.report)?;
+            line["event"] = "tick".into();
+            line["dry_run"] = true.into();
+            line["plan"] = serde_json::to_value(outcome.plan.as_ref())?;
+            println!("{line}");
+        }
+        Output::Text => {
+            print!("{}", crate::plan::display::render(&outcome.plan));
+            print_text(&outcome.report);
+            println!("Dry run: nothing was done.");
+        }
+    }
+    Ok(Exit::Ok)
 }
 
 fn print_text(r: &TickReport) {

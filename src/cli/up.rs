@@ -33,7 +33,7 @@ pub async fn exec(ws: &Workspace, g: &Global, args: Args) -> anyhow::Result<Exit
     let (plan, catalogs, state) = match &args.plan {
         Some(file) => {
             let plan = read_plan(file)?;
-            let state = ws.open_state()?;
+            let state = ws.open_state().await?;
             check_fresh(&plan, state.as_ref(), file).await?;
             (plan, ws.load_catalogs()?, state)
         }

@@ -10,7 +10,6 @@ use crate::model::{Kind, ResourceStatus};
 use crate::plan::{DesiredState, Scope, display};
 use crate::schedule::handoff::Handoff;
 use crate::shutdown::Shutdown;
-use crate::state::StateStore as _;
 use crate::workspace::{Workspace, plan_against};
 
 /// The VODs events hand off to once their show is over.
@@ -67,7 +66,7 @@ struct VodRow {
 }
 
 async fn list(ws: &Workspace, g: &Global) -> anyhow::Result<Exit> {
-    let rows: Vec<VodRow> = match ws.existing_state()? {
+    let rows: Vec<VodRow> = match ws.existing_state().await? {
         None => Vec::new(),
         Some(state) => state
             .resources()
@@ -127,7 +126,7 @@ async fn retry(ws: &Workspace, g: &Global, a: RetryArgs) -> anyhow::Result<Exit>
         .into());
     }
     let _lock = ws.lock("vod retry").await?;
-    let state = ws.open_state()?;
+    let state = ws.open_state().await?;
     let recorded = state.resources().await?;
     let ids = BTreeSet::from([a.event.clone()]);
     let providers = ws.providers(config.catalogs.clone());

@@ -291,7 +291,7 @@ async fn event_report(c: &Console, event: &str) -> anyhow::Result<String> {
     let Some(e) = config.events.iter().find(|e| e.id == event) else {
         anyhow::bail!("the event is not in the schedule");
     };
-    let Some(state) = ws.existing_state()? else {
+    let Some(state) = ws.existing_state().await? else {
         anyhow::bail!("there is no state yet");
     };
     let r = crate::ops::report::event(ws, &config, e, state.as_ref()).await?;

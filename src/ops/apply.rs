@@ -8,7 +8,7 @@ use crate::apply::{ApplyOptions, ApplyReport, Reporter, apply};
 use crate::model::Catalog;
 use crate::plan::Plan;
 use crate::shutdown::Shutdown;
-use crate::state::SqliteState;
+use crate::state::StateStore;
 use crate::workspace::Workspace;
 
 /// An applied plan, with what its exit code is read from.
@@ -23,7 +23,7 @@ pub async fn apply_plan(
     plan: Plan,
     catalogs: BTreeMap<String, Catalog>,
     parallelism: Option<usize>,
-    state: Arc<SqliteState>,
+    state: Arc<dyn StateStore>,
     reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<Applied> {
     let providers = ws.providers(catalogs);

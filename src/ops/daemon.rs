@@ -100,7 +100,7 @@ pub async fn run(
     // Compiled rules per profile, kept while the configuration is: detectors keep their history.
     let mut rules = crate::monitor::targets::Compiled::new();
     let _lock = ws.lock("run").await?;
-    let state = ws.open_state()?;
+    let state = ws.open_state().await?;
     let mut loaded: Option<Loaded> = None;
     let mut seen = None;
     let mut busy: BTreeSet<Place> = BTreeSet::new();

@@ -79,7 +79,7 @@ pub async fn tick(
     let config = ws.load_config(schedules)?;
     let renderer = ws.renderer()?;
     let _lock = ws.lock("tick").await?;
-    let state = ws.open_state()?;
+    let state = ws.open_state().await?;
     let learned = crate::workspace::learned_leads(state.as_ref()).await?;
     let providers = ws.providers(config.catalogs.clone());
     let prepared = prepare(
@@ -110,6 +110,36 @@ pub async fn tick(
     let after = state.resources().await?;
     let mut report = prepared.report(now, &after);
     report.apply = apply_report;
+    Ok(TickOutcome {
+        report,
+        plan: prepared.plan,
+    })
+}
+
+/// What a tick at `now` would do, without doing it: its plan and its report (phases as the
+/// state holds them now). It takes no lock and changes nothing (`tick --dry-run`,
+/// `plan --now`).
+pub async fn preview(
+    ws: &Workspace,
+    schedules: &[PathBuf],
+    now: Timestamp,
+) -> anyhow::Result<TickOutcome> {
+    let config = ws.load_config(schedules)?;
+    let renderer = ws.renderer()?;
+    let state = ws.open_state().await?;
+    let learned = crate::workspace::learned_leads(state.as_ref()).await?;
+    let providers = ws.providers(config.catalogs.clone());
+    let prepared = prepare(
+        &config,
+        &renderer,
+        state.as_ref(),
+        &providers,
+        &learned,
+        now,
+        &BTreeSet::new(),
+    )
+    .await?;
+    let report = prepared.report(now, &prepared.recorded);
     Ok(TickOutcome {
         report,
         plan: prepared.plan,

@@ -29,12 +29,15 @@ impl std::fmt::Display for Holder {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("the state in {} is locked by {}; gave up after waiting {}", dir.display(), holder.as_ref().map_or("another process".to_string(), |h| h.to_string()), crate::config::duration::format_duration(*waited))]
+    /// `at`: the state dir, or the database's URL without its password.
+    #[error("the state in {at} is locked by {}; gave up after waiting {}", holder.as_ref().map_or("another process".to_string(), |h| h.to_string()), crate::config::duration::format_duration(*waited))]
     Held {
-        dir: PathBuf,
+        at: String,
         holder: Option<Holder>,
         waited: Duration,
     },
+    #[error("cannot lock the state in {at}: {reason}")]
+    Db { at: String, reason: String },
     #[error("cannot lock {}", path.display())]
     Io {
         path: PathBuf,
@@ -72,7 +75,7 @@ impl StateLock {
                 Err(TryLockError::WouldBlock) => {
                     if started.elapsed() >= timeout {
                         return Err(LockError::Held {
-                            dir: dir.to_path_buf(),
+                            at: dir.display().to_string(),
                             holder: read_holder(&mut file),
                             waited: timeout,
                         });
@@ -82,13 +85,7 @@ impl StateLock {
                 Err(TryLockError::Error(e)) => return Err(io(e)),
             }
         }
-        let holder = Holder {
-            pid: std::process::id(),
-            host: host(),
-            since: Timestamp::now(),
-            command: command.to_string(),
-        };
-        let text = serde_json::to_string(&holder).unwrap_or_default();
+        let text = serde_json::to_string(&me(command)).unwrap_or_default();
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
             .and_then(|()| file.write_all(text.as_bytes()))
@@ -122,6 +119,16 @@ impl Drop for StateLock {
     fn drop(&mut self) {
         let _ = self.file.set_len(0);
         let _ = self.file.unlock();
+    }
+}
+
+/// Who takes a lock now: this process.
+pub fn me(command: &str) -> Holder {
+    Holder {
+        pid: std::process::id(),
+        host: host(),
+        since: Timestamp::now(),
+        command: command.to_string(),
     }
 }
 

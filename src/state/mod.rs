@@ -2,6 +2,9 @@
 //! and completed after it) and the history of step durations that lead times are learned from.
 
 pub mod lock;
+mod pg_lock;
+mod postgres;
+mod rows;
 mod sqlite;
 
 use std::time::Duration;
@@ -10,6 +13,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use lock::{Holder, LockError, StateLock};
+pub use pg_lock::PgLock;
+pub use postgres::{CopyError, PgState, redact};
+
 pub use sqlite::{DB_FILE, SqliteState};
 
 use crate::model::{RecordedResource, ResourceId, ResourceSpec};
@@ -17,32 +23,80 @@ use crate::plan::Op;
 
 pub use crate::model::{HistoryEntry, JournalEntry};
 
+/// A state's rows as stored, every value as text (or NULL), in the column orders below: what
+/// `state migrate` copies from one backend to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dump {
+    pub owner: String,
+    pub serial: u64,
+    pub resources: Vec<Vec<Option<String>>>,
+    pub journal: Vec<Vec<Option<String>>>,
+}
+
+/// The resources table's columns, the same in both backends.
+pub const RESOURCE_COLUMNS: &str = "id, provider, region, event, kind, status, provider_id, client_token, depends_on, spec, outputs, created_at, updated_at";
+/// The journal's columns, the same in both backends.
+pub const JOURNAL_ALL_COLUMNS: &str = "seq, resource, op, provider, region, kind, client_token, started_at, finished_at, outcome, attempts, duration_ms, error";
+
 /// A queued write, resolved once committed.
 pub type Commit =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StateError>> + Send>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot open the state in {}", dir.display())]
+    /// `at`: the state dir, or the database's URL without its password.
+    #[error("cannot open the state in {at}")]
     Open {
-        dir: std::path::PathBuf,
+        at: String,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("the state in {} has schema version {found}; this orchestrate reads up to {supported}", dir.display())]
+    #[error(
+        "the state in {at} has schema version {found}; this orchestrate reads up to {supported}: upgrade orchestrate"
+    )]
     Schema {
-        dir: std::path::PathBuf,
+        at: String,
         found: i64,
         supported: i64,
     },
     #[error("state database error")]
     Db(#[from] crate::sqlite::WriterError),
+    #[error("state database error (PostgreSQL): {0}")]
+    Pg(String),
     #[error("state row for {id} is unreadable")]
     Corrupt {
         id: String,
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl From<tokio_postgres::Error> for StateError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StateError::Pg(describe(&e))
+    }
+}
+
+/// What PostgreSQL said, in full: the server's message with its detail and hint, or the
+/// client's error with its causes (the client's own text is only its kind, "db error").
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!("{} ({})", db.message(), db.code().code());
+        if let Some(d) = db.detail() {
+            text.push_str(&format!("; {d}"));
+        }
+        if let Some(h) = db.hint() {
+            text.push_str(&format!("; hint: {h}"));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 impl From<rusqlite::Error> for StateError {

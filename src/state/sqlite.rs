@@ -5,17 +5,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::rows::{intent_spec, ts};
 use super::{Commit, HistoryEntry, Intent, JournalEntry, Outcome, StateError, StateStore};
-use std::collections::BTreeMap;
 
-use crate::model::{
-    RecordedResource, ResourceId, ResourceSpec, ResourceStatus, TAG_EVENT, TAG_OWNER, TAG_REGION,
-    Window,
-};
+use crate::model::{RecordedResource, ResourceStatus};
 use crate::plan::Op;
 use crate::sqlite::{GroupCommit, Priority, exec, open, open_store};
 
@@ -85,7 +81,7 @@ impl SqliteState {
     /// Opens the state in `dir`, creating it (with a fresh owner id) when absent.
     pub fn open(dir: &Path) -> Result<Self, StateError> {
         let fail = |e: Box<dyn std::error::Error + Send + Sync>| StateError::Open {
-            dir: dir.to_path_buf(),
+            at: dir.display().to_string(),
             source: e,
         };
         let conn = open_store(dir, DB_FILE, SCHEMA).map_err(fail)?;
@@ -99,7 +95,7 @@ impl SqliteState {
         match version.and_then(|v| v.parse::<i64>().ok()) {
             Some(v) if v > SCHEMA_VERSION => {
                 return Err(StateError::Schema {
-                    dir: dir.to_path_buf(),
+                    at: dir.display().to_string(),
                     found: v,
                     supported: SCHEMA_VERSION,
                 });
@@ -141,12 +137,56 @@ impl SqliteState {
     }
 }
 
-fn ts(s: String) -> Timestamp {
-    s.parse().unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
 fn op_name(op: Op) -> &'static str {
     op.as_str()
+}
+
+impl SqliteState {
+    /// Every row as stored, for copying the state elsewhere (`state migrate`).
+    pub fn dump(&self) -> Result<super::Dump, StateError> {
+        self.read(|c| {
+            let meta = |key: &str| -> Result<String, StateError> {
+                Ok(c.query_row("SELECT value FROM meta WHERE key=?1", [key], |r| r.get(0))?)
+            };
+            let texts = |sql: &str, n: usize| -> Result<Vec<Vec<Option<String>>>, StateError> {
+                let mut stmt = c.prepare(sql)?;
+                let rows = stmt.query_map([], |r| {
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => None,
+                                rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Text(t)
+                                | rusqlite::types::ValueRef::Blob(t) => {
+                                    Some(String::from_utf8_lossy(t).into_owned())
+                                }
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            };
+            Ok(super::Dump {
+                owner: meta("owner")?,
+                serial: meta("serial")?.parse().unwrap_or(0),
+                resources: texts(
+                    &format!(
+                        "SELECT {} FROM resources ORDER BY id",
+                        super::RESOURCE_COLUMNS
+                    ),
+                    13,
+                )?,
+                journal: texts(
+                    &format!(
+                        "SELECT {} FROM journal ORDER BY seq",
+                        super::JOURNAL_ALL_COLUMNS
+                    ),
+                    13,
+                )?,
+            })
+        })
+    }
 }
 
 #[async_trait]
@@ -369,40 +409,6 @@ impl StateStore for SqliteState {
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
-    }
-}
-
-/// The spec of a resource known only from its intent (a create that never answered).
-#[allow(clippy::too_many_arguments)]
-fn intent_spec(
-    owner: &str,
-    id: &str,
-    provider: String,
-    region: String,
-    event: String,
-    kind: crate::model::Kind,
-    depends_on: Vec<ResourceId>,
-    at: Timestamp,
-) -> ResourceSpec {
-    let tags = BTreeMap::from([
-        (TAG_OWNER.to_string(), owner.to_string()),
-        (TAG_EVENT.to_string(), event.clone()),
-        (TAG_REGION.to_string(), region.clone()),
-    ]);
-    ResourceSpec {
-        id: ResourceId(id.to_string()),
-        name: id.rsplit('/').next().unwrap_or(id).to_string(),
-        provider,
-        region,
-        event,
-        kind,
-        depends_on,
-        definition: crate::model::Definition::null(),
-        tags,
-        hourly_price: 0.0,
-        window: Window { from: at, to: at },
-        on_air: None,
-        spec_hash: String::new(),
     }
 }
 

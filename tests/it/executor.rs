@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::postgres::Postgres;
 use common::{Project, expected_names};
 use orchestrate::apply::progress::Silent;
 use orchestrate::apply::{ApplyOptions, ApplyReport, apply};
@@ -15,17 +16,28 @@ use orchestrate::plan::Scope;
 use orchestrate::providers::ProviderOptions;
 use orchestrate::providers::registry::Providers;
 use orchestrate::shutdown::Shutdown;
-use orchestrate::state::{SqliteState, StateStore};
+use orchestrate::state::StateStore;
 use orchestrate::workspace::{Workspace, make_plan};
 
 /// A shutdown that asks to stop (and, with `force`, forces) after `delay`.
 struct Run {
     report: ApplyReport,
-    state: Arc<SqliteState>,
+    state: Arc<dyn StateStore>,
 }
 
+/// Where a test's state lives: SQLite in the project (`None`), or this PostgreSQL database.
+type Backend = Option<String>;
+
 async fn up(p: &Project, shutdown: &Shutdown) -> Run {
-    up_reporting(p, shutdown, Arc::new(Silent)).await
+    up_on(p, shutdown, Arc::new(Silent), &None).await
+}
+
+async fn up_reporting(
+    p: &Project,
+    shutdown: &Shutdown,
+    reporter: Arc<dyn orchestrate::apply::progress::Reporter>,
+) -> Run {
+    up_on(p, shutdown, reporter, &None).await
 }
 
 /// Asks for a graceful stop as soon as the first step finishes, whatever the machine's load.
@@ -42,15 +54,17 @@ impl orchestrate::apply::progress::Reporter for StopOnFirstDone {
     }
 }
 
-async fn up_reporting(
+async fn up_on(
     p: &Project,
     shutdown: &Shutdown,
     reporter: Arc<dyn orchestrate::apply::progress::Reporter>,
+    backend: &Backend,
 ) -> Run {
-    let ws = Workspace::new(p.path(), None, Duration::from_secs(5));
+    let mut ws = Workspace::new(p.path(), None, Duration::from_secs(5));
+    ws.state_url.clone_from(backend);
     let config = ws.load_config(&[]).expect("config");
     let renderer = ws.renderer().expect("templates");
-    let state = ws.open_state().expect("state");
+    let state = ws.open_state().await.expect("state");
     let plan = make_plan(&config, &renderer, state.as_ref(), &Scope::All)
         .await
         .expect("plan");
@@ -74,7 +88,7 @@ async fn up_reporting(
 }
 
 /// Every live inventory item appears once, and the state records exactly those.
-async fn assert_consistent(p: &Project, state: &SqliteState) {
+async fn assert_consistent(p: &Project, state: &dyn StateStore) {
     let inv = p.inventory();
     let mut names: Vec<String> = inv.iter().map(|i| i.0.clone()).collect();
     let n = names.len();
@@ -101,6 +115,16 @@ async fn assert_consistent(p: &Project, state: &SqliteState) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_and_transient_errors_are_retried_without_duplicates() {
+    retried_without_duplicates(&None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_transient_errors_are_retried_without_duplicates_on_postgresql() {
+    let pg = Postgres::start();
+    retried_without_duplicates(&Some(pg.database("faults"))).await;
+}
+
+async fn retried_without_duplicates(backend: &Backend) {
     // lost_response: the create happens but the answer is lost; the retry must not duplicate.
     let p = Project::new(
         "sim:\n  time_scale: 0.001\n  seed: 7\n  faults: { throttle: 0.2, transient: 0.2, lost_response: 0.3 }\n",
@@ -110,7 +134,7 @@ async fn throttling_and_transient_errors_are_retried_without_duplicates() {
         "retry: { max_attempts: 30, base_delay: 500ms, max_delay: 5s }",
     );
     p.write("providers/sim.yaml", &catalog);
-    let run = up(&p, &Shutdown::new()).await;
+    let run = up_on(&p, &Shutdown::new(), Arc::new(Silent), backend).await;
     assert!(run.report.success(), "{:?}", run.report);
     assert_eq!(run.report.done, 17);
     assert_eq!(
@@ -123,7 +147,7 @@ async fn throttling_and_transient_errors_are_retried_without_duplicates() {
         journal.iter().any(|e| e.attempts.unwrap_or(0) > 1),
         "faults at these rates must have caused retries: {journal:?}"
     );
-    assert_consistent(&p, &run.state).await;
+    assert_consistent(&p, run.state.as_ref()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,7 +223,7 @@ async fn graceful_stop_lets_in_flight_steps_finish_and_leaves_state_consistent()
         r.done,
         "the provider holds exactly what the state records"
     );
-    assert_consistent(&p, &run.state).await;
+    assert_consistent(&p, run.state.as_ref()).await;
     drop(run);
     let run = up(&p, &Shutdown::new()).await;
     assert!(run.report.success());
@@ -212,12 +236,23 @@ async fn graceful_stop_lets_in_flight_steps_finish_and_leaves_state_consistent()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_stop_abandons_in_flight_steps_and_the_next_run_resumes_them() {
+    forced_stop_then_resume(&None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_stop_abandons_in_flight_steps_and_the_next_run_resumes_them_on_postgresql() {
+    let pg = Postgres::start();
+    forced_stop_then_resume(&Some(pg.database("resume"))).await;
+}
+
+async fn forced_stop_then_resume(backend: &Backend) {
     let p = Project::new("sim:\n  time_scale: 0.01\n");
     let shutdown = Shutdown::new();
-    let run = up_reporting(
+    let run = up_on(
         &p,
         &shutdown,
         Arc::new(StopOnFirstDone(shutdown.clone(), true)),
+        backend,
     )
     .await;
     assert!(run.report.abandoned > 0, "{:?}", run.report);
@@ -248,14 +283,14 @@ async fn forced_stop_abandons_in_flight_steps_and_the_next_run_resumes_them() {
         "every resource in progress has an open intent"
     );
     drop(run);
-    let run = up(&p, &Shutdown::new()).await;
+    let run = up_on(&p, &Shutdown::new(), Arc::new(Silent), backend).await;
     assert!(run.report.success(), "{:?}", run.report);
     assert_eq!(
         p.inventory_names(),
         expected_names(),
         "resumed creates reused their client tokens"
     );
-    assert_consistent(&p, &run.state).await;
+    assert_consistent(&p, run.state.as_ref()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,7 +298,7 @@ async fn parallelism_caps_steps_in_flight() {
     let p = Project::new("sim:\n  time_scale: 0.001\n");
     let ws = Workspace::new(p.path(), None, Duration::from_secs(5));
     let config = ws.load_config(&[]).unwrap();
-    let state = ws.open_state().unwrap();
+    let state = ws.open_state().await.unwrap();
     let plan = make_plan(
         &config,
         &ws.renderer().unwrap(),

@@ -32,6 +32,7 @@ mod provider_seam;
 #[cfg(feature = "bench")]
 mod season;
 mod shared;
+mod shared_state;
 mod speke;
 mod tick;
 mod vod;

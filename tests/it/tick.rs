@@ -178,6 +178,66 @@ fn tick_reports_phases_and_rejects_a_bad_time() {
     assert!(p.inventory().is_empty());
 }
 
+#[test]
+fn a_dry_run_shows_what_a_tick_would_do_then_and_does_nothing() {
+    let p = Project::fast();
+    const AT: &str = "2030-12-05T19:35:00Z";
+    let out = p.ok(&["tick", "--dry-run", "--now", AT, "--output", "json"]);
+    let dry: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (dry["event"].as_str(), dry["dry_run"].as_bool()),
+        (Some("tick"), Some(true))
+    );
+    let creates = |plan: &serde_json::Value| {
+        plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["op"] == "create")
+            .count()
+    };
+    // cup-final's window is open then, derby-night's is not: its ten resources, nothing else.
+    assert_eq!(creates(&dry["plan"]), 10, "{:#}", dry["plan"]);
+    assert!(p.inventory().is_empty(), "a dry run creates nothing");
+    assert_eq!(
+        p.ok(&["state", "list", "--output", "json"]).trim(),
+        "[]",
+        "and records nothing"
+    );
+    // `plan --now` is the same plan; text says that nothing was done.
+    let planned: serde_json::Value =
+        serde_json::from_str(&p.ok(&["plan", "--now", AT, "--output", "json"])).unwrap();
+    assert_eq!(planned["actions"], dry["plan"]["actions"]);
+    let text = p.ok(&["tick", "--dry-run", "--now", AT]);
+    assert!(
+        text.contains("will be created") && text.contains("Dry run: nothing was done."),
+        "{text}"
+    );
+
+    // Once the tick has run, a dry run at the same time has nothing left to do.
+    p.ok(&["tick", "--now", AT]);
+    assert_eq!(p.inventory().len(), 10);
+    let again: serde_json::Value = serde_json::from_str(
+        p.ok(&["tick", "--dry-run", "--now", AT, "--output", "json"])
+            .trim(),
+    )
+    .unwrap();
+    let changes: Vec<&serde_json::Value> = again["plan"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["op"] != "no_op")
+        .collect();
+    assert!(changes.is_empty(), "{changes:?}");
+    let phases: Vec<&str> = again["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["ready", "scheduled"]);
+}
+
 fn show_in_window(regions: &str) -> String {
     let start = Timestamp::now() + SignedDuration::from_mins(5);
     format!(

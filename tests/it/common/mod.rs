@@ -16,6 +16,7 @@ pub mod fake_speke;
 pub mod faultproxy;
 pub mod media;
 pub mod moto;
+pub mod postgres;
 pub mod served;
 
 use std::path::{Path, PathBuf};
@@ -231,6 +232,7 @@ impl Project {
             .args(args)
             .env_remove("ORCHESTRATE_SIM_TIME_SCALE")
             .env_remove("ORCHESTRATE_STATE_DIR")
+            .env_remove("ORCHESTRATE_STATE_URL")
             .stdin(std::process::Stdio::null());
         c
     }
@@ -375,4 +377,13 @@ impl Drop for LocalProject {
             let _ = self.0.run(&["down", "--yes", "--include-vod"]);
         }
     }
+}
+
+/// A loopback port free now (bound, then let go), for a server that must be told its port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
