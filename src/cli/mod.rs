@@ -91,7 +91,10 @@ pub(crate) fn parse_state_url(s: &str) -> Result<String, String> {
             crate::state::redact(s)
         ));
     }
-    s.parse::<tokio_postgres::Config>()
+    // `sslrootcert` is orchestrate's to read, not the client's (see src/state/pg_connect.rs).
+    let (without_root, _) = crate::state::split_root_cert(s);
+    without_root
+        .parse::<tokio_postgres::Config>()
         .map(|_| s.to_string())
         .map_err(|e| format!("`{}`: {e}", crate::state::redact(s)))
 }

@@ -2,6 +2,7 @@
 //! and completed after it) and the history of step durations that lead times are learned from.
 
 pub mod lock;
+mod pg_connect;
 mod pg_lock;
 mod postgres;
 mod rows;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use lock::{Holder, LockError, StateLock};
+pub use pg_connect::split_root_cert;
 pub use pg_lock::PgLock;
 pub use postgres::{CopyError, PgState, redact};
 

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::lock::{Holder, LockError, me};
 
@@ -82,14 +82,16 @@ async fn connect(
     url: &str,
 ) -> Result<(Client, impl Fn(tokio_postgres::Error) -> LockError + use<>), LockError> {
     let at = super::redact(url);
+    let client = super::pg_connect::connect(url)
+        .await
+        .map_err(|reason| LockError::Db {
+            at: at.clone(),
+            reason,
+        })?;
     let db = move |e: tokio_postgres::Error| LockError::Db {
         at: at.clone(),
         reason: super::describe(&e),
     };
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(&db)?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
     Ok((client, db))
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rand::Rng;
 use tokio::sync::Notify;
-use tokio_postgres::{Client, NoTls, Row, Transaction};
+use tokio_postgres::{Client, Row, Transaction};
 
 use super::rows::{intent_spec, ts};
 use super::{Commit, HistoryEntry, Intent, JournalEntry, Outcome, StateError, StateStore};
@@ -109,14 +109,7 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    // The connection drives the socket; it ends when the client is dropped or the server goes.
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
-}
+use super::pg_connect::connect;
 
 impl PgState {
     /// Connects, brings the schema up to this binary's version, and reads the owner id (made
@@ -127,9 +120,7 @@ impl PgState {
             at: shown.clone(),
             source: e,
         };
-        let mut client = connect(url)
-            .await
-            .map_err(|e| fail(super::describe(&e).into()))?;
+        let mut client = connect(url).await.map_err(|e| fail(e.into()))?;
         migrate(&mut client, &shown).await?;
         let owner: String = client
             .query_one(
@@ -155,7 +146,7 @@ impl PgState {
     pub async fn exists(url: &str) -> Result<bool, StateError> {
         let client = connect(url).await.map_err(|e| StateError::Open {
             at: redact(url),
-            source: super::describe(&e).into(),
+            source: e.into(),
         })?;
         let found: Option<String> = client
             .query_one("SELECT to_regclass('orchestrate_resources')::TEXT", &[])
@@ -283,7 +274,7 @@ impl Inner {
     async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Client>, StateError> {
         let mut c = self.client.lock().await;
         if c.is_closed() {
-            *c = connect(&self.url).await?;
+            *c = connect(&self.url).await.map_err(StateError::Pg)?;
         }
         Ok(c)
     }

@@ -6,7 +6,9 @@
 //!   the copy is then worked on as the original was;
 //! - a schema newer than the binary is refused before anything is written; the lock is
 //!   PostgreSQL's, and a command waiting for it gives up naming the holder (exit 3);
-//! - a URL that is not PostgreSQL's is a usage error, and a password never shows.
+//! - a URL that is not PostgreSQL's is a usage error, and a password never shows;
+//! - over TLS the server's certificate is verified: against the URL's `sslrootcert`, the
+//!   state works with a server that takes TLS only; without it, nothing is written.
 
 use crate::common;
 
@@ -198,4 +200,35 @@ fn a_state_url_is_postgresqls_and_its_password_never_shows() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn tls_to_postgresql_is_verified_against_the_urls_root_certificate() {
+    let pg = Postgres::start_with_tls();
+    let url = pg.database("secure");
+    let p = Project::fast();
+    // The server takes TLS only, with a certificate of the test's own CA.
+    let plain = p.run(&with(&["status"], &format!("{url}?sslmode=disable")));
+    assert_eq!(plain.status.code(), Some(1), "{}", stderr(&plain));
+    assert!(
+        stderr(&plain).contains("no encryption"),
+        "{}",
+        stderr(&plain)
+    );
+    // Not trusted by the system's roots: refused, nothing written.
+    let unverified = p.run(&with(&["up", "--yes"], &format!("{url}?sslmode=require")));
+    assert_eq!(unverified.status.code(), Some(1), "{}", stderr(&unverified));
+    assert!(
+        stderr(&unverified).contains("UnknownIssuer")
+            && stderr(&unverified).contains("sslrootcert=PATH"),
+        "{}",
+        stderr(&unverified)
+    );
+    assert!(p.inventory().is_empty());
+    // With the CA: the season goes up and down over TLS.
+    let trusted = format!("{url}?sslmode=require&sslrootcert={}", pg.ca().display());
+    p.ok(&with(&["up", "--yes", "--event", "derby-night"], &trusted));
+    let listed = json(&p.ok(&with(&["state", "list", "--output", "json"], &trusted)));
+    assert_eq!(listed.as_array().unwrap().len(), p.inventory_names().len());
+    p.ok(&with(&["down", "--yes"], &trusted));
 }

@@ -70,6 +70,22 @@ fn run(mut c: Command, what: &str) {
 
 impl Postgres {
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A server that takes TLS connections only (`hostssl` in pg_hba.conf), its certificate
+    /// for `localhost` and 127.0.0.1 signed by a CA of the test's own, whose PEM file is
+    /// [`Postgres::ca`].
+    pub fn start_with_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    /// The CA that signed a TLS server's certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn start_with(tls: bool) -> Self {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("orchestrate-pg-")
@@ -91,10 +107,27 @@ impl Postgres {
             .arg(&data);
         run(init, "initdb");
         let port = super::free_port();
-        let options = format!(
+        let mut options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             dir.path().display()
         );
+        if tls {
+            make_certificates(dir.path());
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                dir.path().display()
+            ));
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .unwrap();
+            if is_root() {
+                let mut c = Command::new("chown");
+                c.args(["-R", "postgres:postgres"]).arg(dir.path());
+                run(c, "chown the certificates");
+            }
+        }
         let mut start = as_server_user(&bin.join("pg_ctl"));
         start
             .args(["-D"])
@@ -147,4 +180,68 @@ impl Drop for Postgres {
             .args(["-m", "immediate", "-w", "stop"]);
         let _ = stop.output();
     }
+}
+
+/// A CA, and a server certificate for `localhost` and 127.0.0.1 signed by it (openssl).
+fn make_certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let mut c = Command::new("openssl");
+        c.current_dir(dir).args(args);
+        run(c, &format!("openssl {}", args[0]));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=orchestrate test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
 }
