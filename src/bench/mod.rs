@@ -20,6 +20,9 @@ use crate::state::{SqliteState, StateStore};
 
 #[derive(Debug, Clone)]
 pub struct ProvisionParams {
+    /// The state on PostgreSQL (`--state-url`), which must be empty; else SQLite in a
+    /// scratch dir.
+    pub state_url: Option<String>,
     pub events: usize,
     pub regions: usize,
     pub parallelism: Option<usize>,
@@ -46,6 +49,8 @@ pub struct ProvisionResult {
     pub render_ms: u64,
     pub peak_rss_bytes: u64,
     pub failed: usize,
+    /// `sqlite` or `postgresql`.
+    pub state: &'static str,
 }
 
 pub mod content;
@@ -145,7 +150,20 @@ pub(crate) async fn provision_drawn(
         Timestamp::now().as_millisecond()
     ));
     let _scratch = Scratch(dir.clone());
-    let state = Arc::new(SqliteState::open(&dir)?);
+    let state: Arc<dyn StateStore> = match &p.state_url {
+        Some(url) => {
+            let pg = crate::state::PgState::open(url).await?;
+            if !pg.resources().await?.is_empty() || !pg.journal(1).await?.is_empty() {
+                return Err(crate::exit::UsageError(format!(
+                    "bench provision needs an empty state; {} holds one",
+                    pg.location()
+                ))
+                .into());
+            }
+            Arc::new(pg)
+        }
+        None => Arc::new(SqliteState::open(&dir)?),
+    };
     let renderer = crate::render::Renderer::load(&project.join("templates"))?;
 
     let t = Instant::now();
@@ -225,6 +243,11 @@ pub(crate) async fn provision_drawn(
         render_ms,
         peak_rss_bytes: peak_rss(),
         failed: report.failed.len() + report.skipped,
+        state: if p.state_url.is_some() {
+            "postgresql"
+        } else {
+            "sqlite"
+        },
     };
     Ok(Provisioned {
         result,

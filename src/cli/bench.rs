@@ -17,7 +17,9 @@ pub enum Command {
   orchestrate bench provision --events 1000 --regions 6
   orchestrate bench provision --events 1000 --regions 6 --parallelism 10
   orchestrate bench provision --events 200 --regions 1 --against terraform
+  orchestrate bench provision --events 200 --regions 6 --state-url postgres://USER@HOST/EMPTY_DB
 
+With --state-url the steps are journaled in that PostgreSQL state, which must be empty.
 With --against terraform, orchestrate provisions first; the latencies the sim drew become a
 Terraform configuration (terraform_data resources whose local-exec sleeps that long, with the
 same dependencies), applied at Terraform's default -parallelism=10 and unbounded in a scratch
@@ -229,6 +231,7 @@ pub async fn exec(ws: &Workspace, cmd: Command) -> anyhow::Result<Exit> {
     match cmd {
         Command::Provision(a) => {
             let params = ProvisionParams {
+                state_url: ws.state_url.clone(),
                 events: a.events,
                 regions: a.regions,
                 parallelism: a.parallelism,
