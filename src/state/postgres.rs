@@ -17,6 +17,7 @@ use rand::Rng;
 use tokio::sync::Notify;
 use tokio_postgres::{Client, Row, Transaction};
 
+use super::pg_connect::connect;
 use super::rows::{intent_spec, ts};
 use super::{Commit, HistoryEntry, Intent, JournalEntry, Outcome, StateError, StateStore};
 use crate::model::{RecordedResource, ResourceStatus};
@@ -94,22 +95,35 @@ struct Inner {
     written: Notify,
 }
 
-/// `url` without the password it may carry.
+/// `url` without the password it may carry, before the host or as a `password=` parameter.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
     };
     let (auth, host) = match rest.rsplit_once('@') {
         Some((auth, host)) => (Some(auth), host),
         None => (None, rest),
     };
-    match auth.map(|a| a.split_once(':').map_or(a, |(user, _)| user)) {
+    let mut out = match auth.map(|a| a.split_once(':').map_or(a, |(user, _)| user)) {
         Some(user) => format!("{scheme}://{user}@{host}"),
         None => format!("{scheme}://{host}"),
+    };
+    if let Some(q) = query {
+        let kept: Vec<&str> = q
+            .split('&')
+            .filter(|kv| !kv.starts_with("password="))
+            .collect();
+        if !kept.is_empty() {
+            out.push('?');
+            out.push_str(&kept.join("&"));
+        }
     }
+    out
 }
-
-use super::pg_connect::connect;
 
 impl PgState {
     /// Connects, brings the schema up to this binary's version, and reads the owner id (made
@@ -673,6 +687,14 @@ mod tests {
         assert_eq!(
             redact("postgresql://u:p:q@h/d?sslmode=require"),
             "postgresql://u@h/d?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://u@h/d?password=s3cret&sslmode=require"),
+            "postgres://u@h/d?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://u@h/d?password=s3cret"),
+            "postgres://u@h/d"
         );
     }
 }
