@@ -65,15 +65,15 @@ impl Workspace {
 
     /// The state, if one exists: read-only commands do not create one.
     pub async fn existing_state(&self) -> anyhow::Result<Option<Arc<dyn StateStore>>> {
-        let exists = match &self.state_url {
-            Some(url) => PgState::exists(url).await?,
-            None => self.state_dir.join(crate::state::DB_FILE).exists(),
-        };
-        if exists {
-            self.open_state().await.map(Some)
-        } else {
-            Ok(None)
-        }
+        Ok(match &self.state_url {
+            Some(url) => PgState::open_existing(url)
+                .await?
+                .map(|s| Arc::new(s) as Arc<dyn StateStore>),
+            None if self.state_dir.join(crate::state::DB_FILE).exists() => {
+                Some(self.open_state().await?)
+            }
+            None => None,
+        })
     }
 
     /// What the state records, or nothing when there is no state (read-only commands).

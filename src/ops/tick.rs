@@ -80,18 +80,7 @@ pub async fn tick(
     let renderer = ws.renderer()?;
     let _lock = ws.lock("tick").await?;
     let state = ws.open_state().await?;
-    let learned = crate::workspace::learned_leads(state.as_ref()).await?;
-    let providers = ws.providers(config.catalogs.clone());
-    let prepared = prepare(
-        &config,
-        &renderer,
-        state.as_ref(),
-        &providers,
-        &learned,
-        now,
-        &BTreeSet::new(),
-    )
-    .await?;
+    let (providers, prepared) = plan_at(ws, &config, &renderer, state.as_ref(), now).await?;
     let apply_report = if prepared.plan.is_empty() {
         None
     } else {
@@ -127,23 +116,35 @@ pub async fn preview(
     let config = ws.load_config(schedules)?;
     let renderer = ws.renderer()?;
     let state = ws.open_state().await?;
-    let learned = crate::workspace::learned_leads(state.as_ref()).await?;
+    let (_, prepared) = plan_at(ws, &config, &renderer, state.as_ref(), now).await?;
+    let report = prepared.report(now, &prepared.recorded);
+    Ok(TickOutcome {
+        report,
+        plan: prepared.plan,
+    })
+}
+
+/// A tick's plan at `now`, with the leads the state has learned, and the providers it asked.
+async fn plan_at(
+    ws: &Workspace,
+    config: &Config,
+    renderer: &Renderer,
+    state: &dyn StateStore,
+    now: Timestamp,
+) -> anyhow::Result<(Providers, Prepared)> {
+    let learned = crate::workspace::learned_leads(state).await?;
     let providers = ws.providers(config.catalogs.clone());
     let prepared = prepare(
-        &config,
-        &renderer,
-        state.as_ref(),
+        config,
+        renderer,
+        state,
         &providers,
         &learned,
         now,
         &BTreeSet::new(),
     )
     .await?;
-    let report = prepared.report(now, &prepared.recorded);
-    Ok(TickOutcome {
-        report,
-        plan: prepared.plan,
-    })
+    Ok((providers, prepared))
 }
 
 /// A tick's plan, and what is needed to report on it.

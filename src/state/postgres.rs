@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use tokio_postgres::{Client, Row, Transaction};
 
 use super::pg_connect::connect;
-use super::rows::{intent_spec, ts};
+use super::rows::{intent_spec, recorded_spec, ts};
 use super::{Commit, HistoryEntry, Intent, JournalEntry, Outcome, StateError, StateStore};
 use crate::model::{RecordedResource, ResourceStatus};
 use crate::plan::Op;
@@ -129,12 +129,33 @@ impl PgState {
     /// Connects, brings the schema up to this binary's version, and reads the owner id (made
     /// with the state).
     pub async fn open(url: &str) -> Result<Self, StateError> {
+        let client = Self::connect_to(url).await?;
+        Self::with(url, client).await
+    }
+
+    /// The state, if the database holds one: read-only commands make none. One connection
+    /// serves both the look and the state.
+    pub async fn open_existing(url: &str) -> Result<Option<Self>, StateError> {
+        let client = Self::connect_to(url).await?;
+        let found: Option<String> = client
+            .query_one("SELECT to_regclass('orchestrate_resources')::TEXT", &[])
+            .await?
+            .get(0);
+        match found {
+            Some(_) => Self::with(url, client).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn connect_to(url: &str) -> Result<Client, StateError> {
+        connect(url).await.map_err(|e| StateError::Open {
+            at: redact(url),
+            source: e.into(),
+        })
+    }
+
+    async fn with(url: &str, mut client: Client) -> Result<Self, StateError> {
         let shown = redact(url);
-        let fail = |e: Box<dyn std::error::Error + Send + Sync>| StateError::Open {
-            at: shown.clone(),
-            source: e,
-        };
-        let mut client = connect(url).await.map_err(|e| fail(e.into()))?;
         migrate(&mut client, &shown).await?;
         let owner: String = client
             .query_one(
@@ -142,7 +163,10 @@ impl PgState {
                 &[],
             )
             .await
-            .map_err(|e| fail(super::describe(&e).into()))?
+            .map_err(|e| StateError::Open {
+                at: shown.clone(),
+                source: super::describe(&e).into(),
+            })?
             .get(0);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -154,19 +178,6 @@ impl PgState {
                 written: Notify::new(),
             }),
         })
-    }
-
-    /// Whether the database holds a state (read-only commands make none).
-    pub async fn exists(url: &str) -> Result<bool, StateError> {
-        let client = connect(url).await.map_err(|e| StateError::Open {
-            at: redact(url),
-            source: e.into(),
-        })?;
-        let found: Option<String> = client
-            .query_one("SELECT to_regclass('orchestrate_resources')::TEXT", &[])
-            .await?
-            .get(0);
-        Ok(found.is_some())
     }
 
     /// Copies a state's rows into this one, which must hold nothing yet (its owner id, serial
@@ -576,12 +587,7 @@ impl StateStore for PgState {
         let now = crate::clock::now().to_string();
         let s = intent.spec;
         let id = s.id.0.clone();
-        let spec_json = match outcome {
-            Outcome::Created { .. } | Outcome::Updated { .. } => {
-                serde_json::to_string(s).unwrap_or_default()
-            }
-            _ => String::new(),
-        };
+        let spec_json = recorded_spec(s, &outcome);
         let ms = elapsed.as_millis() as i64;
         let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
         // Started now, whether or not the caller awaits it: `settle` waits for it.

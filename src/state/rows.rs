@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use super::Outcome;
 use crate::model::{ResourceId, ResourceSpec, TAG_EVENT, TAG_OWNER, TAG_REGION, Window};
 
 /// A stored time; one that does not parse reads as the epoch rather than failing the state.
@@ -43,5 +44,16 @@ pub(super) fn intent_spec(
         window: Window { from: at, to: at },
         on_air: None,
         spec_hash: String::new(),
+    }
+}
+
+/// The spec a completion records: the one made or updated, as JSON; nothing for a delete or a
+/// failure, which keep (or drop) the row's.
+pub(super) fn recorded_spec(spec: &ResourceSpec, outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Created { .. } | Outcome::Updated { .. } => {
+            serde_json::to_string(spec).unwrap_or_default()
+        }
+        _ => String::new(),
     }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::rows::{intent_spec, ts};
+use super::rows::{intent_spec, recorded_spec, ts};
 use super::{Commit, HistoryEntry, Intent, JournalEntry, Outcome, StateError, StateStore};
 
 use crate::model::{RecordedResource, ResourceStatus};
@@ -326,12 +326,7 @@ impl StateStore for SqliteState {
         let now = crate::clock::now().to_string();
         let s = intent.spec;
         let id = s.id.0.clone();
-        let spec_json = match outcome {
-            Outcome::Created { .. } | Outcome::Updated { .. } => {
-                serde_json::to_string(s).unwrap_or_default()
-            }
-            _ => String::new(),
-        };
+        let spec_json = recorded_spec(s, &outcome);
         let ms = elapsed.as_millis() as i64;
         let queued = self.writer.submit(Priority::Background, move |c| {
             let (label, error) = match &outcome {
